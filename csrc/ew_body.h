@@ -1,0 +1,185 @@
+/* ew_body.h - elementwise and reduction kernels, ONE source compiled once per backend.
+ *
+ * Included by ew_serial.c, ew_baseline.c, ew_avx2.c and ew_avx512.c, each of which
+ * defines RCML_SFX(name) (the variant suffix), RCML_LOOP (a loop pragma, empty or
+ * "do not vectorise" for the serial reference) and the target ISA before including.
+ * Every loop has a fixed evaluation order, so all backends give identical bits
+ * (FP contraction is off in the build).
+ */
+#include "rcmlrs.h"
+#include "mathf.h"
+
+#include <math.h>
+
+static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out, size_t n) {
+    size_t i;
+    switch (op) {
+    case RCML_ADD: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] + b[i]; break;
+    case RCML_SUB: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] - b[i]; break;
+    case RCML_MUL: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] * b[i]; break;
+    case RCML_DIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] / b[i]; break;
+    case RCML_RSUB: RCML_LOOP for (i = 0; i < n; i++) out[i] = b[i] - a[i]; break;
+    case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = b[i] / a[i]; break;
+    default: break;
+    }
+}
+
+static void RCML_SFX(binary_scalar)(int op, const float *a, float s, float *out, size_t n) {
+    size_t i;
+    switch (op) {
+    case RCML_ADD: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] + s; break;
+    case RCML_SUB: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] - s; break;
+    case RCML_MUL: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] * s; break;
+    case RCML_DIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] / s; break;
+    case RCML_RSUB: RCML_LOOP for (i = 0; i < n; i++) out[i] = s - a[i]; break;
+    case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = s / a[i]; break;
+    default: break;
+    }
+}
+
+static float RCML_SFX(powi1)(float x, long k) {
+    /* x^k by squaring; k >= 0 */
+    float r = 1.0f, base = x;
+    while (k) {
+        if (k & 1) r *= base;
+        base *= base;
+        k >>= 1;
+    }
+    return r;
+}
+
+static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *out, size_t n) {
+    size_t i;
+    switch (op) {
+    case RCML_NEG: RCML_LOOP for (i = 0; i < n; i++) out[i] = -x[i]; break;
+    case RCML_ABS: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_as_float(rcml_as_u32(x[i]) & 0x7fffffffu); break;
+    case RCML_SQRT: RCML_LOOP for (i = 0; i < n; i++) out[i] = sqrtf(x[i]); break;
+    case RCML_EXP: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_expf(x[i]); break;
+    case RCML_LOG: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_logf(x[i]); break;
+    case RCML_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_tanhf(x[i]); break;
+    case RCML_SQUARE: RCML_LOOP for (i = 0; i < n; i++) out[i] = x[i] * x[i]; break;
+    case RCML_CLIP:
+        /* NaN compares false both ways, so it passes through unchanged */
+        RCML_LOOP for (i = 0; i < n; i++) {
+            float v = x[i];
+            v = v < p0 ? p0 : v;
+            out[i] = v > p1 ? p1 : v;
+        }
+        break;
+    case RCML_POWI: {
+        long k = (long)p0;
+        if (k == 2) {
+            RCML_LOOP for (i = 0; i < n; i++) out[i] = x[i] * x[i];
+        } else if (k == 1) {
+            if (out != x) memcpy(out, x, n * sizeof(float));
+        } else if (k >= 0) {
+            for (i = 0; i < n; i++) out[i] = RCML_SFX(powi1)(x[i], k);
+        } else {
+            for (i = 0; i < n; i++) out[i] = 1.0f / RCML_SFX(powi1)(x[i], -k);
+        }
+        break;
+    }
+    case RCML_POWF: for (i = 0; i < n; i++) out[i] = powf(x[i], p0); break;
+    default: break;
+    }
+}
+
+/* Sum of one block of at most 4096 floats: 16 lanes in double, combined pairwise. */
+static double RCML_SFX(block_sum)(const float *x, size_t n) {
+    double acc[16] = {0};
+    size_t i = 0, j;
+    for (; i + 16 <= n; i += 16) {
+        RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)x[i + j];
+    }
+    double tail = 0.0;
+    for (; i < n; i++) tail += (double)x[i];
+    for (j = 8; j >= 1; j >>= 1) {
+        size_t k;
+        for (k = 0; k < j; k++) acc[k] += acc[k + j];
+    }
+    return acc[0] + tail;
+}
+
+static double RCML_SFX(sum)(const float *x, size_t n) {
+    double total = 0.0;
+    size_t b;
+    for (b = 0; b < n; b += 4096) total += RCML_SFX(block_sum)(x + b, RCML_MIN((size_t)4096, n - b));
+    return total;
+}
+
+static double RCML_SFX(block_sqdev)(const float *x, size_t n, double mean) {
+    double acc[16] = {0};
+    size_t i = 0, j;
+    for (; i + 16 <= n; i += 16) {
+        RCML_LOOP for (j = 0; j < 16; j++) {
+            double d = (double)x[i + j] - mean;
+            acc[j] += d * d;
+        }
+    }
+    double tail = 0.0;
+    for (; i < n; i++) {
+        double d = (double)x[i] - mean;
+        tail += d * d;
+    }
+    for (j = 8; j >= 1; j >>= 1) {
+        size_t k;
+        for (k = 0; k < j; k++) acc[k] += acc[k + j];
+    }
+    return acc[0] + tail;
+}
+
+static double RCML_SFX(sumsqdev)(const float *x, size_t n, double mean) {
+    double total = 0.0;
+    size_t b;
+    for (b = 0; b < n; b += 4096)
+        total += RCML_SFX(block_sqdev)(x + b, RCML_MIN((size_t)4096, n - b), mean);
+    return total;
+}
+
+/* min/max with a separate NaN flag so the lane loop stays a plain select */
+static float RCML_SFX(min)(const float *x, size_t n) {
+    float acc[16];
+    int nan = 0;
+    size_t i = 0, j;
+    for (j = 0; j < 16; j++) acc[j] = x[0];
+    for (; i + 16 <= n; i += 16) {
+        RCML_LOOP for (j = 0; j < 16; j++) {
+            float v = x[i + j];
+            nan |= v != v;
+            acc[j] = v < acc[j] ? v : acc[j];
+        }
+    }
+    for (; i < n; i++) {
+        nan |= x[i] != x[i];
+        acc[0] = x[i] < acc[0] ? x[i] : acc[0];
+    }
+    float m = acc[0];
+    for (j = 1; j < 16; j++) m = acc[j] < m ? acc[j] : m;
+    return nan ? rcml_as_float(0x7fc00000u) : m;
+}
+
+static float RCML_SFX(max)(const float *x, size_t n) {
+    float acc[16];
+    int nan = 0;
+    size_t i = 0, j;
+    for (j = 0; j < 16; j++) acc[j] = x[0];
+    for (; i + 16 <= n; i += 16) {
+        RCML_LOOP for (j = 0; j < 16; j++) {
+            float v = x[i + j];
+            nan |= v != v;
+            acc[j] = v > acc[j] ? v : acc[j];
+        }
+    }
+    for (; i < n; i++) {
+        nan |= x[i] != x[i];
+        acc[0] = x[i] > acc[0] ? x[i] : acc[0];
+    }
+    float m = acc[0];
+    for (j = 1; j < 16; j++) m = acc[j] > m ? acc[j] : m;
+    return nan ? rcml_as_float(0x7fc00000u) : m;
+}
+
+const rcml_ew_table_t RCML_SFX(rcml_ew) = {
+    RCML_SFX(binary), RCML_SFX(binary_scalar), RCML_SFX(unary), RCML_SFX(sum),
+    RCML_SFX(sumsqdev), RCML_SFX(min), RCML_SFX(max),
+};

@@ -1,0 +1,63 @@
+/* internal.h - private macros for rcmlrs kernels (not installed for users). */
+#ifndef RCMLRS_INTERNAL_H
+#define RCMLRS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(_MSC_VER)
+#define RCML_RESTRICT __restrict
+#define RCML_INLINE static __inline
+#else
+#define RCML_RESTRICT restrict
+#define RCML_INLINE static inline
+#endif
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#define RCML_X86 1
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define RCML_ARM64 1
+#endif
+
+/* GCC and Clang can compile functions for an ISA the file was not compiled for; MSVC
+ * cannot auto-vectorise per function, so the AVX variants exist only with GCC/Clang. */
+#if defined(RCML_X86) && (defined(__GNUC__) || defined(__clang__))
+#define RCML_HAVE_X86_TARGETS 1
+#endif
+
+#define RCML_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RCML_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Bit casts that compilers turn into register moves (and vectorise). */
+RCML_INLINE float rcml_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+RCML_INLINE uint32_t rcml_as_u32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+/* Elementwise work is cut into fixed chunks of this many floats for the pool. */
+#define RCML_EW_GRAIN ((size_t)1 << 16)
+/* Cheap ops (add, mul) only go parallel above this size: below it threads cost more. */
+#define RCML_EW_PAR_MIN ((size_t)1 << 18)
+
+/* Per-ISA table of elementwise/reduction kernels, filled by ew_*.c from one source. */
+typedef struct {
+    void (*binary)(int op, const float *a, const float *b, float *out, size_t n);
+    void (*binary_scalar)(int op, const float *a, float s, float *out, size_t n);
+    void (*unary)(int op, const float *x, float p0, float p1, float *out, size_t n);
+    double (*sum)(const float *x, size_t n);
+    double (*sumsqdev)(const float *x, size_t n, double mean);
+    float (*min)(const float *x, size_t n);
+    float (*max)(const float *x, size_t n);
+} rcml_ew_table_t;
+
+extern const rcml_ew_table_t rcml_ew_serial;
+extern const rcml_ew_table_t rcml_ew_baseline;
+#ifdef RCML_HAVE_X86_TARGETS
+extern const rcml_ew_table_t rcml_ew_avx2;
+extern const rcml_ew_table_t rcml_ew_avx512;
+#endif
+const rcml_ew_table_t *rcml_ew_table(void);
+
+extern int rcml_active_isa; /* read by every dispatching entry point */
+
+#endif

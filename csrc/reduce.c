@@ -1,0 +1,283 @@
+/* reduce.c - reductions: whole-buffer and along one axis, deterministic for any threads.
+ *
+ * Whole-buffer sums use chunks whose size depends only on n (never on the thread count);
+ * each chunk is summed by the backend's block-wise double accumulator and the chunk
+ * partials are added in chunk order. Axis reductions give every output element to
+ * exactly one task with a fixed loop order.
+ */
+#include "rcmlrs.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define RCML_MAX_PARTS 256
+#define RCML_SUM_MIN_CHUNK ((size_t)1 << 18)
+
+static size_t rcml_sum_chunk(size_t n) {
+    size_t c = (n + RCML_MAX_PARTS - 1) / RCML_MAX_PARTS;
+    c = (c + 4095) / 4096 * 4096;
+    return RCML_MAX(c, RCML_SUM_MIN_CHUNK);
+}
+
+typedef struct {
+    const rcml_ew_table_t *t;
+    const float *x;
+    double mean;
+    size_t chunk;
+    int sq;
+    double part[RCML_MAX_PARTS];
+} rcml_sum_job_t;
+
+static void rcml_sum_part(void *ctx, size_t b, size_t e) {
+    rcml_sum_job_t *j = (rcml_sum_job_t *)ctx;
+    j->part[b / j->chunk] = j->sq ? j->t->sumsqdev(j->x + b, e - b, j->mean)
+                                  : j->t->sum(j->x + b, e - b);
+}
+
+static double rcml_sum_any(const float *x, size_t n, int sq, double mean) {
+    rcml_sum_job_t j;
+    size_t i, parts;
+    j.t = rcml_ew_table();
+    j.x = x;
+    j.mean = mean;
+    j.sq = sq;
+    j.chunk = rcml_sum_chunk(n);
+    parts = (n + j.chunk - 1) / j.chunk;
+    rcml_parallel_for(n, j.chunk, rcml_sum_part, &j);
+    double total = 0.0;
+    for (i = 0; i < parts; i++) total += j.part[i];
+    return total;
+}
+
+double rcml_sum_f32(const float *x, size_t n) { return rcml_sum_any(x, n, 0, 0.0); }
+double rcml_sumsqdev_f32(const float *x, size_t n, double mean) {
+    return rcml_sum_any(x, n, 1, mean);
+}
+float rcml_min_f32(const float *x, size_t n) { return rcml_ew_table()->min(x, n); }
+float rcml_max_f32(const float *x, size_t n) { return rcml_ew_table()->max(x, n); }
+
+size_t rcml_argmax_f32(const float *x, size_t n) {
+    size_t i, best = 0;
+    float m = x[0];
+    if (m != m) return 0;
+    for (i = 1; i < n; i++) {
+        float v = x[i];
+        if (v != v) return i;
+        if (v > m) {
+            m = v;
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* ---- median: introselect (quickselect, heap-free fallback to qsort past a depth cap) */
+static int rcml_cmp_float(const void *pa, const void *pb) {
+    float a = *(const float *)pa, b = *(const float *)pb;
+    return (a > b) - (a < b);
+}
+
+static void rcml_swapf(float *a, float *b) {
+    float t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* puts the k-th smallest of v[0..n) at v[k]; no NaN present */
+static void rcml_select(float *v, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    int depth = 0, limit = 2;
+    size_t m = n;
+    while (m > 1) { limit += 2; m >>= 1; }
+    while (hi > lo) {
+        if (++depth > limit) {
+            qsort(v + lo, hi - lo + 1, sizeof(float), rcml_cmp_float);
+            return;
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        /* median of three as pivot, moved to hi */
+        if (v[mid] < v[lo]) rcml_swapf(&v[mid], &v[lo]);
+        if (v[hi] < v[lo]) rcml_swapf(&v[hi], &v[lo]);
+        if (v[mid] < v[hi]) rcml_swapf(&v[mid], &v[hi]);
+        float pivot = v[hi];
+        /* three-way partition so runs of equal values cannot degrade it */
+        size_t lt = lo, i = lo, gt = hi;
+        while (i <= gt) {
+            if (v[i] < pivot) {
+                rcml_swapf(&v[lt++], &v[i++]);
+            } else if (v[i] > pivot) {
+                rcml_swapf(&v[i], &v[gt]);
+                if (gt == 0) break;
+                gt--;
+            } else {
+                i++;
+            }
+        }
+        if (k < lt) {
+            hi = lt - 1;
+        } else if (k > gt) {
+            lo = gt + 1;
+        } else {
+            return;
+        }
+    }
+}
+
+float rcml_median_f32(float *v, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (v[i] != v[i]) return v[i];
+    size_t k = n / 2;
+    rcml_select(v, n, k);
+    if (n % 2) return v[k];
+    /* the other middle value is the max of the lower part */
+    float lo = v[0];
+    for (i = 1; i < k; i++) lo = v[i] > lo ? v[i] : lo;
+    return (float)(((double)lo + (double)v[k]) * 0.5);
+}
+
+/* ---- axis reductions */
+#define RCML_TILE 256
+
+typedef struct {
+    const rcml_ew_table_t *t;
+    int op;
+    const float *x;
+    size_t outer, len, inner, ntiles;
+    double ddof;
+    float *out;
+    int64_t *idx;
+} rcml_axis_job_t;
+
+static float rcml_finish_var(double ss, size_t len, double ddof, int take_sqrt) {
+    double d = (double)len - ddof;
+    /* as NumPy: degrees of freedom <= 0 gives NaN */
+    double v = d > 0 ? ss / d : (double)NAN;
+    return (float)(take_sqrt ? sqrt(v) : v);
+}
+
+static void rcml_axis_units(void *ctx, size_t b, size_t e) {
+    rcml_axis_job_t *j = (rcml_axis_job_t *)ctx;
+    size_t u;
+    for (u = b; u < e; u++) {
+        size_t o = u / j->ntiles, t0 = (u % j->ntiles) * RCML_TILE;
+        size_t tw = RCML_MIN((size_t)RCML_TILE, j->inner - t0);
+        const float *base = j->x + o * j->len * j->inner + t0;
+        float *dst = j->out ? j->out + o * j->inner + t0 : NULL;
+        size_t r, i;
+        if (j->inner == 1) {
+            const float *row = j->x + o * j->len;
+            double s;
+            switch (j->op) {
+            case RCML_RED_SUM: dst[0] = (float)j->t->sum(row, j->len); break;
+            case RCML_RED_MEAN: dst[0] = (float)(j->t->sum(row, j->len) / (double)j->len); break;
+            case RCML_RED_MIN: dst[0] = j->t->min(row, j->len); break;
+            case RCML_RED_MAX: dst[0] = j->t->max(row, j->len); break;
+            case RCML_RED_VAR:
+            case RCML_RED_STD:
+                s = j->t->sum(row, j->len) / (double)j->len;
+                dst[0] = rcml_finish_var(j->t->sumsqdev(row, j->len, s), j->len, j->ddof,
+                                         j->op == RCML_RED_STD);
+                break;
+            default:
+                j->idx[o] = (int64_t)rcml_argmax_f32(row, j->len);
+                break;
+            }
+            continue;
+        }
+        if (j->idx) {
+            float best[RCML_TILE];
+            int64_t *di = j->idx + o * j->inner + t0;
+            for (i = 0; i < tw; i++) {
+                best[i] = base[i];
+                di[i] = 0;
+            }
+            for (r = 1; r < j->len; r++) {
+                const float *p = base + r * j->inner;
+                for (i = 0; i < tw; i++) {
+                    float v = p[i], m = best[i];
+                    if (m != m) continue; /* first NaN wins */
+                    if (v != v || v > m) {
+                        best[i] = v;
+                        di[i] = (int64_t)r;
+                    }
+                }
+            }
+            continue;
+        }
+        if (j->op == RCML_RED_MIN || j->op == RCML_RED_MAX) {
+            float acc[RCML_TILE];
+            int nan[RCML_TILE];
+            for (i = 0; i < tw; i++) {
+                acc[i] = base[i];
+                nan[i] = base[i] != base[i];
+            }
+            for (r = 1; r < j->len; r++) {
+                const float *p = base + r * j->inner;
+                if (j->op == RCML_RED_MIN) {
+                    for (i = 0; i < tw; i++) {
+                        nan[i] |= p[i] != p[i];
+                        acc[i] = p[i] < acc[i] ? p[i] : acc[i];
+                    }
+                } else {
+                    for (i = 0; i < tw; i++) {
+                        nan[i] |= p[i] != p[i];
+                        acc[i] = p[i] > acc[i] ? p[i] : acc[i];
+                    }
+                }
+            }
+            for (i = 0; i < tw; i++) dst[i] = nan[i] ? rcml_as_float(0x7fc00000u) : acc[i];
+            continue;
+        }
+        double acc[RCML_TILE];
+        for (i = 0; i < tw; i++) acc[i] = 0.0;
+        for (r = 0; r < j->len; r++) {
+            const float *p = base + r * j->inner;
+            for (i = 0; i < tw; i++) acc[i] += (double)p[i];
+        }
+        if (j->op == RCML_RED_SUM) {
+            for (i = 0; i < tw; i++) dst[i] = (float)acc[i];
+            continue;
+        }
+        for (i = 0; i < tw; i++) acc[i] /= (double)j->len;
+        if (j->op == RCML_RED_MEAN) {
+            for (i = 0; i < tw; i++) dst[i] = (float)acc[i];
+            continue;
+        }
+        double ss[RCML_TILE];
+        for (i = 0; i < tw; i++) ss[i] = 0.0;
+        for (r = 0; r < j->len; r++) {
+            const float *p = base + r * j->inner;
+            for (i = 0; i < tw; i++) {
+                double d = (double)p[i] - acc[i];
+                ss[i] += d * d;
+            }
+        }
+        for (i = 0; i < tw; i++)
+            dst[i] = rcml_finish_var(ss[i], j->len, j->ddof, j->op == RCML_RED_STD);
+    }
+}
+
+static void rcml_axis_run(rcml_axis_job_t *j) {
+    j->t = rcml_ew_table();
+    j->ntiles = j->inner == 1 ? 1 : (j->inner + RCML_TILE - 1) / RCML_TILE;
+    size_t units = j->outer * j->ntiles;
+    size_t per = j->len * RCML_MIN(j->inner, (size_t)RCML_TILE);
+    size_t grain = RCML_MAX((size_t)1, ((size_t)1 << 16) / RCML_MAX(per, (size_t)1));
+    rcml_parallel_for(units, grain, rcml_axis_units, j);
+}
+
+void rcml_reduce_axis_f32(int op, const float *x, size_t outer, size_t len, size_t inner,
+                          double ddof, float *out) {
+    rcml_axis_job_t j = {NULL, op, x, outer, len, inner, 0, ddof, out, NULL};
+    if (outer == 0 || inner == 0 || len == 0) return;
+    rcml_axis_run(&j);
+}
+
+void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                          int64_t *out) {
+    rcml_axis_job_t j = {NULL, -1, x, outer, len, inner, 0, 0.0, NULL, out};
+    if (outer == 0 || inner == 0 || len == 0) return;
+    rcml_axis_run(&j);
+}

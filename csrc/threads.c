@@ -1,0 +1,191 @@
+/* threads.c - a small portable thread pool (pthreads or Win32), no OpenMP runtime.
+ *
+ * One job at a time: the caller publishes (fn, ctx, n, grain), wakes the workers and
+ * takes chunks itself. Chunks are handed out under the mutex; they are large (grain is
+ * tens of thousands of floats), so the lock is not a bottleneck. A second caller that
+ * finds the pool busy runs its job inline, which gives the same bits because chunk
+ * boundaries depend only on n and grain.
+ */
+#include "rcmlrs.h"
+#include "internal.h"
+
+#include <stdlib.h>
+
+#define RCML_MAX_THREADS 256
+
+#if defined(_WIN32)
+#include <windows.h>
+typedef CRITICAL_SECTION rcml_mutex_t;
+typedef CONDITION_VARIABLE rcml_cond_t;
+#define rcml_mutex_init(m) InitializeCriticalSection(m)
+#define rcml_lock(m) EnterCriticalSection(m)
+#define rcml_unlock(m) LeaveCriticalSection(m)
+#define rcml_cond_init(c) InitializeConditionVariable(c)
+#define rcml_cond_wait(c, m) SleepConditionVariableCS(c, m, INFINITE)
+#define rcml_cond_broadcast(c) WakeAllConditionVariable(c)
+#else
+#include <pthread.h>
+typedef pthread_mutex_t rcml_mutex_t;
+typedef pthread_cond_t rcml_cond_t;
+#define rcml_mutex_init(m) pthread_mutex_init(m, NULL)
+#define rcml_lock(m) pthread_mutex_lock(m)
+#define rcml_unlock(m) pthread_mutex_unlock(m)
+#define rcml_cond_init(c) pthread_cond_init(c, NULL)
+#define rcml_cond_wait(c, m) pthread_cond_wait(c, m)
+#define rcml_cond_broadcast(c) pthread_cond_broadcast(c)
+#endif
+
+static struct {
+    int initialised;
+    rcml_mutex_t m;
+    rcml_cond_t work_cv, done_cv;
+    int nthreads;   /* configured total, caller included */
+    int nworkers;   /* worker threads started */
+    int busy;       /* a job is running */
+    unsigned long generation;
+    /* the current job */
+    rcml_chunk_fn fn;
+    void *ctx;
+    size_t n, grain, next;
+    int participants; /* workers allowed to join this job */
+    int active;       /* workers still inside this job */
+} pool = {0, {0}, {0}, {0}, 1, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0};
+
+static void rcml_pool_init(void);
+
+/* take the next chunk; returns 0 when none is left. Caller holds the mutex. */
+static int rcml_take(size_t *b, size_t *e) {
+    if (pool.next >= pool.n) return 0;
+    *b = pool.next;
+    *e = RCML_MIN(pool.n, pool.next + pool.grain);
+    pool.next = *e;
+    return 1;
+}
+
+static void rcml_work(void) {
+    size_t b, e;
+    rcml_chunk_fn fn = pool.fn;
+    void *ctx = pool.ctx;
+    while (rcml_take(&b, &e)) {
+        rcml_unlock(&pool.m);
+        fn(ctx, b, e);
+        rcml_lock(&pool.m);
+    }
+}
+
+#if defined(_WIN32)
+static DWORD WINAPI rcml_worker(LPVOID arg)
+#else
+static void *rcml_worker(void *arg)
+#endif
+{
+    int index = (int)(intptr_t)arg;
+    unsigned long seen = 0;
+    rcml_lock(&pool.m);
+    seen = pool.generation;
+    for (;;) {
+        while (pool.generation == seen) rcml_cond_wait(&pool.work_cv, &pool.m);
+        seen = pool.generation;
+        if (index < pool.participants) {
+            rcml_work();
+            pool.active--;
+            if (pool.active == 0) rcml_cond_broadcast(&pool.done_cv);
+        }
+    }
+#if !defined(__GNUC__) && !defined(__clang__)
+    rcml_unlock(&pool.m);
+    return 0;
+#endif
+}
+
+#if !defined(_WIN32)
+/* After fork() only the forking thread exists: forget the workers and the lock state. */
+static void rcml_atfork_child(void) {
+    pool.initialised = 0;
+    pool.nworkers = 0;
+    pool.busy = 0;
+    rcml_pool_init();
+}
+#endif
+
+static void rcml_pool_init(void) {
+    if (pool.initialised) return;
+    rcml_mutex_init(&pool.m);
+    rcml_cond_init(&pool.work_cv);
+    rcml_cond_init(&pool.done_cv);
+    pool.initialised = 1;
+#if !defined(_WIN32)
+    static int atfork_done = 0;
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, rcml_atfork_child);
+        atfork_done = 1;
+    }
+#endif
+}
+
+/* start workers up to nthreads - 1; caller holds the mutex */
+static void rcml_spawn(void) {
+    while (pool.nworkers < pool.nthreads - 1) {
+        int ok;
+#if defined(_WIN32)
+        HANDLE h = CreateThread(NULL, 0, rcml_worker, (LPVOID)(intptr_t)pool.nworkers, 0, NULL);
+        ok = h != NULL;
+        if (ok) CloseHandle(h);
+#else
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&t, &attr, rcml_worker, (void *)(intptr_t)pool.nworkers) == 0;
+        pthread_attr_destroy(&attr);
+#endif
+        if (!ok) break; /* fewer threads; results are the same */
+        pool.nworkers++;
+    }
+}
+
+void rcml_set_num_threads(int n) {
+    rcml_pool_init();
+    if (n < 1) n = 1;
+    if (n > RCML_MAX_THREADS) n = RCML_MAX_THREADS;
+    rcml_lock(&pool.m);
+    pool.nthreads = n;
+    rcml_unlock(&pool.m);
+}
+
+int rcml_get_num_threads(void) { return pool.nthreads; }
+
+void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx) {
+    size_t b;
+    if (n == 0) return;
+    if (grain == 0) grain = 1;
+    if (n <= grain || pool.nthreads <= 1) {
+        for (b = 0; b < n; b += grain) fn(ctx, b, RCML_MIN(n, b + grain));
+        return;
+    }
+    rcml_pool_init();
+    rcml_lock(&pool.m);
+    if (pool.busy) {
+        rcml_unlock(&pool.m);
+        for (b = 0; b < n; b += grain) fn(ctx, b, RCML_MIN(n, b + grain));
+        return;
+    }
+    rcml_spawn();
+    size_t nchunks = (n + grain - 1) / grain;
+    int helpers = RCML_MIN(pool.nworkers, pool.nthreads - 1);
+    if ((size_t)helpers > nchunks - 1) helpers = (int)(nchunks - 1);
+    pool.busy = 1;
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.grain = grain;
+    pool.next = 0;
+    pool.participants = helpers;
+    pool.active = helpers;
+    pool.generation++;
+    if (helpers > 0) rcml_cond_broadcast(&pool.work_cv);
+    rcml_work();
+    while (pool.active > 0) rcml_cond_wait(&pool.done_cv, &pool.m);
+    pool.busy = 0;
+    rcml_unlock(&pool.m);
+}

@@ -1,0 +1,96 @@
+# Extern declarations of csrc/rcmlrs.h (the public C header), for Cython users.
+from libc.stdint cimport int64_t, uint64_t
+
+cdef extern from "rcmlrs.h" nogil:
+    ctypedef enum rcml_status_t:
+        RCML_OK
+        RCML_EINVAL
+        RCML_ENOMEM
+
+    enum:
+        RCML_ISA_SERIAL
+        RCML_ISA_BASELINE
+        RCML_ISA_AVX2
+        RCML_ISA_AVX512
+        RCML_ISA_NEON
+        RCML_ISA_COUNT
+
+    void rcml_init() noexcept
+    int rcml_isa_available(int isa) noexcept
+    int rcml_get_isa() noexcept
+    int rcml_set_isa(int isa) noexcept
+    int rcml_best_isa() noexcept
+    const char *rcml_isa_name(int isa) noexcept
+    const char *rcml_compiler() noexcept
+
+    ctypedef void (*rcml_chunk_fn)(void *ctx, size_t begin, size_t end) noexcept nogil
+    void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx) noexcept
+    void rcml_set_num_threads(int n) noexcept
+    int rcml_get_num_threads() noexcept
+
+    enum:
+        RCML_ADD
+        RCML_SUB
+        RCML_MUL
+        RCML_DIV
+        RCML_RSUB
+        RCML_RDIV
+
+    void rcml_binary_f32(int op, const float *a, const float *b, float *out, size_t n) noexcept
+    void rcml_binary_scalar_f32(int op, const float *a, float s, float *out, size_t n) noexcept
+    void rcml_binary_bcast_f32(int op, const float *a, const Py_ssize_t *as_, const float *b,
+                               const Py_ssize_t *bs, float *out, const size_t *shape) noexcept
+
+    enum:
+        RCML_NEG
+        RCML_ABS
+        RCML_SQRT
+        RCML_EXP
+        RCML_LOG
+        RCML_POWI
+        RCML_POWF
+        RCML_CLIP
+        RCML_TANH
+        RCML_SQUARE
+
+    void rcml_unary_f32(int op, const float *x, float p0, float p1, float *out, size_t n) noexcept
+
+    double rcml_sum_f32(const float *x, size_t n) noexcept
+    double rcml_sumsqdev_f32(const float *x, size_t n, double mean) noexcept
+    float rcml_min_f32(const float *x, size_t n) noexcept
+    float rcml_max_f32(const float *x, size_t n) noexcept
+    size_t rcml_argmax_f32(const float *x, size_t n) noexcept
+    float rcml_median_f32(float *scratch, size_t n) noexcept
+
+    enum:
+        RCML_RED_SUM
+        RCML_RED_MEAN
+        RCML_RED_MIN
+        RCML_RED_MAX
+        RCML_RED_VAR
+        RCML_RED_STD
+
+    void rcml_reduce_axis_f32(int op, const float *x, size_t outer, size_t len, size_t inner,
+                              double ddof, float *out) noexcept
+    void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                              int64_t *out) noexcept
+
+    void rcml_transpose_f32(const float *x, size_t layers, size_t rows, size_t cols,
+                            float *out) noexcept
+    void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, float *out,
+                      size_t L2, size_t R2, size_t C2) noexcept
+    void rcml_fill_f32(float v, float *out, size_t n) noexcept
+
+    void rcml_random_uniform_f32(uint64_t seed, uint64_t offset, float low, float high,
+                                 float *out, size_t n) noexcept
+    void rcml_random_normal_f32(uint64_t seed, uint64_t offset, float mean, float std,
+                                float *out, size_t n) noexcept
+
+    void *rcml_alloc_aligned(size_t nbytes) noexcept
+    void rcml_free_aligned(void *p) noexcept
+
+    void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                       const float *A, const float *B, float beta, float *C) noexcept
+    void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n,
+                               size_t k, float alpha, const float *A, size_t stride_a,
+                               const float *B, size_t stride_b, float beta, float *C) noexcept

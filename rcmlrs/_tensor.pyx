@@ -1,0 +1,1147 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, embedsignature=True
+"""RamTensor: a rank-3 float32 tensor over one contiguous buffer, and its constructors.
+
+The tensor owns a 64-byte aligned buffer (or borrows a NumPy buffer zero-copy), checks
+shapes and arguments, releases the GIL and calls the C kernels of csrc/. Every method
+returns a new tensor so calls chain; the in-place forms end in ``_`` or are the
+augmented operators.
+"""
+
+cimport cython
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_STRIDES
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.math cimport NAN, fabs, sqrt
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcmp, memcpy, memset
+
+from rcmlrs._kernels cimport *
+
+import os as _os
+
+rcml_init()
+
+# ----------------------------------------------------------------------------- errors
+
+
+class RCMLRSError(Exception):
+    """Base class of every rcmlrs error."""
+
+
+class ShapeError(RCMLRSError, ValueError):
+    """Shapes do not fit the operation; the message names the op and both shapes."""
+
+
+class FormatError(RCMLRSError, ValueError):
+    """A file is damaged, truncated, hostile or not in an rcmlrs/safetensors format."""
+
+
+# Above this many floats a kernel runs without the GIL (releasing it costs ~100 ns).
+cdef enum:
+    NOGIL_MIN = 16384
+# A tensor may hold at most 2^40 floats (4 TiB): anything larger is a mistake, and the
+# limit keeps every byte count far from overflow on every platform.
+cdef char *_FMT_F = b"f"
+cdef Py_ssize_t MAX_ELEMENTS = (<Py_ssize_t>1) << 40
+
+
+class Shape:
+    """The original crate's 2-D shape: ``x`` = rows, ``y`` = cols."""
+
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = _check_dim(x, "Shape.x")
+        self.y = _check_dim(y, "Shape.y")
+
+    def __iter__(self):
+        yield self.x
+        yield self.y
+
+    def __eq__(self, other):
+        if isinstance(other, Shape):
+            return self.x == other.x and self.y == other.y
+        if isinstance(other, tuple):
+            return (self.x, self.y) == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.x, self.y))
+
+    def __repr__(self):
+        return f"Shape(x={self.x}, y={self.y})"
+
+
+cdef Py_ssize_t _check_dim(object d, str what) except -1:
+    if isinstance(d, bool) or not hasattr(d, "__index__"):
+        raise TypeError(f"{what}: a dimension must be an int, got {type(d).__name__}")
+    cdef object v = d.__index__()
+    if v < 0:
+        raise ValueError(f"{what}: negative dimension {v}")
+    if v > MAX_ELEMENTS:
+        raise ValueError(f"{what}: dimension {v} is too large")
+    return <Py_ssize_t>v
+
+
+cdef tuple _shape3(object shape, str what):
+    """int or 1-3 tuple (or Shape) -> (layers, rows, cols), right-aligned."""
+    if isinstance(shape, Shape):
+        return (1, shape.x, shape.y)
+    if isinstance(shape, RamTensor):
+        return (<RamTensor>shape).shape
+    if not isinstance(shape, (tuple, list)):
+        return (1, 1, _check_dim(shape, what))
+    n = len(shape)
+    if n == 0 or n > 3:
+        raise ShapeError(f"{what}: shape must have 1 to 3 dimensions, got {tuple(shape)}")
+    dims = [_check_dim(d, what) for d in shape]
+    while len(dims) < 3:
+        dims.insert(0, 1)
+    return tuple(dims)
+
+
+cdef Py_ssize_t _checked_size(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C, str what) except -1:
+    # each factor <= 2^40, so the checks below cannot themselves overflow
+    if L < 0 or R < 0 or C < 0:
+        raise ValueError(f"{what}: negative dimension in {(L, R, C)}")
+    if L == 0 or R == 0 or C == 0:
+        return 0
+    if R > MAX_ELEMENTS // C:
+        raise ValueError(f"{what}: shape {(L, R, C)} is too large")
+    cdef Py_ssize_t rc = R * C
+    if L > MAX_ELEMENTS // rc:
+        raise ValueError(f"{what}: shape {(L, R, C)} is too large")
+    return L * rc
+
+
+@cython.freelist(64)
+cdef class RamTensor:
+    """A (layers, rows, cols) float32 tensor in one C-contiguous buffer.
+
+    Build one with ``rc.tensor``, ``rc.zeros``, ``rc.from_numpy`` and friends; calling
+    ``RamTensor(data)`` is the same as ``rc.tensor(data)``.
+    """
+
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators
+
+    def __cinit__(self):
+        self.data = NULL
+        self.L = self.R = self.C = self.n = 0
+        self.owns = False
+        self.has_view = False
+        self.base = None
+
+    def __init__(self, data=None):
+        if data is None:
+            data = []
+        cdef RamTensor t = tensor(data)
+        # steal t's buffer
+        self.data, self.L, self.R, self.C, self.n = t.data, t.L, t.R, t.C, t.n
+        self.owns = t.owns
+        self._set_meta()
+        t.data = NULL
+        t.owns = False
+
+    def __dealloc__(self):
+        if self.owns and self.data != NULL:
+            rcml_free_aligned(self.data)
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+        self.data = NULL
+
+    cdef inline void _set_meta(self) noexcept:
+        self.shape_[0] = self.L
+        self.shape_[1] = self.R
+        self.shape_[2] = self.C
+        self.strides_[0] = self.R * self.C * 4
+        self.strides_[1] = self.C * 4
+        self.strides_[2] = 4
+
+    # ------------------------------------------------------------------ buffer
+    def __getbuffer__(self, Py_buffer *buffer, int flags):
+        buffer.buf = <void *>self.data
+        buffer.obj = self
+        buffer.len = self.n * 4
+        buffer.readonly = 0
+        buffer.itemsize = 4
+        buffer.format = _FMT_F if (flags & PyBUF_FORMAT) else NULL
+        buffer.ndim = 3
+        buffer.shape = self.shape_
+        buffer.strides = self.strides_
+        buffer.suboffsets = NULL
+        buffer.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *buffer):
+        pass
+
+    # ------------------------------------------------------------- properties
+    @property
+    def shape(self):
+        """(layers, rows, cols)."""
+        return (self.L, self.R, self.C)
+
+    @property
+    def layers(self):
+        return self.L
+
+    @property
+    def layer_length(self):
+        """Alias of ``layers`` (the original crate's name)."""
+        return self.L
+
+    @property
+    def rows(self):
+        return self.R
+
+    @property
+    def cols(self):
+        return self.C
+
+    @property
+    def size(self):
+        """Number of elements, layers * rows * cols."""
+        return self.n
+
+    @property
+    def nbytes(self):
+        return self.n * 4
+
+    @property
+    def dtype(self):
+        return "float32"
+
+    @property
+    def ndim(self):
+        return 3
+
+    def data_points(self):
+        """Number of elements (the original crate's name for ``size``)."""
+        return self.n
+
+    def __len__(self):
+        return self.L
+
+    # ------------------------------------------------------------- conversion
+    def numpy(self):
+        """A NumPy view (L, R, C) sharing this tensor's memory."""
+        import numpy as np
+        return np.asarray(self)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+        if copy:
+            a = np.array(memoryview(self), copy=True)
+        else:
+            a = np.asarray(memoryview(self))
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def tolist(self):
+        """Nested Python lists, 3 levels: [layer][row][col]."""
+        cdef Py_ssize_t l, r, c
+        return [[[<double>self.data[(l * self.R + r) * self.C + c] for c in range(self.C)]
+                 for r in range(self.R)] for l in range(self.L)]
+
+    def to_scalar(self):
+        """The single value of a size-1 tensor as a Python float."""
+        if self.n != 1:
+            raise ShapeError(f"to_scalar: tensor of shape {self.shape} has {self.n} elements, not 1")
+        return <double>self.data[0]
+
+    def __float__(self):
+        return self.to_scalar()
+
+    def copy(self):
+        """A deep copy (owned, aligned buffer)."""
+        cdef RamTensor out = _empty(self.L, self.R, self.C)
+        if self.n:
+            memcpy(out.data, self.data, self.n * 4)
+        return out
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        return (_rebuild, (self.L, self.R, self.C,
+                           PyBytes_FromStringAndSize(<char *>self.data, self.n * 4)))
+
+    def __repr__(self):
+        import numpy as np
+        body = np.array2string(np.asarray(self), separator=", ", prefix="RamTensor(",
+                               threshold=200, edgeitems=3, precision=6)
+        return f"RamTensor({body}, shape={self.shape})"
+
+    # --------------------------------------------------------------- indexing
+    cdef Py_ssize_t _offset(self, object key) except -1:
+        if not isinstance(key, tuple) or len(key) != 3:
+            raise TypeError("index with t[layer, row, col] (three ints) or t[layer]")
+        cdef Py_ssize_t dims[3]
+        cdef Py_ssize_t idx[3]
+        cdef int a
+        dims[0] = self.L
+        dims[1] = self.R
+        dims[2] = self.C
+        for a in range(3):
+            k = key[a]
+            if isinstance(k, bool) or not hasattr(k, "__index__"):
+                raise TypeError(f"tensor index must be an int, got {type(k).__name__}")
+            v = k.__index__()
+            if v < -dims[a] or v >= dims[a]:
+                raise IndexError(f"index {v} is out of range for axis {a} of size {dims[a]} "
+                                 f"(shape {self.shape})")
+            idx[a] = v + dims[a] if v < 0 else v
+        return (idx[0] * self.R + idx[1]) * self.C + idx[2]
+
+    def __getitem__(self, key):
+        cdef RamTensor out
+        cdef Py_ssize_t l
+        if not isinstance(key, tuple):
+            if isinstance(key, bool) or not hasattr(key, "__index__"):
+                raise TypeError(f"tensor index must be an int or a 3-tuple, got {type(key).__name__}")
+            l = key.__index__() if key.__index__() >= 0 else key.__index__() + self.L
+            if l < 0 or l >= self.L:
+                raise IndexError(f"layer index {key} is out of range for {self.L} layers")
+            out = _empty(1, self.R, self.C)
+            if out.n:
+                memcpy(out.data, self.data + l * self.R * self.C, out.n * 4)
+            return out
+        return <double>self.data[self._offset(key)]
+
+    def __setitem__(self, key, value):
+        cdef float v = _to_float(value, "__setitem__")
+        self.data[self._offset(key)] = v
+
+    # ------------------------------------------------------------- comparison
+    def equals(self, other):
+        """True when shapes match and every element is equal (NaN equals NaN)."""
+        cdef RamTensor b = _as_tensor(other, "equals")
+        cdef Py_ssize_t i
+        cdef float x, y
+        if self.shape != b.shape:
+            return False
+        for i in range(self.n):
+            x = self.data[i]
+            y = b.data[i]
+            if not (x == y or (x != x and y != y)):
+                return False
+        return True
+
+    def allclose(self, other, double rtol=1e-5, double atol=1e-8):
+        """NumPy's rule |a - b| <= atol + rtol * |b| elementwise (broadcasting); NaN is never close."""
+        cdef RamTensor b = _as_tensor(other, "allclose")
+        cdef Py_ssize_t L, R, C
+        cdef Py_ssize_t as_[3]
+        cdef Py_ssize_t bs[3]
+        L, R, C = _broadcast_shape(self, b, "allclose", as_, bs)
+        cdef Py_ssize_t l, r, c
+        cdef double x, y
+        for l in range(L):
+            for r in range(R):
+                for c in range(C):
+                    x = self.data[l * as_[0] + r * as_[1] + c * as_[2]]
+                    y = b.data[l * bs[0] + r * bs[1] + c * bs[2]]
+                    if x == y:
+                        continue
+                    if not (fabs(x - y) <= atol + rtol * fabs(y)):
+                        return False
+        return True
+
+    # ------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return _binary_op(self, other, RCML_ADD, "add")
+
+    def __radd__(self, other):
+        return _binary_op(self, other, RCML_ADD, "add")
+
+    def __sub__(self, other):
+        return _binary_op(self, other, RCML_SUB, "sub")
+
+    def __rsub__(self, other):
+        return _binary_op(self, other, RCML_RSUB, "sub")
+
+    def __mul__(self, other):
+        return _binary_op(self, other, RCML_MUL, "mul")
+
+    def __rmul__(self, other):
+        return _binary_op(self, other, RCML_MUL, "mul")
+
+    def __truediv__(self, other):
+        return _binary_op(self, other, RCML_DIV, "div")
+
+    def __rtruediv__(self, other):
+        return _binary_op(self, other, RCML_RDIV, "div")
+
+    def __iadd__(self, other):
+        return _inplace_op(self, other, RCML_ADD, "add")
+
+    def __isub__(self, other):
+        return _inplace_op(self, other, RCML_SUB, "sub")
+
+    def __imul__(self, other):
+        return _inplace_op(self, other, RCML_MUL, "mul")
+
+    def __itruediv__(self, other):
+        return _inplace_op(self, other, RCML_DIV, "div")
+
+    def __neg__(self):
+        return _unary(self, RCML_NEG, 0.0, 0.0)
+
+    def __pos__(self):
+        return self.copy()
+
+    def __abs__(self):
+        return _unary(self, RCML_ABS, 0.0, 0.0)
+
+    def __pow__(self, p, mod):
+        if mod is not None:
+            raise TypeError("pow() with a modulus is not supported")
+        if isinstance(p, int) and not isinstance(p, bool) and -(1 << 31) < p < (1 << 31):
+            return self.powi(p)
+        return self.powf(p)
+
+    def __matmul__(self, other):
+        if not isinstance(other, RamTensor):
+            try:
+                other = _as_tensor(other, "matmul")
+            except TypeError:
+                return NotImplemented
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        try:
+            other = _as_tensor(other, "matmul")
+        except TypeError:
+            return NotImplemented
+        return (<RamTensor>other).matmul(self)
+
+    def add(self, other):
+        """Elementwise a + b (broadcasting; b may be a number)."""
+        return _binary_op(self, other, RCML_ADD, "add")
+
+    def sub(self, other):
+        """Elementwise a - b (broadcasting)."""
+        return _binary_op(self, other, RCML_SUB, "sub")
+
+    def mul(self, other):
+        """Elementwise a * b (broadcasting). Not the matrix product: see matmul."""
+        return _binary_op(self, other, RCML_MUL, "mul")
+
+    def div(self, other):
+        """Elementwise a / b (broadcasting, IEEE: x/0 = +-inf, 0/0 = NaN)."""
+        return _binary_op(self, other, RCML_DIV, "div")
+
+    def scale(self, k):
+        """Every element times the number k."""
+        return _binary_op(self, _to_float(k, "scale"), RCML_MUL, "scale")
+
+    def scaler(self, k):
+        """Alias of ``scale`` (the original crate's name)."""
+        return self.scale(k)
+
+    def neg(self):
+        return _unary(self, RCML_NEG, 0.0, 0.0)
+
+    def abs(self):
+        return _unary(self, RCML_ABS, 0.0, 0.0)
+
+    def sqrt(self):
+        """Elementwise square root (NaN below 0)."""
+        return _unary(self, RCML_SQRT, 0.0, 0.0)
+
+    def exp(self):
+        """Elementwise e^x (~1 ulp; 0 below -104, inf above 88.72)."""
+        return _unary(self, RCML_EXP, 0.0, 0.0)
+
+    def log(self):
+        """Elementwise natural log (-inf at 0, NaN below 0)."""
+        return _unary(self, RCML_LOG, 0.0, 0.0)
+
+    def powi(self, n):
+        """Elementwise x^n for an integer n (repeated squaring)."""
+        if isinstance(n, bool) or not hasattr(n, "__index__"):
+            raise TypeError(f"powi: exponent must be an int, got {type(n).__name__}")
+        cdef object v = n.__index__()
+        if not (-(1 << 31) < v < (1 << 31)):
+            raise ValueError(f"powi: exponent {v} is out of range")
+        return _unary(self, RCML_POWI, <float>v, 0.0)
+
+    def powf(self, p):
+        """Elementwise x^p for a real p (C powf semantics)."""
+        return _unary(self, RCML_POWF, _to_float(p, "powf"), 0.0)
+
+    def clip(self, lo, hi):
+        """Elementwise min(max(x, lo), hi); NaN stays NaN."""
+        cdef float a = _to_float(lo, "clip"), b = _to_float(hi, "clip")
+        if a > b:
+            raise ValueError(f"clip: lo {lo} is greater than hi {hi}")
+        return _unary(self, RCML_CLIP, a, b)
+
+    def map(self, fn):
+        """Apply a Python function to every element (the original ``cus_act!``).
+
+        This is the slow path: one Python call per element. Use the vectorised methods
+        wherever they exist.
+        """
+        if not callable(fn):
+            raise TypeError("map: fn must be callable")
+        cdef RamTensor out = _empty(self.L, self.R, self.C)
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            out.data[i] = _to_float(fn(<double>self.data[i]), "map")
+        return out
+
+    # ---------------------------------------------------------- matrix product
+    def matmul(self, other, transpose_a=False, transpose_b=False):
+        """Batched true matrix product: (L, m, k) @ (L, k, n) -> (L, m, n).
+
+        ``transpose_a``/``transpose_b`` use a layer's transpose in place of the layer. A
+        layer count of 1 on either side broadcasts (the shared operand is packed once).
+        """
+        return _matmul(self, _as_tensor(other, "matmul"), bool(transpose_a), bool(transpose_b))
+
+    def pad_matmul_to_another(self, other, pad_value=0.0):
+        """Pad or crop this tensor's columns (and layers) with ``pad_value`` so the
+        product with ``other`` is defined, then multiply."""
+        cdef RamTensor b = _as_tensor(other, "pad_matmul_to_another")
+        cdef Py_ssize_t L = self.L if (b.L == 1 or self.L == b.L) else b.L
+        a = self
+        if self.C != b.R or L != self.L:
+            a = self.pad((self.R, b.R), L, pad_value)
+        return _matmul(a, b, False, False)
+
+    # ------------------------------------------------------------- reductions
+    def sum(self, axis=None):
+        """Sum of all elements (a float), or along one axis (that axis becomes 1)."""
+        return _reduce(self, RCML_RED_SUM, axis, 0.0, "sum")
+
+    def mean(self, axis=None):
+        """Arithmetic mean of all elements (a float), or along one axis."""
+        return _reduce(self, RCML_RED_MEAN, axis, 0.0, "mean")
+
+    def min(self, axis=None):
+        """Smallest element (NaN if any is NaN), or along one axis."""
+        return _reduce(self, RCML_RED_MIN, axis, 0.0, "min")
+
+    def max(self, axis=None):
+        """Largest element (NaN if any is NaN), or along one axis."""
+        return _reduce(self, RCML_RED_MAX, axis, 0.0, "max")
+
+    def find_min(self, axis=None):
+        """Alias of ``min`` (the original crate's name)."""
+        return self.min(axis)
+
+    def find_max(self, axis=None):
+        """Alias of ``max`` (the original crate's name)."""
+        return self.max(axis)
+
+    def var(self, axis=None, ddof=0):
+        """Variance sum((x - mean)^2) / (N - ddof), two-pass in double."""
+        return _reduce(self, RCML_RED_VAR, axis, _to_ddof(ddof), "var")
+
+    def std(self, axis=None, ddof=0):
+        """Standard deviation sqrt(var(axis, ddof))."""
+        return _reduce(self, RCML_RED_STD, axis, _to_ddof(ddof), "std")
+
+    def argmax(self, axis=None):
+        """Flat index (int) of the first maximum, or with an axis an int64 NumPy array
+        with that axis of size 1. A NaN counts as the maximum (as in NumPy)."""
+        cdef size_t outer, ln, inner
+        if self.n == 0:
+            raise ValueError(f"argmax: tensor of shape {self.shape} is empty")
+        if axis is None:
+            with nogil:
+                i = rcml_argmax_f32(self.data, self.n)
+            return <Py_ssize_t>i
+        import numpy as np
+        a = _axis_index(axis, "argmax")
+        outer, ln, inner = _axis_view(self, a)
+        dims = list(self.shape)
+        dims[a] = 1
+        out = np.empty(dims, dtype=np.int64)
+        cdef int64_t[:, :, ::1] mv = out
+        with nogil:
+            rcml_argmax_axis_f32(self.data, outer, ln, inner, &mv[0, 0, 0])
+        return out
+
+    def median(self):
+        """The true median of all elements (mean of the two middle values for an even
+        count); NaN if any element is NaN."""
+        if self.n == 0:
+            raise ValueError(f"median: tensor of shape {self.shape} is empty")
+        cdef RamTensor tmp = self.copy()
+        cdef float m
+        with nogil:
+            m = rcml_median_f32(tmp.data, tmp.n)
+        return <double>m
+
+    # ------------------------------------------------------------------ shape
+    def transpose(self):
+        """Swap rows and cols in every layer: (L, R, C) -> (L, C, R)."""
+        cdef RamTensor out = _empty(self.L, self.C, self.R)
+        if self.n >= NOGIL_MIN:
+            with nogil:
+                rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
+        else:
+            rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
+        return out
+
+    @property
+    def T(self):
+        """Same as ``transpose()``."""
+        return self.transpose()
+
+    def flatten(self):
+        """(L, R, C) -> (L, 1, R*C), a copy."""
+        return self.reshape((self.L, 1, self.R * self.C))
+
+    def reshape(self, shape):
+        """A copy with a new shape of the same size (int or 1-3 tuple, right-aligned;
+        one dimension may be -1 and is then inferred)."""
+        if isinstance(shape, (tuple, list)) and any(
+                not isinstance(d, bool) and hasattr(d, "__index__") and d.__index__() == -1
+                for d in shape):
+            dims = [d.__index__() for d in shape]
+            if dims.count(-1) > 1:
+                raise ShapeError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
+            known = 1
+            for d in dims:
+                if d != -1:
+                    if d < 0:
+                        raise ValueError(f"reshape: negative dimension in {tuple(shape)}")
+                    known *= d
+            if known == 0 or self.n % known:
+                raise ShapeError(f"reshape: cannot reshape {self.shape} into {tuple(shape)}")
+            shape = tuple(self.n // known if d == -1 else d for d in dims)
+        L, R, C = _shape3(shape, "reshape")
+        if _checked_size(L, R, C, "reshape") != self.n:
+            raise ShapeError(f"reshape: cannot reshape {self.shape} ({self.n} elements) "
+                             f"into {(L, R, C)}")
+        cdef RamTensor out = _empty(L, R, C)
+        if self.n:
+            memcpy(out.data, self.data, self.n * 4)
+        return out
+
+    def pad(self, shape, layers=None, pad_value=0.0):
+        """Pad or crop to (layers, rows, cols): ``shape`` is a Shape or (rows, cols);
+        new cells get ``pad_value``; ``layers=None`` keeps the layer count."""
+        if isinstance(shape, Shape):
+            R2, C2 = shape.x, shape.y
+        elif isinstance(shape, (tuple, list)) and len(shape) == 2:
+            R2 = _check_dim(shape[0], "pad")
+            C2 = _check_dim(shape[1], "pad")
+        else:
+            raise TypeError("pad: shape must be a Shape or a (rows, cols) tuple")
+        L2 = self.L if layers is None else _check_dim(layers, "pad")
+        cdef float fill = _to_float(pad_value, "pad")
+        cdef RamTensor out = _empty(L2, R2, C2)
+        if out.n:
+            rcml_pad_f32(self.data, self.L, self.R, self.C, fill, out.data, L2, R2, C2)
+        return out
+
+    def insert_matrix(self, layer_index, matrix):
+        """A copy with layer ``layer_index`` replaced by ``matrix`` (rows x cols; a
+        2-D array, nested list or a one-layer tensor)."""
+        cdef RamTensor m = _as_tensor(matrix, "insert_matrix")
+        if isinstance(layer_index, bool) or not hasattr(layer_index, "__index__"):
+            raise TypeError("insert_matrix: layer_index must be an int")
+        li = layer_index.__index__()
+        if li < 0:
+            li += self.L
+        if li < 0 or li >= self.L:
+            raise IndexError(f"insert_matrix: layer {layer_index} is out of range for "
+                             f"{self.L} layers")
+        if m.L != 1 or m.R != self.R or m.C != self.C:
+            raise ShapeError(f"insert_matrix: matrix of shape {m.shape} does not fit a layer "
+                             f"of {self.shape}")
+        out = self.copy()
+        if m.n:
+            memcpy((<RamTensor>out).data + <Py_ssize_t>li * self.R * self.C, m.data, m.n * 4)
+        return out
+
+    # ------------------------------------------------- activations (issue 4)
+
+    # ------------------------------------------------- normalization (issue 4)
+
+
+# ============================================================================ helpers
+
+
+cdef RamTensor _empty(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C):
+    """A new owned tensor with uninitialised contents."""
+    cdef Py_ssize_t n = _checked_size(L, R, C, "tensor")
+    cdef RamTensor t = RamTensor.__new__(RamTensor)
+    t.data = <float *>rcml_alloc_aligned(<size_t>n * 4)
+    if t.data == NULL:
+        raise MemoryError(f"cannot allocate a tensor of shape {(L, R, C)} ({n * 4} bytes)")
+    t.owns = True
+    t.L = L
+    t.R = R
+    t.C = C
+    t.n = n
+    t._set_meta()
+    return t
+
+
+def _rebuild(L, R, C, bytes payload):
+    cdef RamTensor t = _empty(L, R, C)
+    if len(payload) != t.n * 4:
+        raise FormatError("pickled RamTensor payload has the wrong length")
+    if t.n:
+        memcpy(t.data, PyBytes_AS_STRING(payload), t.n * 4)
+    return t
+
+
+cdef float _to_float(object v, str what) except? -1:
+    if isinstance(v, RamTensor):
+        return (<RamTensor>v).to_scalar()
+    try:
+        return <float>float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: expected a number, got {type(v).__name__}") from None
+
+
+cdef double _to_ddof(object ddof) except? -1:
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float)):
+        raise TypeError(f"ddof must be a number, got {type(ddof).__name__}")
+    return <double>ddof
+
+
+cdef RamTensor _as_tensor(object x, str what):
+    if isinstance(x, RamTensor):
+        return <RamTensor>x
+    if isinstance(x, (str, bytes, dict, set)) or x is None:
+        raise TypeError(f"{what}: expected a tensor, array or number, got {type(x).__name__}")
+    return tensor(x)
+
+
+cdef tuple _broadcast_shape(RamTensor a, RamTensor b, str what, Py_ssize_t *as_,
+                            Py_ssize_t *bs):
+    """Output shape of a op b under NumPy rules; fills strides in floats (0 = broadcast)."""
+    cdef Py_ssize_t da[3]
+    cdef Py_ssize_t db[3]
+    cdef Py_ssize_t out[3]
+    cdef int i
+    da[0] = a.L
+    da[1] = a.R
+    da[2] = a.C
+    db[0] = b.L
+    db[1] = b.R
+    db[2] = b.C
+    for i in range(3):
+        if da[i] == db[i] or db[i] == 1:
+            out[i] = da[i]
+        elif da[i] == 1:
+            out[i] = db[i]
+        else:
+            raise ShapeError(f"{what}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+    as_[0] = a.R * a.C if a.L != 1 else 0
+    as_[1] = a.C if a.R != 1 else 0
+    as_[2] = 1 if a.C != 1 else 0
+    bs[0] = b.R * b.C if b.L != 1 else 0
+    bs[1] = b.C if b.R != 1 else 0
+    bs[2] = 1 if b.C != 1 else 0
+    return (out[0], out[1], out[2])
+
+
+cdef object _binary_op(RamTensor a, object other, int op, str what):
+    cdef RamTensor b, out
+    cdef float s
+    cdef Py_ssize_t as_[3]
+    cdef Py_ssize_t bs[3]
+    cdef size_t shp[3]
+    if isinstance(other, RamTensor):
+        b = <RamTensor>other
+    elif isinstance(other, float) or (isinstance(other, int) and not isinstance(other, bool)):
+        s = <float>other
+        out = _empty(a.L, a.R, a.C)
+        if a.n >= NOGIL_MIN:
+            with nogil:
+                rcml_binary_scalar_f32(op, a.data, s, out.data, a.n)
+        else:
+            rcml_binary_scalar_f32(op, a.data, s, out.data, a.n)
+        return out
+    else:
+        try:
+            b = _as_tensor(other, what)
+        except (TypeError, ValueError):
+            return NotImplemented
+    if a.L == b.L and a.R == b.R and a.C == b.C:
+        out = _empty(a.L, a.R, a.C)
+        if a.n >= NOGIL_MIN:
+            with nogil:
+                rcml_binary_f32(op, a.data, b.data, out.data, a.n)
+        else:
+            rcml_binary_f32(op, a.data, b.data, out.data, a.n)
+        return out
+    L, R, C = _broadcast_shape(a, b, what, as_, bs)
+    out = _empty(L, R, C)
+    shp[0] = L
+    shp[1] = R
+    shp[2] = C
+    with nogil:
+        rcml_binary_bcast_f32(op, a.data, as_, b.data, bs, out.data, shp)
+    return out
+
+
+cdef bint _overlaps(RamTensor a, RamTensor b) noexcept:
+    return (a.data < b.data + b.n) and (b.data < a.data + a.n)
+
+
+cdef object _inplace_op(RamTensor a, object other, int op, str what):
+    cdef RamTensor b
+    cdef Py_ssize_t as_[3]
+    cdef Py_ssize_t bs[3]
+    cdef size_t shp[3]
+    cdef float s
+    if isinstance(other, float) or (isinstance(other, int) and not isinstance(other, bool)):
+        s = <float>other
+        with nogil:
+            rcml_binary_scalar_f32(op, a.data, s, a.data, a.n)
+        return a
+    try:
+        b = _as_tensor(other, what)
+    except (TypeError, ValueError):
+        return NotImplemented
+    L, R, C = _broadcast_shape(a, b, what, as_, bs)
+    if (L, R, C) != a.shape:
+        raise ShapeError(f"{what} (in place): result shape {(L, R, C)} differs from the "
+                         f"target's shape {a.shape}")
+    if b is not a and _overlaps(a, b):
+        b = b.copy()  # two views of one buffer: read from a snapshot
+    if a.shape == b.shape:
+        with nogil:
+            rcml_binary_f32(op, a.data, b.data, a.data, a.n)
+        return a
+    shp[0] = L
+    shp[1] = R
+    shp[2] = C
+    with nogil:
+        rcml_binary_bcast_f32(op, a.data, as_, b.data, bs, a.data, shp)
+    return a
+
+
+cdef RamTensor _unary(RamTensor x, int op, float p0, float p1):
+    cdef RamTensor out = _empty(x.L, x.R, x.C)
+    if x.n >= NOGIL_MIN:
+        with nogil:
+            rcml_unary_f32(op, x.data, p0, p1, out.data, x.n)
+    else:
+        rcml_unary_f32(op, x.data, p0, p1, out.data, x.n)
+    return out
+
+
+cdef int _axis_index(object axis, str what) except -1:
+    if isinstance(axis, bool) or not hasattr(axis, "__index__"):
+        raise TypeError(f"{what}: axis must be None or an int, got {type(axis).__name__}")
+    a = axis.__index__()
+    if a < -3 or a > 2:
+        raise ValueError(f"{what}: axis {a} is out of range for a rank-3 tensor")
+    return a + 3 if a < 0 else a
+
+
+cdef tuple _axis_view(RamTensor t, int a):
+    """(outer, len, inner) so that reducing axis a is reducing the middle of the view."""
+    if a == 0:
+        return (1, t.L, t.R * t.C)
+    if a == 1:
+        return (t.L, t.R, t.C)
+    return (t.L * t.R, t.C, 1)
+
+
+cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
+    cdef size_t outer, ln, inner
+    cdef double s, m
+    cdef float f
+    cdef RamTensor out
+    if axis is None:
+        if t.n == 0:
+            if op == RCML_RED_SUM:
+                return 0.0
+            if op == RCML_RED_MIN or op == RCML_RED_MAX:
+                raise ValueError(f"{what}: tensor of shape {t.shape} is empty")
+            return NAN
+        with nogil:
+            if op == RCML_RED_SUM or op == RCML_RED_MEAN:
+                s = rcml_sum_f32(t.data, t.n)
+                if op == RCML_RED_MEAN:
+                    s = s / <double>t.n
+            elif op == RCML_RED_MIN:
+                s = rcml_min_f32(t.data, t.n)
+            elif op == RCML_RED_MAX:
+                s = rcml_max_f32(t.data, t.n)
+            else:
+                m = rcml_sum_f32(t.data, t.n) / <double>t.n
+                s = rcml_sumsqdev_f32(t.data, t.n, m)
+                if <double>t.n - ddof <= 0:
+                    s = NAN
+                else:
+                    s = s / (<double>t.n - ddof)
+                if op == RCML_RED_STD:
+                    s = sqrt(s)
+        # results are float32 quantities: round once so sum() == float(sum(axis=...))
+        f = <float>s
+        return <double>f
+    cdef int a = _axis_index(axis, what)
+    outer, ln, inner = _axis_view(t, a)
+    dims = [t.L, t.R, t.C]
+    dims[a] = 1
+    out = _empty(dims[0], dims[1], dims[2])
+    if ln == 0:
+        if op == RCML_RED_SUM:
+            rcml_fill_f32(0.0, out.data, out.n)
+        elif op == RCML_RED_MIN or op == RCML_RED_MAX:
+            if out.n:
+                raise ValueError(f"{what}: cannot reduce an empty axis {a} of shape {t.shape}")
+        else:
+            rcml_fill_f32(NAN, out.data, out.n)
+        return out
+    with nogil:
+        rcml_reduce_axis_f32(op, t.data, outer, ln, inner, ddof, out.data)
+    return out
+
+
+cdef RamTensor _matmul(RamTensor a, RamTensor b, bint ta, bint tb):
+    cdef size_t m = a.C if ta else a.R
+    cdef size_t k = a.R if ta else a.C
+    cdef size_t kb = b.C if tb else b.R
+    cdef size_t n = b.R if tb else b.C
+    if k != kb:
+        ops = ("A^T" if ta else "A") + " @ " + ("B^T" if tb else "B")
+        raise ShapeError(f"matmul: inner dims differ: {a.shape} @ {b.shape} ({ops}: "
+                         f"{k} vs {kb})")
+    if not (a.L == b.L or a.L == 1 or b.L == 1):
+        raise ShapeError(f"matmul: layer counts differ: {a.shape} @ {b.shape} "
+                         f"(need equal counts or 1 on one side)")
+    cdef size_t L = a.L if a.L != 1 else b.L
+    cdef RamTensor out = _empty(L, m, n)
+    cdef size_t sa = 0 if a.L == 1 else a.R * a.C
+    cdef size_t sb = 0 if b.L == 1 else b.R * b.C
+    if out.n == 0:
+        return out
+    with nogil:
+        rcml_gemm_batched_f32(L, ta, tb, m, n, k, 1.0, a.data, sa, b.data, sb, 0.0, out.data)
+    return out
+
+
+# ======================================================================= constructors
+
+
+def tensor(data):
+    """A new tensor (a copy) from nested lists (1-3 levels), a NumPy array, a number or
+    a RamTensor. Scalars become (1,1,1), 1-D (1,1,n), 2-D (1,r,c)."""
+    cdef RamTensor src, out
+    if isinstance(data, RamTensor):
+        return (<RamTensor>data).copy()
+    if isinstance(data, (str, bytes, dict, set)) or data is None:
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}")
+    if isinstance(data, float) or (isinstance(data, int) and not isinstance(data, bool)):
+        out = _empty(1, 1, 1)
+        out.data[0] = <float>data
+        return out
+    import numpy as np
+    try:
+        arr = np.asarray(data, dtype=np.float32)
+    except ValueError as e:
+        if "inhomogeneous" in str(e) or "sequence" in str(e):
+            raise ShapeError(f"tensor: ragged nested sequence: {e}") from None
+        raise TypeError(f"tensor: cannot convert {type(data).__name__} to float32: {e}") from None
+    except TypeError as e:
+        raise TypeError(f"tensor: cannot convert {type(data).__name__} to float32: {e}") from None
+    return _from_array(arr, True)
+
+
+cdef RamTensor _from_array(object arr, bint copy):
+    import numpy as np
+    if arr.ndim > 3:
+        raise ShapeError(f"tensor: {arr.ndim}-D input of shape {arr.shape}; at most 3 dims")
+    dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
+    cdef RamTensor out = _empty(dims[0], dims[1], dims[2])
+    cdef float[::1] flat
+    if out.n:
+        flat = np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)
+        memcpy(out.data, &flat[0], out.n * 4)
+    return out
+
+
+def from_numpy(arr):
+    """A tensor sharing ``arr``'s memory when it is a writable, float32, C-contiguous
+    array of 1-3 dims (changes show on both sides); otherwise a float32 copy."""
+    import numpy as np
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
+    if arr.ndim > 3:
+        raise ShapeError(f"from_numpy: {arr.ndim}-D array of shape {arr.shape}; at most 3 dims")
+    if arr.dtype != np.float32 or not arr.flags.c_contiguous or not arr.flags.writeable \
+            or arr.ndim == 0 or arr.size == 0:
+        return tensor(arr)
+    cdef RamTensor t = RamTensor.__new__(RamTensor)
+    PyObject_GetBuffer(arr, &t.view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
+    t.has_view = True
+    t.base = arr
+    dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
+    t.L, t.R, t.C = dims
+    t.n = _checked_size(t.L, t.R, t.C, "from_numpy")
+    t.data = <float *>t.view.buf
+    t.owns = False
+    t._set_meta()
+    return t
+
+
+def zeros(shape):
+    """A tensor of zeros; ``shape`` is an int or a 1-3 tuple (right-aligned)."""
+    return full(shape, 0.0)
+
+
+def ones(shape):
+    """A tensor of ones."""
+    return full(shape, 1.0)
+
+
+def full(shape, value):
+    """A tensor filled with ``value``."""
+    L, R, C = _shape3(shape, "full")
+    cdef float v = _to_float(value, "full")
+    cdef RamTensor out = _empty(L, R, C)
+    if v == 0.0 and (<unsigned int *>&v)[0] == 0:
+        memset(out.data, 0, out.n * 4)
+    else:
+        with nogil:
+            rcml_fill_f32(v, out.data, out.n)
+    return out
+
+
+# the global generator: (seed, counter); every unseeded draw takes the next counters
+cdef uint64_t _g_seed = <uint64_t>int.from_bytes(_os.urandom(8), "little")
+cdef uint64_t _g_counter = 0
+
+
+def seed(n):
+    """Seed the global generator. The same seed gives the same numbers on every
+    platform and thread count."""
+    global _g_seed, _g_counter
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise TypeError(f"seed: expected an int, got {type(n).__name__}")
+    _g_seed = <uint64_t>(n.__index__() & 0xFFFFFFFFFFFFFFFF)
+    _g_counter = 0
+
+
+cdef tuple _take_stream(object seed_, Py_ssize_t n):
+    global _g_counter
+    if seed_ is None:
+        off = _g_counter
+        _g_counter += <uint64_t>n
+        return (_g_seed, off)
+    if isinstance(seed_, bool) or not hasattr(seed_, "__index__"):
+        raise TypeError(f"seed must be an int or None, got {type(seed_).__name__}")
+    return (seed_.__index__() & 0xFFFFFFFFFFFFFFFF, 0)
+
+
+def random(shape, low=0.0, high=1.0, seed=None):
+    """Uniform numbers in [low, high) from the counter-based generator."""
+    L, R, C = _shape3(shape, "random")
+    cdef float lo = _to_float(low, "random"), hi = _to_float(high, "random")
+    if not (lo <= hi):
+        raise ValueError(f"random: low {low} must not exceed high {high}")
+    cdef RamTensor out = _empty(L, R, C)
+    cdef uint64_t s, off
+    s, off = _take_stream(seed, out.n)
+    with nogil:
+        rcml_random_uniform_f32(s, off, lo, hi, out.data, out.n)
+    return out
+
+
+def randn(shape, mean=0.0, std=1.0, seed=None):
+    """Normal numbers N(mean, std^2) from the counter-based generator (Box-Muller)."""
+    L, R, C = _shape3(shape, "randn")
+    cdef float mu = _to_float(mean, "randn"), sd = _to_float(std, "randn")
+    if not (sd >= 0):
+        raise ValueError(f"randn: std must be >= 0, got {std}")
+    cdef RamTensor out = _empty(L, R, C)
+    cdef uint64_t s, off
+    s, off = _take_stream(seed, out.n)
+    with nogil:
+        rcml_random_normal_f32(s, off, mu, sd, out.data, out.n)
+    return out
+
+
+def concat(tensors, axis=0):
+    """Join tensors along ``axis`` (0, 1 or 2; negatives allowed); the other axes must match."""
+    ts = [_as_tensor(t, "concat") for t in tensors]
+    if not ts:
+        raise ValueError("concat: need at least one tensor")
+    cdef int a = _axis_index(axis, "concat")
+    first = (<RamTensor>ts[0]).shape
+    total = 0
+    for t in ts:
+        shp = (<RamTensor>t).shape
+        for i in range(3):
+            if i != a and shp[i] != first[i]:
+                raise ShapeError(f"concat: shapes {first} and {shp} differ off axis {a}")
+        total += shp[a]
+    dims = list(first)
+    dims[a] = total
+    cdef RamTensor out = _empty(dims[0], dims[1], dims[2])
+    cdef RamTensor t2
+    cdef Py_ssize_t outer, chunk_out, pos = 0, o, chunk
+    # view every tensor as (outer, chunk): axis a and everything after it is one chunk
+    outer = 1 if a == 0 else (dims[0] if a == 1 else dims[0] * dims[1])
+    chunk_out = out.n // outer if outer else 0
+    for t in ts:
+        t2 = <RamTensor>t
+        chunk = t2.n // outer if outer else 0
+        for o in range(outer):
+            if chunk:
+                memcpy(out.data + o * chunk_out + pos, t2.data + o * chunk, chunk * 4)
+        pos += chunk
+    return out
+
+
+# ======================================================================= runtime
+
+
+def set_num_threads(n):
+    """Use n threads (n >= 1) for large kernels. Results do not depend on n."""
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
+    v = n.__index__()
+    if v < 1 or v > 256:
+        raise ValueError(f"set_num_threads: need 1 <= n <= 256, got {v}")
+    rcml_set_num_threads(v)
+
+
+def get_num_threads():
+    """The number of threads large kernels use."""
+    return rcml_get_num_threads()
+
+
+def capabilities():
+    """Backends compiled in and supported by this CPU, best last."""
+    return [rcml_isa_name(i).decode() for i in range(RCML_ISA_COUNT) if rcml_isa_available(i)]
+
+
+def get_backend():
+    """The active backend: serial, baseline, avx2, avx512 or neon."""
+    return rcml_isa_name(rcml_get_isa()).decode()
+
+
+def best_backend():
+    """The backend CPU detection chose at import."""
+    return rcml_isa_name(rcml_best_isa()).decode()
+
+
+def set_backend(name):
+    """Pin a backend by name (tests use this to run every variant)."""
+    for i in range(RCML_ISA_COUNT):
+        if rcml_isa_name(i).decode() == name:
+            if rcml_set_isa(i) != 0:
+                raise ValueError(f"set_backend: backend {name!r} is not available on this CPU "
+                                 f"(available: {capabilities()})")
+            return
+    raise ValueError(f"set_backend: unknown backend {name!r}")
+
+
+def compiler():
+    """The C compiler the kernels were built with."""
+    return rcml_compiler().decode()
