@@ -62,6 +62,9 @@ BINARY_VERSION = 1
 JSON_VERSION = 1
 # safetensors' own limit; a header of n bytes needs a bounded multiple of n to parse.
 MAX_HEADER_BYTES = 100_000_000
+# the largest dimension a RamTensor accepts (rcmlrs._tensor's MAX_ELEMENTS); matters
+# for empty tensors such as (0, 2**50, 1), which no byte count rules out
+MAX_DIM = 1 << 40
 # keys rcmlrs writes into __metadata__; callers cannot set them
 RESERVED_METADATA_KEYS = ("format", "format_version", "tensor_order", "crc32")
 _TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
@@ -232,6 +235,8 @@ def _shape3(shape, what: str) -> tuple:
         if not _is_int(d) or d < 0:
             raise FormatError(f"{what}: shape {shape} has a dimension that is not a "
                               f"non-negative int")
+        if d > MAX_DIM:
+            raise FormatError(f"{what}: shape {shape} has a dimension above {MAX_DIM}")
     return (1,) * (3 - len(shape)) + tuple(shape)
 
 
@@ -249,6 +254,12 @@ def save_tensors_binary(path, tensors, *, metadata=None) -> None:
     tensors = _check_tensors(tensors, what)
     extra = _check_metadata(metadata, what)
 
+    hbytes = _binary_header(tensors, extra, what)
+    _atomic_write(path, lambda f: _write_binary(f, tensors, hbytes), what)
+
+
+def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
+    """The padded JSON header of a binary file, its CRC-32 filled in."""
     names = [f"t{i:04d}" for i in range(len(tensors))]
     meta = {"format": FORMAT_NAME, "format_version": str(BINARY_VERSION),
             "tensor_order": ",".join(names), "crc32": "00000000"}
@@ -270,17 +281,16 @@ def save_tensors_binary(path, tensors, *, metadata=None) -> None:
     placeholder = b'"crc32":"00000000"'
     if hbytes.count(placeholder) != 1:  # cannot happen: json.dumps escapes user quotes
         raise RuntimeError(f"{what}: internal error placing the checksum")
-    hbytes = hbytes.replace(placeholder, b'"crc32":"%08x"' % crc)
+    return hbytes.replace(placeholder, b'"crc32":"%08x"' % crc)
 
-    def body(f):
-        f.write(struct.pack("<Q", len(hbytes)))
-        f.write(hbytes)
-        for t in tensors:
-            raw = _raw_bytes(t)
-            if raw is not None:
-                f.write(raw)
 
-    _atomic_write(path, body, what)
+def _write_binary(f, tensors: list, hbytes: bytes) -> None:
+    f.write(struct.pack("<Q", len(hbytes)))
+    f.write(hbytes)
+    for t in tensors:
+        raw = _raw_bytes(t)
+        if raw is not None:
+            f.write(raw)
 
 
 def _readinto_exact(f, mv, crc: int, what: str) -> int:
@@ -471,20 +481,21 @@ def save_tensors_json(path, tensors) -> None:
     what = "save_tensors_json"
     tensors = _check_tensors(tensors, what)
 
-    def body(f):
-        f.write(b'{"format": "rcmlrs", "version": %d, "tensors": [' % JSON_VERSION)
-        for i, t in enumerate(tensors):
-            f.write(b"%s\n  {\"shape\": [%d, %d, %d], \"data\": ["
-                    % (b"," if i else b"", t.layers, t.rows, t.cols))
-            flat = t.numpy().reshape(-1)
-            for s in range(0, flat.size, _JSON_CHUNK):
-                if s:
-                    f.write(b", ")
-                f.write(_format_values(flat[s:s + _JSON_CHUNK]).encode("ascii"))
-            f.write(b"]}")
-        f.write(b"\n]}\n" if tensors else b"]}\n")
+    _atomic_write(path, lambda f: _write_json(f, tensors), what)
 
-    _atomic_write(path, body, what)
+
+def _write_json(f, tensors: list) -> None:
+    f.write(b'{"format": "rcmlrs", "version": %d, "tensors": [' % JSON_VERSION)
+    for i, t in enumerate(tensors):
+        f.write(b"%s\n  {\"shape\": [%d, %d, %d], \"data\": ["
+                % (b"," if i else b"", t.layers, t.rows, t.cols))
+        flat = t.numpy().reshape(-1)
+        for s in range(0, flat.size, _JSON_CHUNK):
+            if s:
+                f.write(b", ")
+            f.write(_format_values(flat[s:s + _JSON_CHUNK]).encode("ascii"))
+        f.write(b"]}")
+    f.write(b"\n]}\n" if tensors else b"]}\n")
 
 
 def _values_to_tensor(data, shape, where: str) -> RamTensor:
