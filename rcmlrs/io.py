@@ -15,7 +15,9 @@ Binary (``save_tensors_binary`` / ``load_state_binary``)
     with ``metadata=`` sits beside these keys (``load_binary_with_metadata`` returns it).
     A plain safetensors file of F32 tensors of rank <= 3 also loads: tensors come back in
     data-offset order, rank 0-2 promoted like ``rc.tensor``; it has no checksum, so none is
-    checked (its metadata has no ``crc32`` key).
+    checked (its metadata has no ``crc32`` key). A file carrying any of the keys
+    ``format_version``, ``tensor_order``, ``crc32`` must carry all of them and
+    ``"format": "rcmlrs"``, so damage to the metadata cannot switch the checksum off.
 
 JSON (``save_tensors_json`` / ``load_state_json``)
     ``{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [l, r, c], "data": [...]}]}``
@@ -62,8 +64,9 @@ BINARY_VERSION = 1
 JSON_VERSION = 1
 # safetensors' own limit; a header of n bytes needs a bounded multiple of n to parse.
 MAX_HEADER_BYTES = 100_000_000
-# the largest dimension a RamTensor accepts (rcmlrs._tensor's MAX_ELEMENTS); matters
-# for empty tensors such as (0, 2**50, 1), which no byte count rules out
+# the most elements a RamTensor holds (rcmlrs._tensor's MAX_ELEMENTS); the product of the
+# non-zero dims is held to it, which matters for empty tensors such as (0, 2**50, 1)
+# that no byte count rules out
 MAX_DIM = 1 << 40
 # keys rcmlrs writes into __metadata__; callers cannot set them
 RESERVED_METADATA_KEYS = ("format", "format_version", "tensor_order", "crc32")
@@ -235,8 +238,13 @@ def _shape3(shape, what: str) -> tuple:
         if not _is_int(d) or d < 0:
             raise FormatError(f"{what}: shape {shape} has a dimension that is not a "
                               f"non-negative int")
-        if d > MAX_DIM:
-            raise FormatError(f"{what}: shape {shape} has a dimension above {MAX_DIM}")
+    # even an empty tensor must have a shape rcmlrs and NumPy can represent
+    nonzero = 1
+    for d in shape:
+        nonzero *= max(d, 1)
+    if nonzero > MAX_DIM:
+        raise FormatError(f"{what}: shape {shape} is too large (more than {MAX_DIM} "
+                          f"elements even ignoring zero dimensions)")
     return (1,) * (3 - len(shape)) + tuple(shape)
 
 
@@ -378,25 +386,30 @@ def _read_binary(f, size: int, what: str):
         raise FormatError(f"{what}: {data_len - pos} trailing bytes after the last tensor")
 
     # rcmlrs's own metadata: version, order and checksum
+    # (a file with any of rcmlrs's keys must have all of them, so that damage to the
+    # metadata itself cannot switch the checksum off)
     order = [e[3] for e in entries]
     expected_crc = None
-    if meta.get("format") == FORMAT_NAME:
-        version = meta.get("format_version")
+    ours = [k for k in RESERVED_METADATA_KEYS if k != "format" and k in meta]
+    if meta.get("format") == FORMAT_NAME or ours:
+        missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
+        if meta.get("format") != FORMAT_NAME or missing:
+            raise FormatError(f"{what}: damaged rcmlrs metadata (format {meta.get('format')!r}"
+                              f", missing keys {missing})")
+        version = meta["format_version"]
         if version != str(BINARY_VERSION):
             raise FormatError(f"{what}: rcmlrs format_version {version!r} is not supported "
                               f"(this rcmlrs reads version {BINARY_VERSION})")
-        if "tensor_order" in meta:
-            listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
-            if sorted(listed) != sorted(order):
-                raise FormatError(f"{what}: metadata tensor_order does not list exactly the "
-                                  f"tensors in the header")
-            order = listed
-        if "crc32" in meta:
-            found = _CRC_RE.findall(hbytes)
-            if len(found) != 1 or found[0].decode() != meta["crc32"]:
-                raise FormatError(f"{what}: crc32 in metadata is malformed "
-                                  f"(expected 8 lowercase hex digits)")
-            expected_crc = int(meta["crc32"], 16)
+        listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
+        if sorted(listed) != sorted(order):
+            raise FormatError(f"{what}: metadata tensor_order does not list exactly the "
+                              f"tensors in the header")
+        order = listed
+        found = _CRC_RE.findall(hbytes)
+        if len(found) != 1 or found[0].decode() != meta["crc32"]:
+            raise FormatError(f"{what}: crc32 in metadata is malformed "
+                              f"(expected 8 lowercase hex digits)")
+        expected_crc = int(meta["crc32"], 16)
 
     # all checks passed: now allocate and read, one readinto per tensor, in file order
     crc = zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if expected_crc is not None else 0
@@ -489,8 +502,8 @@ def _write_json(f, tensors: list) -> None:
     for i, t in enumerate(tensors):
         f.write(b"%s\n  {\"shape\": [%d, %d, %d], \"data\": ["
                 % (b"," if i else b"", t.layers, t.rows, t.cols))
-        flat = t.numpy().reshape(-1)
-        for s in range(0, flat.size, _JSON_CHUNK):
+        flat = t.numpy().reshape(-1) if t.size else ()
+        for s in range(0, len(flat), _JSON_CHUNK):
             if s:
                 f.write(b", ")
             f.write(_format_values(flat[s:s + _JSON_CHUNK]).encode("ascii"))
