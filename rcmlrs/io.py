@@ -75,7 +75,8 @@ _CRC_RE = re.compile(rb'"crc32":"([0-9a-f]{8})"')
 _BIG_ENDIAN = sys.byteorder == "big"
 _CANONICAL_NAN_BITS = 0x7FC00000
 _JSON_CHUNK = 1 << 16  # values formatted per step when writing JSON (bounds memory)
-_READ_CHUNK = 1 << 30  # bytes per read call (some OSes cap a single read near 2 GiB)
+_IO_CHUNK = 1 << 22  # bytes per read/write call: checksumming overlaps I/O chunk by chunk
+_THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does not pay
 
 
 # ============================================================================ helpers
@@ -116,7 +117,7 @@ def _raw_bytes(t: RamTensor):
     if t.size == 0:
         return None
     if _BIG_ENDIAN:
-        return t.numpy().byteswap().tobytes()
+        return memoryview(t.numpy().byteswap().tobytes())
     return memoryview(t).cast("B")
 
 
@@ -267,7 +268,8 @@ def save_tensors_binary(path, tensors, *, metadata=None) -> None:
 
 
 def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
-    """The padded JSON header of a binary file, its CRC-32 filled in."""
+    """The padded JSON header of a binary file, with ``"crc32":"00000000"`` in it
+    (``_write_binary`` puts the real checksum there)."""
     names = [f"t{i:04d}" for i in range(len(tensors))]
     meta = {"format": FORMAT_NAME, "format_version": str(BINARY_VERSION),
             "tensor_order": ",".join(names), "crc32": "00000000"}
@@ -281,36 +283,88 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
 
-    crc = zlib.crc32(hbytes)
-    for t in tensors:
-        raw = _raw_bytes(t)
-        if raw is not None:
-            crc = zlib.crc32(raw, crc)
-    placeholder = b'"crc32":"00000000"'
-    if hbytes.count(placeholder) != 1:  # cannot happen: json.dumps escapes user quotes
-        raise RuntimeError(f"{what}: internal error placing the checksum")
-    return hbytes.replace(placeholder, b'"crc32":"%08x"' % crc)
+    return hbytes
+
+
+class _Crc32:
+    """A running CRC-32. Over ``threaded_min`` bytes in total it runs on a helper thread
+    (zlib releases the GIL), so checksumming overlaps the file I/O of the caller; chunks
+    are checksummed in the order they are added. Always call ``result()`` (it joins)."""
+
+    def __init__(self, crc: int, total: int):
+        self.crc = crc
+        self._queue = None
+        if total >= _THREADED_CRC_MIN:
+            import queue
+            import threading
+
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name="rcmlrs-crc32",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self):
+        while (chunk := self._queue.get()) is not None:
+            self.crc = zlib.crc32(chunk, self.crc)
+
+    def add(self, chunk) -> None:
+        if self._queue is None:
+            self.crc = zlib.crc32(chunk, self.crc)
+        else:
+            self._queue.put(chunk)
+
+    def result(self) -> int:
+        if self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = None
+        return self.crc
 
 
 def _write_binary(f, tensors: list, hbytes: bytes) -> None:
+    """Write the file to ``f`` (seekable): the header with a zero checksum, the data while
+    the CRC-32 is computed beside it, then the header again with the checksum in place."""
     f.write(struct.pack("<Q", len(hbytes)))
     f.write(hbytes)
-    for t in tensors:
-        raw = _raw_bytes(t)
-        if raw is not None:
-            f.write(raw)
+    crc = _Crc32(zlib.crc32(hbytes), sum(t.nbytes for t in tensors))
+    try:
+        for t in tensors:
+            raw = _raw_bytes(t)
+            if raw is None:
+                continue
+            for pos in range(0, len(raw), _IO_CHUNK):
+                chunk = raw[pos:pos + _IO_CHUNK]
+                crc.add(chunk)
+                f.write(chunk)
+    finally:
+        value = crc.result()
+    placeholder = b'"crc32":"00000000"'
+    if hbytes.count(placeholder) != 1:  # cannot happen: json.dumps escapes user quotes
+        raise RuntimeError("save_tensors_binary: internal error placing the checksum")
+    end = f.tell()
+    f.seek(8)
+    f.write(hbytes.replace(placeholder, b'"crc32":"%08x"' % value))
+    f.seek(end)
 
 
-def _readinto_exact(f, mv, crc: int, what: str) -> int:
-    """Fill ``mv`` from ``f``; returns ``crc`` continued over the bytes read."""
+class _NoCrc:
+    @staticmethod
+    def add(chunk) -> None:
+        pass
+
+
+_NO_CRC = _NoCrc()
+
+
+def _readinto_exact(f, mv, crc: _Crc32, what: str) -> None:
+    """Fill ``mv`` from ``f`` in chunks, feeding each chunk to ``crc``."""
     pos, n = 0, len(mv)
     while pos < n:
-        got = f.readinto(mv[pos:min(n, pos + _READ_CHUNK)])
+        got = f.readinto(mv[pos:min(n, pos + _IO_CHUNK)])
         if not got:
             raise FormatError(f"{what}: file ended early (truncated while reading)")
-        crc = zlib.crc32(mv[pos:pos + got], crc)
+        crc.add(mv[pos:pos + got])
         pos += got
-    return crc
 
 
 def _read_binary(f, size: int, what: str):
@@ -412,18 +466,25 @@ def _read_binary(f, size: int, what: str):
         expected_crc = int(meta["crc32"], 16)
 
     # all checks passed: now allocate and read, one readinto per tensor, in file order
-    crc = zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if expected_crc is not None else 0
+    checking = expected_crc is not None
+    crc = _Crc32(zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if checking else 0,
+                 data_len if checking else 0)
     by_name = {}
-    for _begin, end, _, name, shape in entries:
-        t = _empty_tensor(shape)
-        if t.size:
-            crc = _readinto_exact(f, memoryview(t).cast("B"), crc, what)
-            if _BIG_ENDIAN:
-                t.numpy().byteswap(inplace=True)
-        by_name[name] = t
-    if expected_crc is not None and crc != expected_crc:
+    try:
+        for _begin, _end, _, name, shape in entries:
+            t = _empty_tensor(shape)
+            if t.size:
+                _readinto_exact(f, memoryview(t).cast("B"), crc if checking else _NO_CRC, what)
+            by_name[name] = t
+    finally:
+        got = crc.result() if checking else None
+    if checking and got != expected_crc:
         raise FormatError(f"{what}: checksum mismatch (file says crc32 {expected_crc:08x}, "
-                          f"contents give {crc:08x}); the file is damaged")
+                          f"contents give {got:08x}); the file is damaged")
+    if _BIG_ENDIAN:
+        for t in by_name.values():
+            if t.size:
+                t.numpy().byteswap(inplace=True)
     return [by_name[n] for n in order], dict(meta)
 
 

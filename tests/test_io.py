@@ -627,3 +627,38 @@ def test_exports():
         assert name in rc.__all__ and callable(getattr(rc, name))
     assert callable(rc.io.load_binary_with_metadata)
     assert isinstance(pathlib.Path(), os.PathLike)
+
+
+@pytest.mark.parametrize("threaded_min, chunk", [(1, 64), (1, 1 << 22), (1 << 40, 64)])
+def test_chunked_and_threaded_checksum_paths(tmp_path, monkeypatch, threaded_min, chunk):
+    monkeypatch.setattr(rio, "_THREADED_CRC_MIN", threaded_min)
+    monkeypatch.setattr(rio, "_IO_CHUNK", chunk)
+    ts = sample_tensors() + [rc.randn((3, 50, 70), seed=2)]
+    p = tmp_path / "w"
+    rc.save_tensors_binary(p, ts)
+    monkeypatch.undo()
+    data = p.read_bytes()
+    assert_same(ts, rc.load_state_binary(p))  # written chunked, read plainly
+    monkeypatch.setattr(rio, "_THREADED_CRC_MIN", threaded_min)
+    monkeypatch.setattr(rio, "_IO_CHUNK", chunk)
+    assert_same(ts, rc.load_state_binary(p))
+    for pos in (len(data) - 1, len(data) - 5000, len(data) // 2):
+        bad = bytearray(data)
+        bad[pos] ^= 0x10
+        with pytest.raises(rc.FormatError, match="checksum"):
+            load_bytes(tmp_path, bytes(bad))
+    with pytest.raises(rc.FormatError):
+        load_bytes(tmp_path, data[:-3])
+
+
+def test_large_file_roundtrip(tmp_path):
+    t = rc.randn((3, 1000, 1000), seed=3)  # 12 MB: the threaded checksum path
+    p = tmp_path / "big"
+    rc.save_tensors_binary(p, [t, rc.ones(3)])
+    a, b = rc.load_state_binary(p)
+    assert a.equals(t) and b.equals(rc.ones(3))
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 1
+    p.write_bytes(bytes(data))
+    with pytest.raises(rc.FormatError, match="checksum mismatch"):
+        rc.load_state_binary(p)
