@@ -34,8 +34,11 @@ def best(fn, repeat):
 
 
 def row(name, nbytes, save_s, load_s):
-    print(f"{name:34s} {nbytes / 1e6:8.1f} MB  save {nbytes / 1e6 / save_s:8.1f} MB/s"
-          f"  load {nbytes / 1e6 / load_s:8.1f} MB/s  ({save_s * 1e3:8.1f} / {load_s * 1e3:7.1f} ms)")
+    mb = nbytes / 1e6
+    print(
+        f"{name:34s} {mb:8.1f} MB  save {mb / save_s:8.1f} MB/s  load {mb / load_s:8.1f} MB/s"
+        f"  ({save_s * 1e3:8.1f} / {load_s * 1e3:7.1f} ms)"
+    )
 
 
 def make(mb, pieces, seed):
@@ -52,12 +55,17 @@ def bench_set(label, arrays, folder, repeat, with_json):
     nbytes = sum(a.nbytes for a in arrays)
     print(f"\n== {label}: {len(arrays)} tensor(s), {nbytes / 1e6:.1f} MB of float32")
     p = os.path.join(folder, "w.rcmlrs")
-    row("rcmlrs binary (atomic, fsync)", nbytes,
+    row(
+        "rcmlrs binary (atomic, fsync)",
+        nbytes,
         best(lambda: rc.save_tensors_binary(p, tensors), repeat),
-        best(lambda: rc.load_state_binary(p), repeat))
+        best(lambda: rc.load_state_binary(p), repeat),
+    )
     out = rc.load_state_binary(p)
-    assert all(np.array_equal(a.view(np.uint32), t.numpy().view(np.uint32))
-               for a, t in zip(arrays, out))
+    assert all(
+        np.array_equal(a.view(np.uint32), t.numpy().view(np.uint32))
+        for a, t in zip(arrays, out, strict=True)
+    )
 
     real_fsync = os.fsync
     os.fsync = lambda fd: None
@@ -69,8 +77,12 @@ def bench_set(label, arrays, folder, repeat, with_json):
 
     if len(arrays) == 1:
         q = os.path.join(folder, "w.npy")
-        row("numpy save/load (.npy)", nbytes, best(lambda: np.save(q, arrays[0]), repeat),
-            best(lambda: np.load(q), repeat))
+        row(
+            "numpy save/load (.npy)",
+            nbytes,
+            best(lambda: np.save(q, arrays[0]), repeat),
+            best(lambda: np.load(q), repeat),
+        )
     else:
         q = os.path.join(folder, "w.npz")
         d = {f"a{i}": a for i, a in enumerate(arrays)}
@@ -79,8 +91,12 @@ def bench_set(label, arrays, folder, repeat, with_json):
             with np.load(q) as z:
                 return [z[k] for k in z.files]
 
-        row("numpy savez/load (.npz, uncompr.)", nbytes, best(lambda: np.savez(q, **d), repeat),
-            best(npz_load, repeat))
+        row(
+            "numpy savez/load (.npz, uncompr.)",
+            nbytes,
+            best(lambda: np.savez(q, **d), repeat),
+            best(npz_load, repeat),
+        )
     try:
         import safetensors.numpy as stn
     except ImportError:
@@ -88,13 +104,21 @@ def bench_set(label, arrays, folder, repeat, with_json):
     else:
         q = os.path.join(folder, "w.safetensors")
         d = {f"t{i:04d}": a for i, a in enumerate(arrays)}
-        row("safetensors.numpy", nbytes, best(lambda: stn.save_file(d, q), repeat),
-            best(lambda: stn.load_file(q), repeat))
+        row(
+            "safetensors.numpy",
+            nbytes,
+            best(lambda: stn.save_file(d, q), repeat),
+            best(lambda: stn.load_file(q), repeat),
+        )
 
     if with_json:
         q = os.path.join(folder, "w.json")
-        row("rcmlrs JSON", nbytes, best(lambda: rc.save_tensors_json(q, tensors), repeat),
-            best(lambda: rc.load_state_json(q), repeat))
+        row(
+            "rcmlrs JSON",
+            nbytes,
+            best(lambda: rc.save_tensors_json(q, tensors), repeat),
+            best(lambda: rc.load_state_json(q), repeat),
+        )
         print(f"{'':34s} (JSON file {os.path.getsize(q) / 1e6:.1f} MB)")
         r = os.path.join(folder, "w.plain.json")
 
@@ -106,8 +130,12 @@ def bench_set(label, arrays, folder, repeat, with_json):
             with open(r) as f:
                 return [np.array(x, np.float32) for x in json.load(f)]
 
-        row("json.dump(a.tolist()) (reference)", nbytes, best(plain_save, repeat),
-            best(plain_load, repeat))
+        row(
+            "json.dump(a.tolist()) (reference)",
+            nbytes,
+            best(plain_save, repeat),
+            best(plain_load, repeat),
+        )
 
 
 def main():
@@ -122,8 +150,13 @@ def main():
         print(f"files in {folder}")
         bench_set("binary, one big tensor", make(args.mb, 1, 0), folder, args.repeat, False)
         bench_set("binary, 25 tensors", make(args.mb, 25, 1), folder, args.repeat, False)
-        bench_set("JSON and binary, 4 tensors", make(args.json_mb, 4, 2), folder,
-                  max(1, min(args.repeat, 3)), True)
+        bench_set(
+            "JSON and binary, 4 tensors",
+            make(args.json_mb, 4, 2),
+            folder,
+            max(1, min(args.repeat, 3)),
+            True,
+        )
 
 
 if __name__ == "__main__":

@@ -85,11 +85,13 @@ _THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does n
 def _check_tensors(tensors, what: str) -> list:
     """The tensors as a list; TypeError (before any file is touched) for anything else."""
     if isinstance(tensors, RamTensor):
-        raise TypeError(f"{what}: expected a list of RamTensors, got a single RamTensor "
-                        f"(wrap it in a list)")
+        raise TypeError(
+            f"{what}: expected a list of RamTensors, got a single RamTensor (wrap it in a list)"
+        )
     if not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{what}: expected a list or tuple of RamTensors, "
-                        f"got {type(tensors).__name__}")
+        raise TypeError(
+            f"{what}: expected a list or tuple of RamTensors, got {type(tensors).__name__}"
+        )
     for i, t in enumerate(tensors):
         if not isinstance(t, RamTensor):
             raise TypeError(f"{what}: item {i} is a {type(t).__name__}, not a RamTensor")
@@ -100,15 +102,20 @@ def _check_metadata(metadata, what: str) -> dict:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise TypeError(f"{what}: metadata must be a dict of str to str, "
-                        f"got {type(metadata).__name__}")
+        raise TypeError(
+            f"{what}: metadata must be a dict of str to str, got {type(metadata).__name__}"
+        )
     for k, v in metadata.items():
         if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(f"{what}: metadata keys and values must be str "
-                            f"(safetensors requires it), got {k!r}: {type(v).__name__}")
+            raise TypeError(
+                f"{what}: metadata keys and values must be str "
+                f"(safetensors requires it), got {k!r}: {type(v).__name__}"
+            )
         if k in RESERVED_METADATA_KEYS:
-            raise ValueError(f"{what}: metadata key {k!r} is reserved for rcmlrs "
-                             f"(reserved: {', '.join(RESERVED_METADATA_KEYS)})")
+            raise ValueError(
+                f"{what}: metadata key {k!r} is reserved for rcmlrs "
+                f"(reserved: {', '.join(RESERVED_METADATA_KEYS)})"
+            )
     return dict(metadata)
 
 
@@ -180,7 +187,7 @@ def _empty_tensor(shape) -> RamTensor:
     # 64-byte aligned, like the tensors rcmlrs allocates itself
     raw = np.empty(n * 4 + 64, dtype=np.uint8)
     start = (-raw.ctypes.data) % 64
-    arr = raw[start:start + n * 4].view(np.float32).reshape(shape)
+    arr = raw[start : start + n * 4].view(np.float32).reshape(shape)
     return from_numpy(arr)
 
 
@@ -207,13 +214,13 @@ def _parse_json(text, what: str):
     else:
         containers = text.count(b"{") + text.count(b"[")
     if containers > len(text) // 8 + 16:
-        raise FormatError(f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; "
-                          f"not a plausible header")
+        raise FormatError(
+            f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; not a plausible header"
+        )
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_constant=_reject_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except FormatError as e:
         raise FormatError(f"{what}: {e}") from None
     except UnicodeDecodeError as e:
@@ -233,19 +240,23 @@ def _shape3(shape, what: str) -> tuple:
     if not isinstance(shape, list):
         raise FormatError(f"{what}: shape must be a list of ints, got {type(shape).__name__}")
     if len(shape) > 3:
-        raise FormatError(f"{what}: rank-{len(shape)} shape {shape}; rcmlrs tensors have "
-                          f"at most 3 dims")
+        raise FormatError(
+            f"{what}: rank-{len(shape)} shape {shape}; rcmlrs tensors have at most 3 dims"
+        )
     for d in shape:
         if not _is_int(d) or d < 0:
-            raise FormatError(f"{what}: shape {shape} has a dimension that is not a "
-                              f"non-negative int")
+            raise FormatError(
+                f"{what}: shape {shape} has a dimension that is not a non-negative int"
+            )
     # even an empty tensor must have a shape rcmlrs and NumPy can represent
     nonzero = 1
     for d in shape:
         nonzero *= max(d, 1)
     if nonzero > MAX_DIM:
-        raise FormatError(f"{what}: shape {shape} is too large (more than {MAX_DIM} "
-                          f"elements even ignoring zero dimensions)")
+        raise FormatError(
+            f"{what}: shape {shape} is too large (more than {MAX_DIM} "
+            f"elements even ignoring zero dimensions)"
+        )
     return (1,) * (3 - len(shape)) + tuple(shape)
 
 
@@ -271,14 +282,21 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
     """The padded JSON header of a binary file, with ``"crc32":"00000000"`` in it
     (``_write_binary`` puts the real checksum there)."""
     names = [f"t{i:04d}" for i in range(len(tensors))]
-    meta = {"format": FORMAT_NAME, "format_version": str(BINARY_VERSION),
-            "tensor_order": ",".join(names), "crc32": "00000000"}
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": str(BINARY_VERSION),
+        "tensor_order": ",".join(names),
+        "crc32": "00000000",
+    }
     meta.update(extra)
     header = {"__metadata__": meta}
     offset = 0
-    for name, t in zip(names, tensors):
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + t.nbytes]}
+    for name, t in zip(names, tensors, strict=True):
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + t.nbytes],
+        }
         offset += t.nbytes
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
@@ -299,8 +317,7 @@ class _Crc32:
             import threading
 
             self._queue = queue.SimpleQueue()
-            self._thread = threading.Thread(target=self._run, name="rcmlrs-crc32",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, name="rcmlrs-crc32", daemon=True)
             self._thread.start()
 
     def _run(self):
@@ -333,7 +350,7 @@ def _write_binary(f, tensors: list, hbytes: bytes) -> None:
             if raw is None:
                 continue
             for pos in range(0, len(raw), _IO_CHUNK):
-                chunk = raw[pos:pos + _IO_CHUNK]
+                chunk = raw[pos : pos + _IO_CHUNK]
                 crc.add(chunk)
                 f.write(chunk)
     finally:
@@ -360,10 +377,10 @@ def _readinto_exact(f, mv, crc: _Crc32, what: str) -> None:
     """Fill ``mv`` from ``f`` in chunks, feeding each chunk to ``crc``."""
     pos, n = 0, len(mv)
     while pos < n:
-        got = f.readinto(mv[pos:min(n, pos + _IO_CHUNK)])
+        got = f.readinto(mv[pos : min(n, pos + _IO_CHUNK)])
         if not got:
             raise FormatError(f"{what}: file ended early (truncated while reading)")
-        crc.add(mv[pos:pos + got])
+        crc.add(mv[pos : pos + got])
         pos += got
 
 
@@ -371,18 +388,20 @@ def _read_binary(f, size: int, what: str):
     """Parse a safetensors/rcmlrs container from the open binary file ``f`` of ``size``
     bytes. Returns (tensors, metadata)."""
     if size < 8:
-        raise FormatError(f"{what}: file of {size} bytes is too short for a safetensors "
-                          f"header (needs at least 8)")
+        raise FormatError(
+            f"{what}: file of {size} bytes is too short for a safetensors header (needs at least 8)"
+        )
     head = f.read(8)
     if len(head) != 8:
         raise FormatError(f"{what}: file ended early (truncated)")
     (hlen,) = struct.unpack("<Q", head)
     if hlen > MAX_HEADER_BYTES:
-        raise FormatError(f"{what}: header length {hlen} exceeds the {MAX_HEADER_BYTES}-byte "
-                          f"limit")
+        raise FormatError(f"{what}: header length {hlen} exceeds the {MAX_HEADER_BYTES}-byte limit")
     if hlen > size - 8:
-        raise FormatError(f"{what}: header length {hlen} is larger than the rest of the file "
-                          f"({size - 8} bytes); truncated or not a safetensors file")
+        raise FormatError(
+            f"{what}: header length {hlen} is larger than the rest of the file "
+            f"({size - 8} bytes); truncated or not a safetensors file"
+        )
     hbytes = f.read(hlen)
     if len(hbytes) != hlen:
         raise FormatError(f"{what}: file ended early inside the header (truncated)")
@@ -405,26 +424,37 @@ def _read_binary(f, size: int, what: str):
         if not isinstance(info, dict):
             raise FormatError(f"{where}: entry is not an object")
         if info.keys() != _TENSOR_KEYS:
-            raise FormatError(f"{where}: entry keys {sorted(info)}; expected "
-                              f"{sorted(_TENSOR_KEYS)}")
+            raise FormatError(
+                f"{where}: entry keys {sorted(info)}; expected {sorted(_TENSOR_KEYS)}"
+            )
         if info["dtype"] != "F32":
-            raise FormatError(f"{where}: dtype {info['dtype']!r} is not supported "
-                              f"(rcmlrs reads F32 only)")
+            raise FormatError(
+                f"{where}: dtype {info['dtype']!r} is not supported (rcmlrs reads F32 only)"
+            )
         shape = _shape3(info["shape"], where)
         offs = info["data_offsets"]
-        if (not isinstance(offs, list) or len(offs) != 2 or not all(map(_is_int, offs))
-                or not 0 <= offs[0] <= offs[1]):
-            raise FormatError(f"{where}: data_offsets {offs!r} must be [begin, end] with "
-                              f"0 <= begin <= end")
+        if (
+            not isinstance(offs, list)
+            or len(offs) != 2
+            or not all(map(_is_int, offs))
+            or not 0 <= offs[0] <= offs[1]
+        ):
+            raise FormatError(
+                f"{where}: data_offsets {offs!r} must be [begin, end] with 0 <= begin <= end"
+            )
         begin, end = offs
         if end > data_len:
-            raise FormatError(f"{where}: data_offsets {offs} run past the data "
-                              f"({data_len} bytes); truncated file?")
+            raise FormatError(
+                f"{where}: data_offsets {offs} run past the data "
+                f"({data_len} bytes); truncated file?"
+            )
         # Python ints cannot overflow; the product is compared, never allocated
         nbytes = shape[0] * shape[1] * shape[2] * 4
         if nbytes != end - begin:
-            raise FormatError(f"{where}: shape {list(info['shape'])} needs {nbytes} bytes but "
-                              f"data_offsets {offs} hold {end - begin}")
+            raise FormatError(
+                f"{where}: shape {list(info['shape'])} needs {nbytes} bytes but "
+                f"data_offsets {offs} hold {end - begin}"
+            )
         entries.append((begin, end, i, name, shape))
 
     # the data must be exactly the tensors' bytes, back to back, in offset order
@@ -433,8 +463,10 @@ def _read_binary(f, size: int, what: str):
     for begin, end, _, name, _ in entries:
         if begin != pos:
             kind = "overlap" if begin < pos else "a gap"
-            raise FormatError(f"{what}: tensor {name!r} starts at byte {begin}, expected {pos} "
-                              f"({kind} in data_offsets)")
+            raise FormatError(
+                f"{what}: tensor {name!r} starts at byte {begin}, expected {pos} "
+                f"({kind} in data_offsets)"
+            )
         pos = end
     if pos != data_len:
         raise FormatError(f"{what}: {data_len - pos} trailing bytes after the last tensor")
@@ -448,27 +480,35 @@ def _read_binary(f, size: int, what: str):
     if meta.get("format") == FORMAT_NAME or ours:
         missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
         if meta.get("format") != FORMAT_NAME or missing:
-            raise FormatError(f"{what}: damaged rcmlrs metadata (format {meta.get('format')!r}"
-                              f", missing keys {missing})")
+            raise FormatError(
+                f"{what}: damaged rcmlrs metadata (format {meta.get('format')!r}"
+                f", missing keys {missing})"
+            )
         version = meta["format_version"]
         if version != str(BINARY_VERSION):
-            raise FormatError(f"{what}: rcmlrs format_version {version!r} is not supported "
-                              f"(this rcmlrs reads version {BINARY_VERSION})")
+            raise FormatError(
+                f"{what}: rcmlrs format_version {version!r} is not supported "
+                f"(this rcmlrs reads version {BINARY_VERSION})"
+            )
         listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
         if sorted(listed) != sorted(order):
-            raise FormatError(f"{what}: metadata tensor_order does not list exactly the "
-                              f"tensors in the header")
+            raise FormatError(
+                f"{what}: metadata tensor_order does not list exactly the tensors in the header"
+            )
         order = listed
         found = _CRC_RE.findall(hbytes)
         if len(found) != 1 or found[0].decode() != meta["crc32"]:
-            raise FormatError(f"{what}: crc32 in metadata is malformed "
-                              f"(expected 8 lowercase hex digits)")
+            raise FormatError(
+                f"{what}: crc32 in metadata is malformed (expected 8 lowercase hex digits)"
+            )
         expected_crc = int(meta["crc32"], 16)
 
     # all checks passed: now allocate and read, one readinto per tensor, in file order
     checking = expected_crc is not None
-    crc = _Crc32(zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if checking else 0,
-                 data_len if checking else 0)
+    crc = _Crc32(
+        zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if checking else 0,
+        data_len if checking else 0,
+    )
     by_name = {}
     try:
         for _begin, _end, _, name, shape in entries:
@@ -479,8 +519,10 @@ def _read_binary(f, size: int, what: str):
     finally:
         got = crc.result() if checking else None
     if checking and got != expected_crc:
-        raise FormatError(f"{what}: checksum mismatch (file says crc32 {expected_crc:08x}, "
-                          f"contents give {got:08x}); the file is damaged")
+        raise FormatError(
+            f"{what}: checksum mismatch (file says crc32 {expected_crc:08x}, "
+            f"contents give {got:08x}); the file is damaged"
+        )
     if _BIG_ENDIAN:
         for t in by_name.values():
             if t.size:
@@ -561,13 +603,15 @@ def save_tensors_json(path, tensors) -> None:
 def _write_json(f, tensors: list) -> None:
     f.write(b'{"format": "rcmlrs", "version": %d, "tensors": [' % JSON_VERSION)
     for i, t in enumerate(tensors):
-        f.write(b"%s\n  {\"shape\": [%d, %d, %d], \"data\": ["
-                % (b"," if i else b"", t.layers, t.rows, t.cols))
+        f.write(
+            b'%s\n  {"shape": [%d, %d, %d], "data": ['
+            % (b"," if i else b"", t.layers, t.rows, t.cols)
+        )
         flat = t.numpy().reshape(-1) if t.size else ()
         for s in range(0, len(flat), _JSON_CHUNK):
             if s:
                 f.write(b", ")
-            f.write(_format_values(flat[s:s + _JSON_CHUNK]).encode("ascii"))
+            f.write(_format_values(flat[s : s + _JSON_CHUNK]).encode("ascii"))
         f.write(b"]}")
     f.write(b"\n]}\n" if tensors else b"]}\n")
 
@@ -578,8 +622,9 @@ def _values_to_tensor(data, shape, where: str) -> RamTensor:
     kinds = set(map(type, data))
     if not kinds <= {int, float, str}:
         bad = next(type(x).__name__ for x in data if type(x) not in (int, float, str))
-        raise FormatError(f"{where}: data holds a {bad}; expected numbers or "
-                          f'"NaN"/"Infinity"/"-Infinity"')
+        raise FormatError(
+            f'{where}: data holds a {bad}; expected numbers or "NaN"/"Infinity"/"-Infinity"'
+        )
     payloads = {}
     if str in kinds:
         data = list(data)
@@ -590,8 +635,10 @@ def _values_to_tensor(data, shape, where: str) -> RamTensor:
                 else:
                     m = _NAN_BITS_RE.fullmatch(x)
                     if m is None or (int(m.group(1), 16) & 0x7FFFFFFF) <= 0x7F800000:
-                        raise FormatError(f"{where}: data holds the string {x[:40]!r}; only "
-                                          f'"NaN", "Infinity", "-Infinity", "NaN:0x<bits>"')
+                        raise FormatError(
+                            f"{where}: data holds the string {x[:40]!r}; only "
+                            f'"NaN", "Infinity", "-Infinity", "NaN:0x<bits>"'
+                        )
                     payloads[i] = int(m.group(1), 16)
                     data[i] = float("nan")
     try:
@@ -623,12 +670,15 @@ def _read_json(raw: bytes, what: str) -> list:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise FormatError(f'{what}: not an rcmlrs JSON file (no "format": "rcmlrs")')
     if set(doc) != {"format", "version", "tensors"}:
-        raise FormatError(f"{what}: top-level keys {sorted(doc)}; expected "
-                          f"['format', 'tensors', 'version']")
+        raise FormatError(
+            f"{what}: top-level keys {sorted(doc)}; expected ['format', 'tensors', 'version']"
+        )
     version = doc["version"]
     if not _is_int(version) or version != JSON_VERSION:
-        raise FormatError(f"{what}: version {version!r} is not supported "
-                          f"(this rcmlrs reads version {JSON_VERSION})")
+        raise FormatError(
+            f"{what}: version {version!r} is not supported "
+            f"(this rcmlrs reads version {JSON_VERSION})"
+        )
     entries = doc["tensors"]
     if not isinstance(entries, list):
         raise FormatError(f'{what}: "tensors" must be a list')
@@ -643,7 +693,6 @@ def _read_json(raw: bytes, what: str) -> list:
             raise FormatError(f'{where}: "data" must be a flat list of numbers')
         n = shape[0] * shape[1] * shape[2]
         if n != len(data):
-            raise FormatError(f"{where}: shape {e['shape']} needs {n} values, data has "
-                              f"{len(data)}")
+            raise FormatError(f"{where}: shape {e['shape']} needs {n} values, data has {len(data)}")
         out.append(_values_to_tensor(data, shape, where))
     return out

@@ -21,6 +21,7 @@ from rcmlrs import io as rio
 
 # ----------------------------------------------------------------------------- helpers
 
+# fmt: off
 SPECIAL_BITS = [
     0x00000000, 0x80000000,  # +-0
     0x00000001, 0x80000001, 0x007FFFFF, 0x807FFFFF,  # smallest / largest subnormals
@@ -31,6 +32,7 @@ SPECIAL_BITS = [
     0x7F800001, 0x7FA00000, 0xFF800001, 0xFFBFFFFF,  # signalling NaNs
     0x3F800000, 0x3DCCCCCD, 0x4B800000,  # 1, 0.1, 2**24
 ]
+# fmt: on
 
 
 def from_bits(bits, shape) -> rc.RamTensor:
@@ -44,7 +46,7 @@ def bits_of(t: rc.RamTensor) -> np.ndarray:
 
 def assert_same(a_list, b_list):
     assert len(a_list) == len(b_list)
-    for a, b in zip(a_list, b_list):
+    for a, b in zip(a_list, b_list, strict=True):
         assert isinstance(b, rc.RamTensor)
         assert a.shape == b.shape
         assert np.array_equal(bits_of(a), bits_of(b)), "bit patterns differ"
@@ -74,17 +76,21 @@ def load_bytes(tmp_path, data: bytes, name="x.st"):
 
 def split(data: bytes):
     (n,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8:8 + n]), data[8 + n:]
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def build(header: dict, body: bytes, fix_crc=True) -> bytes:
     """Encode ``header`` (as rcmlrs does) + ``body``, recomputing the checksum."""
     meta = header.get("__metadata__")
-    if (fix_crc and isinstance(meta, dict) and isinstance(meta.get("crc32"), str)
-            and re.fullmatch("[0-9a-f]{8}", meta["crc32"])):
+    if (
+        fix_crc
+        and isinstance(meta, dict)
+        and isinstance(meta.get("crc32"), str)
+        and re.fullmatch("[0-9a-f]{8}", meta["crc32"])
+    ):
         meta["crc32"] = "00000000"
         h = json.dumps(header, separators=(",", ":")).encode()
-        meta["crc32"] = "%08x" % zlib.crc32(body, zlib.crc32(h))
+        meta["crc32"] = f"{zlib.crc32(body, zlib.crc32(h)):08x}"
     h = json.dumps(header, separators=(",", ":")).encode()
     return struct.pack("<Q", len(h)) + h + body
 
@@ -124,9 +130,13 @@ def test_json_roundtrip_hypothesis(tmp_path_factory, tensors):
 @pytest.mark.parametrize("fmt", ["binary", "json"])
 def test_roundtrip_specials_and_many_random_bit_patterns(tmp_path, fmt):
     rng = np.random.default_rng(1)
-    bits = np.concatenate([np.array(SPECIAL_BITS, np.uint32),
-                           rng.integers(0, 2**32, 300_000, dtype=np.uint32),
-                           np.arange(0, 2**32, 2**32 // 50_000, dtype=np.uint64).astype(np.uint32)])
+    bits = np.concatenate(
+        [
+            np.array(SPECIAL_BITS, np.uint32),
+            rng.integers(0, 2**32, 300_000, dtype=np.uint32),
+            np.arange(0, 2**32, 2**32 // 50_000, dtype=np.uint64).astype(np.uint32),
+        ]
+    )
     tensors = [from_bits(bits, (1, 1, bits.size)), *sample_tensors()]
     p = tmp_path / f"w.{fmt}"
     getattr(rc, f"save_tensors_{fmt}")(p, tensors)
@@ -136,16 +146,22 @@ def test_roundtrip_specials_and_many_random_bit_patterns(tmp_path, fmt):
 def test_json_text_is_shortest_and_readable(tmp_path):
     p = tmp_path / "w.json"
     vals = [0.1, 1.0, 1e-45, 3.4028235e38, -0.0, 16777216.0, 0.3]
-    rc.save_tensors_json(p, [rc.tensor(np.array(vals, np.float32)),
-                             from_bits([0x7FC00000, 0x7F800000, 0xFF800000, 0x7FC00001],
-                                       (2, 1, 2))])
+    rc.save_tensors_json(
+        p,
+        [
+            rc.tensor(np.array(vals, np.float32)),
+            from_bits([0x7FC00000, 0x7F800000, 0xFF800000, 0x7FC00001], (2, 1, 2)),
+        ],
+    )
     doc = json.loads(p.read_text())
     assert doc["format"] == "rcmlrs" and doc["version"] == 1
-    assert doc["tensors"][0] == {"shape": [1, 1, 7],
-                                 "data": [0.1, 1.0, 1e-45, 3.4028235e38, -0.0, 16777216.0, 0.3]}
+    assert doc["tensors"][0] == {
+        "shape": [1, 1, 7],
+        "data": [0.1, 1.0, 1e-45, 3.4028235e38, -0.0, 16777216.0, 0.3],
+    }
     assert "0.1," in p.read_text()  # not 0.10000000149011612
     assert doc["tensors"][1]["data"] == ["NaN", "Infinity", "-Infinity", "NaN:0x7fc00001"]
-    for x, t in zip(vals, rc.load_state_json(p)[0].numpy().ravel()):
+    for x, t in zip(vals, rc.load_state_json(p)[0].numpy().ravel(), strict=True):
         assert np.float32(x).tobytes() == t.tobytes()
 
 
@@ -194,10 +210,16 @@ def test_binary_metadata_roundtrip(tmp_path):
     assert (8 + struct.unpack("<Q", p.read_bytes()[:8])[0]) % 8 == 0
 
 
-@pytest.mark.parametrize("meta, exc", [
-    ({"format": "x"}, ValueError), ({"crc32": "0"}, ValueError),
-    ({"a": 1}, TypeError), ({1: "a"}, TypeError), (["a"], TypeError),
-])
+@pytest.mark.parametrize(
+    "meta, exc",
+    [
+        ({"format": "x"}, ValueError),
+        ({"crc32": "0"}, ValueError),
+        ({"a": 1}, TypeError),
+        ({1: "a"}, TypeError),
+        (["a"], TypeError),
+    ],
+)
 def test_binary_metadata_rejected(tmp_path, meta, exc):
     with pytest.raises(exc):
         rc.save_tensors_binary(tmp_path / "m", [rc.ones(2)], metadata=meta)
@@ -251,15 +273,22 @@ def test_safetensors_file_loads_in_rcmlrs(tmp_path):
     tensors, md = rio.load_binary_with_metadata(p)
     assert md == meta and "crc32" not in md  # no checksum to check
     assert len(tensors) == len(arrays)
-    for name, t in zip(by_offset, tensors):
+    for name, t in zip(by_offset, tensors, strict=True):
         a = arrays[name]
         want = (1,) * (3 - a.ndim) + a.shape
         assert t.shape == want
         assert np.array_equal(t.numpy().reshape(a.shape), a)
 
 
-@pytest.mark.parametrize("arr", [np.ones((2, 2), np.float64), np.ones((1, 1, 1, 2), np.float32),
-                                 np.ones(3, np.int32), np.ones(3, np.float16)])
+@pytest.mark.parametrize(
+    "arr",
+    [
+        np.ones((2, 2), np.float64),
+        np.ones((1, 1, 1, 2), np.float32),
+        np.ones(3, np.int32),
+        np.ones(3, np.float16),
+    ],
+)
 def test_unsupported_safetensors_file(tmp_path, arr):
     stn = pytest.importorskip("safetensors.numpy")
     p = tmp_path / "theirs"
@@ -321,6 +350,7 @@ def _entry(h):
 def _set(key, value):
     def f(h):
         _entry(h)[key] = value
+
     return f
 
 
@@ -330,6 +360,7 @@ def _meta(key, value):
             del h["__metadata__"][key]
         else:
             h["__metadata__"][key] = value
+
     return f
 
 
@@ -360,7 +391,7 @@ HEADER_CORRUPTIONS = {
     "offsets past end": (_set("data_offsets", [8, 16]), "run past"),
     "offsets huge": (_set("data_offsets", [0, 2**64]), "run past"),
     "overlap": (lambda h: h["t0001"].update(data_offsets=[4, 8]), "overlap|trailing"),
-    "gap": (lambda h: (h["t0000"].update(shape=[1, 1, 1], data_offsets=[0, 4])), "gap|trailing"),
+    "gap": (lambda h: h["t0000"].update(shape=[1, 1, 1], data_offsets=[0, 4]), "gap|trailing"),
     "metadata not object": (lambda h: h.update(__metadata__=[1]), "__metadata__"),
     "metadata int value": (_meta("k", 1), "__metadata__"),
     "format version 2": (_meta("format_version", "2"), "format_version"),
@@ -414,15 +445,23 @@ RAW_CASES = {
     "bad utf-8": (raw_header_file(b'{"\xff":1}'), "UTF-8"),
     "invalid json": (raw_header_file(b'{"a":'), "invalid JSON"),
     "bare NaN": (raw_header_file(b'{"a":NaN}'), "NaN"),
-    "duplicate key": (raw_header_file(
-        b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
-        b'"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', b"\0" * 4), "duplicate"),
-    "deep nesting": (raw_header_file(b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
-                     "deeply|objects/arrays"),
-    "deep nesting objects": (raw_header_file(b'{"a":' * 5000 + b"1" + b"}" * 5000),
-                             "deeply|objects/arrays"),
-    "container flood": (raw_header_file(b'{"a":[' + b"[]," * 100_000 + b"[]]}"),
-                        "objects/arrays"),
+    "duplicate key": (
+        raw_header_file(
+            b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+            b'"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+            b"\0" * 4,
+        ),
+        "duplicate",
+    ),
+    "deep nesting": (
+        raw_header_file(b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
+        "deeply|objects/arrays",
+    ),
+    "deep nesting objects": (
+        raw_header_file(b'{"a":' * 5000 + b"1" + b"}" * 5000),
+        "deeply|objects/arrays",
+    ),
+    "container flood": (raw_header_file(b'{"a":[' + b"[]," * 100_000 + b"[]]}"), "objects/arrays"),
     "huge int": (raw_header_file(b'{"a":' + b"9" * 5000 + b"}"), "invalid JSON"),
     "tensor with null": (raw_header_file(b'{"a":null}'), "not an object"),
 }
@@ -453,39 +492,50 @@ JSON_CASES = {
     "version bool": (b'{"format": "rcmlrs", "version": true, "tensors": []}', "version"),
     "extra key": (b'{"format": "rcmlrs", "version": 1, "tensors": [], "x": 1}', "keys"),
     "tensors not list": (b'{"format": "rcmlrs", "version": 1, "tensors": {}}', "list"),
-    "duplicate key": (b'{"format": "rcmlrs", "format": "rcmlrs", "version": 1, "tensors": []}',
-                      "duplicate"),
-    "bare NaN": (b'{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [1], '
-                 b'"data": [NaN]}]}', "NaN"),
-    "bare Infinity": (b'{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [1], '
-                      b'"data": [-Infinity]}]}', "Infinity"),
+    "duplicate key": (
+        b'{"format": "rcmlrs", "format": "rcmlrs", "version": 1, "tensors": []}',
+        "duplicate",
+    ),
+    "bare NaN": (
+        b'{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [1], "data": [NaN]}]}',
+        "NaN",
+    ),
+    "bare Infinity": (
+        b'{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [1], "data": [-Infinity]}]}',
+        "Infinity",
+    ),
 }
 
 
 def _tensor_doc(shape, data):
-    return json.dumps({"format": "rcmlrs", "version": 1,
-                       "tensors": [{"shape": shape, "data": data}]}).encode()
+    return json.dumps(
+        {"format": "rcmlrs", "version": 1, "tensors": [{"shape": shape, "data": data}]}
+    ).encode()
 
 
-JSON_CASES.update({
-    "size mismatch": (_tensor_doc([1, 2, 2], [1, 2, 3]), "needs 4 values"),
-    "huge shape": (_tensor_doc([2**40, 2**40, 2**40], [1]), "too large"),
-    "empty huge shape": (_tensor_doc([0, 2**40, 2**40], []), "too large"),
-    "large shape": (_tensor_doc([2**10, 2**10, 2**10], [1]), "needs 1073741824 values"),
-    "rank 4": (_tensor_doc([1, 1, 1, 1], [1]), "rank"),
-    "negative dim": (_tensor_doc([-1, -1], [1]), "non-negative"),
-    "bool value": (_tensor_doc([2], [1, True]), "bool"),
-    "null value": (_tensor_doc([1], [None]), "NoneType"),
-    "nested value": (_tensor_doc([1], [[1]]), "list"),
-    "lowercase nan": (_tensor_doc([1], ["nan"]), "string"),
-    "number as string": (_tensor_doc([1], ["1.5"]), "string"),
-    "payload not nan": (_tensor_doc([1], ["NaN:0x3f800000"]), "string"),
-    "int too big": (_tensor_doc([1], [10**400]), "too large"),
-    "data not list": (_tensor_doc([1], 1.0), "flat list"),
-    "missing shape": (b'{"format": "rcmlrs", "version": 1, "tensors": [{"data": []}]}', "keys"),
-    "deep nesting": (b'{"format": "rcmlrs", "version": 1, "tensors": ' + b"[" * 100_000,
-                     "deeply|objects/arrays"),
-})
+JSON_CASES.update(
+    {
+        "size mismatch": (_tensor_doc([1, 2, 2], [1, 2, 3]), "needs 4 values"),
+        "huge shape": (_tensor_doc([2**40, 2**40, 2**40], [1]), "too large"),
+        "empty huge shape": (_tensor_doc([0, 2**40, 2**40], []), "too large"),
+        "large shape": (_tensor_doc([2**10, 2**10, 2**10], [1]), "needs 1073741824 values"),
+        "rank 4": (_tensor_doc([1, 1, 1, 1], [1]), "rank"),
+        "negative dim": (_tensor_doc([-1, -1], [1]), "non-negative"),
+        "bool value": (_tensor_doc([2], [1, True]), "bool"),
+        "null value": (_tensor_doc([1], [None]), "NoneType"),
+        "nested value": (_tensor_doc([1], [[1]]), "list"),
+        "lowercase nan": (_tensor_doc([1], ["nan"]), "string"),
+        "number as string": (_tensor_doc([1], ["1.5"]), "string"),
+        "payload not nan": (_tensor_doc([1], ["NaN:0x3f800000"]), "string"),
+        "int too big": (_tensor_doc([1], [10**400]), "too large"),
+        "data not list": (_tensor_doc([1], 1.0), "flat list"),
+        "missing shape": (b'{"format": "rcmlrs", "version": 1, "tensors": [{"data": []}]}', "keys"),
+        "deep nesting": (
+            b'{"format": "rcmlrs", "version": 1, "tensors": ' + b"[" * 100_000,
+            "deeply|objects/arrays",
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize("name", list(JSON_CASES))
@@ -518,8 +568,7 @@ def _prepare(tmp_path, saver):
 
 
 @pytest.mark.parametrize("saver", SAVERS)
-@pytest.mark.parametrize("bad", [[rc.ones(2), "x"], [np.ones(3, np.float32)], rc.ones(2),
-                                 None, 5])
+@pytest.mark.parametrize("bad", [[rc.ones(2), "x"], [np.ones(3, np.float32)], rc.ones(2), None, 5])
 def test_non_tensor_is_type_error_before_touching_disk(tmp_path, saver, bad):
     p, old = _prepare(tmp_path, saver)
     with pytest.raises(TypeError):
@@ -537,7 +586,7 @@ class FailingFile:
     def write(self, b):
         n = len(memoryview(b).cast("B"))
         if n > self._left:
-            self._f.write(bytes(memoryview(b).cast("B")[:self._left]))
+            self._f.write(bytes(memoryview(b).cast("B")[: self._left]))
             raise self._exc
         self._left -= n
         return self._f.write(b)
@@ -554,13 +603,16 @@ class FailingFile:
 
 @pytest.mark.parametrize("saver", SAVERS)
 @pytest.mark.parametrize("limit", [0, 9, 100, 5000])
-@pytest.mark.parametrize("exc", [OSError(errno.ENOSPC, "No space left on device"),
-                                 KeyboardInterrupt(), RuntimeError("boom")])
+@pytest.mark.parametrize(
+    "exc",
+    [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt(), RuntimeError("boom")],
+)
 def test_failure_mid_write_keeps_old_file(tmp_path, monkeypatch, saver, limit, exc):
     p, old = _prepare(tmp_path, saver)
     real = os.fdopen
-    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FailingFile(real(fd, *a, **k),
-                                                                      limit, exc))
+    monkeypatch.setattr(
+        os, "fdopen", lambda fd, *a, **k: FailingFile(real(fd, *a, **k), limit, exc)
+    )
     with pytest.raises(type(exc)):
         saver(p, [rc.randn((4, 30, 30), seed=1)])
     assert p.read_bytes() == old
@@ -622,8 +674,12 @@ def test_load_never_uses_pickle(tmp_path, monkeypatch):
 
 
 def test_exports():
-    for name in ("save_tensors_binary", "load_state_binary", "save_tensors_json",
-                 "load_state_json"):
+    for name in (
+        "save_tensors_binary",
+        "load_state_binary",
+        "save_tensors_json",
+        "load_state_json",
+    ):
         assert name in rc.__all__ and callable(getattr(rc, name))
     assert callable(rc.io.load_binary_with_metadata)
     assert isinstance(pathlib.Path(), os.PathLike)

@@ -29,14 +29,25 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         elif op == 2:
             b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
         elif op == 3:
-            del b[i:i + rng.randint(1, 8)]
+            del b[i : i + rng.randint(1, 8)]
         elif op == 4:
             other = rng.choice(SEEDS)
             j = rng.randrange(len(other) + 1)
             b[i:] = other[j:]
         else:  # interesting numbers in ASCII, where JSON digits are
-            b[i:i] = rng.choice([b"-1", b"0", b"4294967296", b"18446744073709551616",
-                                 b"1e309", b"[", b"{", b'"', b"\\u0000"])
+            b[i:i] = rng.choice(
+                [
+                    b"-1",
+                    b"0",
+                    b"4294967296",
+                    b"18446744073709551616",
+                    b"1e309",
+                    b"[",
+                    b"{",
+                    b'"',
+                    b"\\u0000",
+                ]
+            )
     return bytes(b)
 
 
