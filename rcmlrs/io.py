@@ -195,7 +195,7 @@ def _no_duplicates(pairs):
     d = {}
     for k, v in pairs:
         if k in d:
-            raise FormatError(f"duplicate JSON key {k!r}")
+            raise FormatError(f"duplicate JSON key {_short(k)}")
         d[k] = v
     return d
 
@@ -231,6 +231,12 @@ def _parse_json(text, what: str):
         raise FormatError(f"{what}: invalid JSON ({e})") from None
 
 
+def _short(x, limit: int = 60) -> str:
+    """repr(x) cut to ``limit`` characters, for error messages about hostile input."""
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
 def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -241,12 +247,12 @@ def _shape3(shape, what: str) -> tuple:
         raise FormatError(f"{what}: shape must be a list of ints, got {type(shape).__name__}")
     if len(shape) > 3:
         raise FormatError(
-            f"{what}: rank-{len(shape)} shape {shape}; rcmlrs tensors have at most 3 dims"
+            f"{what}: rank-{len(shape)} shape {_short(shape)}; rcmlrs tensors have at most 3 dims"
         )
     for d in shape:
         if not _is_int(d) or d < 0:
             raise FormatError(
-                f"{what}: shape {shape} has a dimension that is not a non-negative int"
+                f"{what}: shape {_short(shape)} has a dimension that is not a non-negative int"
             )
     # even an empty tensor must have a shape rcmlrs and NumPy can represent
     nonzero = 1
@@ -254,7 +260,7 @@ def _shape3(shape, what: str) -> tuple:
         nonzero *= max(d, 1)
     if nonzero > MAX_DIM:
         raise FormatError(
-            f"{what}: shape {shape} is too large (more than {MAX_DIM} "
+            f"{what}: shape {_short(shape)} is too large (more than {MAX_DIM} "
             f"elements even ignoring zero dimensions)"
         )
     return (1,) * (3 - len(shape)) + tuple(shape)
@@ -420,16 +426,16 @@ def _read_binary(f, size: int, what: str):
     data_len = size - 8 - hlen
     entries = []  # (begin, end, index in header, name, shape)
     for i, (name, info) in enumerate(header.items()):
-        where = f"{what}: tensor {name!r}"
+        where = f"{what}: tensor {_short(name)}"
         if not isinstance(info, dict):
             raise FormatError(f"{where}: entry is not an object")
         if info.keys() != _TENSOR_KEYS:
             raise FormatError(
-                f"{where}: entry keys {sorted(info)}; expected {sorted(_TENSOR_KEYS)}"
+                f"{where}: entry keys {_short(sorted(info))}; expected {sorted(_TENSOR_KEYS)}"
             )
         if info["dtype"] != "F32":
             raise FormatError(
-                f"{where}: dtype {info['dtype']!r} is not supported (rcmlrs reads F32 only)"
+                f"{where}: dtype {_short(info['dtype'])} is not supported (rcmlrs reads F32 only)"
             )
         shape = _shape3(info["shape"], where)
         offs = info["data_offsets"]
@@ -440,7 +446,7 @@ def _read_binary(f, size: int, what: str):
             or not 0 <= offs[0] <= offs[1]
         ):
             raise FormatError(
-                f"{where}: data_offsets {offs!r} must be [begin, end] with 0 <= begin <= end"
+                f"{where}: data_offsets {_short(offs)} must be [begin, end] with 0 <= begin <= end"
             )
         begin, end = offs
         if end > data_len:
@@ -452,7 +458,7 @@ def _read_binary(f, size: int, what: str):
         nbytes = shape[0] * shape[1] * shape[2] * 4
         if nbytes != end - begin:
             raise FormatError(
-                f"{where}: shape {list(info['shape'])} needs {nbytes} bytes but "
+                f"{where}: shape {info['shape']} needs {nbytes} bytes but "
                 f"data_offsets {offs} hold {end - begin}"
             )
         entries.append((begin, end, i, name, shape))
@@ -464,7 +470,7 @@ def _read_binary(f, size: int, what: str):
         if begin != pos:
             kind = "overlap" if begin < pos else "a gap"
             raise FormatError(
-                f"{what}: tensor {name!r} starts at byte {begin}, expected {pos} "
+                f"{what}: tensor {_short(name)} starts at byte {begin}, expected {pos} "
                 f"({kind} in data_offsets)"
             )
         pos = end
@@ -481,13 +487,13 @@ def _read_binary(f, size: int, what: str):
         missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
         if meta.get("format") != FORMAT_NAME or missing:
             raise FormatError(
-                f"{what}: damaged rcmlrs metadata (format {meta.get('format')!r}"
+                f"{what}: damaged rcmlrs metadata (format {_short(meta.get('format'))}"
                 f", missing keys {missing})"
             )
         version = meta["format_version"]
         if version != str(BINARY_VERSION):
             raise FormatError(
-                f"{what}: rcmlrs format_version {version!r} is not supported "
+                f"{what}: rcmlrs format_version {_short(version)} is not supported "
                 f"(this rcmlrs reads version {BINARY_VERSION})"
             )
         listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
@@ -636,7 +642,7 @@ def _values_to_tensor(data, shape, where: str) -> RamTensor:
                     m = _NAN_BITS_RE.fullmatch(x)
                     if m is None or (int(m.group(1), 16) & 0x7FFFFFFF) <= 0x7F800000:
                         raise FormatError(
-                            f"{where}: data holds the string {x[:40]!r}; only "
+                            f"{where}: data holds the string {_short(x)}; only "
                             f'"NaN", "Infinity", "-Infinity", "NaN:0x<bits>"'
                         )
                     payloads[i] = int(m.group(1), 16)
