@@ -255,6 +255,23 @@ def test_rcmlrs_file_opens_in_safetensors(tmp_path):
         assert f.metadata()["format"] == "rcmlrs"
 
 
+def test_rcmlrs_file_opens_in_torch_and_back(tmp_path):
+    torch = pytest.importorskip("torch")
+    stt = pytest.importorskip("safetensors.torch")
+    ts = sample_tensors()
+    p = tmp_path / "w.safetensors"
+    rc.save_tensors_binary(p, ts)
+    loaded = stt.load_file(str(p))
+    for i, t in enumerate(ts):
+        x = loaded[f"t{i:04d}"]
+        assert x.dtype == torch.float32 and tuple(x.shape) == t.shape
+        assert np.array_equal(x.numpy().view(np.uint32), bits_of(t))
+    q = tmp_path / "from_torch.safetensors"
+    stt.save_file({"w": torch.arange(6, dtype=torch.float32).reshape(2, 3)}, str(q))
+    (w,) = rc.load_state_binary(q)
+    assert w.shape == (1, 2, 3) and w.numpy().ravel().tolist() == [0, 1, 2, 3, 4, 5]
+
+
 def test_safetensors_file_loads_in_rcmlrs(tmp_path):
     stn = pytest.importorskip("safetensors.numpy")
     rng = np.random.default_rng(3)
