@@ -6,8 +6,13 @@ a hang or a huge allocation is a bug. What loads must save and load again bit fo
 Run it with atheris (``pip install atheris``) from the repository root, after
 ``python setup.py build_ext --inplace``::
 
+    mkdir -p build/fuzz-artifacts
     PYTHONPATH=. timeout 660 python tests/fuzz/fuzz_load.py -max_total_time=600 \\
-        -rss_limit_mb=2048 -timeout=10 -max_len=4096 build/fuzz-corpus
+        -rss_limit_mb=2048 -timeout=10 -max_len=4096 \\
+        -artifact_prefix=build/fuzz-artifacts/ build/fuzz-corpus
+
+A crash or an exception other than FormatError stops the run and leaves the input in
+build/fuzz-artifacts/ (replay: ``python tests/fuzz/fuzz_load.py <file>``).
 
 Positional arguments are libFuzzer corpus folders; the first one is created and filled
 with valid seed files when it is empty. ``tests/fuzz/test_fuzz_seeded.py`` runs the same
@@ -175,7 +180,7 @@ def main(argv: list[str]) -> None:
     import atheris
 
     folders = [a for a in argv[1:] if not a.startswith("-")]
-    if folders:
+    if folders and not os.path.isfile(folders[0]):  # a file argument is a replay
         os.makedirs(folders[0], exist_ok=True)
         if not os.listdir(folders[0]):
             for i, s in enumerate(seed_files()):
