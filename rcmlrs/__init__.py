@@ -4,6 +4,7 @@ Tensors are rank-3 float32 ``(layers, rows, cols)`` buffers whose arithmetic run
 kernels (SIMD-dispatched, threaded, deterministic). ``import rcmlrs as rc``.
 """
 
+from rcmlrs import losses, optim
 from rcmlrs._tensor import (
     FormatError,
     RamTensor,
@@ -24,23 +25,47 @@ from rcmlrs._tensor import (
 )
 from rcmlrs._version import __version__
 from rcmlrs.io import load_state_binary, load_state_json, save_tensors_binary, save_tensors_json
+from rcmlrs.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_deriv,
+    cross_entropy_deriv,
+    cross_entropy_loss,
+    mae_deriv,
+    mae_loss,
+    mse_deriv,
+    mse_loss,
+)
+from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 __all__ = [
+    "Adam",
     "FormatError",
     "RCMLRSError",
     "RamTensor",
+    "SGD",
     "Shape",
     "ShapeError",
     "__version__",
+    "adam_update",
+    "binary_cross_entropy",
+    "binary_cross_entropy_deriv",
     "concat",
+    "cross_entropy_deriv",
+    "cross_entropy_loss",
     "from_numpy",
     "full",
     "get_include",
     "get_num_threads",
     "load_state_binary",
     "load_state_json",
+    "losses",
+    "mae_deriv",
+    "mae_loss",
+    "mse_deriv",
+    "mse_loss",
     "ones",
+    "optim",
     "randn",
     "random",
     "save_tensors_binary",

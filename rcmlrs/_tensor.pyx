@@ -1168,3 +1168,6 @@ def set_backend(name):
 def compiler():
     """The C compiler the kernels were built with."""
     return rcml_compiler().decode()
+
+
+include "_train.pxi"
