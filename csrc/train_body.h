@@ -273,7 +273,7 @@ static double RCML_SFX(xent)(const float *zall, const float *target, const int64
             vmax[i] = vm;                                                          \
             vi = vm;                                                               \
         }                                                                          \
-        float den = sqrtf(vi) / bc2s + eps;                                        \
+        float den = sqrtf(vi) * ibc2s + eps;                                        \
         p[i] = pi + (nss * mi) / den;                                              \
     }
 
@@ -281,7 +281,7 @@ static void RCML_SFX(adam)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
                            float *RCML_RESTRICT m, float *RCML_RESTRICT v,
                            float *RCML_RESTRICT vmax, size_t n, const rcml_adam_hp_t *hp) {
     const float decay = hp->decay, wd = hp->wd, w1 = hp->w1, w1c = hp->w1c;
-    const float beta2 = hp->beta2, w2 = hp->w2, bc2s = hp->bc2s, eps = hp->eps;
+    const float beta2 = hp->beta2, w2 = hp->w2, ibc2s = hp->ibc2s, eps = hp->eps;
     const float nss = hp->nss;
     const int lerp_hi = hp->lerp_hi;
     size_t i;
