@@ -132,7 +132,8 @@ def _split_target(actual, logits, what):
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"{what}: label {arr[i]!r} (row {i}) is not an integer class index")
+            raise ValueError(f"{what}: label {arr[i].item()!r} (row {i}) is not an integer "
+                             "class index")
     if arr.size:
         bad = (arr < 0) | (arr >= C)
         if bad.any():
