@@ -22,18 +22,6 @@ except ImportError:  # torch is optional here
     torch = None
 
 
-def best_time(fn, number: int, repeat: int) -> float:
-    """Best mean seconds per call over ``repeat`` loops of ``number`` calls."""
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
-
-
 def interleaved(fns: dict, number: int, repeat: int) -> dict:
     """Best time of each contender, measuring them in turn within every repeat so slow
     phases of a noisy machine hit all of them alike."""
@@ -84,8 +72,14 @@ def bench_adam(n: int, number: int, repeat: int) -> list:
         opt.step([rg])
 
     # NumPy composition
-    np_state = dict(p=p0.copy(), m=np.zeros(n, np.float32), v=np.zeros(n, np.float32),
-                    tmp=np.empty(n, np.float32), tmp2=np.empty(n, np.float32), t=0)
+    np_state = dict(
+        p=p0.copy(),
+        m=np.zeros(n, np.float32),
+        v=np.zeros(n, np.float32),
+        tmp=np.empty(n, np.float32),
+        tmp2=np.empty(n, np.float32),
+        t=0,
+    )
 
     def np_step():
         s = np_state
@@ -95,9 +89,11 @@ def bench_adam(n: int, number: int, repeat: int) -> list:
     fns = {"rcmlrs Adam": rc_step, "numpy in-place": np_step}
     if torch is not None:
         torch.set_num_threads(1)
-        for label, kw in (("torch foreach=False", dict(foreach=False)),
-                          ("torch foreach=True", dict(foreach=True)),
-                          ("torch fused=True", dict(fused=True))):
+        for label, kw in (
+            ("torch foreach=False", dict(foreach=False)),
+            ("torch foreach=True", dict(foreach=True)),
+            ("torch fused=True", dict(fused=True)),
+        ):
             tp = torch.nn.Parameter(torch.from_numpy(p0.copy()))
             tp.grad = torch.from_numpy(g0.copy())
             topt = torch.optim.Adam([tp], lr=1e-3, **kw)
@@ -105,7 +101,7 @@ def bench_adam(n: int, number: int, repeat: int) -> list:
     with torch.no_grad() if torch is not None else _null():
         times = interleaved(fns, number, repeat)
     base = times["rcmlrs Adam"]
-    rows = [("Adam step, n=%d" % n, k, times[k], times[k] / base) for k in fns]
+    rows = [(f"Adam step, n={n}", k, times[k], times[k] / base) for k in fns]
     return rows
 
 
@@ -150,12 +146,12 @@ def bench_xent(rows_: int, cols: int, number: int, repeat: int) -> list:
             x = tz.detach().requires_grad_(True)
             loss = torch.nn.functional.cross_entropy(x, tl)
             loss.backward()
-            return float(loss), x.grad
+            return loss.item(), x.grad
 
         fns["torch F.cross_entropy+backward"] = torch_ce
     times = interleaved(fns, number, repeat)
     base = times["rcmlrs value_and_grad"]
-    return [("cross-entropy %dx%d" % (rows_, cols), k, times[k], times[k] / base) for k in fns]
+    return [(f"cross-entropy {rows_}x{cols}", k, times[k], times[k] / base) for k in fns]
 
 
 def main():
@@ -165,9 +161,11 @@ def main():
     ap.add_argument("--number", type=int, default=20)
     args = ap.parse_args()
     rc.set_num_threads(1)
-    print(f"rcmlrs {rc.__version__}, backend {rc._tensor.get_backend()}, threads "
-          f"{rc.get_num_threads()}; numpy {np.__version__}; torch "
-          f"{torch.__version__ if torch is not None else 'n/a'}")
+    print(
+        f"rcmlrs {rc.__version__}, backend {rc._tensor.get_backend()}, threads "
+        f"{rc.get_num_threads()}; numpy {np.__version__}; torch "
+        f"{torch.__version__ if torch is not None else 'n/a'}"
+    )
     print(f"{'work':<26} {'contender':<32} {'time':>10} {'ratio':>8}")
     rows = bench_adam(args.n, args.number, args.repeat)
     rows += bench_xent(1024, 1000, max(1, args.number // 2), args.repeat)

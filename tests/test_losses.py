@@ -99,18 +99,24 @@ def test_elementwise_value_and_grad_vs_float64(kind, shape, rng):
     g = deriv_fn(a, p)
     assert isinstance(g, rc.RamTensor)
     assert g.shape == rc.tensor(p).shape
-    np.testing.assert_allclose(np.asarray(g).reshape(shape), want_g, rtol=2e-6,
-                               atol=1e-7 * np.abs(want_g).max())
+    np.testing.assert_allclose(
+        np.asarray(g).reshape(shape), want_g, rtol=2e-6, atol=1e-7 * np.abs(want_g).max()
+    )
 
 
-@pytest.mark.parametrize("rows,cols", [(1, 1), (1, 5), (4, 3), (7, 16), (5, 37), (300, 10),
-                                       (3, 1000)])
+@pytest.mark.parametrize(
+    "rows,cols", [(1, 1), (1, 5), (4, 3), (7, 16), (5, 37), (300, 10), (3, 1000)]
+)
 def test_cross_entropy_vs_float64(rows, cols, rng):
     z = (rng.standard_normal((rows, cols)) * 4).astype(np.float32)
     labels = rng.integers(0, cols, rows)
     want_v, want_g = ref_xent(onehot(labels, cols), z)
-    for actual in (labels, list(map(int, labels)), onehot(labels, cols),
-                   rc.tensor(onehot(labels, cols))):
+    for actual in (
+        labels,
+        list(map(int, labels)),
+        onehot(labels, cols),
+        rc.tensor(onehot(labels, cols)),
+    ):
         v = rc.cross_entropy_loss(actual, z)
         g = rc.cross_entropy_deriv(actual, z)
         assert v == pytest.approx(want_v, rel=2e-6, abs=1e-6)
@@ -142,8 +148,15 @@ def test_cross_entropy_label_forms(rng):
     z = rng.standard_normal((3, 4, 5)).astype(np.float32)  # 3 layers x 4 rows
     lab = rng.integers(0, 5, 12)
     want_v, want_g = ref_xent(onehot(lab, 5), z.reshape(12, 5))
-    for form in (lab, lab.astype(np.int32), lab.astype(np.uint8), lab.astype(np.float32),
-                 rc.tensor(lab.astype(np.float32)), lab.reshape(3, 4), list(map(int, lab))):
+    for form in (
+        lab,
+        lab.astype(np.int32),
+        lab.astype(np.uint8),
+        lab.astype(np.float32),
+        rc.tensor(lab.astype(np.float32)),
+        lab.reshape(3, 4),
+        list(map(int, lab)),
+    ):
         assert rc.cross_entropy_loss(form, z) == pytest.approx(want_v, rel=2e-6)
     # R labels shared by every layer
     lab4 = lab[:4]
@@ -185,8 +198,9 @@ def test_cross_entropy_deriv_vs_central_differences(rng):
     lab = rng.integers(0, 6, 4)
     t = onehot(lab, 6)
     fd = central_diff(lambda x: ref_xent(t, x)[0], np.float64(z), 1e-6)
-    np.testing.assert_allclose(np.asarray(rc.cross_entropy_deriv(lab, z))[0], fd,
-                               rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(
+        np.asarray(rc.cross_entropy_deriv(lab, z))[0], fd, rtol=1e-5, atol=1e-8
+    )
 
 
 # --------------------------------------------------------------------- torch
@@ -264,7 +278,7 @@ def test_every_backend_and_thread_count_matches_serial_bitwise(n, rng, restore_r
         for threads in (1, 2, 5):
             rc.set_num_threads(threads)
             got = _all_losses(a, p, z, lab, ba, bp)
-            for (v0, g0), (v1, g1) in zip(ref, got):
+            for (v0, g0), (v1, g1) in zip(ref, got, strict=True):
                 assert v0 == v1, (backend, threads)
                 assert g0.equals(g1), (backend, threads)
 
@@ -273,8 +287,9 @@ def test_every_backend_and_thread_count_matches_serial_bitwise(n, rng, restore_r
 
 
 def test_cross_entropy_extreme_logits():
-    z = np.array([[1e4, 0, -1e4], [-1e4, -1e4, -1e4], [1e30, -1e30, 0],
-                  [88.0, 89.0, 90.0]], np.float32)
+    z = np.array(
+        [[1e4, 0, -1e4], [-1e4, -1e4, -1e4], [1e30, -1e30, 0], [88.0, 89.0, 90.0]], np.float32
+    )
     lab = [0, 1, 2, 0]
     v, g = rc.losses.get("ce").value_and_grad(lab, z)
     want_v, want_g = ref_xent(onehot(lab, 3), z)

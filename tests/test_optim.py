@@ -33,16 +33,17 @@ def grad_fn(step, params, rng_seed=7):
     """Gradients that depend on the parameters (a quadratic pull to 0.5) plus fixed noise,
     so trajectories feed back like real training."""
     r = np.random.default_rng(rng_seed + step)
-    return [(0.5 * (p - 0.5) + r.standard_normal(p.shape) * 0.1).astype(np.float32)
-            for p in params]
+    return [(0.5 * (p - 0.5) + r.standard_normal(p.shape) * 0.1).astype(np.float32) for p in params]
 
 
 def run_rc(opt_factory, init, steps):
     params = [rc.tensor(p) for p in init]
     opt = opt_factory(params)
     for s in range(steps):
-        opt.step(grad_fn(s, [np.asarray(p).reshape(q.shape) for p, q in zip(params, init)]))
-    return [np.asarray(p).reshape(q.shape) for p, q in zip(params, init)], opt
+        opt.step(
+            grad_fn(s, [np.asarray(p).reshape(q.shape) for p, q in zip(params, init, strict=True)])
+        )
+    return [np.asarray(p).reshape(q.shape) for p, q in zip(params, init, strict=True)], opt
 
 
 def run_torch(torch, opt_factory, init, steps):
@@ -50,7 +51,7 @@ def run_torch(torch, opt_factory, init, steps):
     opt = opt_factory(params)
     for s in range(steps):
         gs = grad_fn(s, [p.detach().numpy() for p in params])
-        for p, g in zip(params, gs):
+        for p, g in zip(params, gs, strict=True):
             p.grad = torch.tensor(g)
         opt.step()
     return [p.detach().numpy() for p in params]
@@ -58,16 +59,23 @@ def run_torch(torch, opt_factory, init, steps):
 
 ADAM_CASES = {
     "adam": (dict(lr=1e-2), dict(lr=1e-2)),
-    "adam_betas": (dict(lr=3e-2, beta1=0.3, beta2=0.9, eps=1e-6),
-                   dict(lr=3e-2, betas=(0.3, 0.9), eps=1e-6)),
+    "adam_betas": (
+        dict(lr=3e-2, beta1=0.3, beta2=0.9, eps=1e-6),
+        dict(lr=3e-2, betas=(0.3, 0.9), eps=1e-6),
+    ),
     "adam_l2": (dict(lr=1e-2, weight_decay=0.1), dict(lr=1e-2, weight_decay=0.1)),
-    "adamw": (dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
-              dict(lr=1e-2, weight_decay=0.1)),
-    "amsgrad": (dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
-                dict(lr=1e-2, amsgrad=True, weight_decay=0.01)),
-    "adamw_amsgrad": (dict(lr=2e-2, amsgrad=True, weight_decay=0.05,
-                           decoupled_weight_decay=True),
-                      dict(lr=2e-2, amsgrad=True, weight_decay=0.05)),
+    "adamw": (
+        dict(lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
+        dict(lr=1e-2, weight_decay=0.1),
+    ),
+    "amsgrad": (
+        dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
+        dict(lr=1e-2, amsgrad=True, weight_decay=0.01),
+    ),
+    "adamw_amsgrad": (
+        dict(lr=2e-2, amsgrad=True, weight_decay=0.05, decoupled_weight_decay=True),
+        dict(lr=2e-2, amsgrad=True, weight_decay=0.05),
+    ),
 }
 
 
@@ -80,7 +88,7 @@ def test_adam_trajectory_matches_torch(case, rng):
     cls = torch.optim.AdamW if case.startswith("adamw") else torch.optim.Adam
     want = run_torch(torch, lambda ps: cls(ps, foreach=False, **theirs), init, 60)
     assert opt.t == 60
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=2e-6)
 
 
@@ -101,7 +109,7 @@ def test_sgd_trajectory_matches_torch(case, rng):
     init = make_params(rng)
     got, _ = run_rc(lambda ps: rc.SGD(ps, **hp), init, 60)
     want = run_torch(torch, lambda ps: torch.optim.SGD(ps, foreach=False, **hp), init, 60)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=2e-6)
 
 
@@ -144,12 +152,24 @@ def test_adam_update_vs_float64(amsgrad, decoupled, rng):
     v = rng.uniform(0, 0.1, n).astype(np.float32)
     vmax = rng.uniform(0, 0.1, n).astype(np.float32) if amsgrad else None
     hp = dict(lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-7, weight_decay=0.03)
-    want = ref_adam(p, g, m, v, 7, hp["lr"], hp["beta1"], hp["beta2"], hp["eps"],
-                    hp["weight_decay"], vmax, decoupled)
+    want = ref_adam(
+        p,
+        g,
+        m,
+        v,
+        7,
+        hp["lr"],
+        hp["beta1"],
+        hp["beta2"],
+        hp["eps"],
+        hp["weight_decay"],
+        vmax,
+        decoupled,
+    )
     tp, tg, tm, tv = (rc.tensor(x) for x in (p, g, m, v))
     tvmax = rc.tensor(vmax) if amsgrad else None
     rc.adam_update(tp, tg, tm, tv, 7, vmax=tvmax, decoupled_weight_decay=decoupled, **hp)
-    for got, w in zip((tp, tm, tv), want[:3]):
+    for got, w in zip((tp, tm, tv), want[:3], strict=True):
         np.testing.assert_allclose(np.asarray(got)[0, 0], w, rtol=2e-6, atol=1e-7)
     if amsgrad:
         np.testing.assert_allclose(np.asarray(tvmax)[0, 0], want[3], rtol=2e-6)
@@ -168,11 +188,14 @@ def test_adam_update_shares_numpy_memory(rng):
 # -------------------------------------------------------------- checkpoints
 
 
-@pytest.mark.parametrize("factory", [
-    lambda ps: rc.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=0.01),
-    lambda ps: rc.Adam(ps, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
-    lambda ps: rc.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda ps: rc.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=0.01),
+        lambda ps: rc.Adam(ps, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
+        lambda ps: rc.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    ],
+)
 def test_state_dict_round_trip_continues_identically(factory, rng):
     init = make_params(rng)
     params = [rc.tensor(p) for p in init]
@@ -192,11 +215,11 @@ def test_state_dict_round_trip_continues_identically(factory, rng):
     for s in range(10, 25):
         opt2.step(grad_fn(s, [np.asarray(p) for p in params2]))
     assert opt2.t == opt.t == 25
-    for a, b in zip(params, params2):
+    for a, b in zip(params, params2, strict=True):
         assert a.equals(b)
     # the state_dict is a snapshot: later steps did not change it
     again = copy.deepcopy(sd)
-    for st, st2 in zip(sd["state"], again["state"]):
+    for st, st2 in zip(sd["state"], again["state"], strict=True):
         for k, val in st.items():
             if isinstance(val, rc.RamTensor):
                 assert val.equals(st2[k])
@@ -247,11 +270,11 @@ def _trajectory(n, steps=4):
     r = np.random.default_rng(3)
     init = r.standard_normal(n).astype(np.float32)
     out = []
-    for factory in (lambda ps: rc.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=0.01),
-                    lambda ps: rc.Adam(ps, lr=1e-2, weight_decay=0.1,
-                                       decoupled_weight_decay=True),
-                    lambda ps: rc.SGD(ps, lr=0.05, momentum=0.9, nesterov=True,
-                                      weight_decay=0.01)):
+    for factory in (
+        lambda ps: rc.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=0.01),
+        lambda ps: rc.Adam(ps, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
+        lambda ps: rc.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    ):
         p = rc.tensor(init)
         opt = factory([p])
         for s in range(steps):
@@ -269,16 +292,27 @@ def test_every_backend_and_thread_count_matches_serial_bitwise(n, restore_runtim
         _tensor.set_backend(backend)
         for threads in (1, 2, 5):
             rc.set_num_threads(threads)
-            for a, b in zip(ref, _trajectory(n)):
+            for a, b in zip(ref, _trajectory(n), strict=True):
                 assert a.equals(b), (backend, threads)
 
 
 # ------------------------------------------------------------ validation
 
 
-@pytest.mark.parametrize("kw", [dict(lr=-1e-3), dict(lr=float("nan")), dict(beta1=1.0),
-                                dict(beta1=-0.1), dict(beta2=1.0), dict(beta2=1.5),
-                                dict(eps=0.0), dict(eps=-1e-8), dict(weight_decay=-0.1)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(lr=-1e-3),
+        dict(lr=float("nan")),
+        dict(beta1=1.0),
+        dict(beta1=-0.1),
+        dict(beta2=1.0),
+        dict(beta2=1.5),
+        dict(eps=0.0),
+        dict(eps=-1e-8),
+        dict(weight_decay=-0.1),
+    ],
+)
 def test_adam_bad_hyperparameters(kw):
     name = next(iter(kw))
     with pytest.raises(ValueError, match=name):
@@ -288,9 +322,16 @@ def test_adam_bad_hyperparameters(kw):
         rc.adam_update(p, rc.zeros(3), rc.zeros(3), rc.zeros(3), 1, **kw)
 
 
-@pytest.mark.parametrize("kw", [dict(lr=-1.0), dict(momentum=-0.5), dict(weight_decay=-1.0),
-                                dict(nesterov=True), dict(nesterov=True, momentum=0.9,
-                                                          dampening=0.5)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(lr=-1.0),
+        dict(momentum=-0.5),
+        dict(weight_decay=-1.0),
+        dict(nesterov=True),
+        dict(nesterov=True, momentum=0.9, dampening=0.5),
+    ],
+)
 def test_sgd_bad_hyperparameters(kw):
     with pytest.raises(ValueError):
         rc.SGD(**kw)
