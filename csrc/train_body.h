@@ -114,28 +114,28 @@ RCML_INLINE float RCML_SFX(tr_bce_grad)(float a, float p, float scale) {
     return ((p - a) / den) * scale;
 }
 
+/* Two passes per block of 256: the per-element terms (two logs, a division) go through a
+ * plain loop the vectoriser handles like any unary kernel, then the block is added into
+ * the 16 double lanes. Fusing both into one 16-lane loop defeated GCC's vectoriser
+ * (scalar code, ~40x slower). The block is a multiple of 16, so lanes stay aligned. */
+#define RCML_TR_BLK 256
 static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scale,
                             float *grad) {
+    float term[RCML_TR_BLK];
     double acc[16] = {0}, tail = 0.0;
-    size_t i = 0, j;
-    if (grad) {
-        for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) {
-                float ai = a[i + j], pi = p[i + j];
-                grad[i + j] = RCML_SFX(tr_bce_grad)(ai, pi, scale);
-                acc[j] += (double)RCML_SFX(tr_bce_term)(ai, pi);
-            }
+    size_t b, i, j, len;
+    for (b = 0; b < n; b += RCML_TR_BLK) {
+        len = RCML_MIN((size_t)RCML_TR_BLK, n - b);
+        const float *ab = a + b, *pb = p + b;
+        RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bce_term)(ab[i], pb[i]);
+        if (grad) {
+            float *gb = grad + b;
+            RCML_LOOP for (i = 0; i < len; i++) gb[i] = RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
         }
-    } else {
-        for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) {
-                acc[j] += (double)RCML_SFX(tr_bce_term)(a[i + j], p[i + j]);
-            }
+        for (i = 0; i + 16 <= len; i += 16) {
+            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)term[i + j];
         }
-    }
-    for (; i < n; i++) {
-        if (grad) grad[i] = RCML_SFX(tr_bce_grad)(a[i], p[i], scale);
-        tail += (double)RCML_SFX(tr_bce_term)(a[i], p[i]);
+        for (; i < len; i++) tail += (double)term[i];
     }
     return RCML_SFX(tr_fold)(acc, tail);
 }
