@@ -21,6 +21,12 @@ RCML_INLINE float RCML_SFX(tr_log1pf)(float x) {
     return d == 0.0f ? x : r;
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define RCML_TR_NOUNROLL _Pragma("GCC unroll 1")
+#else
+#define RCML_TR_NOUNROLL
+#endif
+
 /* Combine 16 double lanes pairwise (fixed order) and add the tail. */
 RCML_INLINE double RCML_SFX(tr_fold)(double *acc, double tail) {
     size_t j, k;
@@ -149,7 +155,13 @@ static float RCML_SFX(tr_rowmax)(const float *z, size_t cols) {
     if (cols >= 16) {
         for (j = 0; j < 16; j++) acc[j] = z[j];
         for (i = 16; i + 16 <= cols; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) acc[j] = z[i + j] > acc[j] ? z[i + j] : acc[j];
+            const float *zi = z + i;
+            /* kept as a 16-wide loop (not unrolled into 16 scalar chains) so GCC emits
+             * one vector max per block */
+            RCML_TR_NOUNROLL RCML_LOOP for (j = 0; j < 16; j++) {
+                float x = zi[j], y = acc[j];
+                acc[j] = x > y ? x : y;
+            }
         }
         for (j = 0; j < 16; j++) m = acc[j] > m ? acc[j] : m;
     }
