@@ -154,6 +154,40 @@ def bench_xent(rows_: int, cols: int, number: int, repeat: int) -> list:
     return [(f"cross-entropy {rows_}x{cols}", k, times[k], times[k] / base) for k in fns]
 
 
+# ------------------------------------------------------------ binary cross-entropy
+
+
+def bench_bce(n: int, number: int, repeat: int) -> list:
+    rng = np.random.default_rng(2)
+    p = rng.uniform(0.01, 0.99, n).astype(np.float32)
+    a = rng.integers(0, 2, n).astype(np.float32)
+    rp, ra = rc.from_numpy(p), rc.from_numpy(a)
+    bce = rc.losses.get("binary_cross_entropy")
+
+    def rc_bce():
+        bce.value_and_grad(ra, rp)
+
+    def np_bce():
+        loss = -np.mean(a * np.log(p) + (1 - a) * np.log1p(-p))
+        g = (p - a) / np.maximum(p * (1 - p), 1e-12) / n
+        return float(loss), g
+
+    fns = {"rcmlrs value_and_grad": rc_bce, "numpy composite": np_bce}
+    if torch is not None:
+        tp, ta = torch.from_numpy(p.copy()), torch.from_numpy(a.copy())
+
+        def torch_bce():
+            x = tp.detach().requires_grad_(True)
+            loss = torch.nn.functional.binary_cross_entropy(x, ta)
+            loss.backward()
+            return loss.item(), x.grad
+
+        fns["torch F.bce+backward"] = torch_bce
+    times = interleaved(fns, number, repeat)
+    base = times["rcmlrs value_and_grad"]
+    return [(f"binary cross-entropy n={n}", k, times[k], times[k] / base) for k in fns]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -166,13 +200,14 @@ def main():
         f"{rc.get_num_threads()}; numpy {np.__version__}; torch "
         f"{torch.__version__ if torch is not None else 'n/a'}"
     )
-    print(f"{'work':<26} {'contender':<32} {'time':>10} {'ratio':>8}")
+    print(f"{'work':<28} {'contender':<32} {'time':>10} {'ratio':>8}")
     rows = bench_adam(args.n, args.number, args.repeat)
     rows += bench_xent(1024, 1000, max(1, args.number // 2), args.repeat)
     rows += bench_xent(32, 10, args.number * 50, args.repeat)
+    rows += bench_bce(args.n, max(1, args.number // 2), args.repeat)
     for work, who, t, ratio in rows:
         unit = f"{t * 1e3:8.3f} ms" if t >= 1e-4 else f"{t * 1e6:8.2f} us"
-        print(f"{work:<26} {who:<32} {unit:>10} {ratio:7.2f}x")
+        print(f"{work:<28} {who:<32} {unit:>10} {ratio:7.2f}x")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,10 @@ def _split_target(actual, logits, what):
             raise ValueError(
                 f"{what}: label {arr[i].item()!r} (row {i}) is not an integer class index"
             )
-    if arr.size:
+    # signed integers go straight to the kernel wrapper, which checks the range (and names
+    # the bad label) in C speed; floats and unsigned values are checked here before the
+    # cast so that no out-of-range value can wrap into range
+    if arr.dtype.kind != "i" and arr.size:
         bad = (arr < 0) | (arr >= C)
         if bad.any():
             i = int(np.argmax(bad))
