@@ -331,14 +331,14 @@ class Adam(Optimizer):
         return st
 
     def _update(self, p, g, st, what) -> None:
-        st["step"] += 1
+        step = st["step"] + 1
         _tensor._adam_step(
             p,
             g,
             st["m"],
             st["v"],
             st.get("vmax"),
-            st["step"],
+            step,
             self.lr,
             self.beta1,
             self.beta2,
@@ -347,6 +347,7 @@ class Adam(Optimizer):
             self.decoupled_weight_decay,
             what,
         )
+        st["step"] = step  # only once the update went through
 
 
 class SGD(Optimizer):
@@ -398,7 +399,7 @@ class SGD(Optimizer):
         buf = st["momentum_buffer"]
         first = False
         if self.momentum != 0.0 and buf is None:
-            buf = st["momentum_buffer"] = _tensor._empty_like(p)
+            buf = _tensor._empty_like(p)  # fully written by the first step
             first = True
         _tensor._sgd_step(
             p,
@@ -412,4 +413,6 @@ class SGD(Optimizer):
             first,
             what,
         )
+        if first:  # kept only once the kernel has filled it
+            st["momentum_buffer"] = buf
         st["step"] += 1
