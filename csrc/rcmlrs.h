@@ -203,8 +203,8 @@ double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels,
  *   vmax = max(vmax, v)              (vmax != NULL, AMSGrad; NaN propagates)
  *   p += (-lr/(1 - beta1^step) * m) / (sqrt(v or vmax) * (1/sqrt(1 - beta2^step)) + eps)
  * (torch divides by sqrt(1 - beta2^step); the reciprocal is <= 1 ulp from that and saves a
- * division). step >= 1 is the step number after incrementing (bias correction). grad is read only;
- * param, m, v (and vmax) are updated; none of them may overlap another. */
+ * division). step >= 1 is the step number after incrementing (bias correction). grad is
+ * read only; param, m, v (and vmax) are updated; none of them may overlap another. */
 void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
                    int64_t step, double lr, double beta1, double beta2, double eps,
                    double weight_decay, int decoupled);
