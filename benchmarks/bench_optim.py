@@ -3,8 +3,8 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_optim.py
 
 Ratios are rival time / rcmlrs time (> 1 means rcmlrs is faster). Each timing is the best
-of several repeats of a loop of calls (the machine is shared and noisy). All contenders
-update their own copies of the same data in the same process, interleaved per repeat.
+call over many (the machine is shared and noisy; see ``interleaved``). All contenders
+update their own copies of the same data in the same process, taking turns.
 """
 
 from __future__ import annotations
@@ -23,17 +23,27 @@ except ImportError:  # torch is optional here
 
 
 def interleaved(fns: dict, number: int, repeat: int) -> dict:
-    """Best time of each contender, measuring them in turn within every repeat so slow
-    phases of a noisy machine hit all of them alike."""
+    """Best seconds per call of each contender. Contenders take turns within every repeat
+    (so slow phases of a noisy machine hit all alike); each turn makes ``number`` calls
+    back to back (warm caches, as in a training loop) and every call is timed on its own,
+    so a time slice lost to another process spoils one sample, not the whole turn. Calls
+    under ~20 us are timed in groups of ``number`` instead (timer resolution)."""
     for fn in fns.values():
         fn()
     best = {k: float("inf") for k in fns}
+    clock = time.perf_counter
     for _ in range(repeat):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            if best[k] < 2e-5:
+                t0 = clock()
+                for _ in range(number):
+                    fn()
+                best[k] = min(best[k], (clock() - t0) / number)
+                continue
             for _ in range(number):
+                t0 = clock()
                 fn()
-            best[k] = min(best[k], (time.perf_counter() - t0) / number)
+                best[k] = min(best[k], clock() - t0)
     return best
 
 
