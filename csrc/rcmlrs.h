@@ -168,6 +168,93 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                            size_t k, float alpha, const float *A, size_t stride_a,
                            const float *B, size_t stride_b, float beta, float *C);
 
+/* ------------------------------------------------------------ neural nets (rc.nn) */
+/* Fused kernels behind rc.nn (csrc/nn_kernels.c). All run serially on the calling
+ * thread in a fixed order: bitwise identical for any thread count. Matrices are
+ * row-major and contiguous; "m x n" means m rows (samples) of n columns. */
+typedef enum {
+    RCML_NN_LINEAR = 0,
+    RCML_NN_RELU = 1,
+    RCML_NN_LEAKY_RELU = 2, /* slope below 0 */
+    RCML_NN_SIGMOID = 3,
+    RCML_NN_TANH = 4,
+    RCML_NN_SWISH = 5,
+    RCML_NN_GELU = 6, /* tanh approximation */
+    RCML_NN_SOFTMAX = 7 /* per row */
+} rcml_nn_act_t;
+
+/* C (m x n) = beta * C + op(A) @ B, beta 0 or 1 (beta = 1 accumulates gradients);
+ * op(A) m x k (A stored k x m when trans_a), B k x n. No packing (small shapes);
+ * same bits on every backend. C must not overlap A or B. */
+void rcml_nn_gemm_f32(int trans_a, size_t m, size_t n, size_t k, const float *A,
+                      const float *B, float beta, float *C);
+/* z (m x n) += bias (n, may be NULL) per row, then y = act(z); y may equal z. */
+void rcml_nn_bias_act_f32(int act, float slope, size_t m, size_t n, const float *bias,
+                          float *z, float *y);
+/* dz = g * act'(z) (softmax: y * (g - <g, y>) per row); z pre-activation, y = act(z);
+ * dz may equal g. */
+void rcml_nn_act_backward_f32(int act, float slope, size_t m, size_t n, const float *z,
+                              const float *y, const float *g, float *dz);
+/* out (n) = beta * out + sum over the m rows of g (m x n); beta 0 or 1. */
+void rcml_nn_colsum_f32(size_t m, size_t n, const float *g, float beta, float *out);
+/* Softmax cross-entropy on logits (m x n): returns sum over rows of lse(z) - z[label]
+ * (labels: target holds m class indices as floats, checked by the caller) or of
+ * -sum t * log_softmax(z) (target m x n). grad (may be NULL) = (softmax - t) * grad_scale. */
+double rcml_nn_softmax_xent_f32(size_t m, size_t n, const float *logits, const float *target,
+                                int labels, float grad_scale, float *grad);
+/* sum (p - t)^2; grad = 2 (p - t) * grad_scale (may be NULL). n floats. */
+double rcml_nn_mse_f32(size_t n, const float *t, const float *p, float grad_scale, float *grad);
+/* sum |p - t|; grad = sign(p - t) * grad_scale (may be NULL). */
+double rcml_nn_mae_f32(size_t n, const float *t, const float *p, float grad_scale, float *grad);
+/* binary cross-entropy summed: from logits (stable form, grad = (sigmoid(z) - t) * s) or
+ * from probabilities clipped to [1e-7, 1 - 1e-7]. */
+double rcml_nn_bce_f32(size_t n, const float *t, const float *p, int from_logits,
+                       float grad_scale, float *grad);
+/* Rows whose argmax matches the target's (labels or one-hot argmax); one column:
+ * (p >= threshold) == (t >= 0.5). */
+size_t rcml_nn_count_correct_f32(size_t m, size_t n, const float *pred, const float *target,
+                                 int labels, float threshold);
+/* dst[i] = src row idx[i] (row_len floats each); no aliasing. */
+void rcml_nn_gather_rows_f32(const float *src, size_t row_len, const int64_t *idx,
+                             size_t count, float *dst);
+/* Sample-major (N, T, F) -> time-major batch: dst[t, b] = src[idx[b], t]; no aliasing. */
+void rcml_nn_gather_seq_f32(const float *src, size_t T, size_t F, const int64_t *idx, size_t B,
+                            float *dst);
+/* dst (B, A, F) = src (A, B, F) with the first two axes swapped; no aliasing. */
+void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *dst);
+/* mask = (u >= rate) / (1 - rate); y = x * mask; n floats; mask may equal u. */
+void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
+                         float *y);
+/* One Adam step in place with torch.optim.Adam's arithmetic (decoupled: AdamW decay). */
+void rcml_nn_adam_f32(size_t n, float *p, const float *g, float *m, float *v, float lr,
+                      float beta1, float beta2, float eps, float weight_decay, int decoupled,
+                      double step);
+/* One SGD step in place (torch.optim.SGD, dampening 0); first: momentum buffer = g. */
+void rcml_nn_sgd_f32(size_t n, float *p, const float *g, float *buf, float lr, float momentum,
+                     int nesterov, float weight_decay, int first);
+/* Elman RNN over a time-major batch: h_t = act(x_t Wx + h_{t-1} Wh + b), h_{-1} = 0.
+ * X (T, B, I), Wx (I, H), Wh (H, H), b (H); Hs (T, B, H) gets every h_t. act is tanh,
+ * sigmoid, relu or linear. */
+void rcml_nn_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                             const float *Wx, const float *Wh, const float *b, float *Hs);
+/* BPTT for the above. dHs (T, B, H): in dL/dh_t from the outputs, out dL/dz_t.
+ * WxT (H, I) and WhT (H, H) are the transposed weights; dX (T, B, I) may be NULL. */
+void rcml_nn_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *WxT, const float *WhT, const float *Hs, float *dHs,
+                              float *dWx, float *dWh, float *db, float *dX);
+/* LSTM, gates [i | f | g | o] (the torch order), W (I, 4H), U (H, 4H), b (4H):
+ * c_t = f c_{t-1} + i g, h_t = o tanh(c_t), zero initial state. G (T, B, 4H) gets the
+ * gate activations, Cs and Hs (T, B, H) the cell and hidden states. */
+void rcml_nn_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *W, const float *U, const float *b, float *G,
+                              float *Cs, float *Hs);
+/* BPTT for the above: dHs in dL/dh_t (modified), dG (T, B, 4H) and dc (B, H) scratch,
+ * WT (4H, I), UT (4H, H) transposed weights; dX may be NULL. */
+void rcml_nn_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                               const float *WT, const float *UT, const float *G,
+                               const float *Cs, const float *Hs, float *dHs, float *dG,
+                               float *dc, float *dW, float *dU, float *db, float *dX);
+
 #ifdef __cplusplus
 }
 #endif
