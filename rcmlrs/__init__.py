@@ -26,6 +26,9 @@ from rcmlrs._version import __version__
 from rcmlrs.io import load_state_binary, load_state_json, save_tensors_binary, save_tensors_json
 from rcmlrs.runtime import get_include, show_config
 
+# subpackages last: they build on everything above
+from rcmlrs import data, nn  # noqa: E402
+
 __all__ = [
     "FormatError",
     "RCMLRSError",
@@ -34,12 +37,14 @@ __all__ = [
     "ShapeError",
     "__version__",
     "concat",
+    "data",
     "from_numpy",
     "full",
     "get_include",
     "get_num_threads",
     "load_state_binary",
     "load_state_json",
+    "nn",
     "ones",
     "randn",
     "random",
