@@ -23,9 +23,34 @@ from rcmlrs._tensor import (
     zeros,
 )
 from rcmlrs._version import __version__
+from rcmlrs import losses, optim
+from rcmlrs.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_deriv,
+    cross_entropy_deriv,
+    cross_entropy_loss,
+    mae_deriv,
+    mae_loss,
+    mse_deriv,
+    mse_loss,
+)
+from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 __all__ = [
+    "Adam",
+    "SGD",
+    "adam_update",
+    "binary_cross_entropy",
+    "binary_cross_entropy_deriv",
+    "cross_entropy_deriv",
+    "cross_entropy_loss",
+    "losses",
+    "mae_deriv",
+    "mae_loss",
+    "mse_deriv",
+    "mse_loss",
+    "optim",
     "FormatError",
     "RCMLRSError",
     "RamTensor",

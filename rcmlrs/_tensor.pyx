@@ -1145,3 +1145,6 @@ def set_backend(name):
 def compiler():
     """The C compiler the kernels were built with."""
     return rcml_compiler().decode()
+
+
+include "_train.pxi"
