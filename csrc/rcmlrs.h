@@ -168,6 +168,51 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                            size_t k, float alpha, const float *A, size_t stride_a,
                            const float *B, size_t stride_b, float beta, float *C);
 
+/* ------------------------------------------------- losses (issue 4, training) */
+/* Every loss returns the MEAN as a double (NaN when there is nothing to average) and,
+ * when grad != NULL, writes d(loss)/d(predicted) into grad in the same pass. Sums run in
+ * double over fixed chunks combined in order, so the value does not depend on the thread
+ * count or the backend. grad must not overlap the inputs. */
+
+/* mean((p - a)^2) over n floats; grad = (2/n) * (p - a). */
+double rcml_mse_f32(const float *actual, const float *pred, size_t n, float *grad);
+/* mean(|p - a|); grad = sign(p - a) / n (0 where p == a, NaN where p - a is NaN). */
+double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *grad);
+/* mean((a - 1) * max(log1p(-p), -100) - a * max(log p, -100)), the clamped form of
+ * torch.nn.functional.binary_cross_entropy; grad = (p - a) / max((1 - p) p, 1e-12) / n,
+ * finite for p = 0 or 1. p outside [0, 1] gives NaN. */
+double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
+                                     float *grad);
+/* Softmax cross-entropy from logits (rows x cols, row-major), mean over rows:
+ * loss_r = sum_c t_rc (lse_r - z_rc), lse_r = max_r + log sum_c e^(z_rc - max_r) (stable for
+ * any finite logits). target is one-hot or any distribution per row (classes with t = 0
+ * contribute nothing, even where z = -inf); grad = (softmax(z) * sum_c t - t) / rows. */
+double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows,
+                              size_t cols, float *grad);
+/* The same with one class index per row, labels[r] in [0, cols) (checked by the caller);
+ * identical bits to the one-hot form. */
+double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels, size_t rows,
+                                     size_t cols, float *grad);
+
+/* ----------------------------------------------------- optimizers (issue 4) */
+/* One Adam / AdamW / AMSGrad step on n parameters, in place, one pass, with the arithmetic
+ * of torch.optim.Adam's single-tensor path (every scalar rounded to float32 first):
+ *   p *= 1 - lr*wd                   (decoupled != 0, AdamW)
+ *   g  = grad + wd*p                 (decoupled == 0 and wd != 0, L2)
+ *   m  = lerp(m, g, 1 - beta1);  v = v*beta2 + ((1 - beta2)*g)*g
+ *   vmax = max(vmax, v)              (vmax != NULL, AMSGrad; NaN propagates)
+ *   p += (-lr/(1 - beta1^step) * m) / (sqrt(v or vmax) / sqrt(1 - beta2^step) + eps)
+ * step >= 1 is the step number after incrementing (bias correction). grad is read only;
+ * param, m, v (and vmax) are updated; none of them may overlap another. */
+void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
+                   int64_t step, double lr, double beta1, double beta2, double eps,
+                   double weight_decay, int decoupled);
+/* One SGD step as torch.optim.SGD: g = grad + wd*p (wd != 0); with momentum != 0,
+ * buf = first ? g : buf*momentum + (1 - dampening)*g and g = nesterov ? g + momentum*buf
+ * : buf; then p += -lr*g. buf may be NULL when momentum == 0. No overlaps. */
+void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
+                  double momentum, double dampening, double weight_decay, int nesterov,
+                  int first);
 /* ------------------------------------------------------------ neural nets (rc.nn) */
 /* Fused kernels behind rc.nn (csrc/nn_kernels.c). All run serially on the calling
  * thread in a fixed order: bitwise identical for any thread count. Matrices are

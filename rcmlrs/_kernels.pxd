@@ -95,6 +95,21 @@ cdef extern from "rcmlrs.h" nogil:
                                size_t k, float alpha, const float *A, size_t stride_a,
                                const float *B, size_t stride_b, float beta, float *C) noexcept
 
+    # ------------------------------------------- losses and optimizers (issue 4)
+    double rcml_mse_f32(const float *actual, const float *pred, size_t n, float *grad) noexcept
+    double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *grad) noexcept
+    double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
+                                         float *grad) noexcept
+    double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows,
+                                  size_t cols, float *grad) noexcept
+    double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels,
+                                         size_t rows, size_t cols, float *grad) noexcept
+    void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax,
+                       size_t n, int64_t step, double lr, double beta1, double beta2,
+                       double eps, double weight_decay, int decoupled) noexcept
+    void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
+                      double momentum, double dampening, double weight_decay, int nesterov,
+                      int first) noexcept
 # ---------------------------------------------------------- neural nets (rc.nn)
 cdef extern from "rcmlrs.h" nogil:
     enum:

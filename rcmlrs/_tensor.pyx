@@ -1147,4 +1147,5 @@ def compiler():
     return rcml_compiler().decode()
 
 
+include "_train.pxi"
 include "_nn.pxi"
