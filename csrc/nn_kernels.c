@@ -1,6 +1,6 @@
 /* nn_kernels.c - fused kernels behind rc.nn: small GEMM, bias + activation, activation
  * backward, bias gradient, losses with their gradient in one pass, metrics, batch
- * gathering, dropout, Adam/SGD steps, and whole-sequence RNN/LSTM forward and backward
+ * gathering, dropout, and whole-sequence RNN/LSTM forward and backward
  * (BPTT) so a recurrent layer costs one call per batch instead of one per time step.
  *
  * Everything here runs on the calling thread in a fixed order, so results are bitwise
@@ -313,50 +313,6 @@ void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, f
         float mk = u[i] >= rate ? keep : 0.0f;
         mask[i] = mk;
         y[i] = x[i] * mk;
-    }
-}
-
-/* ------------------------------------------------------------- optimizers */
-void rcml_nn_adam_f32(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                      float beta1, float beta2, float eps, float weight_decay, int decoupled,
-                      double step) {
-    /* torch.optim.Adam's arithmetic: m.lerp_(g, 1 - b1); v = b2 v + (1 - b2) g g;
-     * p += -(lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps) */
-    const float step_size = (float)((double)lr / (1.0 - pow((double)beta1, step)));
-    const float bc2_sqrt = (float)sqrt(1.0 - pow((double)beta2, step));
-    const float w = 1.0f - beta1, omb2 = 1.0f - beta2;
-    const float decay = 1.0f - lr * weight_decay;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float gi = g[i];
-        float pi = p[i];
-        if (weight_decay != 0.0f) {
-            if (decoupled)
-                pi = pi * decay;
-            else
-                gi = gi + weight_decay * pi;
-        }
-        float mi = m[i] + w * (gi - m[i]);
-        float vi = v[i] * beta2 + omb2 * (gi * gi);
-        m[i] = mi;
-        v[i] = vi;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        p[i] = pi + (-step_size) * (mi / denom);
-    }
-}
-
-void rcml_nn_sgd_f32(size_t n, float *p, const float *g, float *buf, float lr, float momentum,
-                     int nesterov, float weight_decay, int first) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float gi = g[i];
-        if (weight_decay != 0.0f) gi = gi + weight_decay * p[i];
-        if (momentum != 0.0f) {
-            float b = first ? gi : momentum * buf[i] + gi;
-            buf[i] = b;
-            gi = nesterov ? gi + momentum * b : b;
-        }
-        p[i] = p[i] - lr * gi;
     }
 }
 

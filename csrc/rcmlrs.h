@@ -270,13 +270,6 @@ void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *d
 /* mask = (u >= rate) / (1 - rate); y = x * mask; n floats; mask may equal u. */
 void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
                          float *y);
-/* One Adam step in place with torch.optim.Adam's arithmetic (decoupled: AdamW decay). */
-void rcml_nn_adam_f32(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                      float beta1, float beta2, float eps, float weight_decay, int decoupled,
-                      double step);
-/* One SGD step in place (torch.optim.SGD, dampening 0); first: momentum buffer = g. */
-void rcml_nn_sgd_f32(size_t n, float *p, const float *g, float *buf, float lr, float momentum,
-                     int nesterov, float weight_decay, int first);
 /* Elman RNN over a time-major batch: h_t = act(x_t Wx + h_{t-1} Wh + b), h_{-1} = 0.
  * X (T, B, I), Wx (I, H), Wh (H, H), b (H); Hs (T, B, H) gets every h_t. act is tanh,
  * sigmoid, relu or linear. */

@@ -147,11 +147,6 @@ cdef extern from "rcmlrs.h" nogil:
     void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *dst) noexcept
     void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
                              float *y) noexcept
-    void rcml_nn_adam_f32(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                          float beta1, float beta2, float eps, float weight_decay,
-                          int decoupled, double step) noexcept
-    void rcml_nn_sgd_f32(size_t n, float *p, const float *g, float *buf, float lr,
-                         float momentum, int nesterov, float weight_decay, int first) noexcept
     void rcml_nn_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H,
                                  const float *X, const float *Wx, const float *Wh,
                                  const float *b, float *Hs) noexcept

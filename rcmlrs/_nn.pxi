@@ -181,44 +181,6 @@ def _nn_dropout(RamTensor x, float rate, uint64_t seed_, uint64_t offset):
     return y, mask
 
 
-def _nn_adam(list params, list grads, list ms, list vs, double step, float lr, float beta1,
-             float beta2, float eps, float weight_decay, bint decoupled):
-    """One Adam step over every (param, grad, m, v), in place."""
-    cdef Py_ssize_t i, n = len(params)
-    cdef RamTensor p, g, m, v
-    _nn_check(len(grads) == n and len(ms) == n and len(vs) == n,
-              f"Adam.step: {len(grads)} gradients for {n} parameters")
-    for i in range(n):
-        p = params[i]
-        g = grads[i]
-        m = ms[i]
-        v = vs[i]
-        _nn_check(g.n == p.n and m.n == p.n and v.n == p.n,
-                  f"Adam.step: gradient {i} of shape {g.shape} does not match its parameter "
-                  f"{p.shape}")
-        with nogil:
-            rcml_nn_adam_f32(p.n, p.data, g.data, m.data, v.data, lr, beta1, beta2, eps,
-                             weight_decay, decoupled, step)
-
-
-def _nn_sgd(list params, list grads, list bufs, float lr, float momentum, bint nesterov,
-            float weight_decay, bint first):
-    cdef Py_ssize_t i, n = len(params)
-    cdef RamTensor p, g, b
-    _nn_check(len(grads) == n and len(bufs) == n,
-              f"SGD.step: {len(grads)} gradients for {n} parameters")
-    for i in range(n):
-        p = params[i]
-        g = grads[i]
-        b = bufs[i]
-        _nn_check(g.n == p.n and b.n == p.n,
-                  f"SGD.step: gradient {i} of shape {g.shape} does not match its parameter "
-                  f"{p.shape}")
-        with nogil:
-            rcml_nn_sgd_f32(p.n, p.data, g.data, b.data, lr, momentum, nesterov, weight_decay,
-                            first)
-
-
 def _nn_rnn_forward(RamTensor x, RamTensor Wx, RamTensor Wh, RamTensor b, int act):
     """Every hidden state (T, B, H) of h_t = act(x_t Wx + h_{t-1} Wh + b)."""
     cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = Wh.C

@@ -249,8 +249,12 @@ class Sequential:
     def _attach_optimizer(self):
         if getattr(self, "_opt_attached", False):
             return
-        if not list(getattr(self.optimizer, "params", None) or ()):
+        held = list(getattr(self.optimizer, "params", None) or ())
+        if not held:
             self.optimizer.add_params(self.params)
+        elif [id(p) for p in held] != [id(p) for p in self.params]:
+            raise ValueError("compile: this optimizer instance already holds other parameters; "
+                             "give each model its own optimizer")
         self._opt_attached = True
 
     def _configure_output(self):
