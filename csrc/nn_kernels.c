@@ -74,10 +74,10 @@ static void nn_act_row(int act, float slope, const float *z, float *y, size_t n)
         if (y != z) memcpy(y, z, n * sizeof(float));
         break;
     case RCML_NN_RELU:
-        for (j = 0; j < n; j++) y[j] = z[j] > 0.0f ? z[j] : 0.0f;
+        for (j = 0; j < n; j++) y[j] = z[j] < 0.0f ? 0.0f : z[j]; /* NaN passes */
         break;
     case RCML_NN_LEAKY_RELU:
-        for (j = 0; j < n; j++) y[j] = z[j] > 0.0f ? z[j] : slope * z[j];
+        for (j = 0; j < n; j++) y[j] = z[j] < 0.0f ? slope * z[j] : z[j];
         break;
     case RCML_NN_SIGMOID:
         for (j = 0; j < n; j++) y[j] = nn_sigmoid(z[j]);
