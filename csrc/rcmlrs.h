@@ -168,6 +168,62 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                            size_t k, float alpha, const float *A, size_t stride_a,
                            const float *B, size_t stride_b, float beta, float *C);
 
+
+/* ------------------------------------------------ activations (issue 4) */
+/* Activations by id. `param` is the negative slope of LEAKY_RELU and ignored otherwise.
+ * Every function is branch-free per element (vectorised by each backend) and all
+ * backends give identical bits. NaN in -> NaN out; +-inf and +-1e4 saturate cleanly. */
+typedef enum {
+    RCML_ACT_LINEAR = 0,     /* x */
+    RCML_ACT_RELU = 1,       /* max(x, 0); relu(-0.0) = +0.0 */
+    RCML_ACT_LEAKY_RELU = 2, /* x > 0 ? x : param * x */
+    RCML_ACT_SIGMOID = 3,    /* 1 / (1 + e^-x), full relative accuracy in both tails */
+    RCML_ACT_TANH = 4,       /* tanh x */
+    RCML_ACT_SWISH = 5,      /* x * sigmoid(x) (SiLU) */
+    RCML_ACT_GELU = 6,       /* tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+                                computed as x * sigmoid(2u) (the same function, no cancellation) */
+    RCML_ACT_GELU_ERF = 7,   /* exact form x * Phi(x) = 0.5 x erfc(-x / sqrt 2) */
+    RCML_ACT_ERF = 8,        /* erf x (not an activation; the same machinery) */
+    RCML_ACT_COUNT = 9
+} rcml_act_t;
+
+/* out[i] = f(x[i]); n floats; out may equal x. */
+void rcml_act_f32(int act, const float *x, float param, float *out, size_t n);
+/* out[i] = f'(x[i]), the derivative at the pre-activation x; n floats; out may equal x. */
+void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t n);
+/* out[i] = grad[i] * f'(x[i]) in one pass (relu/leaky_relu select grad instead of
+ * multiplying, so an inf gradient where f' = 0 gives 0); out may equal x or grad. */
+void rcml_act_backward_f32(int act, const float *x, const float *grad, float param,
+                           float *out, size_t n);
+
+/* Softmax family along the middle axis of x viewed as (outer, len, inner), len >= 1
+ * (inner = 1: rows of length len). Each slice is max-shifted (stable for any finite
+ * input; a NaN makes its slice NaN), exponentials are summed in a fixed order, so the
+ * result is the same for every backend and thread count. */
+/* out = e^(x - max) / sum e^(x - max); out may equal x. */
+void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner, float *out);
+/* out = (x - max) - log(sum e^(x - max)); out may equal x. */
+void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                               float *out);
+/* out = J(x)^T grad per slice = y * (grad - sum(grad * y)), y = softmax(x) recomputed;
+ * out may equal x but not grad. */
+void rcml_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer,
+                                    size_t len, size_t inner, float *out);
+/* The row forms used by network layers: x is rows x cols, softmax over each row. */
+void rcml_softmax_f32(const float *x, size_t rows, size_t cols, float *out);
+void rcml_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out);
+void rcml_softmax_backward_f32(const float *x, const float *grad, size_t rows, size_t cols,
+                               float *out);
+/* out (rows, cols, cols): J[r][i][j] = y_i (delta_ij - y_j), y = softmax(row r of x);
+ * no aliasing. */
+void rcml_softmax_jacobian_f32(const float *x, size_t rows, size_t cols, float *out);
+
+/* ---------------------------------------------- normalization (issue 4) */
+/* x viewed as (outer, len, inner); sub and div hold outer*inner values (one per slice):
+ * out = div == 0 ? 0 : (x - sub) / div, so a constant slice (div = range or std = 0)
+ * gives zeros, not NaN. out may equal x. */
+void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
+                         const float *sub, const float *div, float *out);
 /* ------------------------------------------------- losses (issue 4, training) */
 /* Every loss returns the MEAN as a double (NaN when there is nothing to average) and,
  * when grad != NULL, writes d(loss)/d(predicted) into grad in the same pass. Sums run in

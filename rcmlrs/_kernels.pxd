@@ -95,6 +95,38 @@ cdef extern from "rcmlrs.h" nogil:
                                size_t k, float alpha, const float *A, size_t stride_a,
                                const float *B, size_t stride_b, float beta, float *C) noexcept
 
+    # ------------------------------------------------ activations (issue 4)
+    enum:
+        RCML_ACT_LINEAR
+        RCML_ACT_RELU
+        RCML_ACT_LEAKY_RELU
+        RCML_ACT_SIGMOID
+        RCML_ACT_TANH
+        RCML_ACT_SWISH
+        RCML_ACT_GELU
+        RCML_ACT_GELU_ERF
+        RCML_ACT_ERF
+        RCML_ACT_COUNT
+
+    void rcml_act_f32(int act, const float *x, float param, float *out, size_t n) noexcept
+    void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t n) noexcept
+    void rcml_act_backward_f32(int act, const float *x, const float *grad, float param,
+                               float *out, size_t n) noexcept
+    void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                               float *out) noexcept
+    void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                                   float *out) noexcept
+    void rcml_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer,
+                                        size_t len, size_t inner, float *out) noexcept
+    void rcml_softmax_f32(const float *x, size_t rows, size_t cols, float *out) noexcept
+    void rcml_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out) noexcept
+    void rcml_softmax_backward_f32(const float *x, const float *grad, size_t rows, size_t cols,
+                                   float *out) noexcept
+    void rcml_softmax_jacobian_f32(const float *x, size_t rows, size_t cols, float *out) noexcept
+
+    # ---------------------------------------------- normalization (issue 4)
+    void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
+                             const float *sub, const float *div, float *out) noexcept
     # ------------------------------------------- losses and optimizers (issue 4)
     double rcml_mse_f32(const float *actual, const float *pred, size_t n, float *grad) noexcept
     double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *grad) noexcept
