@@ -1,0 +1,400 @@
+/* nn_body.h - the kernels behind rc.nn, ONE source compiled once per backend
+ * (nn_baseline.c, nn_avx2.c, nn_avx512.c), like ew_body.h/act_body.h: each includer
+ * defines RCML_NN_SFX(name) and the target ISA first, and this file fills that
+ * backend's rcml_nn_table_t. Including mathf.h here (after the target pragma) lets
+ * the FMA-based transcendentals compile to the hardware instruction on AVX2/AVX-512.
+ *
+ * Everything runs on the calling thread in a fixed order, so results are bitwise
+ * identical for any thread count.
+ *
+ * GEMM: C (m x n) = beta * C + op(A) @ B, beta 0 or 1; op(A) is m x k (A stored k x m
+ * when trans_a); B is k x n; all row-major. No packing: a training step's shapes (a
+ * batch of 16-256 rows times a few hundred columns) keep B in L1/L2, and packing would
+ * cost more than it saves. Register tile 4 x 16; each C element accumulates in p order
+ * from beta * C, so every backend gives the same GEMM bits (no FP contraction).
+ */
+#include "rcmlrs.h"
+#include "nn_internal.h"
+#include "mathf.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifndef RCML_NN_MR
+#define RCML_NN_MR 4
+#define RCML_NN_NR 16
+#endif
+
+static void RCML_NN_SFX(nn_gemm)(int trans_a, size_t m, size_t n, size_t k, const float *A,
+                                 const float *B, float beta, float *C) {
+    const size_t si = trans_a ? 1 : k; /* A(i, p) = A[i * si + p * sp] */
+    const size_t sp = trans_a ? m : 1;
+    size_t i0, j0, p, r, j;
+    for (i0 = 0; i0 < m; i0 += RCML_NN_MR) {
+        const size_t mr = RCML_MIN(RCML_NN_MR, m - i0);
+        for (j0 = 0; j0 < n; j0 += RCML_NN_NR) {
+            const size_t nr = RCML_MIN(RCML_NN_NR, n - j0);
+            float acc[RCML_NN_MR][RCML_NN_NR];
+            if (mr == RCML_NN_MR && nr == RCML_NN_NR) {
+                /* full tile: fixed trip counts so the accumulators live in registers */
+                for (r = 0; r < RCML_NN_MR; r++)
+                    for (j = 0; j < RCML_NN_NR; j++)
+                        acc[r][j] = beta == 0.0f ? 0.0f : C[(i0 + r) * n + j0 + j];
+                const float *a = A + i0 * si;
+                for (p = 0; p < k; p++) {
+                    const float *b = B + p * n + j0;
+                    const float a0 = a[0 * si + p * sp], a1 = a[1 * si + p * sp];
+                    const float a2 = a[2 * si + p * sp], a3 = a[3 * si + p * sp];
+                    for (j = 0; j < RCML_NN_NR; j++) {
+                        const float bj = b[j];
+                        acc[0][j] = acc[0][j] + a0 * bj;
+                        acc[1][j] = acc[1][j] + a1 * bj;
+                        acc[2][j] = acc[2][j] + a2 * bj;
+                        acc[3][j] = acc[3][j] + a3 * bj;
+                    }
+                }
+                for (r = 0; r < RCML_NN_MR; r++)
+                    for (j = 0; j < RCML_NN_NR; j++) C[(i0 + r) * n + j0 + j] = acc[r][j];
+            } else {
+                /* edge tile: same arithmetic order, with bounds */
+                for (r = 0; r < mr; r++)
+                    for (j = 0; j < nr; j++)
+                        acc[r][j] = beta == 0.0f ? 0.0f : C[(i0 + r) * n + j0 + j];
+                for (p = 0; p < k; p++) {
+                    const float *b = B + p * n + j0;
+                    for (r = 0; r < mr; r++) {
+                        const float ar = A[(i0 + r) * si + p * sp];
+                        for (j = 0; j < nr; j++) acc[r][j] = acc[r][j] + ar * b[j];
+                    }
+                }
+                for (r = 0; r < mr; r++)
+                    for (j = 0; j < nr; j++) C[(i0 + r) * n + j0 + j] = acc[r][j];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ activations */
+
+#ifndef RCML_GELU_K
+#define RCML_GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+#define RCML_GELU_C 0.044715f
+#endif
+
+static void RCML_NN_SFX(nn_act_row)(int act, float slope, const float *z, float *y, size_t n) {
+    size_t j;
+    switch (act) {
+    case RCML_NN_LINEAR:
+        if (y != z) memcpy(y, z, n * sizeof(float));
+        break;
+    case RCML_NN_RELU:
+        for (j = 0; j < n; j++) y[j] = z[j] < 0.0f ? 0.0f : z[j]; /* NaN passes */
+        break;
+    case RCML_NN_LEAKY_RELU:
+        for (j = 0; j < n; j++) y[j] = z[j] < 0.0f ? slope * z[j] : z[j];
+        break;
+    case RCML_NN_SIGMOID:
+        for (j = 0; j < n; j++) y[j] = rcml_sigmoidf(z[j]);
+        break;
+    case RCML_NN_TANH:
+        for (j = 0; j < n; j++) y[j] = rcml_tanhf(z[j]);
+        break;
+    case RCML_NN_SWISH:
+        for (j = 0; j < n; j++) y[j] = z[j] * rcml_sigmoidf(z[j]);
+        break;
+    case RCML_NN_GELU:
+        for (j = 0; j < n; j++) {
+            float x = z[j];
+            y[j] = 0.5f * x * (1.0f + rcml_tanhf(RCML_GELU_K * (x + RCML_GELU_C * x * x * x)));
+        }
+        break;
+    case RCML_NN_SOFTMAX: {
+        /* shift by the row max so exp never overflows */
+        float mx = z[0], s = 0.0f;
+        for (j = 1; j < n; j++) mx = z[j] > mx ? z[j] : mx;
+        for (j = 0; j < n; j++) {
+            y[j] = rcml_expf(z[j] - mx);
+            s += y[j];
+        }
+        s = 1.0f / s;
+        for (j = 0; j < n; j++) y[j] *= s;
+        break;
+    }
+    default: break;
+    }
+}
+
+static void RCML_NN_SFX(nn_bias_act)(int act, float slope, size_t m, size_t n, const float *bias,
+                          float *z, float *y) {
+    size_t i, j;
+    for (i = 0; i < m; i++) {
+        float *zr = z + i * n;
+        if (bias)
+            for (j = 0; j < n; j++) zr[j] = zr[j] + bias[j];
+        RCML_NN_SFX(nn_act_row)(act, slope, zr, y + i * n, n);
+    }
+}
+
+static void RCML_NN_SFX(nn_act_backward)(int act, float slope, size_t m, size_t n, const float *z,
+                              const float *y, const float *g, float *dz) {
+    size_t i, j, N = m * n;
+    switch (act) {
+    case RCML_NN_LINEAR:
+        if (dz != g) memcpy(dz, g, N * sizeof(float));
+        break;
+    case RCML_NN_RELU:
+        for (j = 0; j < N; j++) dz[j] = z[j] > 0.0f ? g[j] : 0.0f;
+        break;
+    case RCML_NN_LEAKY_RELU:
+        for (j = 0; j < N; j++) dz[j] = z[j] > 0.0f ? g[j] : slope * g[j];
+        break;
+    case RCML_NN_SIGMOID:
+        for (j = 0; j < N; j++) dz[j] = g[j] * (y[j] * (1.0f - y[j]));
+        break;
+    case RCML_NN_TANH:
+        for (j = 0; j < N; j++) dz[j] = g[j] * (1.0f - y[j] * y[j]);
+        break;
+    case RCML_NN_SWISH:
+        for (j = 0; j < N; j++) {
+            float s = rcml_sigmoidf(z[j]);
+            dz[j] = g[j] * (s + z[j] * s * (1.0f - s));
+        }
+        break;
+    case RCML_NN_GELU:
+        for (j = 0; j < N; j++) {
+            float x = z[j];
+            float t = rcml_tanhf(RCML_GELU_K * (x + RCML_GELU_C * x * x * x));
+            float d = 0.5f * (1.0f + t) +
+                      0.5f * x * (1.0f - t * t) * RCML_GELU_K * (1.0f + 3.0f * RCML_GELU_C * x * x);
+            dz[j] = g[j] * d;
+        }
+        break;
+    case RCML_NN_SOFTMAX:
+        /* J^T g per row: y * (g - <g, y>) */
+        for (i = 0; i < m; i++) {
+            const float *yr = y + i * n, *gr = g + i * n;
+            float *dr = dz + i * n;
+            float s = 0.0f;
+            for (j = 0; j < n; j++) s += gr[j] * yr[j];
+            for (j = 0; j < n; j++) dr[j] = yr[j] * (gr[j] - s);
+        }
+        break;
+    default: break;
+    }
+}
+
+static void RCML_NN_SFX(nn_colsum)(size_t m, size_t n, const float *g, float beta, float *out) {
+    size_t i, j;
+    if (beta == 0.0f)
+        for (j = 0; j < n; j++) out[j] = 0.0f;
+    for (i = 0; i < m; i++) {
+        const float *gr = g + i * n;
+        for (j = 0; j < n; j++) out[j] = out[j] + gr[j];
+    }
+}
+
+/* ----------------------------------------------------------------- losses */
+static double RCML_NN_SFX(nn_softmax_xent)(size_t m, size_t n, const float *logits, const float *target,
+                                int labels, float grad_scale, float *grad) {
+    double total = 0.0;
+    size_t i, j;
+    for (i = 0; i < m; i++) {
+        const float *z = logits + i * n;
+        float mx = z[0], s = 0.0f;
+        for (j = 1; j < n; j++) mx = z[j] > mx ? z[j] : mx;
+        for (j = 0; j < n; j++) s += rcml_expf(z[j] - mx);
+        float lse = mx + rcml_logf(s);
+        if (labels) {
+            size_t c = (size_t)target[i];
+            total += (double)(lse - z[c]);
+            if (grad) {
+                float *gr = grad + i * n;
+                for (j = 0; j < n; j++) gr[j] = rcml_expf(z[j] - lse) * grad_scale;
+                gr[c] -= grad_scale;
+            }
+        } else {
+            const float *t = target + i * n;
+            float row = 0.0f, tsum = 0.0f;
+            for (j = 0; j < n; j++) {
+                row += t[j] * (lse - z[j]);
+                tsum += t[j];
+            }
+            total += (double)row;
+            if (grad) {
+                float *gr = grad + i * n;
+                for (j = 0; j < n; j++) gr[j] = (tsum * rcml_expf(z[j] - lse) - t[j]) * grad_scale;
+            }
+        }
+    }
+    return total;
+}
+
+static double RCML_NN_SFX(nn_mse)(size_t n, const float *t, const float *p, float grad_scale, float *grad) {
+    double total = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float d = p[i] - t[i];
+        total += (double)(d * d);
+        if (grad) grad[i] = 2.0f * d * grad_scale;
+    }
+    return total;
+}
+
+static double RCML_NN_SFX(nn_mae)(size_t n, const float *t, const float *p, float grad_scale, float *grad) {
+    double total = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float d = p[i] - t[i];
+        total += (double)(d < 0.0f ? -d : d);
+        if (grad) grad[i] = (d > 0.0f ? grad_scale : (d < 0.0f ? -grad_scale : 0.0f));
+    }
+    return total;
+}
+
+static double RCML_NN_SFX(nn_bce)(size_t n, const float *t, const float *p, int from_logits,
+                       float grad_scale, float *grad) {
+    double total = 0.0;
+    size_t i;
+    const float eps = 1e-7f;
+    for (i = 0; i < n; i++) {
+        if (from_logits) {
+            /* max(z, 0) - z t + log(1 + e^-|z|): stable for any z */
+            float z = p[i], az = z < 0.0f ? -z : z;
+            total += (double)((z > 0.0f ? z : 0.0f) - z * t[i] + rcml_logf(1.0f + rcml_expf(-az)));
+            if (grad) grad[i] = (rcml_sigmoidf(z) - t[i]) * grad_scale;
+        } else {
+            float q = p[i] < eps ? eps : (p[i] > 1.0f - eps ? 1.0f - eps : p[i]);
+            total -= (double)(t[i] * rcml_logf(q) + (1.0f - t[i]) * rcml_logf(1.0f - q));
+            if (grad) grad[i] = (q - t[i]) / (q * (1.0f - q)) * grad_scale;
+        }
+    }
+    return total;
+}
+
+/* --------------------------------------------------------------- recurrent */
+/* y-based derivative of the recurrent activations (tanh, sigmoid, relu, linear) */
+static void RCML_NN_SFX(nn_rec_deriv)(int act, const float *y, float *d, size_t n) {
+    size_t j;
+    switch (act) {
+    case RCML_NN_TANH:
+        for (j = 0; j < n; j++) d[j] = d[j] * (1.0f - y[j] * y[j]);
+        break;
+    case RCML_NN_SIGMOID:
+        for (j = 0; j < n; j++) d[j] = d[j] * (y[j] * (1.0f - y[j]));
+        break;
+    case RCML_NN_RELU:
+        for (j = 0; j < n; j++) d[j] = y[j] > 0.0f ? d[j] : 0.0f;
+        break;
+    default: break;
+    }
+}
+
+static void RCML_NN_SFX(nn_rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                             const float *Wx, const float *Wh, const float *b, float *Hs) {
+    size_t t;
+    const size_t BH = B * H;
+    /* all input projections at once, then the recurrence one step at a time */
+    RCML_NN_SFX(nn_gemm)(0, T * B, H, I, X, Wx, 0.0f, Hs);
+    for (t = 0; t < T; t++) {
+        float *h = Hs + t * BH;
+        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H, h - BH, Wh, 1.0f, h);
+        RCML_NN_SFX(nn_bias_act)(act, 0.0f, B, H, b, h, h);
+    }
+}
+
+static void RCML_NN_SFX(nn_rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *WxT, const float *WhT, const float *Hs, float *dHs,
+                              float *dWx, float *dWh, float *db, float *dX) {
+    size_t t;
+    const size_t BH = B * H;
+    for (t = T; t-- > 0;) {
+        float *dz = dHs + t * BH;
+        RCML_NN_SFX(nn_rec_deriv)(act, Hs + t * BH, dz, BH);
+        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H, dz, WhT, 1.0f, dz - BH);
+    }
+    /* dHs now holds dL/dz_t for every step */
+    if (T > 1)
+        RCML_NN_SFX(nn_gemm)(1, H, H, (T - 1) * B, Hs, dHs + BH, 0.0f, dWh);
+    else
+        memset(dWh, 0, H * H * sizeof(float));
+    RCML_NN_SFX(nn_gemm)(1, I, H, T * B, X, dHs, 0.0f, dWx);
+    RCML_NN_SFX(nn_colsum)(T * B, H, dHs, 0.0f, db);
+    if (dX) RCML_NN_SFX(nn_gemm)(0, T * B, I, H, dHs, WxT, 0.0f, dX);
+}
+
+static void RCML_NN_SFX(nn_lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *W, const float *U, const float *b, float *G,
+                              float *Cs, float *Hs) {
+    size_t t, r, j;
+    const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
+    RCML_NN_SFX(nn_gemm)(0, T * B, H4, I, X, W, 0.0f, G);
+    for (t = 0; t < T; t++) {
+        float *g = G + t * BG;
+        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
+        for (r = 0; r < B; r++) {
+            float *gr = g + r * H4;
+            float *c = Cs + t * BH + r * H;
+            float *h = Hs + t * BH + r * H;
+            const float *cp = t > 0 ? Cs + (t - 1) * BH + r * H : NULL;
+            for (j = 0; j < H4; j++) gr[j] = gr[j] + b[j];
+            for (j = 0; j < H; j++) {
+                float ig = rcml_sigmoidf(gr[j]);
+                float fg = rcml_sigmoidf(gr[H + j]);
+                float gg = rcml_tanhf(gr[2 * H + j]);
+                float og = rcml_sigmoidf(gr[3 * H + j]);
+                gr[j] = ig;
+                gr[H + j] = fg;
+                gr[2 * H + j] = gg;
+                gr[3 * H + j] = og;
+                float cv = (cp ? fg * cp[j] : 0.0f) + ig * gg;
+                c[j] = cv;
+                h[j] = og * rcml_tanhf(cv);
+            }
+        }
+    }
+}
+
+static void RCML_NN_SFX(nn_lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                               const float *WT, const float *UT, const float *G,
+                               const float *Cs, const float *Hs, float *dHs, float *dG,
+                               float *dc, float *dW, float *dU, float *db, float *dX) {
+    size_t t, r, j;
+    const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
+    memset(dc, 0, BH * sizeof(float));
+    for (t = T; t-- > 0;) {
+        for (r = 0; r < B; r++) {
+            const float *gr = G + t * BG + r * H4;
+            const float *c = Cs + t * BH + r * H;
+            const float *cp = t > 0 ? Cs + (t - 1) * BH + r * H : NULL;
+            const float *dh = dHs + t * BH + r * H;
+            float *dcr = dc + r * H;
+            float *dg = dG + t * BG + r * H4;
+            for (j = 0; j < H; j++) {
+                float ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
+                float tc = rcml_tanhf(c[j]);
+                float dcv = dcr[j] + dh[j] * og * (1.0f - tc * tc);
+                float cpv = cp ? cp[j] : 0.0f;
+                dg[j] = dcv * gg * (ig * (1.0f - ig));
+                dg[H + j] = dcv * cpv * (fg * (1.0f - fg));
+                dg[2 * H + j] = dcv * ig * (1.0f - gg * gg);
+                dg[3 * H + j] = dh[j] * tc * (og * (1.0f - og));
+                dcr[j] = dcv * fg;
+            }
+        }
+        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
+    }
+    if (T > 1)
+        RCML_NN_SFX(nn_gemm)(1, H, H4, (T - 1) * B, Hs, dG + BG, 0.0f, dU);
+    else
+        memset(dU, 0, H * H4 * sizeof(float));
+    RCML_NN_SFX(nn_gemm)(1, I, H4, T * B, X, dG, 0.0f, dW);
+    RCML_NN_SFX(nn_colsum)(T * B, H4, dG, 0.0f, db);
+    if (dX) RCML_NN_SFX(nn_gemm)(0, T * B, I, H4, dG, WT, 0.0f, dX);
+}
+
+const rcml_nn_table_t RCML_NN_SFX(rcml_nn_table) = {
+    RCML_NN_SFX(nn_gemm),         RCML_NN_SFX(nn_bias_act),    RCML_NN_SFX(nn_act_backward),
+    RCML_NN_SFX(nn_colsum),       RCML_NN_SFX(nn_softmax_xent), RCML_NN_SFX(nn_mse),
+    RCML_NN_SFX(nn_mae),          RCML_NN_SFX(nn_bce),         RCML_NN_SFX(nn_rnn_forward),
+    RCML_NN_SFX(nn_rnn_backward), RCML_NN_SFX(nn_lstm_forward), RCML_NN_SFX(nn_lstm_backward),
+};
