@@ -322,65 +322,78 @@ static void RCML_NN_SFX(nn_rnn_backward)(int act, size_t T, size_t B, size_t I, 
     if (dX) RCML_NN_SFX(nn_gemm)(0, T * B, I, H, dHs, WxT, 0.0f, dX);
 }
 
+/* One LSTM step's gate nonlinearities and state update for one row. Separate simple
+ * loops over restrict pointers so each one vectorises. */
+static void RCML_NN_SFX(nn_lstm_cell)(size_t H, const float *RCML_RESTRICT b,
+                                      float *RCML_RESTRICT gr, const float *RCML_RESTRICT cp,
+                                      float *RCML_RESTRICT c, float *RCML_RESTRICT h) {
+    size_t j;
+    for (j = 0; j < 4 * H; j++) gr[j] = gr[j] + b[j];
+    for (j = 0; j < 2 * H; j++) gr[j] = rcml_sigmoidf(gr[j]); /* i, f */
+    for (j = 2 * H; j < 3 * H; j++) gr[j] = rcml_tanhf(gr[j]); /* g */
+    for (j = 3 * H; j < 4 * H; j++) gr[j] = rcml_sigmoidf(gr[j]); /* o */
+    const float *ig = gr, *fg = gr + H, *gg = gr + 2 * H, *og = gr + 3 * H;
+    if (cp)
+        for (j = 0; j < H; j++) c[j] = fg[j] * cp[j] + ig[j] * gg[j];
+    else
+        for (j = 0; j < H; j++) c[j] = ig[j] * gg[j];
+    for (j = 0; j < H; j++) h[j] = og[j] * rcml_tanhf(c[j]);
+}
+
 static void RCML_NN_SFX(nn_lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                               const float *W, const float *U, const float *b, float *G,
                               float *Cs, float *Hs) {
-    size_t t, r, j;
+    size_t t, r;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
     RCML_NN_SFX(nn_gemm)(0, T * B, H4, I, X, W, 0.0f, G);
     for (t = 0; t < T; t++) {
         float *g = G + t * BG;
         if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
-        for (r = 0; r < B; r++) {
-            float *gr = g + r * H4;
-            float *c = Cs + t * BH + r * H;
-            float *h = Hs + t * BH + r * H;
-            const float *cp = t > 0 ? Cs + (t - 1) * BH + r * H : NULL;
-            for (j = 0; j < H4; j++) gr[j] = gr[j] + b[j];
-            for (j = 0; j < H; j++) {
-                float ig = rcml_sigmoidf(gr[j]);
-                float fg = rcml_sigmoidf(gr[H + j]);
-                float gg = rcml_tanhf(gr[2 * H + j]);
-                float og = rcml_sigmoidf(gr[3 * H + j]);
-                gr[j] = ig;
-                gr[H + j] = fg;
-                gr[2 * H + j] = gg;
-                gr[3 * H + j] = og;
-                float cv = (cp ? fg * cp[j] : 0.0f) + ig * gg;
-                c[j] = cv;
-                h[j] = og * rcml_tanhf(cv);
-            }
-        }
+        for (r = 0; r < B; r++)
+            RCML_NN_SFX(nn_lstm_cell)(H, b, g + r * H4,
+                                      t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
+                                      Cs + t * BH + r * H, Hs + t * BH + r * H);
     }
+}
+
+/* Gate gradients of one row at one step; dc (in: from step t+1, out: to step t-1). */
+static void RCML_NN_SFX(nn_lstm_cell_backward)(size_t H, const float *RCML_RESTRICT gr,
+                                               const float *RCML_RESTRICT c,
+                                               const float *RCML_RESTRICT cp,
+                                               const float *RCML_RESTRICT dh,
+                                               float *RCML_RESTRICT dcr,
+                                               float *RCML_RESTRICT dg) {
+    size_t j;
+    const float *ig = gr, *fg = gr + H, *gg = gr + 2 * H, *og = gr + 3 * H;
+    float *di = dg, *df = dg + H, *dgg = dg + 2 * H, *dout = dg + 3 * H;
+    for (j = 0; j < H; j++) {
+        float tc = rcml_tanhf(c[j]);
+        float dcv = dcr[j] + dh[j] * og[j] * (1.0f - tc * tc);
+        dout[j] = dh[j] * tc * (og[j] * (1.0f - og[j]));
+        di[j] = dcv * gg[j] * (ig[j] * (1.0f - ig[j]));
+        dgg[j] = dcv * ig[j] * (1.0f - gg[j] * gg[j]);
+        df[j] = dcv; /* times c_{t-1} f (1 - f) below */
+        dcr[j] = dcv * fg[j];
+    }
+    if (cp)
+        for (j = 0; j < H; j++) df[j] = df[j] * cp[j] * (fg[j] * (1.0f - fg[j]));
+    else
+        for (j = 0; j < H; j++) df[j] = 0.0f; /* c_{-1} = 0 */
 }
 
 static void RCML_NN_SFX(nn_lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                                const float *WT, const float *UT, const float *G,
                                const float *Cs, const float *Hs, float *dHs, float *dG,
                                float *dc, float *dW, float *dU, float *db, float *dX) {
-    size_t t, r, j;
+    size_t t, r;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
     memset(dc, 0, BH * sizeof(float));
     for (t = T; t-- > 0;) {
-        for (r = 0; r < B; r++) {
-            const float *gr = G + t * BG + r * H4;
-            const float *c = Cs + t * BH + r * H;
-            const float *cp = t > 0 ? Cs + (t - 1) * BH + r * H : NULL;
-            const float *dh = dHs + t * BH + r * H;
-            float *dcr = dc + r * H;
-            float *dg = dG + t * BG + r * H4;
-            for (j = 0; j < H; j++) {
-                float ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
-                float tc = rcml_tanhf(c[j]);
-                float dcv = dcr[j] + dh[j] * og * (1.0f - tc * tc);
-                float cpv = cp ? cp[j] : 0.0f;
-                dg[j] = dcv * gg * (ig * (1.0f - ig));
-                dg[H + j] = dcv * cpv * (fg * (1.0f - fg));
-                dg[2 * H + j] = dcv * ig * (1.0f - gg * gg);
-                dg[3 * H + j] = dh[j] * tc * (og * (1.0f - og));
-                dcr[j] = dcv * fg;
-            }
-        }
+        for (r = 0; r < B; r++)
+            RCML_NN_SFX(nn_lstm_cell_backward)(H, G + t * BG + r * H4, Cs + t * BH + r * H,
+                                               t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
+                                               dHs + t * BH + r * H, dc + r * H,
+                                               dG + t * BG + r * H4);
         if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
     if (T > 1)

@@ -160,7 +160,8 @@ def test_softmax_cross_entropy_vs_torch(labels):
     model.build((5,), seed=3)
     x = _rand((11, 5), 11)
     cls = np.random.default_rng(12).integers(0, 4, 11)
-    target = cls.astype(np.float32).reshape(1, 11, 1) if labels else np.eye(4, dtype=np.float32)[cls]
+    onehot = np.eye(4, dtype=np.float32)[cls]
+    target = cls.astype(np.float32).reshape(1, 11, 1) if labels else onehot
     out = model._forward(rc.tensor(x), True)
     loss, grad = model.loss(model._loss_input(out), rc.tensor(target), labels, True)
     model._backward(grad)

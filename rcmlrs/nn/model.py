@@ -15,7 +15,6 @@ import time
 import rcmlrs
 from rcmlrs import _tensor as _T
 from rcmlrs._tensor import RamTensor, RCMLRSError, ShapeError
-from rcmlrs.nn import activations as _act
 from rcmlrs.nn import losses as _losses
 from rcmlrs.nn import optimizers as _optim
 from rcmlrs.nn.layers import LAYERS, LSTM, RNN, Dense, Dropout, Flatten, Layer, _mix, _Seeds
@@ -643,5 +642,3 @@ def load_model(path, compile=True):
 
 
 __all__ = ["History", "NonFiniteLossError", "Sequential", "load_model"]
-
-_ = (LSTM, _act)  # re-exported names used by type checks above
