@@ -240,9 +240,9 @@ class Sequential:
         self._compile_config = {"optimizer": opt_name, "loss": self.loss.name,
                                 "metrics": list(self.metrics)}
         self._opt_attached = False
+        self._configure_output()
         if self.built:
             self._attach_optimizer()
-            self._configure_output()
         return self
 
     def _attach_optimizer(self):
@@ -340,8 +340,11 @@ class Sequential:
         import numpy as np
 
         arr = _to_array(y, what)
-        if isinstance(y, RamTensor) and arr.shape[0] == 1 and arr.shape[1] == n and n != 1:
-            arr = arr[0]
+        if isinstance(y, RamTensor) and n != 1 and arr.shape[0] == 1:
+            if arr.shape[1] == n:  # (1, samples, k): the tensor form of (samples, k)
+                arr = arr[0]
+            elif arr.shape[1] == 1 and arr.shape[2] == n:  # a promoted 1-D vector
+                arr = arr.reshape(n)
         if arr.ndim == 0 or arr.shape[0] != n:
             got = "a scalar" if arr.ndim == 0 else f"{arr.shape[0]} samples"
             raise ShapeError(f"{what}: x has {n} samples but y has {got} (y shape {arr.shape})")
@@ -381,8 +384,7 @@ class Sequential:
     def _gather(self, t, arr, idx, start, count, seq):
         if seq:
             return _T._nn_gather_seq(t, idx, start, count)
-        row = arr.size // arr.shape[0] if arr.shape[0] else 0
-        return _T._nn_gather_rows(t, row, idx, start, count)
+        return _T._nn_gather_rows(t, math.prod(arr.shape[1:]), idx, start, count)
 
     @staticmethod
     def _as_tensor(arr):
