@@ -323,3 +323,27 @@ def test_progress_line_format():
     assert line.startswith("45/45 [" + "=" * 30 + "] - ")
     assert line.rstrip().endswith("loss: 0.5000 - accuracy: 0.8750")
     assert sys.stdout is not buf
+
+
+def test_edge_cases():
+    x = np.random.default_rng(0).random((10, 4)).astype(np.float32)
+    y = np.arange(10) % 3
+    m = nn.Sequential([nn.Dense(8, "gelu"), nn.Dropout(0.3), nn.Dense(3, "softmax")])
+    m.compile("adam", "cross_entropy", metrics=["accuracy"])
+    m.fit(x, y, epochs=1, batch_size=64, verbose=0)  # batch larger than the data
+    assert m.predict(np.zeros((0, 4), np.float32)).shape == (1, 0, 3)
+    assert m.predict(x[:1]).shape == (1, 1, 3)
+    # tensors in the library's own layouts are accepted as data
+    a = m.evaluate(rc.tensor(x), rc.tensor(y.astype(np.float32)))
+    assert a == m.evaluate(x, y)
+    assert m.predict(rc.tensor(x)).equals(m.predict(x))
+    with pytest.raises(ValueError, match="softmax or no activation"):
+        nn.Sequential([nn.Dense(2, "relu")]).compile("adam", "cross_entropy")
+    with pytest.raises(TypeError, match="expected a layer"):
+        nn.Sequential().add("dense")
+    r = nn.Sequential([nn.LSTM(4), nn.Dense(1)])
+    r.compile("adam", "mse")
+    r.fit(np.ones((8, 5, 2), np.float32), np.ones((8, 1), np.float32), verbose=0)
+    assert r.predict(np.ones((3, 9, 2), np.float32)).shape == (1, 3, 1)  # any length
+    with pytest.raises(rc.ShapeError, match=r"\(5, 2\)"):
+        r.predict(np.ones((3, 9, 3), np.float32))
