@@ -1168,3 +1168,38 @@ def set_backend(name):
 def compiler():
     """The C compiler the kernels were built with."""
     return rcml_compiler().decode()
+
+
+def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
+               transpose_a=False, transpose_b=False):
+    """Private hook on the C entry point rcml_gemm_batched_f32, in place:
+    out = alpha * op(a) @ op(b) + beta * out (layers broadcast as in ``matmul``).
+
+    ``out`` must already have the product's shape and must not share memory with ``a``
+    or ``b``. With beta == 0 the old contents of ``out`` are never read.
+    """
+    cdef bint ta = bool(transpose_a), tb = bool(transpose_b)
+    cdef float fa = _to_float(alpha, "_gemm_into"), fb = _to_float(beta, "_gemm_into")
+    cdef size_t m = a.C if ta else a.R
+    cdef size_t k = a.R if ta else a.C
+    cdef size_t kb = b.C if tb else b.R
+    cdef size_t n = b.R if tb else b.C
+    if k != kb:
+        raise ShapeError(f"_gemm_into: inner dims differ: {a.shape} @ {b.shape}")
+    if not (a.L == b.L or a.L == 1 or b.L == 1):
+        raise ShapeError(f"_gemm_into: layer counts differ: {a.shape} @ {b.shape}")
+    cdef size_t L = a.L if a.L != 1 else b.L
+    if out.L != <Py_ssize_t>L or out.R != <Py_ssize_t>m or out.C != <Py_ssize_t>n:
+        raise ShapeError(f"_gemm_into: out has shape {out.shape}, the product of {a.shape} "
+                         f"@ {b.shape} has shape {(L, m, n)}")
+    cdef RamTensor src
+    for src in (a, b):
+        if out.n and src.n and out.data < src.data + src.n and src.data < out.data + out.n:
+            raise ValueError("_gemm_into: out must not share memory with a or b")
+    cdef size_t sa = 0 if a.L == 1 else a.R * a.C
+    cdef size_t sb = 0 if b.L == 1 else b.R * b.C
+    if out.n == 0:
+        return out
+    with nogil:
+        rcml_gemm_batched_f32(L, ta, tb, m, n, k, fa, a.data, sa, b.data, sb, fb, out.data)
+    return out
