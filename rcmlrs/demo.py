@@ -1,5 +1,6 @@
 """``python -m rcmlrs demo``: a tour in a few seconds, no downloads.
 
+0. Tensor basics: a (layers, rows, cols) tensor, chained methods, a true matrix product.
 1. A small MLP learns two interleaved spirals (generated here) with a progress line.
 2. An RNN learns to predict the next value of sine waves.
 3. Both models are saved, loaded back and checked to predict bit for bit the same.
@@ -58,6 +59,11 @@ def run(epochs_mlp=30, epochs_rnn=8, verbose=1) -> int:
     rc.seed(2024)
     print(f"rcmlrs {rc.__version__} demo (backend {rc._tensor.get_backend()}, "
           f"{rc.get_num_threads()} threads)\n")
+
+    a = rc.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    print("0) tensors: a =", a.tolist()[0], "shape", a.shape)
+    print("   a.scale(2).add(1).sum(axis=2) =", a.scale(2).add(1).sum(axis=2).tolist()[0])
+    print("   a @ a.transpose() =", (a @ a.transpose()).tolist()[0], "\n")
 
     print("1) MLP on two spirals (2 -> 64 -> 64 -> 2, relu, Adam, cross-entropy)")
     x, y = two_spirals()

@@ -1,0 +1,133 @@
+/* gemm_avx512.c - AVX-512 micro-kernels for the packed GEMM (GCC/Clang only).
+ *
+ * Register tile 12 x 32: 12 rows of C, each two zmm wide, is 24 accumulators; with the
+ * two B vectors and one broadcast that is 27 of the 32 zmm registers. Per k step it does
+ * 24 FMAs for 2 vector loads + 12 broadcasts, so the FMA port, not the load ports, is
+ * the limit (Zen 4 issues one 512-bit FMA per cycle, latency 4: 24 independent chains
+ * hide the latency six times over). 32 columns keep the C rows and B panel rows at
+ * 128 bytes, two cache lines; 12 rows (rather than 8 or 16) is the most the register
+ * file allows with two vectors per row.
+ */
+#include "internal.h"
+#include "gemm.h"
+
+#ifdef RCML_HAVE_X86_TARGETS
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#endif
+
+#define MR 12
+#define NR 32
+
+/* C = alpha*acc + beta*C on an mr x nr corner (beta == 0: C is not read). */
+RCML_INLINE void rcml_store_tile(__m512 *c0, __m512 *c1, float *c, size_t ldc, size_t mr,
+                                 size_t nr, float alpha, float beta) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    size_t r;
+    if (mr == MR && nr == NR) {
+        if (beta == 0.0f) {
+            for (r = 0; r < MR; r++) {
+                _mm512_storeu_ps(c + r * ldc, _mm512_mul_ps(va, c0[r]));
+                _mm512_storeu_ps(c + r * ldc + 16, _mm512_mul_ps(va, c1[r]));
+            }
+        } else {
+            for (r = 0; r < MR; r++) {
+                float *cr = c + r * ldc;
+                _mm512_storeu_ps(cr, _mm512_add_ps(_mm512_mul_ps(va, c0[r]),
+                                                   _mm512_mul_ps(vb, _mm512_loadu_ps(cr))));
+                _mm512_storeu_ps(cr + 16,
+                                 _mm512_add_ps(_mm512_mul_ps(va, c1[r]),
+                                               _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16))));
+            }
+        }
+        return;
+    }
+    /* Edge tile: masked loads/stores touch only the nr valid columns (masked-off lanes
+     * are never read, so no fault and no stale NaN). */
+    const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));
+    const __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFFu : nr <= 16 ? 0u : ((1u << (nr - 16)) - 1u));
+    for (r = 0; r < MR; r++) {
+        if (r >= mr) break;
+        float *cr = c + r * ldc;
+        __m512 t0 = _mm512_mul_ps(va, c0[r]), t1 = _mm512_mul_ps(va, c1[r]);
+        if (beta != 0.0f) {
+            t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));
+            t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));
+        }
+        _mm512_mask_storeu_ps(cr, m0, t0);
+        _mm512_mask_storeu_ps(cr + 16, m1, t1);
+    }
+}
+
+/* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
+static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b,
+                                 size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                 float alpha, float beta) {
+    __m512 c0[MR], c1[MR];
+    size_t r, p;
+    /* three row bases so every broadcast is base + {0,1,2,3}*lda: few live registers */
+    const float *a0 = a, *a4 = a + 4 * lda, *a8 = a + 8 * lda;
+    for (r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 av;
+        b += ldb;
+#define RCML_ROW(base, off, r)                                                             \
+    av = _mm512_set1_ps(base[(off) * lda + p]);                                           \
+    c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                \
+    c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        RCML_ROW(a0, 0, 0) RCML_ROW(a0, 1, 1) RCML_ROW(a0, 2, 2) RCML_ROW(a0, 3, 3)
+        RCML_ROW(a4, 0, 4) RCML_ROW(a4, 1, 5) RCML_ROW(a4, 2, 6) RCML_ROW(a4, 3, 7)
+        RCML_ROW(a8, 0, 8) RCML_ROW(a8, 1, 9) RCML_ROW(a8, 2, 10) RCML_ROW(a8, 3, 11)
+#undef RCML_ROW
+    }
+    rcml_store_tile(c0, c1, c, ldc, mr, nr, alpha, beta);
+}
+
+/* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
+static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const float *b,
+                                 size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                 float alpha, float beta) {
+    __m512 c0[MR], c1[MR];
+    size_t r, p;
+    for (r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 av;
+        b += ldb;
+#define RCML_ROW(r)                                                                        \
+    av = _mm512_set1_ps(a[r]);                                                             \
+    c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                                \
+    c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        RCML_ROW(0) RCML_ROW(1) RCML_ROW(2) RCML_ROW(3) RCML_ROW(4) RCML_ROW(5)
+        RCML_ROW(6) RCML_ROW(7) RCML_ROW(8) RCML_ROW(9) RCML_ROW(10) RCML_ROW(11)
+#undef RCML_ROW
+        a += lda;
+    }
+    rcml_store_tile(c0, c1, c, ldc, mr, nr, alpha, beta);
+}
+
+static void rcml_gemm_tiny_avx512(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                  float alpha, const float *A, const float *B, float beta,
+                                  float *C) RCML_GEMM_TINY_BODY
+
+const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {MR, NR, rcml_ukr_rowa_avx512,
+                                                      rcml_ukr_cola_avx512,
+                                                      rcml_gemm_tiny_avx512};
+
+#undef MR
+#undef NR
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#else
+typedef int rcml_gemm_avx512_unused;
+#endif
