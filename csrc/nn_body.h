@@ -4,14 +4,10 @@
  * backend's rcml_nn_table_t. Including mathf.h here (after the target pragma) lets
  * the FMA-based transcendentals compile to the hardware instruction on AVX2/AVX-512.
  *
- * Everything runs on the calling thread in a fixed order, so results are bitwise
- * identical for any thread count.
- *
- * GEMM: C (m x n) = beta * C + op(A) @ B, beta 0 or 1; op(A) is m x k (A stored k x m
- * when trans_a); B is k x n; all row-major. No packing: a training step's shapes (a
- * batch of 16-256 rows times a few hundred columns) keep B in L1/L2, and packing would
- * cost more than it saves. Register tile 4 x 16; each C element accumulates in p order
- * from beta * C, so every backend gives the same GEMM bits (no FP contraction).
+ * Elementwise work runs on the calling thread in a fixed order, and matrix products go
+ * through the library's packed GEMM (rcml_gemm_f32), whose bits do not depend on the
+ * thread count either: results are bitwise identical for any thread count; the recurrent layers run their whole time loop
+ * here, so a batch costs one call from Python.
  */
 #include "rcmlrs.h"
 #include "nn_internal.h"
@@ -20,59 +16,10 @@
 #include <math.h>
 #include <string.h>
 
-#ifndef RCML_NN_MR
-#define RCML_NN_MR 4
-#define RCML_NN_NR 16
-#endif
-
-static void RCML_NN_SFX(nn_gemm)(int trans_a, size_t m, size_t n, size_t k, const float *A,
-                                 const float *B, float beta, float *C) {
-    const size_t si = trans_a ? 1 : k; /* A(i, p) = A[i * si + p * sp] */
-    const size_t sp = trans_a ? m : 1;
-    size_t i0, j0, p, r, j;
-    for (i0 = 0; i0 < m; i0 += RCML_NN_MR) {
-        const size_t mr = RCML_MIN(RCML_NN_MR, m - i0);
-        for (j0 = 0; j0 < n; j0 += RCML_NN_NR) {
-            const size_t nr = RCML_MIN(RCML_NN_NR, n - j0);
-            float acc[RCML_NN_MR][RCML_NN_NR];
-            if (mr == RCML_NN_MR && nr == RCML_NN_NR) {
-                /* full tile: fixed trip counts so the accumulators live in registers */
-                for (r = 0; r < RCML_NN_MR; r++)
-                    for (j = 0; j < RCML_NN_NR; j++)
-                        acc[r][j] = beta == 0.0f ? 0.0f : C[(i0 + r) * n + j0 + j];
-                const float *a = A + i0 * si;
-                for (p = 0; p < k; p++) {
-                    const float *b = B + p * n + j0;
-                    const float a0 = a[0 * si + p * sp], a1 = a[1 * si + p * sp];
-                    const float a2 = a[2 * si + p * sp], a3 = a[3 * si + p * sp];
-                    for (j = 0; j < RCML_NN_NR; j++) {
-                        const float bj = b[j];
-                        acc[0][j] = acc[0][j] + a0 * bj;
-                        acc[1][j] = acc[1][j] + a1 * bj;
-                        acc[2][j] = acc[2][j] + a2 * bj;
-                        acc[3][j] = acc[3][j] + a3 * bj;
-                    }
-                }
-                for (r = 0; r < RCML_NN_MR; r++)
-                    for (j = 0; j < RCML_NN_NR; j++) C[(i0 + r) * n + j0 + j] = acc[r][j];
-            } else {
-                /* edge tile: same arithmetic order, with bounds */
-                for (r = 0; r < mr; r++)
-                    for (j = 0; j < nr; j++)
-                        acc[r][j] = beta == 0.0f ? 0.0f : C[(i0 + r) * n + j0 + j];
-                for (p = 0; p < k; p++) {
-                    const float *b = B + p * n + j0;
-                    for (r = 0; r < mr; r++) {
-                        const float ar = A[(i0 + r) * si + p * sp];
-                        for (j = 0; j < nr; j++) acc[r][j] = acc[r][j] + ar * b[j];
-                    }
-                }
-                for (r = 0; r < mr; r++)
-                    for (j = 0; j < nr; j++) C[(i0 + r) * n + j0 + j] = acc[r][j];
-            }
-        }
-    }
-}
+/* C = beta C + op(A) @ B with the library's packed GEMM (tiny direct path, packed
+ * micro-kernels, thread-count independent bits). */
+#define NN_GEMM(ta, m, n, k, A, B, beta, C) \
+    rcml_gemm_f32((ta), 0, (m), (n), (k), 1.0f, (A), (B), (beta), (C))
 
 /* ------------------------------------------------------------ activations */
 
@@ -294,10 +241,10 @@ static void RCML_NN_SFX(nn_rnn_forward)(int act, size_t T, size_t B, size_t I, s
     size_t t;
     const size_t BH = B * H;
     /* all input projections at once, then the recurrence one step at a time */
-    RCML_NN_SFX(nn_gemm)(0, T * B, H, I, X, Wx, 0.0f, Hs);
+    NN_GEMM(0, T * B, H, I, X, Wx, 0.0f, Hs);
     for (t = 0; t < T; t++) {
         float *h = Hs + t * BH;
-        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H, h - BH, Wh, 1.0f, h);
+        if (t > 0) NN_GEMM(0, B, H, H, h - BH, Wh, 1.0f, h);
         RCML_NN_SFX(nn_bias_act)(act, 0.0f, B, H, b, h, h);
     }
 }
@@ -310,16 +257,16 @@ static void RCML_NN_SFX(nn_rnn_backward)(int act, size_t T, size_t B, size_t I, 
     for (t = T; t-- > 0;) {
         float *dz = dHs + t * BH;
         RCML_NN_SFX(nn_rec_deriv)(act, Hs + t * BH, dz, BH);
-        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H, dz, WhT, 1.0f, dz - BH);
+        if (t > 0) NN_GEMM(0, B, H, H, dz, WhT, 1.0f, dz - BH);
     }
     /* dHs now holds dL/dz_t for every step */
     if (T > 1)
-        RCML_NN_SFX(nn_gemm)(1, H, H, (T - 1) * B, Hs, dHs + BH, 0.0f, dWh);
+        NN_GEMM(1, H, H, (T - 1) * B, Hs, dHs + BH, 0.0f, dWh);
     else
         memset(dWh, 0, H * H * sizeof(float));
-    RCML_NN_SFX(nn_gemm)(1, I, H, T * B, X, dHs, 0.0f, dWx);
+    NN_GEMM(1, I, H, T * B, X, dHs, 0.0f, dWx);
     RCML_NN_SFX(nn_colsum)(T * B, H, dHs, 0.0f, db);
-    if (dX) RCML_NN_SFX(nn_gemm)(0, T * B, I, H, dHs, WxT, 0.0f, dX);
+    if (dX) NN_GEMM(0, T * B, I, H, dHs, WxT, 0.0f, dX);
 }
 
 /* One LSTM step's gate nonlinearities and state update for one row. Separate simple
@@ -345,10 +292,10 @@ static void RCML_NN_SFX(nn_lstm_forward)(size_t T, size_t B, size_t I, size_t H,
                               float *Cs, float *Hs) {
     size_t t, r;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
-    RCML_NN_SFX(nn_gemm)(0, T * B, H4, I, X, W, 0.0f, G);
+    NN_GEMM(0, T * B, H4, I, X, W, 0.0f, G);
     for (t = 0; t < T; t++) {
         float *g = G + t * BG;
-        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
+        if (t > 0) NN_GEMM(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
         for (r = 0; r < B; r++)
             RCML_NN_SFX(nn_lstm_cell)(H, b, g + r * H4,
                                       t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
@@ -394,19 +341,19 @@ static void RCML_NN_SFX(nn_lstm_backward)(size_t T, size_t B, size_t I, size_t H
                                                t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
                                                dHs + t * BH + r * H, dc + r * H,
                                                dG + t * BG + r * H4);
-        if (t > 0) RCML_NN_SFX(nn_gemm)(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
+        if (t > 0) NN_GEMM(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
     if (T > 1)
-        RCML_NN_SFX(nn_gemm)(1, H, H4, (T - 1) * B, Hs, dG + BG, 0.0f, dU);
+        NN_GEMM(1, H, H4, (T - 1) * B, Hs, dG + BG, 0.0f, dU);
     else
         memset(dU, 0, H * H4 * sizeof(float));
-    RCML_NN_SFX(nn_gemm)(1, I, H4, T * B, X, dG, 0.0f, dW);
+    NN_GEMM(1, I, H4, T * B, X, dG, 0.0f, dW);
     RCML_NN_SFX(nn_colsum)(T * B, H4, dG, 0.0f, db);
-    if (dX) RCML_NN_SFX(nn_gemm)(0, T * B, I, H4, dG, WT, 0.0f, dX);
+    if (dX) NN_GEMM(0, T * B, I, H4, dG, WT, 0.0f, dX);
 }
 
 const rcml_nn_table_t RCML_NN_SFX(rcml_nn_table) = {
-    RCML_NN_SFX(nn_gemm),         RCML_NN_SFX(nn_bias_act),    RCML_NN_SFX(nn_act_backward),
+    RCML_NN_SFX(nn_bias_act),     RCML_NN_SFX(nn_act_backward),
     RCML_NN_SFX(nn_colsum),       RCML_NN_SFX(nn_softmax_xent), RCML_NN_SFX(nn_mse),
     RCML_NN_SFX(nn_mae),          RCML_NN_SFX(nn_bce),         RCML_NN_SFX(nn_rnn_forward),
     RCML_NN_SFX(nn_rnn_backward), RCML_NN_SFX(nn_lstm_forward), RCML_NN_SFX(nn_lstm_backward),

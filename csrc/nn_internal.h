@@ -5,8 +5,6 @@
 #include <stddef.h>
 
 typedef struct {
-    void (*gemm)(int trans_a, size_t m, size_t n, size_t k, const float *A, const float *B,
-                 float beta, float *C);
     void (*bias_act)(int act, float slope, size_t m, size_t n, const float *bias, float *z,
                      float *y);
     void (*act_backward)(int act, float slope, size_t m, size_t n, const float *z,

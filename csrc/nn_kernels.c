@@ -2,8 +2,8 @@
  * backend's table (nn_body.h compiled per ISA), plus the kernels that do no arithmetic
  * worth vectorising (metrics, batch gathering, dropout masks).
  *
- * Everything runs on the calling thread in a fixed order: bitwise identical results for
- * any thread count.
+ * Results are bitwise identical for any thread count (fixed-order loops on the calling
+ * thread; products through the packed GEMM, which splits work independently of it).
  */
 #include "rcmlrs.h"
 #include "internal.h"
@@ -22,7 +22,7 @@ static const rcml_nn_table_t *nn_table(void) {
 void rcml_nn_gemm_f32(int trans_a, size_t m, size_t n, size_t k, const float *A,
                       const float *B, float beta, float *C) {
     if (m == 0 || n == 0) return;
-    nn_table()->gemm(trans_a, m, n, k, A, B, beta, C);
+    rcml_gemm_f32(trans_a, 0, m, n, k, 1.0f, A, B, beta, C);
 }
 
 void rcml_nn_bias_act_f32(int act, float slope, size_t m, size_t n, const float *bias,

@@ -270,9 +270,9 @@ void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double 
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int first);
 /* ------------------------------------------------------------ neural nets (rc.nn) */
-/* Fused kernels behind rc.nn (csrc/nn_kernels.c). All run serially on the calling
- * thread in a fixed order: bitwise identical for any thread count. Matrices are
- * row-major and contiguous; "m x n" means m rows (samples) of n columns. */
+/* Fused kernels behind rc.nn (csrc/nn_kernels.c, nn_body.h per ISA). Bitwise identical
+ * for any thread count (fixed-order loops; products through the packed GEMM). Matrices
+ * are row-major and contiguous; "m x n" means m rows (samples) of n columns. */
 typedef enum {
     RCML_NN_LINEAR = 0,
     RCML_NN_RELU = 1,
@@ -285,8 +285,8 @@ typedef enum {
 } rcml_nn_act_t;
 
 /* C (m x n) = beta * C + op(A) @ B, beta 0 or 1 (beta = 1 accumulates gradients);
- * op(A) m x k (A stored k x m when trans_a), B k x n. No packing (small shapes);
- * same bits on every backend. C must not overlap A or B. */
+ * op(A) m x k (A stored k x m when trans_a), B k x n: rcml_gemm_f32 with alpha = 1.
+ * C must not overlap A or B. */
 void rcml_nn_gemm_f32(int trans_a, size_t m, size_t n, size_t k, const float *A,
                       const float *B, float beta, float *C);
 /* z (m x n) += bias (n, may be NULL) per row, then y = act(z); y may equal z. */

@@ -34,14 +34,14 @@ def _nn_dense_forward(RamTensor x, RamTensor W, RamTensor b, int act, float slop
     return z, y
 
 
-def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor WT, RamTensor z, RamTensor y,
-                       RamTensor g, RamTensor dW, RamTensor db, int act, float slope,
-                       bint need_dx, float beta=0.0):
+def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor z, RamTensor y, RamTensor g,
+                       RamTensor dW, RamTensor db, int act, float slope, bint need_dx,
+                       float beta=0.0):
     """dz = g * act'(z); dW = beta dW + x^T dz; db = beta db + colsum(dz);
-    dx = dz @ W^T (None unless need_dx). WT is a scratch of W's transposed shape."""
+    dx = dz @ W^T (None unless need_dx)."""
     cdef Py_ssize_t m = _nn_rows(x), k = x.C, n = W.C
     _nn_check(W.L == 1 and W.R == k and z.n == m * n and y.n == z.n and g.n == z.n
-              and dW.n == W.n and db.n == n and WT.n == W.n,
+              and dW.n == W.n and db.n == n,
               f"Dense.backward: gradient of shape {g.shape} does not fit input {x.shape} "
               f"and kernel {W.shape}")
     cdef RamTensor dz = _empty(z.L, z.R, n)
@@ -53,8 +53,7 @@ def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor WT, RamTensor z, RamT
         rcml_nn_gemm_f32(1, k, n, m, x.data, dz.data, beta, dW.data)
         rcml_nn_colsum_f32(m, n, dz.data, beta, db.data)
         if need_dx:
-            rcml_transpose_f32(W.data, 1, k, n, WT.data)
-            rcml_nn_gemm_f32(0, m, k, n, dz.data, WT.data, 0.0, dx.data)
+            rcml_gemm_f32(0, 1, m, k, n, 1.0, dz.data, W.data, 0.0, dx.data)
     return dx
 
 

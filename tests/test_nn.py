@@ -157,6 +157,8 @@ def test_initialisation():
 def test_seeded_and_thread_count_reproducible():
     x, y = _blobs(200)
     xs, ys = _sine(64, T=12)
+    xw = np.random.default_rng(1).standard_normal((512, 96)).astype(np.float32)
+    yw = np.arange(512) % 3
 
     def run(threads):
         rc.set_num_threads(threads)
@@ -167,7 +169,11 @@ def test_seeded_and_thread_count_reproducible():
             r = nn.Sequential([nn.LSTM(8, return_sequences=True), nn.RNN(8), nn.Dense(1)])
             r.compile("adam", "mse")
             r.fit(xs, ys, epochs=2, batch_size=8, seed=42, verbose=0)
-            return [w.numpy().copy() for w in m.weights + r.weights]
+            # wide enough that the packed GEMM splits its work over the threads
+            w = nn.Sequential([nn.Dense(384, "gelu"), nn.Dense(384, "tanh"), nn.Dense(3)])
+            w.compile("adam", "cross_entropy")
+            w.fit(xw, yw, epochs=1, batch_size=256, seed=42, verbose=0)
+            return [t.numpy().copy() for t in m.weights + r.weights + w.weights]
         finally:
             rc.set_num_threads(2)
 

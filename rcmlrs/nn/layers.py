@@ -174,7 +174,6 @@ class Dense(Layer):
         self.b = rcmlrs.zeros((1, 1, self.units))
         self.dW = rcmlrs.zeros((1, fan_in, self.units))
         self.db = rcmlrs.zeros((1, 1, self.units))
-        self._WT = rcmlrs.zeros((1, self.units, fan_in))  # scratch for dx = dz @ W^T
         self.params = [self.W, self.b]
         self.grads = [self.dW, self.db]
         return super().build(input_shape, seeds)
@@ -198,8 +197,8 @@ class Dense(Layer):
     def backward(self, grad):
         grad = _as_batch(grad, "Dense.backward")
         code = _act.LINEAR if self._fused_output else self._code
-        return _T._nn_dense_backward(self._x, self.W, self._WT, self._z, self._y, grad,
-                                     self.dW, self.db, code, self._slope, self._need_dx)
+        return _T._nn_dense_backward(self._x, self.W, self._z, self._y, grad, self.dW,
+                                     self.db, code, self._slope, self._need_dx)
 
     def get_config(self):
         return {"name": self.name, "units": self.units, "activation": self.activation}
