@@ -387,6 +387,10 @@ class Flatten(Layer):
 
     kind = "flatten"
 
+    def __init__(self, input_shape=None, name=None):
+        super().__init__(name)
+        self._declared_input = tuple(input_shape) if input_shape is not None else None
+
     def compute_output_shape(self, input_shape):
         n = 1
         for d in input_shape:
