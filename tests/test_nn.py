@@ -353,3 +353,16 @@ def test_edge_cases():
     assert r.predict(np.ones((3, 9, 2), np.float32)).shape == (1, 3, 1)  # any length
     with pytest.raises(rc.ShapeError, match=r"\(5, 2\)"):
         r.predict(np.ones((3, 9, 3), np.float32))
+
+
+def test_global_seed_reproduces_fit_without_seed():
+    x, y = _blobs(64)
+
+    def run():
+        rc.seed(11)
+        m = nn.Sequential([nn.Dense(8, "relu"), nn.Dropout(0.5), nn.Dense(3)])
+        m.compile("adam", "cross_entropy")
+        m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return [w.numpy().copy() for w in m.weights]
+
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(run(), run()))

@@ -17,7 +17,18 @@ from rcmlrs import _tensor as _T
 from rcmlrs._tensor import RamTensor, RCMLRSError, ShapeError
 from rcmlrs.nn import losses as _losses
 from rcmlrs.nn import optimizers as _optim
-from rcmlrs.nn.layers import LAYERS, LSTM, RNN, Dense, Dropout, Flatten, Layer, _mix, _Seeds
+from rcmlrs.nn.layers import (
+    LAYERS,
+    LSTM,
+    RNN,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    _mix,
+    _Seeds,
+    draw_seed,
+)
 
 MODEL_FORMAT = "rcmlrs.nn.Sequential"
 MODEL_FORMAT_VERSION = 1
@@ -436,10 +447,9 @@ class Sequential:
             self._check_x(vx, "fit (validation_data)")
             vy, vlabels = self._prepare_y(validation_data[1], vx.shape[0],
                                           "fit (validation_data)")
-        base = self._base_seed if seed is None else int(seed)
-        if seed is None:
-            base = _mix(base, 0x5EED + getattr(self, "_fit_calls", 0))
-        self._fit_calls = getattr(self, "_fit_calls", 0) + 1
+        # shuffling and dropout streams: from ``seed``, else from the global generator
+        # (so rc.seed(n) before fit reproduces a run)
+        base = draw_seed() if seed is None else int(seed)
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dropout):
                 layer.reseed(_mix(base, 1000 + i))
