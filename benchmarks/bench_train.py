@@ -3,7 +3,7 @@
 1. MLP 64-128-64-10 (relu), cross-entropy, Adam 1e-3, batch 32 on scikit-learn's
    bundled digits (80 % train split, 1437 samples): ms per epoch (shuffled each epoch).
 2. RNN hidden 32, 50 steps, batch 16, 1 input feature, Dense(1) on the last state,
-   sine next-value MSE, Adam: ms per training step.
+   sine next-value MSE, Adam: ms per training step (and the same with an LSTM).
 
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_train.py
 Prints a Markdown table; ratio = rival time / rcmlrs time (> 1: rcmlrs is faster).
@@ -103,8 +103,8 @@ def sine_data(n, T=50):
     return np.ascontiguousarray(s[:, :T, None]), np.ascontiguousarray(s[:, T:])
 
 
-def bench_rnn_rcmlrs(x, y, steps, repeats):
-    model = rc.nn.Sequential([rc.nn.RNN(32), rc.nn.Dense(1)])
+def bench_rnn_rcmlrs(x, y, steps, repeats, cell="RNN"):
+    model = rc.nn.Sequential([getattr(rc.nn, cell)(32), rc.nn.Dense(1)])
     model.compile(rc.Adam(lr=1e-3), "mse")
     model.build((50, 1), seed=0)
     xs, ys = x[: 16 * steps], y[: 16 * steps]
@@ -112,11 +112,11 @@ def bench_rnn_rcmlrs(x, y, steps, repeats):
                                           verbose=0), repeats) / steps
 
 
-def bench_rnn_torch(x, y, steps, repeats):
+def bench_rnn_torch(x, y, steps, repeats, cell="RNN"):
     import torch
 
     torch.manual_seed(0)
-    rnn = torch.nn.RNN(1, 32)  # time-major (seq, batch, feature)
+    rnn = getattr(torch.nn, cell)(1, 32)  # time-major (seq, batch, feature)
     head = torch.nn.Linear(32, 1)
     opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
     lossf = torch.nn.MSELoss()
@@ -169,6 +169,11 @@ def main(argv=None):
     if torch is not None:
         t = bench_rnn_torch(xs, ys, args.steps, args.repeats)
         rows.append(("", "torch.nn.RNN", t, t / ours))
+    ours = bench_rnn_rcmlrs(xs, ys, args.steps, args.repeats, "LSTM")
+    rows.append(("LSTM h32 seq50 batch16, ms/step", "rcmlrs", ours, None))
+    if torch is not None:
+        t = bench_rnn_torch(xs, ys, args.steps, args.repeats, "LSTM")
+        rows.append(("", "torch.nn.LSTM", t, t / ours))
     print(f"rcmlrs {rc.__version__}, backend {rc._tensor.get_backend()}, 1 thread")
     print("| work | library | time (ms) | ratio (rival / rcmlrs) |")
     print("| --- | --- | ---: | ---: |")
