@@ -15,7 +15,9 @@ Binary (``save_tensors_binary`` / ``load_state_binary``)
     with ``metadata=`` sits beside these keys (``load_binary_with_metadata`` returns it).
     A plain safetensors file of F32 tensors of rank <= 3 also loads: tensors come back in
     data-offset order, rank 0-2 promoted like ``rc.tensor``; it has no checksum, so none is
-    checked (its metadata has no ``crc32`` key).
+    checked (its metadata has no ``crc32`` key). A file carrying any of the keys
+    ``format_version``, ``tensor_order``, ``crc32`` must carry all of them and
+    ``"format": "rcmlrs"``, so damage to the metadata cannot switch the checksum off.
 
 JSON (``save_tensors_json`` / ``load_state_json``)
     ``{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [l, r, c], "data": [...]}]}``
@@ -62,6 +64,10 @@ BINARY_VERSION = 1
 JSON_VERSION = 1
 # safetensors' own limit; a header of n bytes needs a bounded multiple of n to parse.
 MAX_HEADER_BYTES = 100_000_000
+# the most elements a RamTensor holds (rcmlrs._tensor's MAX_ELEMENTS); the product of the
+# non-zero dims is held to it, which matters for empty tensors such as (0, 2**50, 1)
+# that no byte count rules out
+MAX_DIM = 1 << 40
 # keys rcmlrs writes into __metadata__; callers cannot set them
 RESERVED_METADATA_KEYS = ("format", "format_version", "tensor_order", "crc32")
 _TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
@@ -69,7 +75,8 @@ _CRC_RE = re.compile(rb'"crc32":"([0-9a-f]{8})"')
 _BIG_ENDIAN = sys.byteorder == "big"
 _CANONICAL_NAN_BITS = 0x7FC00000
 _JSON_CHUNK = 1 << 16  # values formatted per step when writing JSON (bounds memory)
-_READ_CHUNK = 1 << 30  # bytes per read call (some OSes cap a single read near 2 GiB)
+_IO_CHUNK = 1 << 22  # bytes per read/write call: checksumming overlaps I/O chunk by chunk
+_THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does not pay
 
 
 # ============================================================================ helpers
@@ -78,11 +85,13 @@ _READ_CHUNK = 1 << 30  # bytes per read call (some OSes cap a single read near 2
 def _check_tensors(tensors, what: str) -> list:
     """The tensors as a list; TypeError (before any file is touched) for anything else."""
     if isinstance(tensors, RamTensor):
-        raise TypeError(f"{what}: expected a list of RamTensors, got a single RamTensor "
-                        f"(wrap it in a list)")
+        raise TypeError(
+            f"{what}: expected a list of RamTensors, got a single RamTensor (wrap it in a list)"
+        )
     if not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{what}: expected a list or tuple of RamTensors, "
-                        f"got {type(tensors).__name__}")
+        raise TypeError(
+            f"{what}: expected a list or tuple of RamTensors, got {type(tensors).__name__}"
+        )
     for i, t in enumerate(tensors):
         if not isinstance(t, RamTensor):
             raise TypeError(f"{what}: item {i} is a {type(t).__name__}, not a RamTensor")
@@ -93,15 +102,20 @@ def _check_metadata(metadata, what: str) -> dict:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise TypeError(f"{what}: metadata must be a dict of str to str, "
-                        f"got {type(metadata).__name__}")
+        raise TypeError(
+            f"{what}: metadata must be a dict of str to str, got {type(metadata).__name__}"
+        )
     for k, v in metadata.items():
         if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(f"{what}: metadata keys and values must be str "
-                            f"(safetensors requires it), got {k!r}: {type(v).__name__}")
+            raise TypeError(
+                f"{what}: metadata keys and values must be str "
+                f"(safetensors requires it), got {k!r}: {type(v).__name__}"
+            )
         if k in RESERVED_METADATA_KEYS:
-            raise ValueError(f"{what}: metadata key {k!r} is reserved for rcmlrs "
-                             f"(reserved: {', '.join(RESERVED_METADATA_KEYS)})")
+            raise ValueError(
+                f"{what}: metadata key {k!r} is reserved for rcmlrs "
+                f"(reserved: {', '.join(RESERVED_METADATA_KEYS)})"
+            )
     return dict(metadata)
 
 
@@ -110,7 +124,7 @@ def _raw_bytes(t: RamTensor):
     if t.size == 0:
         return None
     if _BIG_ENDIAN:
-        return t.numpy().byteswap().tobytes()
+        return memoryview(t.numpy().byteswap().tobytes())
     return memoryview(t).cast("B")
 
 
@@ -173,7 +187,7 @@ def _empty_tensor(shape) -> RamTensor:
     # 64-byte aligned, like the tensors rcmlrs allocates itself
     raw = np.empty(n * 4 + 64, dtype=np.uint8)
     start = (-raw.ctypes.data) % 64
-    arr = raw[start:start + n * 4].view(np.float32).reshape(shape)
+    arr = raw[start : start + n * 4].view(np.float32).reshape(shape)
     return from_numpy(arr)
 
 
@@ -181,7 +195,7 @@ def _no_duplicates(pairs):
     d = {}
     for k, v in pairs:
         if k in d:
-            raise FormatError(f"duplicate JSON key {k!r}")
+            raise FormatError(f"duplicate JSON key {_short(k)}")
         d[k] = v
     return d
 
@@ -200,13 +214,13 @@ def _parse_json(text, what: str):
     else:
         containers = text.count(b"{") + text.count(b"[")
     if containers > len(text) // 8 + 16:
-        raise FormatError(f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; "
-                          f"not a plausible header")
+        raise FormatError(
+            f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; not a plausible header"
+        )
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_constant=_reject_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except FormatError as e:
         raise FormatError(f"{what}: {e}") from None
     except UnicodeDecodeError as e:
@@ -215,6 +229,12 @@ def _parse_json(text, what: str):
         raise FormatError(f"{what}: JSON nested too deeply") from None
     except (ValueError, OverflowError) as e:  # JSONDecodeError, int digit limit
         raise FormatError(f"{what}: invalid JSON ({e})") from None
+
+
+def _short(x, limit: int = 60) -> str:
+    """repr(x) cut to ``limit`` characters, for error messages about hostile input."""
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def _is_int(x) -> bool:
@@ -226,12 +246,23 @@ def _shape3(shape, what: str) -> tuple:
     if not isinstance(shape, list):
         raise FormatError(f"{what}: shape must be a list of ints, got {type(shape).__name__}")
     if len(shape) > 3:
-        raise FormatError(f"{what}: rank-{len(shape)} shape {shape}; rcmlrs tensors have "
-                          f"at most 3 dims")
+        raise FormatError(
+            f"{what}: rank-{len(shape)} shape {_short(shape)}; rcmlrs tensors have at most 3 dims"
+        )
     for d in shape:
         if not _is_int(d) or d < 0:
-            raise FormatError(f"{what}: shape {shape} has a dimension that is not a "
-                              f"non-negative int")
+            raise FormatError(
+                f"{what}: shape {_short(shape)} has a dimension that is not a non-negative int"
+            )
+    # even an empty tensor must have a shape rcmlrs and NumPy can represent
+    nonzero = 1
+    for d in shape:
+        nonzero *= max(d, 1)
+    if nonzero > MAX_DIM:
+        raise FormatError(
+            f"{what}: shape {_short(shape)} is too large (more than {MAX_DIM} "
+            f"elements even ignoring zero dimensions)"
+        )
     return (1,) * (3 - len(shape)) + tuple(shape)
 
 
@@ -249,68 +280,134 @@ def save_tensors_binary(path, tensors, *, metadata=None) -> None:
     tensors = _check_tensors(tensors, what)
     extra = _check_metadata(metadata, what)
 
+    hbytes = _binary_header(tensors, extra, what)
+    _atomic_write(path, lambda f: _write_binary(f, tensors, hbytes), what)
+
+
+def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
+    """The padded JSON header of a binary file, with ``"crc32":"00000000"`` in it
+    (``_write_binary`` puts the real checksum there)."""
     names = [f"t{i:04d}" for i in range(len(tensors))]
-    meta = {"format": FORMAT_NAME, "format_version": str(BINARY_VERSION),
-            "tensor_order": ",".join(names), "crc32": "00000000"}
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": str(BINARY_VERSION),
+        "tensor_order": ",".join(names),
+        "crc32": "00000000",
+    }
     meta.update(extra)
     header = {"__metadata__": meta}
     offset = 0
-    for name, t in zip(names, tensors):
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + t.nbytes]}
+    for name, t in zip(names, tensors, strict=True):
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + t.nbytes],
+        }
         offset += t.nbytes
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
 
-    crc = zlib.crc32(hbytes)
-    for t in tensors:
-        raw = _raw_bytes(t)
-        if raw is not None:
-            crc = zlib.crc32(raw, crc)
-    placeholder = b'"crc32":"00000000"'
-    if hbytes.count(placeholder) != 1:  # cannot happen: json.dumps escapes user quotes
-        raise RuntimeError(f"{what}: internal error placing the checksum")
-    hbytes = hbytes.replace(placeholder, b'"crc32":"%08x"' % crc)
+    return hbytes
 
-    def body(f):
-        f.write(struct.pack("<Q", len(hbytes)))
-        f.write(hbytes)
+
+class _Crc32:
+    """A running CRC-32. Over ``threaded_min`` bytes in total it runs on a helper thread
+    (zlib releases the GIL), so checksumming overlaps the file I/O of the caller; chunks
+    are checksummed in the order they are added. Always call ``result()`` (it joins)."""
+
+    def __init__(self, crc: int, total: int):
+        self.crc = crc
+        self._queue = None
+        if total >= _THREADED_CRC_MIN:
+            import queue
+            import threading
+
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name="rcmlrs-crc32", daemon=True)
+            self._thread.start()
+
+    def _run(self):
+        while (chunk := self._queue.get()) is not None:
+            self.crc = zlib.crc32(chunk, self.crc)
+
+    def add(self, chunk) -> None:
+        if self._queue is None:
+            self.crc = zlib.crc32(chunk, self.crc)
+        else:
+            self._queue.put(chunk)
+
+    def result(self) -> int:
+        if self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = None
+        return self.crc
+
+
+def _write_binary(f, tensors: list, hbytes: bytes) -> None:
+    """Write the file to ``f`` (seekable): the header with a zero checksum, the data while
+    the CRC-32 is computed beside it, then the header again with the checksum in place."""
+    f.write(struct.pack("<Q", len(hbytes)))
+    f.write(hbytes)
+    crc = _Crc32(zlib.crc32(hbytes), sum(t.nbytes for t in tensors))
+    try:
         for t in tensors:
             raw = _raw_bytes(t)
-            if raw is not None:
-                f.write(raw)
+            if raw is None:
+                continue
+            for pos in range(0, len(raw), _IO_CHUNK):
+                chunk = raw[pos : pos + _IO_CHUNK]
+                crc.add(chunk)
+                f.write(chunk)
+    finally:
+        value = crc.result()
+    placeholder = b'"crc32":"00000000"'
+    if hbytes.count(placeholder) != 1:  # cannot happen: json.dumps escapes user quotes
+        raise RuntimeError("save_tensors_binary: internal error placing the checksum")
+    end = f.tell()
+    f.seek(8)
+    f.write(hbytes.replace(placeholder, b'"crc32":"%08x"' % value))
+    f.seek(end)
 
-    _atomic_write(path, body, what)
+
+class _NoCrc:
+    @staticmethod
+    def add(chunk) -> None:
+        pass
 
 
-def _readinto_exact(f, mv, crc: int, what: str) -> int:
-    """Fill ``mv`` from ``f``; returns ``crc`` continued over the bytes read."""
+_NO_CRC = _NoCrc()
+
+
+def _readinto_exact(f, mv, crc: _Crc32, what: str) -> None:
+    """Fill ``mv`` from ``f`` in chunks, feeding each chunk to ``crc``."""
     pos, n = 0, len(mv)
     while pos < n:
-        got = f.readinto(mv[pos:min(n, pos + _READ_CHUNK)])
+        got = f.readinto(mv[pos : min(n, pos + _IO_CHUNK)])
         if not got:
             raise FormatError(f"{what}: file ended early (truncated while reading)")
-        crc = zlib.crc32(mv[pos:pos + got], crc)
+        crc.add(mv[pos : pos + got])
         pos += got
-    return crc
 
 
 def _read_binary(f, size: int, what: str):
     """Parse a safetensors/rcmlrs container from the open binary file ``f`` of ``size``
     bytes. Returns (tensors, metadata)."""
     if size < 8:
-        raise FormatError(f"{what}: file of {size} bytes is too short for a safetensors "
-                          f"header (needs at least 8)")
+        raise FormatError(
+            f"{what}: file of {size} bytes is too short for a safetensors header (needs at least 8)"
+        )
     head = f.read(8)
     if len(head) != 8:
         raise FormatError(f"{what}: file ended early (truncated)")
     (hlen,) = struct.unpack("<Q", head)
     if hlen > MAX_HEADER_BYTES:
-        raise FormatError(f"{what}: header length {hlen} exceeds the {MAX_HEADER_BYTES}-byte "
-                          f"limit")
+        raise FormatError(f"{what}: header length {hlen} exceeds the {MAX_HEADER_BYTES}-byte limit")
     if hlen > size - 8:
-        raise FormatError(f"{what}: header length {hlen} is larger than the rest of the file "
-                          f"({size - 8} bytes); truncated or not a safetensors file")
+        raise FormatError(
+            f"{what}: header length {hlen} is larger than the rest of the file "
+            f"({size - 8} bytes); truncated or not a safetensors file"
+        )
     hbytes = f.read(hlen)
     if len(hbytes) != hlen:
         raise FormatError(f"{what}: file ended early inside the header (truncated)")
@@ -329,30 +426,41 @@ def _read_binary(f, size: int, what: str):
     data_len = size - 8 - hlen
     entries = []  # (begin, end, index in header, name, shape)
     for i, (name, info) in enumerate(header.items()):
-        where = f"{what}: tensor {name!r}"
+        where = f"{what}: tensor {_short(name)}"
         if not isinstance(info, dict):
             raise FormatError(f"{where}: entry is not an object")
         if info.keys() != _TENSOR_KEYS:
-            raise FormatError(f"{where}: entry keys {sorted(info)}; expected "
-                              f"{sorted(_TENSOR_KEYS)}")
+            raise FormatError(
+                f"{where}: entry keys {_short(sorted(info))}; expected {sorted(_TENSOR_KEYS)}"
+            )
         if info["dtype"] != "F32":
-            raise FormatError(f"{where}: dtype {info['dtype']!r} is not supported "
-                              f"(rcmlrs reads F32 only)")
+            raise FormatError(
+                f"{where}: dtype {_short(info['dtype'])} is not supported (rcmlrs reads F32 only)"
+            )
         shape = _shape3(info["shape"], where)
         offs = info["data_offsets"]
-        if (not isinstance(offs, list) or len(offs) != 2 or not all(map(_is_int, offs))
-                or not 0 <= offs[0] <= offs[1]):
-            raise FormatError(f"{where}: data_offsets {offs!r} must be [begin, end] with "
-                              f"0 <= begin <= end")
+        if (
+            not isinstance(offs, list)
+            or len(offs) != 2
+            or not all(map(_is_int, offs))
+            or not 0 <= offs[0] <= offs[1]
+        ):
+            raise FormatError(
+                f"{where}: data_offsets {_short(offs)} must be [begin, end] with 0 <= begin <= end"
+            )
         begin, end = offs
         if end > data_len:
-            raise FormatError(f"{where}: data_offsets {offs} run past the data "
-                              f"({data_len} bytes); truncated file?")
+            raise FormatError(
+                f"{where}: data_offsets {offs} run past the data "
+                f"({data_len} bytes); truncated file?"
+            )
         # Python ints cannot overflow; the product is compared, never allocated
         nbytes = shape[0] * shape[1] * shape[2] * 4
         if nbytes != end - begin:
-            raise FormatError(f"{where}: shape {list(info['shape'])} needs {nbytes} bytes but "
-                              f"data_offsets {offs} hold {end - begin}")
+            raise FormatError(
+                f"{where}: shape {info['shape']} needs {nbytes} bytes but "
+                f"data_offsets {offs} hold {end - begin}"
+            )
         entries.append((begin, end, i, name, shape))
 
     # the data must be exactly the tensors' bytes, back to back, in offset order
@@ -361,46 +469,70 @@ def _read_binary(f, size: int, what: str):
     for begin, end, _, name, _ in entries:
         if begin != pos:
             kind = "overlap" if begin < pos else "a gap"
-            raise FormatError(f"{what}: tensor {name!r} starts at byte {begin}, expected {pos} "
-                              f"({kind} in data_offsets)")
+            raise FormatError(
+                f"{what}: tensor {_short(name)} starts at byte {begin}, expected {pos} "
+                f"({kind} in data_offsets)"
+            )
         pos = end
     if pos != data_len:
         raise FormatError(f"{what}: {data_len - pos} trailing bytes after the last tensor")
 
     # rcmlrs's own metadata: version, order and checksum
+    # (a file with any of rcmlrs's keys must have all of them, so that damage to the
+    # metadata itself cannot switch the checksum off)
     order = [e[3] for e in entries]
     expected_crc = None
-    if meta.get("format") == FORMAT_NAME:
-        version = meta.get("format_version")
+    ours = [k for k in RESERVED_METADATA_KEYS if k != "format" and k in meta]
+    if meta.get("format") == FORMAT_NAME or ours:
+        missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
+        if meta.get("format") != FORMAT_NAME or missing:
+            raise FormatError(
+                f"{what}: damaged rcmlrs metadata (format {_short(meta.get('format'))}"
+                f", missing keys {missing})"
+            )
+        version = meta["format_version"]
         if version != str(BINARY_VERSION):
-            raise FormatError(f"{what}: rcmlrs format_version {version!r} is not supported "
-                              f"(this rcmlrs reads version {BINARY_VERSION})")
-        if "tensor_order" in meta:
-            listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
-            if sorted(listed) != sorted(order):
-                raise FormatError(f"{what}: metadata tensor_order does not list exactly the "
-                                  f"tensors in the header")
-            order = listed
-        if "crc32" in meta:
-            found = _CRC_RE.findall(hbytes)
-            if len(found) != 1 or found[0].decode() != meta["crc32"]:
-                raise FormatError(f"{what}: crc32 in metadata is malformed "
-                                  f"(expected 8 lowercase hex digits)")
-            expected_crc = int(meta["crc32"], 16)
+            raise FormatError(
+                f"{what}: rcmlrs format_version {_short(version)} is not supported "
+                f"(this rcmlrs reads version {BINARY_VERSION})"
+            )
+        listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
+        if sorted(listed) != sorted(order):
+            raise FormatError(
+                f"{what}: metadata tensor_order does not list exactly the tensors in the header"
+            )
+        order = listed
+        found = _CRC_RE.findall(hbytes)
+        if len(found) != 1 or found[0].decode() != meta["crc32"]:
+            raise FormatError(
+                f"{what}: crc32 in metadata is malformed (expected 8 lowercase hex digits)"
+            )
+        expected_crc = int(meta["crc32"], 16)
 
     # all checks passed: now allocate and read, one readinto per tensor, in file order
-    crc = zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if expected_crc is not None else 0
+    checking = expected_crc is not None
+    crc = _Crc32(
+        zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if checking else 0,
+        data_len if checking else 0,
+    )
     by_name = {}
-    for _begin, end, _, name, shape in entries:
-        t = _empty_tensor(shape)
-        if t.size:
-            crc = _readinto_exact(f, memoryview(t).cast("B"), crc, what)
-            if _BIG_ENDIAN:
+    try:
+        for _begin, _end, _, name, shape in entries:
+            t = _empty_tensor(shape)
+            if t.size:
+                _readinto_exact(f, memoryview(t).cast("B"), crc if checking else _NO_CRC, what)
+            by_name[name] = t
+    finally:
+        got = crc.result() if checking else None
+    if checking and got != expected_crc:
+        raise FormatError(
+            f"{what}: checksum mismatch (file says crc32 {expected_crc:08x}, "
+            f"contents give {got:08x}); the file is damaged"
+        )
+    if _BIG_ENDIAN:
+        for t in by_name.values():
+            if t.size:
                 t.numpy().byteswap(inplace=True)
-        by_name[name] = t
-    if expected_crc is not None and crc != expected_crc:
-        raise FormatError(f"{what}: checksum mismatch (file says crc32 {expected_crc:08x}, "
-                          f"contents give {crc:08x}); the file is damaged")
     return [by_name[n] for n in order], dict(meta)
 
 
@@ -471,20 +603,23 @@ def save_tensors_json(path, tensors) -> None:
     what = "save_tensors_json"
     tensors = _check_tensors(tensors, what)
 
-    def body(f):
-        f.write(b'{"format": "rcmlrs", "version": %d, "tensors": [' % JSON_VERSION)
-        for i, t in enumerate(tensors):
-            f.write(b"%s\n  {\"shape\": [%d, %d, %d], \"data\": ["
-                    % (b"," if i else b"", t.layers, t.rows, t.cols))
-            flat = t.numpy().reshape(-1)
-            for s in range(0, flat.size, _JSON_CHUNK):
-                if s:
-                    f.write(b", ")
-                f.write(_format_values(flat[s:s + _JSON_CHUNK]).encode("ascii"))
-            f.write(b"]}")
-        f.write(b"\n]}\n" if tensors else b"]}\n")
+    _atomic_write(path, lambda f: _write_json(f, tensors), what)
 
-    _atomic_write(path, body, what)
+
+def _write_json(f, tensors: list) -> None:
+    f.write(b'{"format": "rcmlrs", "version": %d, "tensors": [' % JSON_VERSION)
+    for i, t in enumerate(tensors):
+        f.write(
+            b'%s\n  {"shape": [%d, %d, %d], "data": ['
+            % (b"," if i else b"", t.layers, t.rows, t.cols)
+        )
+        flat = t.numpy().reshape(-1) if t.size else ()
+        for s in range(0, len(flat), _JSON_CHUNK):
+            if s:
+                f.write(b", ")
+            f.write(_format_values(flat[s : s + _JSON_CHUNK]).encode("ascii"))
+        f.write(b"]}")
+    f.write(b"\n]}\n" if tensors else b"]}\n")
 
 
 def _values_to_tensor(data, shape, where: str) -> RamTensor:
@@ -493,8 +628,9 @@ def _values_to_tensor(data, shape, where: str) -> RamTensor:
     kinds = set(map(type, data))
     if not kinds <= {int, float, str}:
         bad = next(type(x).__name__ for x in data if type(x) not in (int, float, str))
-        raise FormatError(f"{where}: data holds a {bad}; expected numbers or "
-                          f'"NaN"/"Infinity"/"-Infinity"')
+        raise FormatError(
+            f'{where}: data holds a {bad}; expected numbers or "NaN"/"Infinity"/"-Infinity"'
+        )
     payloads = {}
     if str in kinds:
         data = list(data)
@@ -505,8 +641,10 @@ def _values_to_tensor(data, shape, where: str) -> RamTensor:
                 else:
                     m = _NAN_BITS_RE.fullmatch(x)
                     if m is None or (int(m.group(1), 16) & 0x7FFFFFFF) <= 0x7F800000:
-                        raise FormatError(f"{where}: data holds the string {x[:40]!r}; only "
-                                          f'"NaN", "Infinity", "-Infinity", "NaN:0x<bits>"')
+                        raise FormatError(
+                            f"{where}: data holds the string {_short(x)}; only "
+                            f'"NaN", "Infinity", "-Infinity", "NaN:0x<bits>"'
+                        )
                     payloads[i] = int(m.group(1), 16)
                     data[i] = float("nan")
     try:
@@ -538,12 +676,15 @@ def _read_json(raw: bytes, what: str) -> list:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise FormatError(f'{what}: not an rcmlrs JSON file (no "format": "rcmlrs")')
     if set(doc) != {"format", "version", "tensors"}:
-        raise FormatError(f"{what}: top-level keys {sorted(doc)}; expected "
-                          f"['format', 'tensors', 'version']")
+        raise FormatError(
+            f"{what}: top-level keys {sorted(doc)}; expected ['format', 'tensors', 'version']"
+        )
     version = doc["version"]
     if not _is_int(version) or version != JSON_VERSION:
-        raise FormatError(f"{what}: version {version!r} is not supported "
-                          f"(this rcmlrs reads version {JSON_VERSION})")
+        raise FormatError(
+            f"{what}: version {version!r} is not supported "
+            f"(this rcmlrs reads version {JSON_VERSION})"
+        )
     entries = doc["tensors"]
     if not isinstance(entries, list):
         raise FormatError(f'{what}: "tensors" must be a list')
@@ -558,7 +699,6 @@ def _read_json(raw: bytes, what: str) -> list:
             raise FormatError(f'{where}: "data" must be a flat list of numbers')
         n = shape[0] * shape[1] * shape[2]
         if n != len(data):
-            raise FormatError(f"{where}: shape {e['shape']} needs {n} values, data has "
-                              f"{len(data)}")
+            raise FormatError(f"{where}: shape {e['shape']} needs {n} values, data has {len(data)}")
         out.append(_values_to_tensor(data, shape, where))
     return out
