@@ -51,17 +51,23 @@ def bench_mlp_rcmlrs(x, y, epochs, repeats):
     model = rc.nn.Sequential([rc.nn.Dense(128, "relu"), rc.nn.Dense(64, "relu"), rc.nn.Dense(10)])
     model.compile(rc.Adam(lr=1e-3), "cross_entropy")
     model.build((64,), seed=0)
-    return _median_time(lambda: model.fit(x, y, epochs=epochs, batch_size=32, verbose=0),
-                        repeats) / epochs
+    return (
+        _median_time(lambda: model.fit(x, y, epochs=epochs, batch_size=32, verbose=0), repeats)
+        / epochs
+    )
 
 
 def bench_mlp_torch(x, y, epochs, repeats):
     import torch
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 64), torch.nn.ReLU(),
-                                torch.nn.Linear(64, 10))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(64, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 10),
+    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     lossf = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -71,7 +77,7 @@ def bench_mlp_torch(x, y, epochs, repeats):
         for _ in range(epochs):
             perm = torch.randperm(n)
             for s in range(0, n, 32):
-                idx = perm[s:s + 32]
+                idx = perm[s : s + 32]
                 opt.zero_grad()
                 loss = lossf(model(xt[idx]), yt[idx])
                 loss.backward()
@@ -85,9 +91,18 @@ def bench_mlp_sklearn(x, y, epochs, repeats):
     from sklearn.neural_network import MLPClassifier
 
     def run():
-        clf = MLPClassifier(hidden_layer_sizes=(128, 64), activation="relu", solver="adam",
-                            learning_rate_init=1e-3, batch_size=32, max_iter=epochs, tol=0.0,
-                            n_iter_no_change=10**9, shuffle=True, random_state=0)
+        clf = MLPClassifier(
+            hidden_layer_sizes=(128, 64),
+            activation="relu",
+            solver="adam",
+            learning_rate_init=1e-3,
+            batch_size=32,
+            max_iter=epochs,
+            tol=0.0,
+            n_iter_no_change=10**9,
+            shuffle=True,
+            random_state=0,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(x, y)
@@ -108,8 +123,12 @@ def bench_rnn_rcmlrs(x, y, steps, repeats, cell="RNN"):
     model.compile(rc.Adam(lr=1e-3), "mse")
     model.build((50, 1), seed=0)
     xs, ys = x[: 16 * steps], y[: 16 * steps]
-    return _median_time(lambda: model.fit(xs, ys, epochs=1, batch_size=16, shuffle=False,
-                                          verbose=0), repeats) / steps
+    return (
+        _median_time(
+            lambda: model.fit(xs, ys, epochs=1, batch_size=16, shuffle=False, verbose=0), repeats
+        )
+        / steps
+    )
 
 
 def bench_rnn_torch(x, y, steps, repeats, cell="RNN"):
@@ -120,9 +139,11 @@ def bench_rnn_torch(x, y, steps, repeats, cell="RNN"):
     head = torch.nn.Linear(32, 1)
     opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
     lossf = torch.nn.MSELoss()
-    xb = [torch.from_numpy(np.ascontiguousarray(x[i * 16:(i + 1) * 16].transpose(1, 0, 2)))
-          for i in range(steps)]
-    yb = [torch.from_numpy(y[i * 16:(i + 1) * 16]) for i in range(steps)]
+    xb = [
+        torch.from_numpy(np.ascontiguousarray(x[i * 16 : (i + 1) * 16].transpose(1, 0, 2)))
+        for i in range(steps)
+    ]
+    yb = [torch.from_numpy(y[i * 16 : (i + 1) * 16]) for i in range(steps)]
 
     def run():
         for i in range(steps):

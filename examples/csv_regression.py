@@ -25,7 +25,7 @@ def write_csv(path, n, seed=0):
     y = 2 * x[:, 0] - x[:, 1] ** 2 + np.sin(3 * x[:, 2]) + r.normal(0, 0.05, n)
     with open(path, "w") as f:
         f.write("x1,x2,x3,y\n")
-        for row, t in zip(x, y):
+        for row, t in zip(x, y, strict=True):
             f.write(",".join(f"{v:.6f}" for v in row) + f",{t:.6f}\n")
 
 

@@ -35,14 +35,23 @@ def main(argv=None) -> int:
     epochs = 3 if args.small else args.epochs
     xtr, xte, ytr, yte = rc.data.train_test_split(x, y, 0.2, seed=0)
     ytr, yte = ytr.ravel().astype(int), yte.ravel().astype(int)
-    model = rc.nn.Sequential([
-        rc.nn.Dense(128, activation="relu"),
-        rc.nn.Dense(64, activation="relu"),
-        rc.nn.Dense(10),
-    ])
+    model = rc.nn.Sequential(
+        [
+            rc.nn.Dense(128, activation="relu"),
+            rc.nn.Dense(64, activation="relu"),
+            rc.nn.Dense(10),
+        ]
+    )
     model.compile(optimizer=rc.Adam(lr=1e-3), loss="cross_entropy", metrics=["accuracy"])
-    model.fit(xtr, ytr, epochs=epochs, batch_size=32, validation_data=(xte, yte), seed=0,
-              verbose=0 if args.small else 1)
+    model.fit(
+        xtr,
+        ytr,
+        epochs=epochs,
+        batch_size=32,
+        validation_data=(xte, yte),
+        seed=0,
+        verbose=0 if args.small else 1,
+    )
     print(model.summary())
     res = model.evaluate(xte, yte)
     print(f"test accuracy {res['accuracy']:.4f}, loss {res['loss']:.4f}")

@@ -30,12 +30,13 @@ def make_images(n, size, seed=0):
 def write_folder(folder, x, y):
     from PIL import Image
 
-    for cls, name in ((0, "black"), (1, "white")):
+    for name in ("black", "white"):
         os.makedirs(os.path.join(folder, name), exist_ok=True)
-    for i, (img, c) in enumerate(zip(x, y)):
+    for i, (img, c) in enumerate(zip(x, y, strict=True)):
         name = "white" if c else "black"
         Image.fromarray((img * 255).astype(np.uint8), "L").save(
-            os.path.join(folder, name, f"{i:05d}.png"))
+            os.path.join(folder, name, f"{i:05d}.png")
+        )
 
 
 def main(argv=None) -> int:
@@ -53,8 +54,14 @@ def main(argv=None) -> int:
     xtr, xte, ytr, yte = rc.data.train_test_split(x.reshape(len(x), -1), y, 0.25, seed=0)
     model = rc.nn.Sequential([rc.nn.Dense(16, "relu"), rc.nn.Dense(2, "softmax")])
     model.compile(rc.Adam(lr=1e-2), "cross_entropy", metrics=["accuracy"])
-    model.fit(xtr, ytr.ravel().astype(int), epochs=epochs, batch_size=32, seed=0,
-              verbose=0 if args.small else 1)
+    model.fit(
+        xtr,
+        ytr.ravel().astype(int),
+        epochs=epochs,
+        batch_size=32,
+        seed=0,
+        verbose=0 if args.small else 1,
+    )
     res = model.evaluate(xte, yte.ravel().astype(int))
     print(f"test accuracy {res['accuracy']:.3f} (loss {res['loss']:.4f})")
     return 0 if res["accuracy"] > 0.9 else 1

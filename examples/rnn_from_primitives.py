@@ -30,7 +30,7 @@ def sine_batch(batch, steps, seed):
     t = np.arange(steps + 1) * 0.2
     s = np.sin(phase[:, None] + t[None, :]).astype(np.float32)
     x = np.ascontiguousarray(s[:, :steps].T[:, :, None])  # time-major (steps, batch, 1)
-    return rc.tensor(x), rc.tensor(s[:, steps:])           # target (1, batch, 1)
+    return rc.tensor(x), rc.tensor(s[:, steps:])  # target (1, batch, 1)
 
 
 class HandRNN:
@@ -79,7 +79,9 @@ def compare_with_fused(model, x, dy):
     mine = model.backward(dy)
     layer.forward(x, training=True)
     layer.backward(dy.matmul(model.Wy, transpose_b=True))
-    diffs = [(a.numpy().ravel() - b.numpy().ravel()) for a, b in zip(mine[:3], layer.grads)]
+    diffs = [
+        (a.numpy().ravel() - b.numpy().ravel()) for a, b in zip(mine[:3], layer.grads, strict=True)
+    ]
     return max(float(np.abs(d).max()) for d in diffs)
 
 

@@ -28,8 +28,10 @@ def _parse_float(cell: str, path, line: int, col: int, name):
         return float(cell)
     except ValueError:
         label = f" ({name!r})" if name else ""
-        raise ValueError(f"load_csv: {os.fspath(path)} line {line}, column {col + 1}{label}: "
-                         f"cannot read {cell.strip()!r} as a number") from None
+        raise ValueError(
+            f"load_csv: {os.fspath(path)} line {line}, column {col + 1}{label}: "
+            f"cannot read {cell.strip()!r} as a number"
+        ) from None
 
 
 def load_csv(path, target=-1, header=True, delimiter=","):
@@ -57,10 +59,16 @@ def load_csv(path, target=-1, header=True, delimiter=","):
             if width is None:
                 width = len(cells)
             if len(cells) != width:
-                raise ValueError(f"load_csv: {path} line {line}: expected {width} columns, "
-                                 f"found {len(cells)} (ragged row)")
-            rows.append([_parse_float(c, path, line, j, names[j] if names else None)
-                         for j, c in enumerate(cells)])
+                raise ValueError(
+                    f"load_csv: {path} line {line}: expected {width} columns, "
+                    f"found {len(cells)} (ragged row)"
+                )
+            rows.append(
+                [
+                    _parse_float(c, path, line, j, names[j] if names else None)
+                    for j, c in enumerate(cells)
+                ]
+            )
     if not rows:
         raise ValueError(f"load_csv: {path} has no data rows")
     data = np.asarray(rows, dtype=np.float32)
@@ -68,21 +76,22 @@ def load_csv(path, target=-1, header=True, delimiter=","):
         return rcmlrs.tensor(data), None
     if isinstance(target, str):
         if names is None or target not in names:
-            raise ValueError(f"load_csv: no column named {target!r} in {path} "
-                             f"(columns: {names})")
+            raise ValueError(f"load_csv: no column named {target!r} in {path} (columns: {names})")
         t = names.index(target)
     elif isinstance(target, int) and not isinstance(target, bool):
         t = target + width if target < 0 else target
         if not 0 <= t < width:
-            raise ValueError(f"load_csv: target column {target} is out of range for "
-                             f"{width} columns")
+            raise ValueError(
+                f"load_csv: target column {target} is out of range for {width} columns"
+            )
     else:
-        raise TypeError(f"load_csv: target must be a column index, a name or None, "
-                        f"got {type(target).__name__}")
+        raise TypeError(
+            f"load_csv: target must be a column index, a name or None, got {type(target).__name__}"
+        )
     if width < 2:
         raise ValueError(f"load_csv: {path} has a single column; nothing is left for features")
     x = np.ascontiguousarray(np.delete(data, t, axis=1))
-    y = np.ascontiguousarray(data[:, t:t + 1])
+    y = np.ascontiguousarray(data[:, t : t + 1])
     return rcmlrs.tensor(x), rcmlrs.tensor(y)
 
 
@@ -90,9 +99,11 @@ def _require_pillow():
     try:
         from PIL import Image
     except ImportError:
-        raise ImportError("rc.data.load_images needs Pillow, the optional extra "
-                          "'rcmlrs[images]': pip install \"rcmlrs[images]\" "
-                          "(or pip install Pillow)") from None
+        raise ImportError(
+            "rc.data.load_images needs Pillow, the optional extra "
+            "'rcmlrs[images]': pip install \"rcmlrs[images]\" "
+            "(or pip install Pillow)"
+        ) from None
     return Image
 
 
@@ -203,8 +214,9 @@ def train_test_split(x, y, test_fraction=0.2, seed=None):
     if ya.shape[0] != n:
         raise ShapeError(f"train_test_split: x has {n} samples but y has {ya.shape[0]}")
     if not 0 < test_fraction < 1:
-        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), "
-                         f"got {test_fraction!r}")
+        raise ValueError(
+            f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}"
+        )
     order = _order(n, True, seed)
     k = max(1, int(round(n * test_fraction)))
     te, tr = order[:k], order[k:]

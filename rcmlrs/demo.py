@@ -47,8 +47,10 @@ def _check_roundtrip(model, x, folder, name):
     back = rc.nn.load_model(path)
     same = back.predict(x).equals(model.predict(x))
     size = os.path.getsize(path)
-    print(f"  saved {name} ({size:,} bytes), loaded back: predictions "
-          f"{'identical' if same else 'DIFFER'}")
+    print(
+        f"  saved {name} ({size:,} bytes), loaded back: predictions "
+        f"{'identical' if same else 'DIFFER'}"
+    )
     return same
 
 
@@ -57,8 +59,10 @@ def run(epochs_mlp=30, epochs_rnn=8, verbose=1) -> int:
 
     t0 = time.perf_counter()
     rc.seed(2024)
-    print(f"rcmlrs {rc.__version__} demo (backend {rc._tensor.get_backend()}, "
-          f"{rc.get_num_threads()} threads)\n")
+    print(
+        f"rcmlrs {rc.__version__} demo (backend {rc._tensor.get_backend()}, "
+        f"{rc.get_num_threads()} threads)\n"
+    )
 
     a = rc.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     print("0) tensors: a =", a.tolist()[0], "shape", a.shape)
@@ -68,11 +72,18 @@ def run(epochs_mlp=30, epochs_rnn=8, verbose=1) -> int:
     print("1) MLP on two spirals (2 -> 64 -> 64 -> 2, relu, Adam, cross-entropy)")
     x, y = two_spirals()
     order = rc.random((len(x),), seed=1).numpy().ravel().argsort()
-    tr, te = order[: int(0.8 * len(x))], order[int(0.8 * len(x)):]
+    tr, te = order[: int(0.8 * len(x))], order[int(0.8 * len(x)) :]
     mlp = rc.nn.Sequential([rc.nn.Dense(64, "relu"), rc.nn.Dense(64, "relu"), rc.nn.Dense(2)])
     mlp.compile(rc.Adam(lr=1e-2), "cross_entropy", metrics=["accuracy"])
-    mlp.fit(x[tr], y[tr], epochs=epochs_mlp, batch_size=32, seed=0,
-            verbose=verbose, validation_data=(x[te], y[te]))
+    mlp.fit(
+        x[tr],
+        y[tr],
+        epochs=epochs_mlp,
+        batch_size=32,
+        seed=0,
+        verbose=verbose,
+        validation_data=(x[te], y[te]),
+    )
     res = mlp.evaluate(x[te], y[te])
     print(f"  test accuracy {res['accuracy']:.3f}, test loss {res['loss']:.4f}\n")
     print(mlp.summary())

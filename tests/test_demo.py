@@ -27,8 +27,13 @@ def test_python_m_rcmlrs_demo():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    r = subprocess.run([sys.executable, "-m", "rcmlrs", "demo"], capture_output=True, text=True,
-                       env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "rcmlrs", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "Epoch 1/" in r.stdout and "[==============================]" in r.stdout
     assert "predictions identical" in r.stdout and "DIFFER" not in r.stdout

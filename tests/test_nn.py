@@ -64,8 +64,9 @@ def test_recurrent_learns_sine(cls):
 def test_return_sequences_and_stacking():
     x, y = _sine(64, T=10)
     yseq = np.concatenate([x[:, 1:, :], y[:, None, :]], axis=1)  # next value at every step
-    model = nn.Sequential([nn.LSTM(8, return_sequences=True), nn.RNN(8, return_sequences=True),
-                           nn.Dense(1)])
+    model = nn.Sequential(
+        [nn.LSTM(8, return_sequences=True), nn.RNN(8, return_sequences=True), nn.Dense(1)]
+    )
     model.compile("adam", "mse", metrics=["mae"])
     h = model.fit(x, yseq, epochs=2, batch_size=16, seed=0, verbose=0)
     assert set(h.history) == {"loss", "mae"}
@@ -113,8 +114,13 @@ def test_history_progress_and_quiet(capsys):
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
     assert "4/4 [==============================]" in out
-    assert "loss:" in out and "accuracy:" in out and "val_loss:" in out and "ms/step" in out \
+    assert (
+        "loss:" in out
+        and "accuracy:" in out
+        and "val_loss:" in out
+        and "ms/step" in out
         or "us/step" in out
+    )
     assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert h.epoch == [0, 1] and all(len(v) == 2 for v in h.history.values())
 
@@ -178,7 +184,7 @@ def test_seeded_and_thread_count_reproducible():
             rc.set_num_threads(2)
 
     a, b, c = run(1), run(2), run(1)
-    for u, v, w in zip(a, b, c):
+    for u, v, w in zip(a, b, c, strict=True):
         assert u.tobytes() == v.tobytes() == w.tobytes()
     rc.seed(3)
     m1 = _mlp()
@@ -186,13 +192,20 @@ def test_seeded_and_thread_count_reproducible():
     rc.seed(3)
     m2 = _mlp()
     m2.build((2,))
-    assert all(p.equals(q) for p, q in zip(m1.weights, m2.weights))
+    assert all(p.equals(q) for p, q in zip(m1.weights, m2.weights, strict=True))
 
 
 def test_save_and_load_model(tmp_path):
     x, y = _sine(32, T=8)
-    model = nn.Sequential([nn.LSTM(6, return_sequences=True), nn.Dropout(0.1), nn.RNN(5),
-                           nn.Dense(4, "tanh"), nn.Dense(1)])
+    model = nn.Sequential(
+        [
+            nn.LSTM(6, return_sequences=True),
+            nn.Dropout(0.1),
+            nn.RNN(5),
+            nn.Dense(4, "tanh"),
+            nn.Dense(1),
+        ]
+    )
     model.compile("adam", "mse")
     model.fit(x, y, epochs=1, verbose=0, seed=0)
     path = tmp_path / "m.rcm"
@@ -365,4 +378,4 @@ def test_global_seed_reproduces_fit_without_seed():
         m.fit(x, y, epochs=2, batch_size=16, verbose=0)
         return [w.numpy().copy() for w in m.weights]
 
-    assert all(a.tobytes() == b.tobytes() for a, b in zip(run(), run()))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(run(), run(), strict=True))

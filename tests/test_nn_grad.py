@@ -38,8 +38,9 @@ def _fd_check(layer, x, r, params_and_grads, eps=1e-2, rtol=3e-2, atol=3e-3, n_p
             assert abs(num - gv[i]) <= atol + rtol * abs(num), (i, num, gv[i])
 
 
-@pytest.mark.parametrize("act", ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "swish",
-                                 "gelu", "softmax"])
+@pytest.mark.parametrize(
+    "act", ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu", "softmax"]
+)
 def test_dense_finite_differences(act):
     layer = nn.Dense(5, activation=act)
     x = rc.tensor(_rand((7, 4), 1))
@@ -59,7 +60,7 @@ def test_recurrent_finite_differences(cls, ret_seq):
     y = layer.forward(x, True)
     r = _rand(y.shape, 4)
     dx = layer.backward(rc.tensor(r))
-    saved = [(p, rc.tensor(_np(g))) for p, g in zip(layer.params, layer.grads)]
+    saved = [(p, rc.tensor(_np(g))) for p, g in zip(layer.params, layer.grads, strict=True)]
     _fd_check(layer, x, r.astype(np.float64), saved + [(x, dx)])
 
 
@@ -117,12 +118,15 @@ def test_rnn_vs_torch(ret_seq):
     (out * _t(r)).sum().backward()
     np.testing.assert_allclose(_np(y), out.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(_np(dx), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(_np(layer.dWx)[0], ref.weight_ih_l0.grad.numpy().T, rtol=1e-4,
-                               atol=1e-5)
-    np.testing.assert_allclose(_np(layer.dWh)[0], ref.weight_hh_l0.grad.numpy().T, rtol=1e-4,
-                               atol=1e-5)
-    np.testing.assert_allclose(_np(layer.db)[0, 0], ref.bias_ih_l0.grad.numpy(), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        _np(layer.dWx)[0], ref.weight_ih_l0.grad.numpy().T, rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(layer.dWh)[0], ref.weight_hh_l0.grad.numpy().T, rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(layer.db)[0, 0], ref.bias_ih_l0.grad.numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("ret_seq", [False, True])
@@ -145,12 +149,15 @@ def test_lstm_vs_torch(ret_seq):
     (out * _t(r)).sum().backward()
     np.testing.assert_allclose(_np(y), out.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(_np(dx), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(_np(layer.dW)[0], ref.weight_ih_l0.grad.numpy().T, rtol=1e-4,
-                               atol=1e-5)
-    np.testing.assert_allclose(_np(layer.dU)[0], ref.weight_hh_l0.grad.numpy().T, rtol=1e-4,
-                               atol=1e-5)
-    np.testing.assert_allclose(_np(layer.db)[0, 0], ref.bias_ih_l0.grad.numpy(), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        _np(layer.dW)[0], ref.weight_ih_l0.grad.numpy().T, rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(layer.dU)[0], ref.weight_hh_l0.grad.numpy().T, rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(layer.db)[0, 0], ref.bias_ih_l0.grad.numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("labels", [True, False])
@@ -172,11 +179,13 @@ def test_softmax_cross_entropy_vs_torch(labels):
     ref = torch.nn.functional.cross_entropy(logits, torch.tensor(cls))
     ref.backward()
     assert abs(loss - ref.item()) < 1e-5
-    np.testing.assert_allclose(_np(out)[0], torch.softmax(logits, -1).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _np(out)[0], torch.softmax(logits, -1).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
     for ours, theirs in ((l1.dW, W1), (l1.db, b1), (l2.dW, W2), (l2.db, b2)):
-        np.testing.assert_allclose(_np(ours).reshape(theirs.shape), theirs.grad.numpy(),
-                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            _np(ours).reshape(theirs.shape), theirs.grad.numpy(), rtol=1e-4, atol=1e-6
+        )
 
 
 @pytest.mark.parametrize("name", ["mse", "mae", "binary_cross_entropy"])
@@ -185,8 +194,11 @@ def test_regression_losses_vs_torch(name):
     t = np.random.default_rng(14).uniform(0, 1, (1, 8, 3)).astype(np.float32)
     loss, grad = nn.losses.get(name)(rc.tensor(p), rc.tensor(t), False, from_logits=False)
     pt = _t(p, True)
-    fn = {"mse": torch.nn.functional.mse_loss, "mae": torch.nn.functional.l1_loss,
-          "binary_cross_entropy": torch.nn.functional.binary_cross_entropy}[name]
+    fn = {
+        "mse": torch.nn.functional.mse_loss,
+        "mae": torch.nn.functional.l1_loss,
+        "binary_cross_entropy": torch.nn.functional.binary_cross_entropy,
+    }[name]
     ref = fn(pt, _t(t))
     ref.backward()
     assert abs(loss - ref.item()) < 1e-5

@@ -15,8 +15,13 @@ _CODES = {
     "gelu": GELU,
     "softmax": SOFTMAX,
 }
-_ALIASES = {"none": "linear", "identity": "linear", "lrelu": "leaky_relu",
-            "leakyrelu": "leaky_relu", "silu": "swish"}
+_ALIASES = {
+    "none": "linear",
+    "identity": "linear",
+    "lrelu": "leaky_relu",
+    "leakyrelu": "leaky_relu",
+    "silu": "swish",
+}
 
 NAMES = tuple(_CODES)
 LEAKY_SLOPE = 0.01
@@ -31,12 +36,15 @@ def canonical(name, what: str = "activation", allowed=None) -> str:
         key = name.strip().lower().replace("-", "_")
         key = _ALIASES.get(key, key)
     else:
-        raise TypeError(f"{what}: activation must be a name (str) or None, "
-                        f"got {type(name).__name__}")
+        raise TypeError(
+            f"{what}: activation must be a name (str) or None, got {type(name).__name__}"
+        )
     valid = tuple(allowed) if allowed is not None else NAMES
     if key not in valid:
-        raise ValueError(f"{what}: unknown activation {name!r}; valid names are "
-                         f"{', '.join(valid)} (or None), case-insensitive")
+        raise ValueError(
+            f"{what}: unknown activation {name!r}; valid names are "
+            f"{', '.join(valid)} (or None), case-insensitive"
+        )
     return key
 
 

@@ -118,13 +118,17 @@ class Layer:
     def set_weights(self, weights):
         weights = list(weights)
         if len(weights) != len(self.params):
-            raise ValueError(f"{self.name}: set_weights got {len(weights)} tensors, the layer "
-                             f"has {len(self.params)}")
-        for p, w in zip(self.params, weights):
+            raise ValueError(
+                f"{self.name}: set_weights got {len(weights)} tensors, the layer "
+                f"has {len(self.params)}"
+            )
+        for p, w in zip(self.params, weights, strict=True):
             w = _as_batch(w, "set_weights")
             if w.size != p.size:
-                raise ShapeError(f"{self.name}: set_weights: weight of shape {w.shape} does not "
-                                 f"fit parameter of shape {p.shape}")
+                raise ShapeError(
+                    f"{self.name}: set_weights: weight of shape {w.shape} does not "
+                    f"fit parameter of shape {p.shape}"
+                )
             p.numpy().reshape(-1)[:] = w.numpy().reshape(-1)
 
     def get_config(self) -> dict:
@@ -157,8 +161,11 @@ class Dense(Layer):
         self._code = _act.code(self.activation)
         self._slope = _act.LEAKY_SLOPE
         self._fused_output = False  # set by the model when the loss takes the logits
-        self._declared_input = (input_dim,) if input_dim is not None else (
-            tuple(input_shape) if input_shape is not None else None)
+        self._declared_input = (
+            (input_dim,)
+            if input_dim is not None
+            else (tuple(input_shape) if input_shape is not None else None)
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -166,8 +173,10 @@ class Dense(Layer):
     def build(self, input_shape, seeds=None):
         input_shape = tuple(input_shape)
         if len(input_shape) not in (1, 2):
-            raise ShapeError(f"Dense: per-sample input shape must be (features,) or "
-                             f"(timesteps, features), got {input_shape}; add Flatten() first")
+            raise ShapeError(
+                f"Dense: per-sample input shape must be (features,) or "
+                f"(timesteps, features), got {input_shape}; add Flatten() first"
+            )
         seeds = seeds or _Seeds()
         fan_in = int(input_shape[-1])
         self.W = glorot_uniform((1, fan_in, self.units), fan_in, self.units, seeds.next())
@@ -183,8 +192,10 @@ class Dense(Layer):
         if not self.built:
             self._build_from(x)
         if x.cols != self.W.rows:
-            raise ShapeError(f"{self.name or 'Dense'}: expected {self.W.rows} input features, "
-                             f"got input of shape {x.shape}")
+            raise ShapeError(
+                f"{self.name or 'Dense'}: expected {self.W.rows} input features, "
+                f"got input of shape {x.shape}"
+            )
         self._x = x
         self._z, self._y = _T._nn_dense_forward(x, self.W, self.b, self._code, self._slope)
         return self._y
@@ -197,8 +208,18 @@ class Dense(Layer):
     def backward(self, grad):
         grad = _as_batch(grad, "Dense.backward")
         code = _act.LINEAR if self._fused_output else self._code
-        return _T._nn_dense_backward(self._x, self.W, self._z, self._y, grad, self.dW,
-                                     self.db, code, self._slope, self._need_dx)
+        return _T._nn_dense_backward(
+            self._x,
+            self.W,
+            self._z,
+            self._y,
+            grad,
+            self.dW,
+            self.db,
+            code,
+            self._slope,
+            self._need_dx,
+        )
 
     def get_config(self):
         return {"name": self.name, "units": self.units, "activation": self.activation}
@@ -207,16 +228,20 @@ class Dense(Layer):
 class _Recurrent(Layer):
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
-            raise ShapeError(f"{type(self).__name__}: per-sample input shape must be "
-                             f"(timesteps, features), got {tuple(input_shape)}")
+            raise ShapeError(
+                f"{type(self).__name__}: per-sample input shape must be "
+                f"(timesteps, features), got {tuple(input_shape)}"
+            )
         if self.return_sequences:
             return (input_shape[0], self.units)
         return (self.units,)
 
     def _check_input(self, x):
         if x.cols != self.input_size:
-            raise ShapeError(f"{self.name or type(self).__name__}: expected {self.input_size} "
-                             f"features per time step, got input of shape {x.shape}")
+            raise ShapeError(
+                f"{self.name or type(self).__name__}: expected {self.input_size} "
+                f"features per time step, got input of shape {x.shape}"
+            )
 
     def _outputs(self, hs):
         return hs if self.return_sequences else hs[hs.layers - 1]
@@ -226,19 +251,22 @@ class _Recurrent(Layer):
         T, B, H = self._hs.shape
         if self.return_sequences:
             if grad.shape != (T, B, H):
-                raise ShapeError(f"{type(self).__name__}.backward: gradient of shape "
-                                 f"{grad.shape}, expected {(T, B, H)}")
+                raise ShapeError(
+                    f"{type(self).__name__}.backward: gradient of shape "
+                    f"{grad.shape}, expected {(T, B, H)}"
+                )
             return grad.copy()
         if grad.size != B * H:
-            raise ShapeError(f"{type(self).__name__}.backward: gradient of shape {grad.shape}, "
-                             f"expected {(1, B, H)}")
+            raise ShapeError(
+                f"{type(self).__name__}.backward: gradient of shape {grad.shape}, "
+                f"expected {(1, B, H)}"
+            )
         if T == 1:
             return grad.reshape((1, B, H))
         return rcmlrs.concat([rcmlrs.zeros((T - 1, B, H)), grad.reshape((1, B, H))], axis=0)
 
     def get_config(self):
-        return {"name": self.name, "units": self.units,
-                "return_sequences": self.return_sequences}
+        return {"name": self.name, "units": self.units, "return_sequences": self.return_sequences}
 
 
 class RNN(_Recurrent):
@@ -249,8 +277,9 @@ class RNN(_Recurrent):
     kind = "rnn"
     _ALLOWED = ("tanh", "sigmoid", "relu", "linear")
 
-    def __init__(self, units, activation="tanh", return_sequences=False, input_shape=None,
-                 name=None):
+    def __init__(
+        self, units, activation="tanh", return_sequences=False, input_shape=None, name=None
+    ):
         super().__init__(name)
         self.units = _check_units(units, "RNN")
         self.activation = _act.canonical(activation, "RNN", self._ALLOWED)
@@ -284,8 +313,18 @@ class RNN(_Recurrent):
     def backward(self, grad):
         grad = _as_batch(grad, "RNN.backward")
         dhs = self._grad_states(grad)
-        return _T._nn_rnn_backward(self._code, self._x, self.Wx, self.Wh, self._hs, dhs,
-                                   self.dWx, self.dWh, self.db, self._need_dx)
+        return _T._nn_rnn_backward(
+            self._code,
+            self._x,
+            self.Wx,
+            self.Wh,
+            self._hs,
+            dhs,
+            self.dWx,
+            self.dWh,
+            self.db,
+            self._need_dx,
+        )
 
     def get_config(self):
         cfg = super().get_config()
@@ -314,7 +353,7 @@ class LSTM(_Recurrent):
         self.W = glorot_uniform((1, I, 4 * H), I, 4 * H, seeds.next())
         self.U = orthogonal(H, 4 * H, seeds.next())
         b = rcmlrs.zeros((1, 1, 4 * H))
-        b.numpy()[0, 0, H:2 * H] = 1.0  # forget gate bias 1: remember by default
+        b.numpy()[0, 0, H : 2 * H] = 1.0  # forget gate bias 1: remember by default
         self.b = b
         self.dW, self.dU, self.db = (rcmlrs.zeros(p.shape) for p in (self.W, self.U, self.b))
         self.params = [self.W, self.U, self.b]
@@ -334,8 +373,19 @@ class LSTM(_Recurrent):
     def backward(self, grad):
         grad = _as_batch(grad, "LSTM.backward")
         dhs = self._grad_states(grad)
-        return _T._nn_lstm_backward(self._x, self.W, self.U, self._G, self._cs, self._hs, dhs,
-                                    self.dW, self.dU, self.db, self._need_dx)
+        return _T._nn_lstm_backward(
+            self._x,
+            self.W,
+            self.U,
+            self._G,
+            self._cs,
+            self._hs,
+            dhs,
+            self.dW,
+            self.dU,
+            self.db,
+            self._need_dx,
+        )
 
 
 class Dropout(Layer):

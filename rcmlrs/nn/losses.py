@@ -50,6 +50,5 @@ def get(name) -> Loss:
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key not in _KINDS:
-        raise ValueError(f"compile: unknown loss {name!r}; valid names are "
-                         f"{', '.join(NAMES)}")
+        raise ValueError(f"compile: unknown loss {name!r}; valid names are {', '.join(NAMES)}")
     return Loss(key)

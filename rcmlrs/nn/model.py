@@ -91,14 +91,14 @@ class _Progress:
         parts = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
         return f"{done:>{w}}/{self.total} [{bar}] - {timing}" + (f" - {parts}" if parts else "")
 
-    def update(self, done, logs_fn):
-        if not self.tty:
-            return
+    def due(self) -> bool:
+        """True when a redraw is due (a terminal, and 50 ms since the last one)."""
+        return self.tty and time.perf_counter() - self.last_draw >= 0.05
+
+    def update(self, done, logs):
         now = time.perf_counter()
-        if now - self.last_draw < 0.05:
-            return
         self.last_draw = now
-        self.stream.write("\r" + self._line(done, logs_fn(), now))
+        self.stream.write("\r" + self._line(done, logs, now))
         self.stream.flush()
 
     def finish(self, logs):
@@ -141,8 +141,10 @@ class Sequential:
     # ------------------------------------------------------------------ structure
     def add(self, layer):
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add: expected a layer (Dense, RNN, LSTM, Dropout, "
-                            f"Flatten), got {type(layer).__name__}")
+            raise TypeError(
+                f"Sequential.add: expected a layer (Dense, RNN, LSTM, Dropout, "
+                f"Flatten), got {type(layer).__name__}"
+            )
         if self.built:
             raise RuntimeError("Sequential.add: the model is already built; add layers first")
         counts: dict = {}
@@ -201,7 +203,7 @@ class Sequential:
         i = 0
         for layer in self.layers:
             k = len(layer.params)
-            layer.set_weights(weights[i:i + k])
+            layer.set_weights(weights[i : i + k])
             i += k
 
     def count_params(self) -> int:
@@ -212,17 +214,29 @@ class Sequential:
         if not self.built and self._declared_input_shape() is not None:
             self.build(self._declared_input_shape())
         rule, thick = "_" * 65, "=" * 65
-        lines = [f'Model: "{self.name}"', rule,
-                 f"{' Layer (type)':<29}{'Output Shape':<26}{'Param #':>10}", thick]
+        lines = [
+            f'Model: "{self.name}"',
+            rule,
+            f"{' Layer (type)':<29}{'Output Shape':<26}{'Param #':>10}",
+            thick,
+        ]
         for i, layer in enumerate(self.layers):
-            shape = ("(None, " + ", ".join(str(d) for d in layer.output_shape) + ")"
-                     if layer.built else "?")
-            lines.append(f" {layer.name + ' (' + type(layer).__name__ + ')':<28}{shape:<26}"
-                         f"{layer.count_params() if layer.built else '?':>10}")
+            shape = (
+                "(None, " + ", ".join(str(d) for d in layer.output_shape) + ")"
+                if layer.built
+                else "?"
+            )
+            lines.append(
+                f" {layer.name + ' (' + type(layer).__name__ + ')':<28}{shape:<26}"
+                f"{layer.count_params() if layer.built else '?':>10}"
+            )
             lines.append(rule if i < len(self.layers) - 1 else thick)
         total = self.count_params() if self.built else 0
-        lines += [f"Total params: {total:,}", f"Trainable params: {total:,}",
-                  "Non-trainable params: 0"]
+        lines += [
+            f"Total params: {total:,}",
+            f"Trainable params: {total:,}",
+            "Non-trainable params: 0",
+        ]
         if not self.built:
             lines.append("(not built yet: call fit, build(input_shape) or give input_shape)")
         return "\n".join(lines)
@@ -244,12 +258,17 @@ class Sequential:
         names = []
         for m in metrics or ():
             if not isinstance(m, str) or m.strip().lower() not in _METRICS:
-                raise ValueError(f"compile: unknown metric {m!r}; valid names are "
-                                 f"{', '.join(sorted(set(_METRICS.values())))}")
+                raise ValueError(
+                    f"compile: unknown metric {m!r}; valid names are "
+                    f"{', '.join(sorted(set(_METRICS.values())))}"
+                )
             names.append(_METRICS[m.strip().lower()])
         self.metrics = names
-        self._compile_config = {"optimizer": opt_name, "loss": self.loss.name,
-                                "metrics": list(self.metrics)}
+        self._compile_config = {
+            "optimizer": opt_name,
+            "loss": self.loss.name,
+            "metrics": list(self.metrics),
+        }
         self._opt_attached = False
         self._configure_output()
         if self.built:
@@ -263,8 +282,10 @@ class Sequential:
         if not held:
             self.optimizer.add_params(self.params)
         elif [id(p) for p in held] != [id(p) for p in self.params]:
-            raise ValueError("compile: this optimizer instance already holds other parameters; "
-                             "give each model its own optimizer")
+            raise ValueError(
+                "compile: this optimizer instance already holds other parameters; "
+                "give each model its own optimizer"
+            )
         self._opt_attached = True
 
     def _configure_output(self):
@@ -282,8 +303,10 @@ class Sequential:
             if last.activation == "softmax":
                 last._fused_output = self._fused = True
             elif last.activation != "linear":
-                raise ValueError(f"compile: cross_entropy needs a last layer with softmax or "
-                                 f"no activation (logits), got {last.activation!r}")
+                raise ValueError(
+                    f"compile: cross_entropy needs a last layer with softmax or "
+                    f"no activation (logits), got {last.activation!r}"
+                )
             self._from_logits = True
         elif self.loss.name == "binary_cross_entropy":
             if last.activation == "sigmoid":
@@ -305,12 +328,16 @@ class Sequential:
         else:
             arr = _to_array(x, what)
         if arr.ndim < 2:
-            raise ShapeError(f"{what}: x must be (samples, features) or (samples, timesteps, "
-                             f"features), got shape {arr.shape}")
+            raise ShapeError(
+                f"{what}: x must be (samples, features) or (samples, timesteps, "
+                f"features), got shape {arr.shape}"
+            )
         if arr.ndim > 3:
             if not isinstance(self.layers[0], Flatten):
-                raise ShapeError(f"{what}: x of shape {arr.shape} has more than 3 dims; start "
-                                 f"the model with Flatten()")
+                raise ShapeError(
+                    f"{what}: x of shape {arr.shape} has more than 3 dims; start "
+                    f"the model with Flatten()"
+                )
             arr = arr.reshape(arr.shape[0], arr.shape[1], -1)
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         return arr
@@ -326,8 +353,10 @@ class Sequential:
         if not self.built:
             first = self._first_compute_layer()
             if isinstance(first, (RNN, LSTM)) and len(sample) != 2:
-                raise ShapeError(f"{what}: {type(first).__name__} expects x of shape (samples, "
-                                 f"timesteps, features), got {arr.shape}")
+                raise ShapeError(
+                    f"{what}: {type(first).__name__} expects x of shape (samples, "
+                    f"timesteps, features), got {arr.shape}"
+                )
             return sample
         want = self.input_shape
         if isinstance(self.layers[0], Flatten):
@@ -339,8 +368,10 @@ class Sequential:
         else:
             ok = sample == want
         if not ok:
-            raise ShapeError(f"{what}: the model expects samples of shape {want}, got x of "
-                             f"shape {arr.shape} (samples of shape {sample})")
+            raise ShapeError(
+                f"{what}: the model expects samples of shape {want}, got x of "
+                f"shape {arr.shape} (samples of shape {sample})"
+            )
         return sample
 
     def _output_is_seq(self):
@@ -366,30 +397,37 @@ class Sequential:
         full = (n,) + tuple(out_shape)
         if self.loss is not None and self.loss.name == "cross_entropy":
             if units < 2:
-                raise ValueError("cross_entropy needs at least 2 output units (one per class); "
-                                 "use binary_cross_entropy with 1 sigmoid unit")
+                raise ValueError(
+                    "cross_entropy needs at least 2 output units (one per class); "
+                    "use binary_cross_entropy with 1 sigmoid unit"
+                )
             label_shape = (n, out_shape[0]) if seq else (n,)
             if arr.shape == label_shape or arr.shape == label_shape + (1,):
                 labels = True
                 if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-                    raise ValueError(f"{what}: cross_entropy labels must be integer class "
-                                     f"indices")
+                    raise ValueError(f"{what}: cross_entropy labels must be integer class indices")
                 lo, hi = (arr.min(), arr.max()) if arr.size else (0, 0)
                 if lo < 0 or hi >= units:
                     bad = lo if lo < 0 else hi
-                    raise ValueError(f"{what}: label {int(bad)} is out of range: the model has "
-                                     f"{units} output units, so labels must be in 0..{units - 1}")
+                    raise ValueError(
+                        f"{what}: label {int(bad)} is out of range: the model has "
+                        f"{units} output units, so labels must be in 0..{units - 1}"
+                    )
                 arr = arr.reshape(label_shape + (1,))
             elif arr.shape != full:
-                raise ShapeError(f"{what}: y of shape {arr.shape} fits neither integer labels "
-                                 f"{label_shape} nor one-hot targets {full}")
+                raise ShapeError(
+                    f"{what}: y of shape {arr.shape} fits neither integer labels "
+                    f"{label_shape} nor one-hot targets {full}"
+                )
         else:
             if arr.shape != full:
                 if arr.size == math.prod(full) and units == 1:
                     arr = arr.reshape(full)
                 else:
-                    raise ShapeError(f"{what}: y of shape {arr.shape} does not match the "
-                                     f"model's output shape {full}")
+                    raise ShapeError(
+                        f"{what}: y of shape {arr.shape} does not match the "
+                        f"model's output shape {full}"
+                    )
         return np.ascontiguousarray(arr, dtype=np.float32), labels
 
     def _gather(self, t, arr, idx, start, count, seq):
@@ -420,8 +458,17 @@ class Sequential:
         return self.layers[-1]._z if self._fused else out
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, shuffle=True, seed=None,
-            verbose=1):
+    def fit(
+        self,
+        x,
+        y,
+        epochs=1,
+        batch_size=32,
+        validation_data=None,
+        shuffle=True,
+        seed=None,
+        verbose=1,
+    ):
         """Train with mini-batches; returns a ``History``. ``seed`` fixes the initial
         weights (when the model is not built yet), the shuffling and the dropout masks."""
         import numpy as np
@@ -445,8 +492,7 @@ class Sequential:
                 raise TypeError("fit: validation_data must be a tuple (x_val, y_val)")
             vx = self._prepare_x(validation_data[0], "fit (validation_data)")
             self._check_x(vx, "fit (validation_data)")
-            vy, vlabels = self._prepare_y(validation_data[1], vx.shape[0],
-                                          "fit (validation_data)")
+            vy, vlabels = self._prepare_y(validation_data[1], vx.shape[0], "fit (validation_data)")
         # shuffling and dropout streams: from ``seed``, else from the global generator
         # (so rc.seed(n) before fit reproduces a run)
         base = draw_seed() if seed is None else int(seed)
@@ -485,7 +531,8 @@ class Sequential:
                     raise NonFiniteLossError(
                         f"fit: the loss became {loss} at epoch {epoch + 1}/{epochs}, batch "
                         f"{bi + 1}/{nb} (samples {s}..{s + c - 1} of this epoch's order); "
-                        f"check the inputs for NaN/inf or lower the learning rate")
+                        f"check the inputs for NaN/inf or lower the learning rate"
+                    )
                 self._backward(grad)
                 step(params_grads)
                 tot_loss += loss * c
@@ -494,9 +541,10 @@ class Sequential:
                     correct += _T._nn_count_correct(lin, yb, labels, thr)
                 for m in extra:
                     extra[m] += self._metric_sum(m, out, yb, labels)
-                if bar is not None:
-                    bar.update(bi + 1, lambda: self._logs(tot_loss, seen, correct, extra,
-                                                          want_acc, yb, out))
+                if bar is not None and bar.due():
+                    bar.update(
+                        bi + 1, self._logs(tot_loss, seen, correct, extra, want_acc, yb, out)
+                    )
             logs = self._logs(tot_loss, seen, correct, extra, want_acc, yb, out)
             if validation_data is not None:
                 vlogs = self._evaluate_arrays(vx, vy, vlabels, max(batch_size, 256))
@@ -601,8 +649,10 @@ class Sequential:
             "version": MODEL_FORMAT_VERSION,
             "name": self.name,
             "input_shape": list(self.input_shape) if self.input_shape else None,
-            "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
-                       for layer in self.layers],
+            "layers": [
+                {"class": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
             "compile": self._compile_config,
         }
 
@@ -622,8 +672,10 @@ def load_model(path, compile=True):
     tensors, meta = load_binary_with_metadata(path)
     raw = meta.get("rcmlrs_model")
     if raw is None:
-        raise rcmlrs.FormatError(f"load_model: {path!r} holds tensors but no rc.nn model "
-                                 f"architecture (was it written by model.save?)")
+        raise rcmlrs.FormatError(
+            f"load_model: {path!r} holds tensors but no rc.nn model "
+            f"architecture (was it written by model.save?)"
+        )
     try:
         cfg = json.loads(raw)
         if cfg.get("format") != MODEL_FORMAT:
@@ -639,16 +691,22 @@ def load_model(path, compile=True):
         raise rcmlrs.FormatError(f"load_model: bad model description in {path!r}: {e}") from None
     comp = cfg.get("compile")
     if compile and comp:
-        model.compile(optimizer=comp.get("optimizer") or "adam", loss=comp["loss"],
-                      metrics=comp.get("metrics") or ())
+        model.compile(
+            optimizer=comp.get("optimizer") or "adam",
+            loss=comp["loss"],
+            metrics=comp.get("metrics") or (),
+        )
     model.build(tuple(input_shape), seed=0)
     if len(tensors) != len(model.params):
-        raise rcmlrs.FormatError(f"load_model: {path!r} has {len(tensors)} tensors, the "
-                                 f"architecture needs {len(model.params)}")
-    for p, t in zip(model.params, tensors):
+        raise rcmlrs.FormatError(
+            f"load_model: {path!r} has {len(tensors)} tensors, the "
+            f"architecture needs {len(model.params)}"
+        )
+    for p, t in zip(model.params, tensors, strict=True):
         if p.shape != t.shape:
-            raise rcmlrs.FormatError(f"load_model: tensor of shape {t.shape} where the "
-                                     f"architecture needs {p.shape}")
+            raise rcmlrs.FormatError(
+                f"load_model: tensor of shape {t.shape} where the architecture needs {p.shape}"
+            )
     model.set_weights(tensors)
     return model
 

@@ -17,15 +17,20 @@ def get(opt):
             return Adam()
         if key == "sgd":
             return SGD()
-        raise ValueError(f"compile: unknown optimizer {opt!r}; valid names are "
-                         f"{', '.join(NAMES)}, or pass an instance such as rc.Adam(lr=1e-3)")
+        raise ValueError(
+            f"compile: unknown optimizer {opt!r}; valid names are "
+            f"{', '.join(NAMES)}, or pass an instance such as rc.Adam(lr=1e-3)"
+        )
     if isinstance(opt, type):
-        raise TypeError(f"compile: pass an optimizer instance ({opt.__name__}(lr=...)), "
-                        f"not the class")
+        raise TypeError(
+            f"compile: pass an optimizer instance ({opt.__name__}(lr=...)), not the class"
+        )
     if hasattr(opt, "step") and hasattr(opt, "add_params"):
         return opt
-    raise TypeError(f"compile: optimizer must be a name or an optimizer instance "
-                    f"(with add_params and step), got {type(opt).__name__}")
+    raise TypeError(
+        f"compile: optimizer must be a name or an optimizer instance "
+        f"(with add_params and step), got {type(opt).__name__}"
+    )
 
 
 __all__ = ["NAMES", "SGD", "Adam", "get"]
