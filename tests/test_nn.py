@@ -379,3 +379,21 @@ def test_global_seed_reproduces_fit_without_seed():
         return [w.numpy().copy() for w in m.weights]
 
     assert all(a.tobytes() == b.tobytes() for a, b in zip(run(), run(), strict=True))
+
+
+def test_progress_redraws_in_place_on_a_terminal(monkeypatch):
+    from rcmlrs.nn import model as model_mod
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    buf = Tty()
+    p = model_mod._Progress(10, stream=buf)
+    p.last_draw = -1.0
+    assert p.due()
+    p.update(3, {"loss": 1.0})
+    p.finish({"loss": 0.25})
+    text = buf.getvalue()
+    assert text.startswith("\r 3/10 [========>")
+    assert "ETA" in text and text.endswith("loss: 0.2500\n") and "\r10/10 [" in text
