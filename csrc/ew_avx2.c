@@ -8,6 +8,7 @@
 #pragma GCC target("avx2,fma")
 #endif
 #define RCML_LOOP
+#define RCML_BODY_AVX2 1
 #define RCML_SFX(name) name##_avx2
 #include "ew_body.h"
 #if defined(__clang__)

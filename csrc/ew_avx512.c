@@ -8,6 +8,7 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #endif
 #define RCML_LOOP
+#define RCML_BODY_AVX512 1
 #define RCML_SFX(name) name##_avx512
 #include "ew_body.h"
 #if defined(__clang__)

@@ -136,48 +136,99 @@ static double RCML_SFX(sumsqdev)(const float *x, size_t n, double mean) {
     return total;
 }
 
-/* min/max with a separate NaN flag so the lane loop stays a plain select */
+/* min/max: compilers will not vectorise a float max reduction without -ffast-math (NaN
+ * order rules), so the x86 variants use intrinsics; a separate unordered-compare mask
+ * gives NumPy's "any NaN -> NaN". The scalar loop is the reference for everything else. */
+#if defined(RCML_BODY_AVX512)
+#include <immintrin.h>
+#define RCML_MINMAX_SIMD(NAME, OP, SCALAR_CMP)                                             \
+    static float RCML_SFX(NAME)(const float *x, size_t n) {                                \
+        __m512 acc = _mm512_set1_ps(x[0]);                                                 \
+        __mmask16 nan = 0;                                                                 \
+        size_t i = 0;                                                                      \
+        for (; i + 16 <= n; i += 16) {                                                     \
+            __m512 v = _mm512_loadu_ps(x + i);                                             \
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);                                 \
+            acc = OP(v, acc);                                                              \
+        }                                                                                  \
+        float lanes[16], m = x[0];                                                         \
+        int anynan = nan != 0;                                                             \
+        _mm512_storeu_ps(lanes, acc);                                                      \
+        for (size_t j = 0; j < 16; j++) m = lanes[j] SCALAR_CMP m ? lanes[j] : m;          \
+        for (; i < n; i++) {                                                               \
+            anynan |= x[i] != x[i];                                                        \
+            m = x[i] SCALAR_CMP m ? x[i] : m;                                              \
+        }                                                                                  \
+        return anynan ? rcml_as_float(0x7fc00000u) : m;                                    \
+    }
+RCML_MINMAX_SIMD(min, _mm512_min_ps, <)
+RCML_MINMAX_SIMD(max, _mm512_max_ps, >)
+#elif defined(RCML_BODY_AVX2) || (defined(RCML_BODY_BASELINE) && defined(RCML_X86) && \
+                                  (defined(__SSE2__) || defined(_M_X64)))
+#include <immintrin.h>
+#if defined(RCML_BODY_AVX2)
+#define RCML_V __m256
+#define RCML_W 8
+#define RCML_LOAD _mm256_loadu_ps
+#define RCML_SET1 _mm256_set1_ps
+#define RCML_STORE _mm256_storeu_ps
+#define RCML_UNORD(v) _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))
+#define RCML_VMIN _mm256_min_ps
+#define RCML_VMAX _mm256_max_ps
+#else
+#define RCML_V __m128
+#define RCML_W 4
+#define RCML_LOAD _mm_loadu_ps
+#define RCML_SET1 _mm_set1_ps
+#define RCML_STORE _mm_storeu_ps
+#define RCML_UNORD(v) _mm_movemask_ps(_mm_cmpunord_ps(v, v))
+#define RCML_VMIN _mm_min_ps
+#define RCML_VMAX _mm_max_ps
+#endif
+#define RCML_MINMAX_SIMD(NAME, OP, SCALAR_CMP)                                             \
+    static float RCML_SFX(NAME)(const float *x, size_t n) {                                \
+        RCML_V acc = RCML_SET1(x[0]);                                                      \
+        int nan = 0;                                                                       \
+        size_t i = 0;                                                                      \
+        for (; i + RCML_W <= n; i += RCML_W) {                                             \
+            RCML_V v = RCML_LOAD(x + i);                                                   \
+            nan |= RCML_UNORD(v);                                                          \
+            acc = OP(v, acc);                                                              \
+        }                                                                                  \
+        float lanes[RCML_W], m = x[0];                                                     \
+        RCML_STORE(lanes, acc);                                                            \
+        for (size_t j = 0; j < RCML_W; j++) m = lanes[j] SCALAR_CMP m ? lanes[j] : m;      \
+        for (; i < n; i++) {                                                               \
+            nan |= x[i] != x[i];                                                           \
+            m = x[i] SCALAR_CMP m ? x[i] : m;                                              \
+        }                                                                                  \
+        return nan ? rcml_as_float(0x7fc00000u) : m;                                       \
+    }
+RCML_MINMAX_SIMD(min, RCML_VMIN, <)
+RCML_MINMAX_SIMD(max, RCML_VMAX, >)
+#else
 static float RCML_SFX(min)(const float *x, size_t n) {
-    float acc[16];
     int nan = 0;
-    size_t i = 0, j;
-    for (j = 0; j < 16; j++) acc[j] = x[0];
-    for (; i + 16 <= n; i += 16) {
-        RCML_LOOP for (j = 0; j < 16; j++) {
-            float v = x[i + j];
-            nan |= v != v;
-            acc[j] = v < acc[j] ? v : acc[j];
-        }
-    }
-    for (; i < n; i++) {
+    float m = x[0];
+    size_t i;
+    RCML_LOOP for (i = 0; i < n; i++) {
         nan |= x[i] != x[i];
-        acc[0] = x[i] < acc[0] ? x[i] : acc[0];
+        m = x[i] < m ? x[i] : m;
     }
-    float m = acc[0];
-    for (j = 1; j < 16; j++) m = acc[j] < m ? acc[j] : m;
     return nan ? rcml_as_float(0x7fc00000u) : m;
 }
 
 static float RCML_SFX(max)(const float *x, size_t n) {
-    float acc[16];
     int nan = 0;
-    size_t i = 0, j;
-    for (j = 0; j < 16; j++) acc[j] = x[0];
-    for (; i + 16 <= n; i += 16) {
-        RCML_LOOP for (j = 0; j < 16; j++) {
-            float v = x[i + j];
-            nan |= v != v;
-            acc[j] = v > acc[j] ? v : acc[j];
-        }
-    }
-    for (; i < n; i++) {
+    float m = x[0];
+    size_t i;
+    RCML_LOOP for (i = 0; i < n; i++) {
         nan |= x[i] != x[i];
-        acc[0] = x[i] > acc[0] ? x[i] : acc[0];
+        m = x[i] > m ? x[i] : m;
     }
-    float m = acc[0];
-    for (j = 1; j < 16; j++) m = acc[j] > m ? acc[j] : m;
     return nan ? rcml_as_float(0x7fc00000u) : m;
 }
+#endif
 
 const rcml_ew_table_t RCML_SFX(rcml_ew) = {
     RCML_SFX(binary), RCML_SFX(binary_scalar), RCML_SFX(unary), RCML_SFX(sum),

@@ -23,6 +23,7 @@ from rcmlrs._tensor import (
     zeros,
 )
 from rcmlrs._version import __version__
+from rcmlrs.io import load_state_binary, load_state_json, save_tensors_binary, save_tensors_json
 from rcmlrs.runtime import get_include, show_config
 
 __all__ = [
@@ -37,9 +38,13 @@ __all__ = [
     "full",
     "get_include",
     "get_num_threads",
+    "load_state_binary",
+    "load_state_json",
     "ones",
     "randn",
     "random",
+    "save_tensors_binary",
+    "save_tensors_json",
     "seed",
     "set_num_threads",
     "show_config",

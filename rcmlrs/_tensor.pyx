@@ -11,7 +11,7 @@ cimport cython
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_STRIDES
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.math cimport NAN, fabs, sqrt
+from libc.math cimport NAN, copysign, fabs, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 
@@ -100,6 +100,14 @@ cdef tuple _shape3(object shape, str what):
     return tuple(dims)
 
 
+cdef tuple _shape2(object shape, str what):
+    if isinstance(shape, Shape):
+        return (shape.x, shape.y)
+    if isinstance(shape, (tuple, list)) and len(shape) == 2:
+        return (_check_dim(shape[0], what), _check_dim(shape[1], what))
+    raise TypeError(f"{what}: shape must be a Shape or a (rows, cols) tuple")
+
+
 cdef Py_ssize_t _checked_size(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C, str what) except -1:
     # each factor <= 2^40, so the checks below cannot themselves overflow
     if L < 0 or R < 0 or C < 0:
@@ -173,6 +181,25 @@ cdef class RamTensor:
 
     def __releasebuffer__(self, Py_buffer *buffer):
         pass
+
+    # ------------------------------------------------- original-crate spellings
+    @classmethod
+    def new_layer_zeros(cls, shape, layer_length):
+        """Zeros of (layer_length, shape.x, shape.y); ``shape`` is a Shape or (rows, cols)."""
+        R, C = _shape2(shape, "new_layer_zeros")
+        return zeros((_check_dim(layer_length, "new_layer_zeros"), R, C))
+
+    @classmethod
+    def new_random(cls, shape, layer_length, rand_min, rand_max, seed=None):
+        """Uniform numbers in [rand_min, rand_max) of (layer_length, shape.x, shape.y)."""
+        R, C = _shape2(shape, "new_random")
+        return random((_check_dim(layer_length, "new_random"), R, C), rand_min, rand_max,
+                      seed=seed)
+
+    @classmethod
+    def from_value(cls, v):
+        """A tensor holding ``v``: a number gives (1, 1, 1); arrays follow rc.tensor."""
+        return tensor(v)
 
     # ------------------------------------------------------------- properties
     @property
@@ -599,6 +626,8 @@ cdef class RamTensor:
     def reshape(self, shape):
         """A copy with a new shape of the same size (int or 1-3 tuple, right-aligned;
         one dimension may be -1 and is then inferred)."""
+        if not isinstance(shape, (tuple, list, Shape, RamTensor)):
+            shape = (shape,)
         if isinstance(shape, (tuple, list)) and any(
                 not isinstance(d, bool) and hasattr(d, "__index__") and d.__index__() == -1
                 for d in shape):
@@ -626,13 +655,7 @@ cdef class RamTensor:
     def pad(self, shape, layers=None, pad_value=0.0):
         """Pad or crop to (layers, rows, cols): ``shape`` is a Shape or (rows, cols);
         new cells get ``pad_value``; ``layers=None`` keeps the layer count."""
-        if isinstance(shape, Shape):
-            R2, C2 = shape.x, shape.y
-        elif isinstance(shape, (tuple, list)) and len(shape) == 2:
-            R2 = _check_dim(shape[0], "pad")
-            C2 = _check_dim(shape[1], "pad")
-        else:
-            raise TypeError("pad: shape must be a Shape or a (rows, cols) tuple")
+        R2, C2 = _shape2(shape, "pad")
         L2 = self.L if layers is None else _check_dim(layers, "pad")
         cdef float fill = _to_float(pad_value, "pad")
         cdef RamTensor out = _empty(L2, R2, C2)
@@ -1114,7 +1137,7 @@ cdef RamTensor _from_array(object arr, bint copy):
         raise ShapeError(f"tensor: {arr.ndim}-D input of shape {arr.shape}; at most 3 dims")
     dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
     cdef RamTensor out = _empty(dims[0], dims[1], dims[2])
-    cdef float[::1] flat
+    cdef const float[::1] flat
     if out.n:
         flat = np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)
         memcpy(out.data, &flat[0], out.n * 4)
@@ -1160,7 +1183,7 @@ def full(shape, value):
     L, R, C = _shape3(shape, "full")
     cdef float v = _to_float(value, "full")
     cdef RamTensor out = _empty(L, R, C)
-    if v == 0.0 and (<unsigned int *>&v)[0] == 0:
+    if v == 0.0 and copysign(1.0, v) > 0:  # +0.0 only: -0.0 must keep its sign bit
         memset(out.data, 0, out.n * 4)
     else:
         with nogil:

@@ -1,0 +1,32 @@
+"""Side-by-side timing helpers shared by the benchmarks (not collected by pytest)."""
+
+from __future__ import annotations
+
+import timeit
+from collections.abc import Callable
+
+
+def best_time(fn: Callable[[], object], min_total: float = 0.2, repeat: int = 7) -> float:
+    """Best per-call seconds over `repeat` rounds, each long enough to time reliably."""
+    number = 1
+    while True:
+        t = timeit.timeit(fn, number=number)
+        if t >= min_total / repeat or number >= 1 << 24:
+            break
+        number *= 4
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def fmt_time(s: float) -> str:
+    if s < 1e-6:
+        return f"{s * 1e9:8.1f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:8.2f} us"
+    return f"{s * 1e3:8.3f} ms"
+
+
+def row(name: str, ours: float, rivals: dict[str, float]) -> str:
+    parts = [f"{name:<28} rcmlrs {fmt_time(ours)}"]
+    for rname, t in rivals.items():
+        parts.append(f"{rname} {fmt_time(t)}  ratio {t / ours:5.2f}x")
+    return " | ".join(parts)
