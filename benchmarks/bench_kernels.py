@@ -26,7 +26,7 @@ def np_sigmoid(x):
 def np_gelu(x):
     # the textbook composition of the tanh form, in float32
     c = np.float32(0.7978845608028654)
-    return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(c * (x + np.float32(0.044715) * x**3)))
+    return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(c * (x + np.float32(0.044715) * (x * x * x))))
 
 
 def np_sigmoid_backward(x, g):
