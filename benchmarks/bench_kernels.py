@@ -26,7 +26,11 @@ def np_sigmoid(x):
 def np_gelu(x):
     # the textbook composition of the tanh form, in float32
     c = np.float32(0.7978845608028654)
-    return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(c * (x + np.float32(0.044715) * (x * x * x))))
+    return (
+        np.float32(0.5)
+        * x
+        * (np.float32(1.0) + np.tanh(c * (x + np.float32(0.044715) * (x * x * x))))
+    )
 
 
 def np_sigmoid_backward(x, g):
@@ -61,11 +65,17 @@ def main() -> None:
         ("relu 1e6", lambda: x.relu(), {"numpy": lambda: np.maximum(nx, np.float32(0))}),
         ("sigmoid 1e6", lambda: x.sigmoid(), {"numpy": lambda: np_sigmoid(nx)}),
         ("gelu (tanh) 1e6", lambda: x.gelu(), {"numpy": lambda: np_gelu(nx)}),
-        ("sigmoid_backward 1e6", lambda: x.sigmoid_backward(g),
-         {"numpy": lambda: np_sigmoid_backward(nx, ng)}),
+        (
+            "sigmoid_backward 1e6",
+            lambda: x.sigmoid_backward(g),
+            {"numpy": lambda: np_sigmoid_backward(nx, ng)},
+        ),
         ("gelu_backward (tanh) 1e6", lambda: x.gelu_backward(g), {}),
-        ("relu_backward 1e6", lambda: x.relu_backward(g),
-         {"numpy": lambda: np.where(nx > 0, ng, np.float32(0))}),
+        (
+            "relu_backward 1e6",
+            lambda: x.relu_backward(g),
+            {"numpy": lambda: np.where(nx > 0, ng, np.float32(0))},
+        ),
     ]
     if torch is not None:
         cases[0][2]["torch"] = lambda: torch.exp(tx)

@@ -30,31 +30,59 @@ def _gelu_erf(v):
 
 REF = {
     # name: (rcmlrs forward, rcmlrs deriv, rcmlrs backward, float64 formula)
-    "relu": (lambda t: t.relu(), lambda t: t.relu_deriv(), lambda t, g: t.relu_backward(g),
-             lambda v: np.maximum(v, 0.0)),
-    "leaky_relu": (lambda t: t.leaky_relu(0.1), lambda t: t.leaky_relu_deriv(0.1),
-                   lambda t, g: t.leaky_relu_backward(g, 0.1),
-                   lambda v: np.where(v > 0, v, 0.1 * v)),
-    "sigmoid": (lambda t: t.sigmoid(), lambda t: t.sigmoid_deriv(),
-                lambda t, g: t.sigmoid_backward(g), _sig),
-    "tanh": (lambda t: t.tanh(), lambda t: t.tanh_deriv(), lambda t, g: t.tanh_backward(g),
-             np.tanh),
-    "swish": (lambda t: t.swish(), lambda t: t.swish_deriv(), lambda t, g: t.swish_backward(g),
-              lambda v: v * _sig(v)),
-    "gelu": (lambda t: t.gelu(), lambda t: t.gelu_deriv(), lambda t, g: t.gelu_backward(g),
-             lambda v: 0.5 * v * (1.0 + np.tanh(K * (v + 0.044715 * v**3)))),
-    "gelu_erf": (lambda t: t.gelu(approximate=False),
-                 lambda t: t.gelu_deriv(approximate=False),
-                 lambda t, g: t.gelu_backward(g, approximate=False), _gelu_erf),
+    "relu": (
+        lambda t: t.relu(),
+        lambda t: t.relu_deriv(),
+        lambda t, g: t.relu_backward(g),
+        lambda v: np.maximum(v, 0.0),
+    ),
+    "leaky_relu": (
+        lambda t: t.leaky_relu(0.1),
+        lambda t: t.leaky_relu_deriv(0.1),
+        lambda t, g: t.leaky_relu_backward(g, 0.1),
+        lambda v: np.where(v > 0, v, 0.1 * v),
+    ),
+    "sigmoid": (
+        lambda t: t.sigmoid(),
+        lambda t: t.sigmoid_deriv(),
+        lambda t, g: t.sigmoid_backward(g),
+        _sig,
+    ),
+    "tanh": (
+        lambda t: t.tanh(),
+        lambda t: t.tanh_deriv(),
+        lambda t, g: t.tanh_backward(g),
+        np.tanh,
+    ),
+    "swish": (
+        lambda t: t.swish(),
+        lambda t: t.swish_deriv(),
+        lambda t, g: t.swish_backward(g),
+        lambda v: v * _sig(v),
+    ),
+    "gelu": (
+        lambda t: t.gelu(),
+        lambda t: t.gelu_deriv(),
+        lambda t, g: t.gelu_backward(g),
+        lambda v: 0.5 * v * (1.0 + np.tanh(K * (v + 0.044715 * v**3))),
+    ),
+    "gelu_erf": (
+        lambda t: t.gelu(approximate=False),
+        lambda t: t.gelu_deriv(approximate=False),
+        lambda t, g: t.gelu_backward(g, approximate=False),
+        _gelu_erf,
+    ),
 }
 
 
 def _inputs(rng):
-    x = np.concatenate([
-        rng.standard_normal(3000) * 3,
-        rng.uniform(-12, 12, 2000),
-        np.linspace(-20, 20, 801),
-    ]).astype(np.float32)
+    x = np.concatenate(
+        [
+            rng.standard_normal(3000) * 3,
+            rng.uniform(-12, 12, 2000),
+            np.linspace(-20, 20, 801),
+        ]
+    ).astype(np.float32)
     return x
 
 
@@ -111,8 +139,10 @@ def test_extremes():
     inf, nan = np.inf, np.nan
     x = rc.tensor([-1e4, 1e4, -inf, inf, nan, -0.0, 0.0, 1e-45, -1e-40])
     with np.errstate(all="ignore"):
-        outs = {n: getattr(x, n)().numpy().ravel() for n in
-                ["relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu"]}
+        outs = {
+            n: getattr(x, n)().numpy().ravel()
+            for n in ["relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu"]
+        }
         outs["gelu_erf"] = x.gelu(approximate=False).numpy().ravel()
     assert list(outs["sigmoid"][:4]) == [0, 1, 0, 1]
     assert list(outs["tanh"][:4]) == [-1, 1, -1, 1]
@@ -130,8 +160,15 @@ def test_extremes():
     # subnormals pass through the linear-near-0 functions
     assert outs["relu"][7] == np.float32(1e-45) and outs["tanh"][8] == np.float32(-1e-40)
     with np.errstate(all="ignore"):
-        derivs = [x.relu_deriv(), x.leaky_relu_deriv(), x.sigmoid_deriv(), x.tanh_deriv(),
-                  x.swish_deriv(), x.gelu_deriv(), x.gelu_deriv(approximate=False)]
+        derivs = [
+            x.relu_deriv(),
+            x.leaky_relu_deriv(),
+            x.sigmoid_deriv(),
+            x.tanh_deriv(),
+            x.swish_deriv(),
+            x.gelu_deriv(),
+            x.gelu_deriv(approximate=False),
+        ]
     for d in derivs:
         v = d.numpy().ravel()
         assert np.isnan(v[4]) and not np.isnan(np.delete(v, 4)).any()
@@ -217,8 +254,9 @@ def test_softmax_jacobian(rng):
     # J^T g row by row is what softmax_backward computes
     g = rng.standard_normal((2, 3, 5)).astype(np.float32)
     jtg = np.einsum("rij,ri->rj", J.numpy().astype(np.float64), g.reshape(6, 5))
-    np.testing.assert_allclose(t.softmax_backward(rc.tensor(g)).numpy().reshape(6, 5), jtg,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        t.softmax_backward(rc.tensor(g)).numpy().reshape(6, 5), jtg, rtol=1e-5, atol=1e-6
+    )
     assert rc.zeros((2, 0, 3)).softmax_jacobian().shape == (0, 3, 3)
 
 
@@ -231,10 +269,15 @@ def test_gelu_and_backward_match_torch(rng):
         y = torch.nn.functional.gelu(ta, approximate=mode)
         y.backward(torch.tensor(g.astype(np.float64)))
         t = rc.tensor(a)
-        np.testing.assert_allclose(t.gelu(approx).numpy().ravel(), y.detach().numpy(),
-                                   rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(t.gelu_backward(rc.tensor(g), approx).numpy().ravel(),
-                                   ta.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            t.gelu(approx).numpy().ravel(), y.detach().numpy(), rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            t.gelu_backward(rc.tensor(g), approx).numpy().ravel(),
+            ta.grad.numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 # ---------------------------------------------------------------- backends and threads
@@ -243,7 +286,7 @@ def test_gelu_and_backward_match_torch(rng):
 def _all_kernels(x, g, rows):
     tx, tg = rc.from_numpy(x), rc.from_numpy(g)
     out = []
-    for name, (fwd, deriv, backward, _) in REF.items():
+    for fwd, deriv, backward, _ in REF.values():
         out += [fwd(tx), deriv(tx), backward(tx, tg)]
     out += [tx.erf()]
     if rows:
@@ -286,8 +329,18 @@ def test_thread_count_does_not_change_bits(threads):
     res = []
     for nt in (1, 2, 3):
         rc.set_num_threads(nt)
-        res.append([x.sigmoid(), x.relu(), x.gelu_backward(g), x.softmax(), x.log_softmax(1),
-                    x.softmax_backward(g, 0), x.z_score_norm(), x.min_max_norm(axis=0)])
+        res.append(
+            [
+                x.sigmoid(),
+                x.relu(),
+                x.gelu_backward(g),
+                x.softmax(),
+                x.log_softmax(1),
+                x.softmax_backward(g, 0),
+                x.z_score_norm(),
+                x.min_max_norm(axis=0),
+            ]
+        )
     for other in res[1:]:
         for a, b in zip(res[0], other, strict=True):
             assert a.equals(b)

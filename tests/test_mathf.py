@@ -96,8 +96,9 @@ def test_backends_give_serial_bits(name):
 
 def test_specials(backend):
     inf, nan = np.inf, np.nan
-    x = np.array([-1e4, 1e4, -inf, inf, nan, -0.0, 0.0, 1e-45, -1e-45, 1e-40, 88.8, -104.5],
-                 np.float32)
+    x = np.array(
+        [-1e4, 1e4, -inf, inf, nan, -0.0, 0.0, 1e-45, -1e-45, 1e-40, 88.8, -104.5], np.float32
+    )
     t = rc.from_numpy(x)
     with np.errstate(all="ignore"):
         e = t.exp().numpy().ravel()

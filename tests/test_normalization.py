@@ -32,28 +32,36 @@ def test_min_max_norm(axis, rng, backend):
 def test_z_score_norm(axis, ddof, rng, backend):
     a = (rng.standard_normal((3, 5, 41)) * 7 - 2).astype(np.float32)
     got = rc.tensor(a).z_score_norm(axis=axis, ddof=ddof).numpy()
-    np.testing.assert_allclose(got, _z64(a.astype(np.float64), axis, ddof), rtol=1e-5,
-                               atol=2e-6)
+    np.testing.assert_allclose(got, _z64(a.astype(np.float64), axis, ddof), rtol=1e-5, atol=2e-6)
 
 
 def test_constant_input_gives_zeros():
     for t in [rc.full((2, 3, 4), 7.25), rc.full(5, -0.1), rc.tensor([3.0])]:
-        for out in [t.min_max_norm(), t.z_score_norm(), t.min_max_norm(axis=-1),
-                    t.z_score_norm(axis=0)]:
+        for out in [
+            t.min_max_norm(),
+            t.z_score_norm(),
+            t.min_max_norm(axis=-1),
+            t.z_score_norm(axis=0),
+        ]:
             v = out.numpy()
             assert not np.isnan(v).any() and not v.any()
     # one constant row among varying ones
     a = np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]], np.float32)
-    np.testing.assert_array_equal(rc.tensor(a).min_max_norm(axis=-1).numpy()[0],
-                                  [[0, 0.5, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(
+        rc.tensor(a).min_max_norm(axis=-1).numpy()[0], [[0, 0.5, 1], [0, 0, 0]]
+    )
     np.testing.assert_array_equal(rc.tensor(a).z_score_norm(axis=-1).numpy()[0][1], [0, 0, 0])
 
 
 def test_inplace_forms(rng):
     a = (rng.standard_normal((2, 3, 50)) * 4).astype(np.float32)
     t = rc.tensor(a)
-    for name, axis in [("min_max_norm", None), ("min_max_norm", 1), ("z_score_norm", None),
-                       ("z_score_norm", -1)]:
+    for name, axis in [
+        ("min_max_norm", None),
+        ("min_max_norm", 1),
+        ("z_score_norm", None),
+        ("z_score_norm", -1),
+    ]:
         want = getattr(t, name)(axis=axis)
         arr = a.copy()
         b = rc.from_numpy(arr)
