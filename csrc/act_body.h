@@ -167,27 +167,10 @@ RCML_INLINE float act_fold16(float *acc) {
     return acc[0];
 }
 
-/* max of a row; NaN if any element is NaN (a separate flag keeps the lane loop a select) */
-static float RCML_SFX(row_max)(const float *x, size_t n) {
-    float acc[16];
-    int nan = 0;
-    size_t i = 0, j;
-    for (j = 0; j < 16; j++) acc[j] = RCML_NINF;
-    for (; i + 16 <= n; i += 16) {
-        RCML_LOOP for (j = 0; j < 16; j++) {
-            float v = x[i + j];
-            nan |= v != v;
-            acc[j] = rcml_self(v > acc[j], v, acc[j]);
-        }
-    }
-    for (; i < n; i++) {
-        nan |= x[i] != x[i];
-        acc[0] = rcml_self(x[i] > acc[0], x[i], acc[0]);
-    }
-    float m = acc[0];
-    for (j = 1; j < 16; j++) m = rcml_self(acc[j] > m, acc[j], m);
-    return nan ? rcml_as_float(0x7fc00000u) : m;
-}
+/* running max for the column form: a lane takes v when v > acc or v is NaN, and a NaN
+ * lane never changes again (rows use rcml_max_f32, which has SIMD variants; a max is
+ * exact in any order, so every backend still gets the same bits) */
+RCML_INLINE float act_max_nan(float a, float v) { return rcml_self((v > a) | (v != v), v, a); }
 
 /* out = e^(x - m) (when store), returns the sum in the fixed 16-lane order */
 static float RCML_SFX(row_expsum)(const float *x, float m, float *out, int store, size_t n) {
@@ -218,7 +201,7 @@ static float RCML_SFX(row_expsum)(const float *x, float m, float *out, int store
 static void RCML_SFX(softmax_row)(int mode, const float *x, const float *g, size_t n,
                                   float *out) {
     size_t i, j;
-    float m = RCML_SFX(row_max)(x, n);
+    float m = rcml_max_f32(x, n);
     if (mode == RCML_SMX_LOG) {
         float s = RCML_SFX(row_expsum)(x, m, out, 0, n);
         float ls = rcml_logf(s);
@@ -256,7 +239,6 @@ static void RCML_SFX(softmax_row)(int mode, const float *x, const float *g, size
 static void RCML_SFX(softmax_cols)(int mode, const float *x, const float *g, size_t len,
                                    size_t inner, float *out) {
     float m[RCML_SMX_BLOCK], s[RCML_SMX_BLOCK];
-    int nanf[RCML_SMX_BLOCK];
     size_t i0, j, b;
     for (i0 = 0; i0 < inner; i0 += RCML_SMX_BLOCK) {
         size_t nb = RCML_MIN((size_t)RCML_SMX_BLOCK, inner - i0);
@@ -265,17 +247,11 @@ static void RCML_SFX(softmax_cols)(int mode, const float *x, const float *g, siz
         for (b = 0; b < nb; b++) {
             m[b] = RCML_NINF;
             s[b] = 0.0f;
-            nanf[b] = 0;
         }
         for (j = 0; j < len; j++) {
             const float *xr = xb + j * inner;
-            RCML_LOOP for (b = 0; b < nb; b++) {
-                float v = xr[b];
-                nanf[b] |= v != v;
-                m[b] = rcml_self(v > m[b], v, m[b]);
-            }
+            RCML_LOOP for (b = 0; b < nb; b++) m[b] = act_max_nan(m[b], xr[b]);
         }
-        RCML_LOOP for (b = 0; b < nb; b++) m[b] = rcml_self(nanf[b], rcml_as_float(0x7fc00000u), m[b]);
         for (j = 0; j < len; j++) {
             const float *xr = xb + j * inner;
             float *orow = ob + j * inner;
