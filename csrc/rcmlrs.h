@@ -257,9 +257,10 @@ double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels,
  *   g  = grad + wd*p                 (decoupled == 0 and wd != 0, L2)
  *   m  = lerp(m, g, 1 - beta1);  v = v*beta2 + ((1 - beta2)*g)*g
  *   vmax = max(vmax, v)              (vmax != NULL, AMSGrad; NaN propagates)
- *   p += (-lr/(1 - beta1^step) * m) / (sqrt(v or vmax) / sqrt(1 - beta2^step) + eps)
- * step >= 1 is the step number after incrementing (bias correction). grad is read only;
- * param, m, v (and vmax) are updated; none of them may overlap another. */
+ *   p += (-lr/(1 - beta1^step) * m) / (sqrt(v or vmax) * (1/sqrt(1 - beta2^step)) + eps)
+ * (torch divides by sqrt(1 - beta2^step); the reciprocal is <= 1 ulp from that and saves a
+ * division). step >= 1 is the step number after incrementing (bias correction). grad is
+ * read only; param, m, v (and vmax) are updated; none of them may overlap another. */
 void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
                    int64_t step, double lr, double beta1, double beta2, double eps,
                    double weight_decay, int decoupled);
@@ -269,6 +270,7 @@ void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *v
 void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int first);
+
 /* ------------------------------------------------------------ neural nets (rc.nn) */
 /* Fused kernels behind rc.nn (csrc/nn_kernels.c, nn_body.h per ISA). Bitwise identical
  * for any thread count (fixed-order loops; products through the packed GEMM). Matrices

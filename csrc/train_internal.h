@@ -17,7 +17,7 @@ typedef struct {
     float w1c;     /* 1 - w1, for lerp's upper branch */
     float beta2;   /* v decay */
     float w2;      /* 1 - beta2 */
-    float bc2s;    /* sqrt(1 - beta2^step) */
+    float ibc2s;   /* 1 / sqrt(1 - beta2^step): a multiply instead of a division */
     float eps;
     float nss;     /* -lr / (1 - beta1^step) */
     int lerp_hi;   /* w1 >= 0.5: torch's lerp uses end - (end - self)*(1 - w) */

@@ -142,6 +142,7 @@ cdef extern from "rcmlrs.h" nogil:
     void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
                       double momentum, double dampening, double weight_decay, int nesterov,
                       int first) noexcept
+
 # ---------------------------------------------------------- neural nets (rc.nn)
 cdef extern from "rcmlrs.h" nogil:
     enum:

@@ -77,8 +77,7 @@ def binary_cross_entropy(actual, predicted) -> float:
 
 def binary_cross_entropy_deriv(actual, predicted) -> RamTensor:
     """d binary_cross_entropy / d predicted = ``(p - a) / max(p (1 - p), 1e-12) / n``."""
-    return _tensor._elem_loss(_BCE, actual, predicted, False, True,
-                              "binary_cross_entropy_deriv")[1]
+    return _tensor._elem_loss(_BCE, actual, predicted, False, True, "binary_cross_entropy_deriv")[1]
 
 
 def cross_entropy_loss(actual, logits) -> float:
@@ -115,31 +114,42 @@ def _split_target(actual, logits, what):
         shape = actual.shape
     else:
         if isinstance(actual, (str, bytes, dict, set)) or actual is None:
-            raise TypeError(f"{what}: actual must be labels or a one-hot tensor, "
-                            f"got {type(actual).__name__}")
+            raise TypeError(
+                f"{what}: actual must be labels or a one-hot tensor, got {type(actual).__name__}"
+            )
         arr = np.asarray(actual)
         shape = arr.shape
         if arr.dtype.kind not in "iuf":
-            raise TypeError(f"{what}: actual must be numbers (labels or one-hot), "
-                            f"got dtype {arr.dtype}")
+            raise TypeError(
+                f"{what}: actual must be numbers (labels or one-hot), got dtype {arr.dtype}"
+            )
         if arr.ndim <= 3 and (1,) * (3 - arr.ndim) + shape == logits.shape:
             return logits, _tensor.tensor(arr), None  # one-hot / distribution of the logits' shape
         arr = arr.reshape(-1)
     if arr.size not in (rows, R):
-        raise ShapeError(f"{what}: actual of shape {shape} is neither one-hot of the logits' "
-                         f"shape {logits.shape} nor one label per row ({rows} labels)")
+        raise ShapeError(
+            f"{what}: actual of shape {shape} is neither one-hot of the logits' "
+            f"shape {logits.shape} nor one label per row ({rows} labels)"
+        )
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"{what}: label {arr[i]!r} (row {i}) is not an integer class index")
-    if arr.size:
+            raise ValueError(
+                f"{what}: label {arr[i].item()!r} (row {i}) is not an integer class index"
+            )
+    # signed integers go straight to the kernel wrapper, which checks the range (and names
+    # the bad label) in C speed; floats and unsigned values are checked here before the
+    # cast so that no out-of-range value can wrap into range
+    if arr.dtype.kind != "i" and arr.size:
         bad = (arr < 0) | (arr >= C)
         if bad.any():
             i = int(np.argmax(bad))
             v = arr[i].item()
-            raise ValueError(f"{what}: label {int(v)} (row {i}) is out of range for {C} classes "
-                             f"(valid: 0..{C - 1})")
+            raise ValueError(
+                f"{what}: label {int(v)} (row {i}) is out of range for {C} classes "
+                f"(valid: 0..{C - 1})"
+            )
     labels = np.ascontiguousarray(arr, dtype=np.int64)
     if labels.size != rows:  # R labels shared by every layer
         labels = np.ascontiguousarray(np.tile(labels, L))

@@ -62,26 +62,48 @@ def _step_count(step, what: str) -> int:
         raise TypeError(f"{what}: step must be an int, got {type(step).__name__}")
     s = step.__index__()
     if s < 1 or s > 2**62:
-        raise ValueError(f"{what}: step must be >= 1 (the step number after incrementing), "
-                         f"got {s}")
+        raise ValueError(f"{what}: step must be >= 1 (the step number after incrementing), got {s}")
     return s
 
 
 # --------------------------------------------------------------------- low level
 
 
-def adam_update(param, grad, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                weight_decay=0.0, vmax=None, decoupled_weight_decay=False):
+def adam_update(
+    param,
+    grad,
+    m,
+    v,
+    step,
+    lr=1e-3,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    vmax=None,
+    decoupled_weight_decay=False,
+):
     """One fused Adam step on one tensor, in place: updates ``param``, ``m``, ``v`` (and
     ``vmax`` for AMSGrad). ``step`` is this step's number, starting at 1 (bias
     correction ``1 - beta^step``). ``weight_decay`` is L2 (added to the gradient) unless
     ``decoupled_weight_decay`` (AdamW: ``param *= 1 - lr * weight_decay``)."""
     what = "adam_update"
     s = _step_count(step, what)
-    _tensor._adam_step(param, grad, m, v, vmax, s, _nonneg(lr, "lr", what),
-                       _beta(beta1, "beta1", what), _beta(beta2, "beta2", what),
-                       _positive(eps, "eps", what), _nonneg(weight_decay, "weight_decay", what),
-                       bool(decoupled_weight_decay), what)
+    _tensor._adam_step(
+        param,
+        grad,
+        m,
+        v,
+        vmax,
+        s,
+        _nonneg(lr, "lr", what),
+        _beta(beta1, "beta1", what),
+        _beta(beta2, "beta2", what),
+        _positive(eps, "eps", what),
+        _nonneg(weight_decay, "weight_decay", what),
+        bool(decoupled_weight_decay),
+        what,
+    )
 
 
 # ----------------------------------------------------------------------- classes
@@ -108,17 +130,23 @@ class Optimizer:
         try:
             params = list(params)
         except TypeError:
-            raise TypeError(f"{type(self).__name__}.add_params: expected a RamTensor or an "
-                            f"iterable of them, got {type(params).__name__}") from None
+            raise TypeError(
+                f"{type(self).__name__}.add_params: expected a RamTensor or an "
+                f"iterable of them, got {type(params).__name__}"
+            ) from None
         known = {id(p) for p in self.params}
         for i, p in enumerate(params):
             if not isinstance(p, RamTensor):
-                raise TypeError(f"{type(self).__name__}.add_params: param {i} is a "
-                                f"{type(p).__name__}, not a RamTensor (params are updated "
-                                f"in place)")
+                raise TypeError(
+                    f"{type(self).__name__}.add_params: param {i} is a "
+                    f"{type(p).__name__}, not a RamTensor (params are updated "
+                    f"in place)"
+                )
             if id(p) in known:
-                raise ValueError(f"{type(self).__name__}.add_params: param {i} of shape "
-                                 f"{p.shape} is already registered")
+                raise ValueError(
+                    f"{type(self).__name__}.add_params: param {i} of shape "
+                    f"{p.shape} is already registered"
+                )
             known.add(id(p))
         for p in params:
             self.params.append(p)
@@ -136,10 +164,11 @@ class Optimizer:
             grads = [grads]
         grads = list(grads)
         if len(grads) != len(self.params):
-            raise ValueError(f"{name}.step: got {len(grads)} gradients for "
-                             f"{len(self.params)} parameters")
+            raise ValueError(
+                f"{name}.step: got {len(grads)} gradients for {len(self.params)} parameters"
+            )
         # check every shape first so a bad list leaves all parameters untouched
-        for i, (p, g) in enumerate(zip(self.params, grads)):
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if g is None:
                 continue
             shp = g.shape if isinstance(g, RamTensor) else None
@@ -147,10 +176,12 @@ class Optimizer:
                 grads[i] = g = _tensor.tensor(g)
                 shp = g.shape
             if shp != p.shape:
-                raise ShapeError(f"{name}.step: gradient {i} has shape {shp} but its "
-                                 f"parameter has shape {p.shape}")
+                raise ShapeError(
+                    f"{name}.step: gradient {i} has shape {shp} but its "
+                    f"parameter has shape {p.shape}"
+                )
         what = f"{name}.step"
-        for p, g, st in zip(self.params, grads, self.state):
+        for p, g, st in zip(self.params, grads, self.state, strict=True):
             if g is not None:
                 self._update(p, g, st, what)
         self.t += 1
@@ -170,8 +201,10 @@ class Optimizer:
             "type": type(self).__name__,
             "t": self.t,
             "hyper": self.hyperparameters(),
-            "state": [{k: (v.copy() if isinstance(v, RamTensor) else v) for k, v in st.items()}
-                      for st in self.state],
+            "state": [
+                {k: (v.copy() if isinstance(v, RamTensor) else v) for k, v in st.items()}
+                for st in self.state
+            ],
         }
 
     def load_state_dict(self, d) -> None:
@@ -184,27 +217,36 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: state_dict is for {d['type']}")
         states = list(d["state"])
         if len(states) != len(self.params):
-            raise ValueError(f"{name}.load_state_dict: state_dict has {len(states)} parameter "
-                             f"states but the optimizer has {len(self.params)} parameters")
+            raise ValueError(
+                f"{name}.load_state_dict: state_dict has {len(states)} parameter "
+                f"states but the optimizer has {len(self.params)} parameters"
+            )
         new_states = []
-        for i, (p, st) in enumerate(zip(self.params, states)):
+        for i, (p, st) in enumerate(zip(self.params, states, strict=True)):
             fresh = self._new_state(p)
             if set(st) != set(fresh):
-                raise ValueError(f"{name}.load_state_dict: state {i} has keys {sorted(st)}, "
-                                 f"expected {sorted(fresh)}")
+                raise ValueError(
+                    f"{name}.load_state_dict: state {i} has keys {sorted(st)}, "
+                    f"expected {sorted(fresh)}"
+                )
             for k, v in st.items():
                 if isinstance(fresh[k], RamTensor) or (fresh[k] is None and v is not None):
                     if not isinstance(v, RamTensor):
-                        raise TypeError(f"{name}.load_state_dict: state {i} {k!r} must be a "
-                                        f"RamTensor, got {type(v).__name__}")
+                        raise TypeError(
+                            f"{name}.load_state_dict: state {i} {k!r} must be a "
+                            f"RamTensor, got {type(v).__name__}"
+                        )
                     if v.shape != p.shape:
-                        raise ShapeError(f"{name}.load_state_dict: state {i} {k!r} has shape "
-                                         f"{v.shape} but its parameter has shape {p.shape}")
+                        raise ShapeError(
+                            f"{name}.load_state_dict: state {i} {k!r} has shape "
+                            f"{v.shape} but its parameter has shape {p.shape}"
+                        )
                     fresh[k] = v.copy()
                 elif k == "step":
                     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                        raise ValueError(f"{name}.load_state_dict: state {i} has a bad step "
-                                         f"count {v!r}")
+                        raise ValueError(
+                            f"{name}.load_state_dict: state {i} has a bad step count {v!r}"
+                        )
                     fresh[k] = v
                 else:
                     fresh[k] = v
@@ -231,14 +273,38 @@ class Adam(Optimizer):
     ``decoupled_weight_decay=True`` scales ``p *= 1 - lr * wd`` first (AdamW).
     ``amsgrad`` normalises by the running maximum of ``v``. One fused pass per tensor."""
 
-    _hyper_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled_weight_decay",
-                    "amsgrad")
+    _hyper_names = (
+        "lr",
+        "beta1",
+        "beta2",
+        "eps",
+        "weight_decay",
+        "decoupled_weight_decay",
+        "amsgrad",
+    )
 
-    def __init__(self, params=None, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                 weight_decay=0.0, decoupled_weight_decay=False, amsgrad=False):
-        self._set_hyper(dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                             weight_decay=weight_decay,
-                             decoupled_weight_decay=decoupled_weight_decay, amsgrad=amsgrad))
+    def __init__(
+        self,
+        params=None,
+        lr=1e-3,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        weight_decay=0.0,
+        decoupled_weight_decay=False,
+        amsgrad=False,
+    ):
+        self._set_hyper(
+            dict(
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                eps=eps,
+                weight_decay=weight_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                amsgrad=amsgrad,
+            )
+        )
         super().__init__(params)
 
     def _set_hyper(self, h: dict) -> None:
@@ -265,10 +331,23 @@ class Adam(Optimizer):
         return st
 
     def _update(self, p, g, st, what) -> None:
-        st["step"] += 1
-        _tensor._adam_step(p, g, st["m"], st["v"], st.get("vmax"), st["step"], self.lr,
-                           self.beta1, self.beta2, self.eps, self.weight_decay,
-                           self.decoupled_weight_decay, what)
+        step = st["step"] + 1
+        _tensor._adam_step(
+            p,
+            g,
+            st["m"],
+            st["v"],
+            st.get("vmax"),
+            step,
+            self.lr,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            self.weight_decay,
+            self.decoupled_weight_decay,
+            what,
+        )
+        st["step"] = step  # only once the update went through
 
 
 class SGD(Optimizer):
@@ -278,10 +357,18 @@ class SGD(Optimizer):
 
     _hyper_names = ("lr", "momentum", "nesterov", "weight_decay", "dampening")
 
-    def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
-                 dampening=0.0):
-        self._set_hyper(dict(lr=lr, momentum=momentum, nesterov=nesterov,
-                             weight_decay=weight_decay, dampening=dampening))
+    def __init__(
+        self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0
+    ):
+        self._set_hyper(
+            dict(
+                lr=lr,
+                momentum=momentum,
+                nesterov=nesterov,
+                weight_decay=weight_decay,
+                dampening=dampening,
+            )
+        )
         super().__init__(params)
 
     def _set_hyper(self, h: dict) -> None:
@@ -297,8 +384,10 @@ class SGD(Optimizer):
             raise ValueError(f"{what}: dampening must be in [0, 1], got {h['dampening']!r}")
         nesterov = bool(h["nesterov"])
         if nesterov and (momentum <= 0.0 or dampening != 0.0):
-            raise ValueError(f"{what}: nesterov needs momentum > 0 and dampening 0 "
-                             f"(got momentum={h['momentum']!r}, dampening={h['dampening']!r})")
+            raise ValueError(
+                f"{what}: nesterov needs momentum > 0 and dampening 0 "
+                f"(got momentum={h['momentum']!r}, dampening={h['dampening']!r})"
+            )
         self.lr, self.momentum, self.weight_decay, self.dampening = lr, momentum, wd, dampening
         self.nesterov = nesterov
 
@@ -310,8 +399,20 @@ class SGD(Optimizer):
         buf = st["momentum_buffer"]
         first = False
         if self.momentum != 0.0 and buf is None:
-            buf = st["momentum_buffer"] = _tensor._empty_like(p)
+            buf = _tensor._empty_like(p)  # fully written by the first step
             first = True
-        _tensor._sgd_step(p, g, buf if self.momentum != 0.0 else None, self.lr, self.momentum,
-                          self.dampening, self.weight_decay, self.nesterov, first, what)
+        _tensor._sgd_step(
+            p,
+            g,
+            buf if self.momentum != 0.0 else None,
+            self.lr,
+            self.momentum,
+            self.dampening,
+            self.weight_decay,
+            self.nesterov,
+            first,
+            what,
+        )
+        if first:  # kept only once the kernel has filled it
+            st["momentum_buffer"] = buf
         st["step"] += 1
