@@ -120,18 +120,28 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 /* k block. An MR x KC panel of A (12 x 256 x 4 B = 12 KB) sits in half of a 32 KB L1
  * while B panels stream past it; 256 steps also amortise the C tile load/store of each
  * kernel call to ~1% of its FMAs. k is cut into equal blocks (no tiny last block). */
+#ifndef RCML_KC_MAX
 #define RCML_KC_MAX 256
+#endif
 /* Columns of a B block kept in L2 while every MR panel of the tile passes over it:
  * KC x NCB x 4 B = 512 KB, half of a 1 MB L2 (Zen 4, Skylake-SP), leaving room for A. */
+#ifndef RCML_NCB
 #define RCML_NCB 512
+#endif
 /* Tile limits. Tall tiles reuse each L2 block of B across more A panels; wide tiles pack
  * each A block once for more columns (A packing costs ~1 cycle per element against
  * nt/16 cycles of FMAs). */
+#ifndef RCML_MT_MAX
 #define RCML_MT_MAX 480
+#endif
+#ifndef RCML_NT_MAX
 #define RCML_NT_MAX 2048
+#endif
 /* Aim for at least this many tiles so two to eight threads balance, but stop splitting
  * below this many FMAs per tile (scheduling then costs more than it balances). */
+#ifndef RCML_TILES_WANT
 #define RCML_TILES_WANT 8
+#endif
 #define RCML_TILE_MIN_WORK ((size_t)1 << 21)
 /* Below this many FMAs in total everything runs on the calling thread. */
 #define RCML_PAR_MIN_WORK ((size_t)1 << 18)
@@ -450,7 +460,7 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                              B + l * stride_b, beta, C + l * m * n);
         return;
     }
-    if (n <= RCML_TINY_NMAX && m * n * k <= RCML_TINY_WORK) {
+    if (m * n <= RCML_TINY_MN_MAX && m * n * k <= RCML_TINY_WORK) {
         /* overhead-bound: no packing, no threads */
         for (l = 0; l < layers; l++)
             kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,
