@@ -33,10 +33,15 @@ typedef void (*rcml_gemm_tiny_t)(int trans_a, int trans_b, size_t m, size_t n, s
                                  float *C);
 #define RCML_TINY_MN_MAX 4096
 
+/* Pack a full MR-row panel of a row-major A: d[p*MR + r] = s[r*lds + p], p < kq (a
+ * transpose; optional, NULL means the driver's scalar loop). */
+typedef void (*rcml_gemm_pack_a_t)(const float *s, size_t lds, size_t kq, float *d);
+
 typedef struct {
     size_t mr, nr; /* register tile */
     rcml_gemm_ukr_t rowa, cola;
     rcml_gemm_tiny_t tiny;
+    rcml_gemm_pack_a_t pack_a_rows; /* may be NULL */
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;

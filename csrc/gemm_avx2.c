@@ -105,7 +105,7 @@ static void rcml_gemm_tiny_avx2(int trans_a, int trans_b, size_t m, size_t n, si
                                 float *C) RCML_GEMM_TINY_BODY
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {MR, NR, rcml_ukr_rowa_avx2,
-                                                    rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2};
+                                                    rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2, NULL};
 
 #undef MR
 #undef NR

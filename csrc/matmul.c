@@ -100,7 +100,8 @@ static void rcml_gemm_tiny_portable(int trans_a, int trans_b, size_t m, size_t n
                                     float *C) RCML_GEMM_TINY_BODY
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
-    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable};
+    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
+    NULL};
 
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
     switch (rcml_get_isa()) {
@@ -239,6 +240,10 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
     for (ip = 0; ip < rows; ip += MR) {
         const size_t h = RCML_MIN(MR, rows - ip);
         float *RCML_RESTRICT dp = d + ip * kq;
+        if (!job->ta && h == MR && job->kr->pack_a_rows) {
+            job->kr->pack_a_rows(Al + (i0 + ip) * job->k + k0, job->k, kq, dp);
+            continue;
+        }
         if (!job->ta) {
             /* stored A is m x k: read each row along k (contiguous) */
             for (r = 0; r < h; r++) {
