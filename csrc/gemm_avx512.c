@@ -28,7 +28,7 @@
 #define NR 32
 
 /* C = alpha*acc + beta*C on an mr x nr corner (beta == 0: C is not read). */
-RCML_INLINE void rcml_store_tile(__m512 *c0, __m512 *c1, float *c, size_t ldc, size_t mr,
+static inline __attribute__((always_inline)) void rcml_store_tile(__m512 *c0, __m512 *c1, float *c, size_t ldc, size_t mr,
                                  size_t nr, float alpha, float beta) {
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     size_t r;
@@ -74,7 +74,10 @@ static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const fl
     __m512 c0[MR], c1[MR];
     size_t r, p;
     /* three row bases so every broadcast is base + {0,1,2,3}*lda: few live registers */
-    const float *a0 = a, *a4 = a + 4 * lda, *a8 = a + (MR > 8 ? 8 : 0) * lda;
+    const float *a0 = a, *a4 = a + 4 * lda;
+#if MR == 12
+    const float *a8 = a + 8 * lda;
+#endif
     for (r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
