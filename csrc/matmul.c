@@ -331,6 +331,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
     const rcml_gemm_kernels_t *kr = job->kr;
     const size_t MR = kr->mr, NR = kr->nr, m = job->m, n = job->n, k = job->k;
     const size_t per_layer = job->tiles_m * job->tiles_n;
+    /* B block width: a whole number of panels (NR is 12 on NEON) */
+    const size_t ncb = RCML_MAX(NR, RCML_NCB / NR * NR);
     size_t t;
     for (t = b; t < e; t++) {
         const size_t lr = t / per_layer, ti = (t % per_layer) / job->tiles_n,
@@ -353,8 +355,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                 const size_t last = i0 + (i1 - i0) / MR * MR;
                 rcml_pack_a(job, Al, last, i1 - last, k0, kq, slot);
             }
-            for (jc = c0; jc < c1; jc += RCML_NCB) {
-                const size_t jce = RCML_MIN(c1, jc + RCML_NCB);
+            for (jc = c0; jc < c1; jc += ncb) {
+                const size_t jce = RCML_MIN(c1, jc + ncb);
                 for (ir = i0; ir < i1; ir += MR) {
                     const size_t mr = RCML_MIN(MR, i1 - ir);
                     rcml_gemm_ukr_t ukr = kr->cola;
