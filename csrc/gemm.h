@@ -23,17 +23,25 @@ typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const flo
                                 size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
                                 float alpha, float beta);
 
-/* The direct path for tiny products (no packing): a plain i-p-j loop, so each output is
- * summed over p in order like the serial reference. Only for n <= RCML_TINY_NMAX. */
+/* The direct path for tiny products (no packing): C is accumulated in a local m x n
+ * array, p outermost, so each output is summed over p in order exactly like the serial
+ * reference, while consecutive updates touch different rows (independent dependency
+ * chains, so the adds pipeline instead of waiting on each other). Needs m*n <=
+ * RCML_TINY_MN_MAX. */
 typedef void (*rcml_gemm_tiny_t)(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                                  float alpha, const float *A, const float *B, float beta,
                                  float *C);
-#define RCML_TINY_NMAX 64
+#define RCML_TINY_MN_MAX 4096
+
+/* Pack a full MR-row panel of a row-major A: d[p*MR + r] = s[r*lds + p], p < kq (a
+ * transpose; optional, NULL means the driver's scalar loop). */
+typedef void (*rcml_gemm_pack_a_t)(const float *s, size_t lds, size_t kq, float *d);
 
 typedef struct {
     size_t mr, nr; /* register tile */
     rcml_gemm_ukr_t rowa, cola;
     rcml_gemm_tiny_t tiny;
+    rcml_gemm_pack_a_t pack_a_rows; /* may be NULL */
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;
@@ -50,25 +58,29 @@ extern const rcml_gemm_kernels_t rcml_gemm_kernels_neon;
 /* The body of the tiny kernel, shared by every ISA file (compiled under its target). */
 #define RCML_GEMM_TINY_BODY                                                                  \
     {                                                                                        \
-        float acc[RCML_TINY_NMAX];                                                           \
+        float acc[RCML_TINY_MN_MAX];                                                         \
         size_t i, j, p;                                                                      \
-        for (i = 0; i < m; i++) {                                                            \
-            for (j = 0; j < n; j++) acc[j] = 0.0f;                                           \
-            for (p = 0; p < k; p++) {                                                        \
-                const float av = trans_a ? A[p * m + i] : A[i * k + p];                      \
-                if (trans_b) {                                                               \
-                    for (j = 0; j < n; j++) acc[j] += av * B[j * k + p];                     \
-                } else {                                                                     \
-                    const float *br = B + p * n;                                             \
-                    for (j = 0; j < n; j++) acc[j] += av * br[j];                            \
+        for (i = 0; i < m * n; i++) acc[i] = 0.0f;                                           \
+        for (p = 0; p < k; p++) {                                                            \
+            if (trans_b) {                                                                   \
+                for (i = 0; i < m; i++) {                                                    \
+                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                  \
+                    float *ar = acc + i * n;                                                 \
+                    for (j = 0; j < n; j++) ar[j] += av * B[j * k + p];                      \
+                }                                                                            \
+            } else {                                                                         \
+                const float *br = B + p * n;                                                 \
+                for (i = 0; i < m; i++) {                                                    \
+                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                  \
+                    float *ar = acc + i * n;                                                 \
+                    for (j = 0; j < n; j++) ar[j] += av * br[j];                             \
                 }                                                                            \
             }                                                                                \
-            float *cr = C + i * n;                                                           \
-            if (beta == 0.0f) {                                                              \
-                for (j = 0; j < n; j++) cr[j] = alpha * acc[j];                              \
-            } else {                                                                         \
-                for (j = 0; j < n; j++) cr[j] = alpha * acc[j] + beta * cr[j];               \
-            }                                                                                \
+        }                                                                                    \
+        if (beta == 0.0f) {                                                                  \
+            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i];                               \
+        } else {                                                                             \
+            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i] + beta * C[i];                 \
         }                                                                                    \
     }
 

@@ -84,7 +84,7 @@ static void rcml_gemm_tiny_neon(int trans_a, int trans_b, size_t m, size_t n, si
                                 float *C) RCML_GEMM_TINY_BODY
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_neon = {MR, NR, rcml_ukr_rowa_neon,
-                                                    rcml_ukr_cola_neon, rcml_gemm_tiny_neon};
+                                                    rcml_ukr_cola_neon, rcml_gemm_tiny_neon, NULL};
 
 #undef MR
 #undef NR

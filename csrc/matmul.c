@@ -64,17 +64,82 @@ static void rcml_store_tile_portable(float acc[PMR][PNR], float *c, size_t ldc, 
     }
 }
 
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+/* x86 baseline (SSE2 is part of x86-64, MSVC included): the 4 x 8 tile as 8 xmm
+ * accumulators with explicit intrinsics. Compilers given the plain loops vectorised the
+ * wrong loop (along k, gathering A with shuffles) at a quarter of this speed. */
+#include <emmintrin.h>
+#define RCML_SSE_STEP(a0, a1, a2, a3)                                                      \
+    {                                                                                      \
+        const __m128 b0 = _mm_loadu_ps(b), b1 = _mm_loadu_ps(b + 4);                       \
+        __m128 av = _mm_set1_ps(a0);                                                       \
+        x0 = _mm_add_ps(x0, _mm_mul_ps(av, b0));                                           \
+        y0 = _mm_add_ps(y0, _mm_mul_ps(av, b1));                                           \
+        av = _mm_set1_ps(a1);                                                              \
+        x1 = _mm_add_ps(x1, _mm_mul_ps(av, b0));                                           \
+        y1 = _mm_add_ps(y1, _mm_mul_ps(av, b1));                                           \
+        av = _mm_set1_ps(a2);                                                              \
+        x2 = _mm_add_ps(x2, _mm_mul_ps(av, b0));                                           \
+        y2 = _mm_add_ps(y2, _mm_mul_ps(av, b1));                                           \
+        av = _mm_set1_ps(a3);                                                              \
+        x3 = _mm_add_ps(x3, _mm_mul_ps(av, b0));                                           \
+        y3 = _mm_add_ps(y3, _mm_mul_ps(av, b1));                                           \
+        b += ldb;                                                                          \
+    }
+#define RCML_SSE_DECL                                                                      \
+    __m128 x0 = _mm_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,     \
+           y3 = x0;                                                                        \
+    float acc[PMR][PNR];                                                                   \
+    size_t p
+#define RCML_SSE_FINISH                                                                    \
+    _mm_storeu_ps(acc[0], x0);                                                             \
+    _mm_storeu_ps(acc[0] + 4, y0);                                                         \
+    _mm_storeu_ps(acc[1], x1);                                                             \
+    _mm_storeu_ps(acc[1] + 4, y1);                                                         \
+    _mm_storeu_ps(acc[2], x2);                                                             \
+    _mm_storeu_ps(acc[2] + 4, y2);                                                         \
+    _mm_storeu_ps(acc[3], x3);                                                             \
+    _mm_storeu_ps(acc[3] + 4, y3);                                                         \
+    rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
+
+static void rcml_ukr_rowa_portable(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, float beta) {
+    RCML_SSE_DECL;
+    for (p = 0; p < kc; p++) RCML_SSE_STEP(a[p], a[lda + p], a[2 * lda + p], a[3 * lda + p])
+    RCML_SSE_FINISH
+}
+
+static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, float beta) {
+    RCML_SSE_DECL;
+    for (p = 0; p < kc; p++) {
+        RCML_SSE_STEP(a[0], a[1], a[2], a[3])
+        a += lda;
+    }
+    RCML_SSE_FINISH
+}
+#else
+/* Plain C elsewhere: the four A values are scalars and the j loop is the only loop. */
+#define RCML_PORTABLE_STEP(a0, a1, a2, a3)                                                 \
+    for (j = 0; j < PNR; j++) {                                                            \
+        const float bj = b[j];                                                             \
+        acc[0][j] += (a0) * bj;                                                            \
+        acc[1][j] += (a1) * bj;                                                            \
+        acc[2][j] += (a2) * bj;                                                            \
+        acc[3][j] += (a3) * bj;                                                            \
+    }                                                                                      \
+    b += ldb;
+
 static void rcml_ukr_rowa_portable(size_t kc, const float *a, size_t lda, const float *b,
                                    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
                                    float alpha, float beta) {
     float acc[PMR][PNR] = {{0.0f}};
-    size_t r, j, p;
+    size_t j, p;
     for (p = 0; p < kc; p++) {
-        for (r = 0; r < PMR; r++) {
-            const float av = a[r * lda + p];
-            for (j = 0; j < PNR; j++) acc[r][j] += av * b[j];
-        }
-        b += ldb;
+        const float a0 = a[p], a1 = a[lda + p], a2 = a[2 * lda + p], a3 = a[3 * lda + p];
+        RCML_PORTABLE_STEP(a0, a1, a2, a3)
     }
     rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
 }
@@ -83,24 +148,23 @@ static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const 
                                    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
                                    float alpha, float beta) {
     float acc[PMR][PNR] = {{0.0f}};
-    size_t r, j, p;
+    size_t j, p;
     for (p = 0; p < kc; p++) {
-        for (r = 0; r < PMR; r++) {
-            const float av = a[r];
-            for (j = 0; j < PNR; j++) acc[r][j] += av * b[j];
-        }
+        const float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        RCML_PORTABLE_STEP(a0, a1, a2, a3)
         a += lda;
-        b += ldb;
     }
     rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
 }
+#endif
 
 static void rcml_gemm_tiny_portable(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                                     float alpha, const float *A, const float *B, float beta,
                                     float *C) RCML_GEMM_TINY_BODY
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
-    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable};
+    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
+    NULL};
 
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
     switch (rcml_get_isa()) {
@@ -120,18 +184,28 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 /* k block. An MR x KC panel of A (12 x 256 x 4 B = 12 KB) sits in half of a 32 KB L1
  * while B panels stream past it; 256 steps also amortise the C tile load/store of each
  * kernel call to ~1% of its FMAs. k is cut into equal blocks (no tiny last block). */
+#ifndef RCML_KC_MAX
 #define RCML_KC_MAX 256
+#endif
 /* Columns of a B block kept in L2 while every MR panel of the tile passes over it:
  * KC x NCB x 4 B = 512 KB, half of a 1 MB L2 (Zen 4, Skylake-SP), leaving room for A. */
+#ifndef RCML_NCB
 #define RCML_NCB 512
+#endif
 /* Tile limits. Tall tiles reuse each L2 block of B across more A panels; wide tiles pack
  * each A block once for more columns (A packing costs ~1 cycle per element against
  * nt/16 cycles of FMAs). */
+#ifndef RCML_MT_MAX
 #define RCML_MT_MAX 480
+#endif
+#ifndef RCML_NT_MAX
 #define RCML_NT_MAX 2048
+#endif
 /* Aim for at least this many tiles so two to eight threads balance, but stop splitting
  * below this many FMAs per tile (scheduling then costs more than it balances). */
+#ifndef RCML_TILES_WANT
 #define RCML_TILES_WANT 8
+#endif
 #define RCML_TILE_MIN_WORK ((size_t)1 << 21)
 /* Below this many FMAs in total everything runs on the calling thread. */
 #define RCML_PAR_MIN_WORK ((size_t)1 << 18)
@@ -229,6 +303,10 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
     for (ip = 0; ip < rows; ip += MR) {
         const size_t h = RCML_MIN(MR, rows - ip);
         float *RCML_RESTRICT dp = d + ip * kq;
+        if (!job->ta && h == MR && job->kr->pack_a_rows) {
+            job->kr->pack_a_rows(Al + (i0 + ip) * job->k + k0, job->k, kq, dp);
+            continue;
+        }
         if (!job->ta) {
             /* stored A is m x k: read each row along k (contiguous) */
             for (r = 0; r < h; r++) {
@@ -253,6 +331,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
     const rcml_gemm_kernels_t *kr = job->kr;
     const size_t MR = kr->mr, NR = kr->nr, m = job->m, n = job->n, k = job->k;
     const size_t per_layer = job->tiles_m * job->tiles_n;
+    /* B block width: a whole number of panels (NR is 12 on NEON) */
+    const size_t ncb = RCML_MAX(NR, RCML_NCB / NR * NR);
     size_t t;
     for (t = b; t < e; t++) {
         const size_t lr = t / per_layer, ti = (t % per_layer) / job->tiles_n,
@@ -275,8 +355,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                 const size_t last = i0 + (i1 - i0) / MR * MR;
                 rcml_pack_a(job, Al, last, i1 - last, k0, kq, slot);
             }
-            for (jc = c0; jc < c1; jc += RCML_NCB) {
-                const size_t jce = RCML_MIN(c1, jc + RCML_NCB);
+            for (jc = c0; jc < c1; jc += ncb) {
+                const size_t jce = RCML_MIN(c1, jc + ncb);
                 for (ir = i0; ir < i1; ir += MR) {
                     const size_t mr = RCML_MIN(MR, i1 - ir);
                     rcml_gemm_ukr_t ukr = kr->cola;
@@ -450,7 +530,7 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                              B + l * stride_b, beta, C + l * m * n);
         return;
     }
-    if (n <= RCML_TINY_NMAX && m * n * k <= RCML_TINY_WORK) {
+    if (m * n <= RCML_TINY_MN_MAX && m * n * k <= RCML_TINY_WORK) {
         /* overhead-bound: no packing, no threads */
         for (l = 0; l < layers; l++)
             kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,
