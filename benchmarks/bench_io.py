@@ -36,9 +36,11 @@ def best(fn, repeat):
 
 def row(name, nbytes, save_s, load_s):
     mb = nbytes / 1e6
+    save = f"{mb / save_s:8.1f} MB/s" if save_s else f"{'-':>8s}     "
+    save_ms = f"{save_s * 1e3:8.1f}" if save_s else f"{'-':>8s}"
     print(
-        f"{name:34s} {mb:8.1f} MB  save {mb / save_s:8.1f} MB/s  load {mb / load_s:8.1f} MB/s"
-        f"  ({save_s * 1e3:8.1f} / {load_s * 1e3:7.1f} ms)"
+        f"{name:34s} {mb:8.1f} MB  save {save}  load {mb / load_s:8.1f} MB/s"
+        f"  ({save_ms} / {load_s * 1e3:7.1f} ms)"
     )
 
 
@@ -71,7 +73,7 @@ def bench_set(label, arrays, folder, repeat, with_json):
     row(
         "rcmlrs binary, load verify=False",
         nbytes,
-        best(lambda: rc.save_tensors_binary(p, tensors), 1),
+        None,
         best(lambda: rc.load_state_binary(p, verify=False), repeat),
     )
 
