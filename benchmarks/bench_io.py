@@ -7,7 +7,8 @@ MB/s counts float32 payload bytes (1 MB = 1e6 bytes). Each figure is the best of
 ``--repeat`` runs; loads read files the previous save left in the page cache, so they
 measure the software path (parse + copy), not the disk. rcmlrs saves fsync the file
 (part of the atomic-save guarantee); numpy and safetensors saves do not, so a
-"rcmlrs binary (no fsync)" row shows the same save without it for a fair comparison.
+"rcmlrs binary (no fsync)" row shows the same save without it for a fair comparison,
+and "load verify=False" a load that checks the structure but skips the CRC-32.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def best(fn, repeat):
 
 def row(name, nbytes, save_s, load_s):
     mb = nbytes / 1e6
+    save = f"{mb / save_s:8.1f} MB/s" if save_s else f"{'-':>8s}     "
+    save_ms = f"{save_s * 1e3:8.1f}" if save_s else f"{'-':>8s}"
     print(
-        f"{name:34s} {mb:8.1f} MB  save {mb / save_s:8.1f} MB/s  load {mb / load_s:8.1f} MB/s"
-        f"  ({save_s * 1e3:8.1f} / {load_s * 1e3:7.1f} ms)"
+        f"{name:34s} {mb:8.1f} MB  save {save}  load {mb / load_s:8.1f} MB/s"
+        f"  ({save_ms} / {load_s * 1e3:7.1f} ms)"
     )
 
 
@@ -65,6 +68,13 @@ def bench_set(label, arrays, folder, repeat, with_json):
     assert all(
         np.array_equal(a.view(np.uint32), t.numpy().view(np.uint32))
         for a, t in zip(arrays, out, strict=True)
+    )
+
+    row(
+        "rcmlrs binary, load verify=False",
+        nbytes,
+        None,
+        best(lambda: rc.load_state_binary(p, verify=False), repeat),
     )
 
     real_fsync = os.fsync

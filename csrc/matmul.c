@@ -1,30 +1,547 @@
-/* matmul.c - matrix product (a simple blocked reference; the packed GEMM replaces it). */
+/* matmul.c - matrix product: the serial reference, the portable micro-kernel and the
+ * packed GEMM driver (Goto/BLIS structure) shared by every SIMD backend.
+ *
+ * Loop nest for one layer (C is m x n row-major; see gemm.h for the kernel's view):
+ *
+ *   phase 1 (threads over B panels):  pack op(B) into NR-column panels, all of k
+ *   phase 2 (threads over C tiles):   for each mt x nt tile of C
+ *     for q over k blocks of kc          (k order fixed: q = 0, 1, ...)
+ *       pack the tile's rows of op(A)    (MR-row panels, or read A in place when small)
+ *       for jc over NCB-column blocks    (a kc x NCB block of packed B stays in L2)
+ *         for ir over MR-row panels      (an MR x kc panel of A stays in L1)
+ *           for jr over NR-column panels
+ *             micro-kernel: C[ir, jr] = alpha * A_panel . B_panel + (q ? 1 : beta) * C
+ *
+ * Determinism: every element of C is produced by one micro-kernel call per k block, in
+ * block order, with block sizes that depend only on (m, n, k); threads only decide
+ * which tile runs where. So the bits are the same for any thread count. Tiles are also
+ * chosen from the problem shape alone.
+ *
+ * NaN/inf: packing pads with zeros only outside the matrix (padding lanes are never
+ * stored), nothing is skipped for being zero, and beta == 0 never reads C.
+ */
 #include "rcmlrs.h"
 #include "internal.h"
+#include "gemm.h"
 
+/* ------------------------------------------------------------- serial reference */
 static float rcml_at(const float *X, int trans, size_t rows, size_t cols, size_t i, size_t j) {
     /* element (i, j) of op(X) where op(X) is rows x cols */
     return trans ? X[j * rows + i] : X[i * cols + j];
 }
 
-void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
-                   const float *A, const float *B, float beta, float *C) {
+/* The spec: one sum over p in order per output, then alpha/beta. */
+static void rcml_gemm_serial(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                             float alpha, const float *A, const float *B, float beta,
+                             float *C) {
     size_t i, j, p;
     for (i = 0; i < m; i++) {
         for (j = 0; j < n; j++) {
             float acc = 0.0f;
             for (p = 0; p < k; p++)
                 acc += rcml_at(A, trans_a, m, k, i, p) * rcml_at(B, trans_b, k, n, p, j);
-            C[i * n + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * n + j]);
+            C[i * n + j] = beta == 0.0f ? alpha * acc : alpha * acc + beta * C[i * n + j];
         }
     }
 }
 
+/* ------------------------------------------------------------ portable kernel */
+/* 4 x 8 tile: 32 float accumulators, which SSE2 (16 xmm) and NEON (32 q) hold in 8
+ * vector registers when the compiler vectorises the j loops; nothing ISA-specific. */
+#define PMR 4
+#define PNR 8
+
+static void rcml_store_tile_portable(float acc[PMR][PNR], float *c, size_t ldc, size_t mr,
+                                     size_t nr, float alpha, float beta) {
+    size_t r, j;
+    for (r = 0; r < mr; r++) {
+        float *cr = c + r * ldc;
+        if (beta == 0.0f) {
+            for (j = 0; j < nr; j++) cr[j] = alpha * acc[r][j];
+        } else {
+            for (j = 0; j < nr; j++) cr[j] = alpha * acc[r][j] + beta * cr[j];
+        }
+    }
+}
+
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+/* x86 baseline (SSE2 is part of x86-64, MSVC included): the 4 x 8 tile as 8 xmm
+ * accumulators with explicit intrinsics. Compilers given the plain loops vectorised the
+ * wrong loop (along k, gathering A with shuffles) at a quarter of this speed. */
+#include <emmintrin.h>
+#define RCML_SSE_STEP(a0, a1, a2, a3)                                                      \
+    {                                                                                      \
+        const __m128 b0 = _mm_loadu_ps(b), b1 = _mm_loadu_ps(b + 4);                       \
+        __m128 av = _mm_set1_ps(a0);                                                       \
+        x0 = _mm_add_ps(x0, _mm_mul_ps(av, b0));                                           \
+        y0 = _mm_add_ps(y0, _mm_mul_ps(av, b1));                                           \
+        av = _mm_set1_ps(a1);                                                              \
+        x1 = _mm_add_ps(x1, _mm_mul_ps(av, b0));                                           \
+        y1 = _mm_add_ps(y1, _mm_mul_ps(av, b1));                                           \
+        av = _mm_set1_ps(a2);                                                              \
+        x2 = _mm_add_ps(x2, _mm_mul_ps(av, b0));                                           \
+        y2 = _mm_add_ps(y2, _mm_mul_ps(av, b1));                                           \
+        av = _mm_set1_ps(a3);                                                              \
+        x3 = _mm_add_ps(x3, _mm_mul_ps(av, b0));                                           \
+        y3 = _mm_add_ps(y3, _mm_mul_ps(av, b1));                                           \
+        b += ldb;                                                                          \
+    }
+#define RCML_SSE_DECL                                                                      \
+    __m128 x0 = _mm_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,     \
+           y3 = x0;                                                                        \
+    float acc[PMR][PNR];                                                                   \
+    size_t p
+#define RCML_SSE_FINISH                                                                    \
+    _mm_storeu_ps(acc[0], x0);                                                             \
+    _mm_storeu_ps(acc[0] + 4, y0);                                                         \
+    _mm_storeu_ps(acc[1], x1);                                                             \
+    _mm_storeu_ps(acc[1] + 4, y1);                                                         \
+    _mm_storeu_ps(acc[2], x2);                                                             \
+    _mm_storeu_ps(acc[2] + 4, y2);                                                         \
+    _mm_storeu_ps(acc[3], x3);                                                             \
+    _mm_storeu_ps(acc[3] + 4, y3);                                                         \
+    rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
+
+static void rcml_ukr_rowa_portable(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, float beta) {
+    RCML_SSE_DECL;
+    for (p = 0; p < kc; p++) RCML_SSE_STEP(a[p], a[lda + p], a[2 * lda + p], a[3 * lda + p])
+    RCML_SSE_FINISH
+}
+
+static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, float beta) {
+    RCML_SSE_DECL;
+    for (p = 0; p < kc; p++) {
+        RCML_SSE_STEP(a[0], a[1], a[2], a[3])
+        a += lda;
+    }
+    RCML_SSE_FINISH
+}
+#else
+/* Plain C elsewhere: the four A values are scalars and the j loop is the only loop. */
+#define RCML_PORTABLE_STEP(a0, a1, a2, a3)                                                 \
+    for (j = 0; j < PNR; j++) {                                                            \
+        const float bj = b[j];                                                             \
+        acc[0][j] += (a0) * bj;                                                            \
+        acc[1][j] += (a1) * bj;                                                            \
+        acc[2][j] += (a2) * bj;                                                            \
+        acc[3][j] += (a3) * bj;                                                            \
+    }                                                                                      \
+    b += ldb;
+
+static void rcml_ukr_rowa_portable(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, float beta) {
+    float acc[PMR][PNR] = {{0.0f}};
+    size_t j, p;
+    for (p = 0; p < kc; p++) {
+        const float a0 = a[p], a1 = a[lda + p], a2 = a[2 * lda + p], a3 = a[3 * lda + p];
+        RCML_PORTABLE_STEP(a0, a1, a2, a3)
+    }
+    rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
+}
+
+static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                   float alpha, float beta) {
+    float acc[PMR][PNR] = {{0.0f}};
+    size_t j, p;
+    for (p = 0; p < kc; p++) {
+        const float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        RCML_PORTABLE_STEP(a0, a1, a2, a3)
+        a += lda;
+    }
+    rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
+}
+#endif
+
+static void rcml_gemm_tiny_portable(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                    float alpha, const float *A, const float *B, float beta,
+                                    float *C) RCML_GEMM_TINY_BODY
+
+const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
+    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
+    NULL};
+
+static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
+    switch (rcml_get_isa()) {
+#ifdef RCML_HAVE_X86_TARGETS
+    case RCML_ISA_AVX512: return &rcml_gemm_kernels_avx512;
+    case RCML_ISA_AVX2: return &rcml_gemm_kernels_avx2;
+#endif
+#ifdef RCML_ARM64
+    case RCML_ISA_NEON: return &rcml_gemm_kernels_neon;
+#endif
+    case RCML_ISA_SERIAL: return NULL;
+    default: return &rcml_gemm_kernels_portable;
+    }
+}
+
+/* ------------------------------------------------------------------- blocking */
+/* k block. An MR x KC panel of A (12 x 256 x 4 B = 12 KB) sits in half of a 32 KB L1
+ * while B panels stream past it; 256 steps also amortise the C tile load/store of each
+ * kernel call to ~1% of its FMAs. k is cut into equal blocks (no tiny last block). */
+#ifndef RCML_KC_MAX
+#define RCML_KC_MAX 256
+#endif
+/* Columns of a B block kept in L2 while every MR panel of the tile passes over it:
+ * KC x NCB x 4 B = 512 KB, half of a 1 MB L2 (Zen 4, Skylake-SP), leaving room for A. */
+#ifndef RCML_NCB
+#define RCML_NCB 512
+#endif
+/* Tile limits. Tall tiles reuse each L2 block of B across more A panels; wide tiles pack
+ * each A block once for more columns (A packing costs ~1 cycle per element against
+ * nt/16 cycles of FMAs). */
+#ifndef RCML_MT_MAX
+#define RCML_MT_MAX 480
+#endif
+#ifndef RCML_NT_MAX
+#define RCML_NT_MAX 2048
+#endif
+/* Aim for at least this many tiles so two to eight threads balance, but stop splitting
+ * below this many FMAs per tile (scheduling then costs more than it balances). */
+#ifndef RCML_TILES_WANT
+#define RCML_TILES_WANT 8
+#endif
+#define RCML_TILE_MIN_WORK ((size_t)1 << 21)
+/* Below this many FMAs in total everything runs on the calling thread. */
+#define RCML_PAR_MIN_WORK ((size_t)1 << 18)
+/* Tiny products (overhead-bound) take the direct loop. */
+#define RCML_TINY_WORK ((size_t)8192)
+/* Read A in place (no packing) when an A operand is at most this many floats: then it
+ * stays cache resident and the strided reads cost nothing. Larger A is packed, which
+ * also avoids L1 set conflicts between rows at power-of-two strides. */
+#define RCML_A_DIRECT_MAX ((size_t)1 << 16)
+/* Likewise read B in place (not transposed only) when a layer's B is this small. */
+#define RCML_B_DIRECT_MAX ((size_t)1 << 16)
+/* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
+#define RCML_WS_CAP ((size_t)1 << 24)
+
+#define RCML_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+
+typedef struct {
+    const rcml_gemm_kernels_t *kr;
+    int ta, tb;
+    size_t m, n, k;
+    float alpha, beta;
+    const float *A, *B;
+    size_t sa, sb;
+    float *C;
+    size_t l0, nl;       /* layers of this group */
+    size_t j0, nj;       /* columns of this pass */
+    size_t kc, nkb;      /* k block size and count */
+    size_t mt, nt;       /* tile size (multiples of MR, NR) */
+    size_t tiles_m, tiles_n;
+    int a_pack, b_pack;  /* b_pack == 0: B read in place, only an edge panel is packed */
+    size_t np;           /* NR panels in the pass */
+    float *bp;           /* packed B */
+    size_t bp_layer;     /* floats per layer of packed B (0: one shared B) */
+    float *ap;           /* A packing slots, one per tile */
+    size_t ap_slot;
+} rcml_gemm_job_t;
+
+/* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
+ * floats apart; columns at or past the pass end are zeros (the n edge). */
+static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_t jj,
+                              size_t k0, size_t kq, float *RCML_RESTRICT d) {
+    const size_t NR = job->kr->nr, jend = job->j0 + job->nj;
+    const size_t w = jj + NR <= jend ? NR : jend - jj; /* valid columns */
+    size_t p, j;
+    if (!job->tb) {
+        for (p = 0; p < kq; p++) {
+            const float *RCML_RESTRICT s = Bl + (k0 + p) * job->n + jj;
+            float *RCML_RESTRICT dr = d + p * NR;
+            for (j = 0; j < w; j++) dr[j] = s[j];
+            for (; j < NR; j++) dr[j] = 0.0f;
+        }
+    } else {
+        /* stored B is n x k: read each column of op(B) along k (contiguous) */
+        for (j = 0; j < w; j++) {
+            const float *RCML_RESTRICT s = Bl + (jj + j) * job->k + k0;
+            for (p = 0; p < kq; p++) d[p * NR + j] = s[p];
+        }
+        for (; j < NR; j++)
+            for (p = 0; p < kq; p++) d[p * NR + j] = 0.0f;
+    }
+}
+
+/* Where block q of panel jp of layer lr's packed B lives. Layout per layer: block q
+ * (k0 = q*kc, kq rows) starts at k0*npk*NR and holds npk panels of kq x NR each, so a
+ * block's panels are contiguous: the L2 block a tile walks is one memory range. */
+RCML_INLINE float *rcml_bp_at(const rcml_gemm_job_t *job, size_t lr, size_t q, size_t jpk) {
+    const size_t NR = job->kr->nr, npk = job->b_pack ? job->np : 1;
+    const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, job->k - k0);
+    return job->bp + (job->sb ? lr : 0) * job->bp_layer + k0 * npk * NR + jpk * kq * NR;
+}
+
+/* Phase 1: chunk [b, e) of (layer, panel) pairs to pack. */
+static void rcml_pack_b_chunk(void *ctx, size_t b, size_t e) {
+    const rcml_gemm_job_t *job = (const rcml_gemm_job_t *)ctx;
+    const size_t NR = job->kr->nr, npk = job->b_pack ? job->np : 1;
+    size_t t, q;
+    for (t = b; t < e; t++) {
+        const size_t lr = t / npk, jpk = t % npk;
+        /* b_pack: every panel; otherwise only the last, partial one */
+        const size_t jp = job->b_pack ? jpk : job->np - 1;
+        const float *Bl = job->B + (job->l0 + lr) * job->sb;
+        for (q = 0; q < job->nkb; q++) {
+            const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, job->k - k0);
+            rcml_pack_b_block(job, Bl, job->j0 + jp * NR, k0, kq, rcml_bp_at(job, lr, q, jpk));
+        }
+    }
+}
+
+/* Pack rows [i0, i0 + rows) x op(A) columns [k0, k0 + kq) as MR-row panels, panel after
+ * panel, each kq x MR (element (r, p) at p*MR + r); rows past i0 + rows are zeros. */
+static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, size_t rows,
+                        size_t k0, size_t kq, float *RCML_RESTRICT d) {
+    const size_t MR = job->kr->mr;
+    size_t ip, r, p;
+    for (ip = 0; ip < rows; ip += MR) {
+        const size_t h = RCML_MIN(MR, rows - ip);
+        float *RCML_RESTRICT dp = d + ip * kq;
+        if (!job->ta && h == MR && job->kr->pack_a_rows) {
+            job->kr->pack_a_rows(Al + (i0 + ip) * job->k + k0, job->k, kq, dp);
+            continue;
+        }
+        if (!job->ta) {
+            /* stored A is m x k: read each row along k (contiguous) */
+            for (r = 0; r < h; r++) {
+                const float *RCML_RESTRICT s = Al + (i0 + ip + r) * job->k + k0;
+                for (p = 0; p < kq; p++) dp[p * MR + r] = s[p];
+            }
+        } else {
+            /* stored A is k x m: the MR rows of one p are contiguous */
+            for (p = 0; p < kq; p++) {
+                const float *RCML_RESTRICT s = Al + (k0 + p) * job->m + i0 + ip;
+                for (r = 0; r < h; r++) dp[p * MR + r] = s[r];
+            }
+        }
+        for (r = h; r < MR; r++)
+            for (p = 0; p < kq; p++) dp[p * MR + r] = 0.0f;
+    }
+}
+
+/* Phase 2: chunk [b, e) of C tiles (layer-major, then tile rows, then tile columns). */
+static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
+    const rcml_gemm_job_t *job = (const rcml_gemm_job_t *)ctx;
+    const rcml_gemm_kernels_t *kr = job->kr;
+    const size_t MR = kr->mr, NR = kr->nr, m = job->m, n = job->n, k = job->k;
+    const size_t per_layer = job->tiles_m * job->tiles_n;
+    /* B block width: a whole number of panels (NR is 12 on NEON) */
+    const size_t ncb = RCML_MAX(NR, RCML_NCB / NR * NR);
+    size_t t;
+    for (t = b; t < e; t++) {
+        const size_t lr = t / per_layer, ti = (t % per_layer) / job->tiles_n,
+                     tj = t % job->tiles_n;
+        const size_t i0 = ti * job->mt, i1 = RCML_MIN(m, i0 + job->mt);
+        const size_t c0 = tj * job->nt, c1 = RCML_MIN(job->nj, c0 + job->nt);
+        const float *Al = job->A + (job->l0 + lr) * job->sa;
+        const float *Bl = job->B + (job->l0 + lr) * job->sb;
+        float *Cl = job->C + (job->l0 + lr) * m * n + job->j0;
+        float *slot = job->ap + t * job->ap_slot;
+        size_t q, jc, ir, jr;
+        for (q = 0; q < job->nkb; q++) {
+            const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, k - k0);
+            /* later k blocks add onto what the earlier ones stored */
+            const float bq = q == 0 ? job->beta : 1.0f;
+            if (job->a_pack) {
+                rcml_pack_a(job, Al, i0, i1 - i0, k0, kq, slot);
+            } else if ((i1 - i0) % MR) {
+                /* only the partial last panel: reading it in place would overrun A */
+                const size_t last = i0 + (i1 - i0) / MR * MR;
+                rcml_pack_a(job, Al, last, i1 - last, k0, kq, slot);
+            }
+            for (jc = c0; jc < c1; jc += ncb) {
+                const size_t jce = RCML_MIN(c1, jc + ncb);
+                for (ir = i0; ir < i1; ir += MR) {
+                    const size_t mr = RCML_MIN(MR, i1 - ir);
+                    rcml_gemm_ukr_t ukr = kr->cola;
+                    const float *a;
+                    size_t lda = MR;
+                    if (job->a_pack) {
+                        a = slot + (ir - i0) * kq;
+                    } else if (mr < MR) {
+                        a = slot;
+                    } else if (!job->ta) {
+                        ukr = kr->rowa;
+                        a = Al + ir * k + k0;
+                        lda = k;
+                    } else {
+                        a = Al + k0 * m + ir;
+                        lda = m;
+                    }
+                    for (jr = jc; jr < jce; jr += NR) {
+                        const size_t nr = RCML_MIN(NR, jce - jr), jp = jr / NR;
+                        const float *bpan;
+                        size_t ldb = NR;
+                        if (job->b_pack) {
+                            bpan = rcml_bp_at(job, lr, q, jp);
+                        } else if (nr < NR) {
+                            bpan = rcml_bp_at(job, lr, q, 0);
+                        } else {
+                            bpan = Bl + k0 * n + job->j0 + jr;
+                            ldb = n;
+                        }
+                        ukr(kq, a, lda, bpan, ldb, Cl + ir * n + jr, n, mr, nr, job->alpha, bq);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* C = beta*C for every layer when k == 0 (BLAS semantics; beta == 0 writes zeros). */
+static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
+    size_t i;
+    for (i = 0; i < count; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
+}
+
+/* Tile sizes from the shape alone (never from the thread count). */
+static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR,
+                              size_t NR, size_t *mt, size_t *nt) {
+    size_t tm = RCML_CEIL_DIV(m, RCML_MT_MAX), tn = RCML_CEIL_DIV(nj, RCML_NT_MAX);
+    for (;;) {
+        const size_t rows = RCML_CEIL_DIV(m, tm), cols = RCML_CEIL_DIV(nj, tn);
+        if (layers * tm * tn >= RCML_TILES_WANT) break;
+        if (rows * cols * k < 2 * RCML_TILE_MIN_WORK) break;
+        if (rows >= 4 * MR) {
+            tm++; /* prefer splitting rows: each tile then packs its A rows once */
+        } else if (cols >= 4 * NR) {
+            tn++;
+        } else if (rows >= 2 * MR) {
+            tm++;
+        } else {
+            break;
+        }
+    }
+    *mt = RCML_CEIL_DIV(RCML_CEIL_DIV(m, tm), MR) * MR;
+    *nt = RCML_CEIL_DIV(RCML_CEIL_DIV(nj, tn), NR) * NR;
+}
+
+static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb,
+                          size_t m, size_t n, size_t k, float alpha, const float *A,
+                          size_t sa, const float *B, size_t sb, float beta, float *C) {
+    const size_t MR = kr->mr, NR = kr->nr;
+    rcml_gemm_job_t job;
+    size_t l, j0;
+    memset(&job, 0, sizeof(job));
+    job.kr = kr;
+    job.ta = ta;
+    job.tb = tb;
+    job.m = m;
+    job.n = n;
+    job.k = k;
+    job.alpha = alpha;
+    job.beta = beta;
+    job.A = A;
+    job.B = B;
+    job.sa = sa;
+    job.sb = sb;
+    job.C = C;
+    job.nkb = RCML_CEIL_DIV(k, RCML_KC_MAX);
+    job.kc = RCML_CEIL_DIV(k, job.nkb);
+    job.a_pack = m * k > RCML_A_DIRECT_MAX;
+    job.b_pack = tb || k * n > RCML_B_DIRECT_MAX;
+
+    /* Column passes only when one layer's packed B would exceed the workspace cap. */
+    size_t pass = RCML_CEIL_DIV(n, NR) * NR;
+    if (k * pass > RCML_WS_CAP / 2) pass = RCML_MAX(NR, RCML_WS_CAP / 2 / k / NR * NR);
+    for (j0 = 0; j0 < n; j0 += pass) {
+        const size_t nj = RCML_MIN(pass, n - j0);
+        size_t mt, nt;
+        rcml_choose_tiles(layers, m, nj, k, MR, NR, &mt, &nt);
+        job.j0 = j0;
+        job.nj = nj;
+        job.np = RCML_CEIL_DIV(nj, NR);
+        job.mt = mt;
+        job.nt = nt;
+        job.tiles_m = RCML_CEIL_DIV(m, mt);
+        job.tiles_n = RCML_CEIL_DIV(nj, nt);
+        const size_t npk = job.b_pack ? job.np : ((nj % NR) ? 1 : 0);
+        job.bp_layer = k * npk * NR;
+        job.ap_slot = (job.a_pack ? mt : MR) * job.kc;
+        const size_t tpl = job.tiles_m * job.tiles_n;
+        /* layers per group: bounded by the workspace cap (shared B is packed once) */
+        size_t g = layers, per = tpl * job.ap_slot + (sb ? job.bp_layer : 0);
+        if (per > 0 && g * per > RCML_WS_CAP) g = RCML_MAX(1, RCML_WS_CAP / per);
+        const size_t ws = (sb ? g : 1) * job.bp_layer + g * tpl * job.ap_slot;
+        float *w = (float *)rcml_alloc_aligned(ws * sizeof(float));
+        if (!w) {
+            /* out of memory: the reference loop needs no workspace */
+            for (l = 0; l < layers; l++) {
+                float *Cl = C + l * m * n;
+                size_t i, j, p;
+                for (i = 0; i < m; i++) {
+                    for (j = j0; j < j0 + nj; j++) {
+                        float acc = 0.0f;
+                        for (p = 0; p < k; p++)
+                            acc += rcml_at(A + l * sa, ta, m, k, i, p) *
+                                   rcml_at(B + l * sb, tb, k, n, p, j);
+                        Cl[i * n + j] = beta == 0.0f ? alpha * acc
+                                                     : alpha * acc + beta * Cl[i * n + j];
+                    }
+                }
+            }
+            continue;
+        }
+        job.bp = w;
+        job.ap = w + (sb ? g : 1) * job.bp_layer;
+        for (l = 0; l < layers; l += g) {
+            const size_t nl = RCML_MIN(g, layers - l);
+            job.l0 = l;
+            job.nl = nl;
+            /* phase 1: pack B (a shared B only once, with the first group) */
+            if (npk && (sb || l == 0)) {
+                const size_t units = (sb ? nl : 1) * npk;
+                const size_t unit_floats = k * NR;
+                size_t grain = RCML_MAX(1, ((size_t)1 << 16) / (unit_floats + 1));
+                if (units * unit_floats < ((size_t)1 << 17)) grain = units;
+                rcml_parallel_for(units, grain, rcml_pack_b_chunk, &job);
+            }
+            /* phase 2: the tiles */
+            const size_t tiles = nl * tpl;
+            const size_t work = nl * m * nj * k;
+            rcml_parallel_for(tiles, work < RCML_PAR_MIN_WORK ? tiles : 1, rcml_tile_chunk,
+                              &job);
+        }
+        rcml_free_aligned(w);
+    }
+}
+
+/* ------------------------------------------------------------------ entry points */
 void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n,
                            size_t k, float alpha, const float *A, size_t stride_a,
                            const float *B, size_t stride_b, float beta, float *C) {
+    const rcml_gemm_kernels_t *kr;
     size_t l;
-    for (l = 0; l < layers; l++)
-        rcml_gemm_f32(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b, beta,
-                      C + l * m * n);
+    if (layers == 0 || m == 0 || n == 0) return;
+    if (k == 0) {
+        rcml_gemm_scale_c(layers * m * n, beta, C);
+        return;
+    }
+    kr = rcml_gemm_kernels();
+    if (!kr) {
+        for (l = 0; l < layers; l++)
+            rcml_gemm_serial(trans_a, trans_b, m, n, k, alpha, A + l * stride_a,
+                             B + l * stride_b, beta, C + l * m * n);
+        return;
+    }
+    if (m * n <= RCML_TINY_MN_MAX && m * n * k <= RCML_TINY_WORK) {
+        /* overhead-bound: no packing, no threads */
+        for (l = 0; l < layers; l++)
+            kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,
+                     beta, C + l * m * n);
+        return;
+    }
+    rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a, B,
+                  stride_b, beta, C);
+}
+
+void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                   const float *A, const float *B, float beta, float *C) {
+    rcml_gemm_batched_f32(1, trans_a, trans_b, m, n, k, alpha, A, 0, B, 0, beta, C);
 }

@@ -4,7 +4,6 @@ Tensors are rank-3 float32 ``(layers, rows, cols)`` buffers whose arithmetic run
 kernels (SIMD-dispatched, threaded, deterministic). ``import rcmlrs as rc``.
 """
 
-from rcmlrs import losses, optim
 from rcmlrs._tensor import (
     FormatError,
     RamTensor,
@@ -25,6 +24,7 @@ from rcmlrs._tensor import (
 )
 from rcmlrs._version import __version__
 from rcmlrs.io import load_state_binary, load_state_json, save_tensors_binary, save_tensors_json
+from rcmlrs import losses, optim
 from rcmlrs.losses import (
     binary_cross_entropy,
     binary_cross_entropy_deriv,
@@ -38,34 +38,39 @@ from rcmlrs.losses import (
 from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
+# subpackages last: they build on everything above
+from rcmlrs import data, nn  # noqa: E402
+
 __all__ = [
     "Adam",
-    "FormatError",
-    "RCMLRSError",
-    "RamTensor",
     "SGD",
-    "Shape",
-    "ShapeError",
-    "__version__",
     "adam_update",
     "binary_cross_entropy",
     "binary_cross_entropy_deriv",
-    "concat",
     "cross_entropy_deriv",
     "cross_entropy_loss",
+    "losses",
+    "mae_deriv",
+    "mae_loss",
+    "mse_deriv",
+    "mse_loss",
+    "optim",
+    "FormatError",
+    "RCMLRSError",
+    "RamTensor",
+    "Shape",
+    "ShapeError",
+    "__version__",
+    "concat",
+    "data",
     "from_numpy",
     "full",
     "get_include",
     "get_num_threads",
     "load_state_binary",
     "load_state_json",
-    "losses",
-    "mae_deriv",
-    "mae_loss",
-    "mse_deriv",
-    "mse_loss",
+    "nn",
     "ones",
-    "optim",
     "randn",
     "random",
     "save_tensors_binary",

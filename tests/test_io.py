@@ -735,3 +735,38 @@ def test_large_file_roundtrip(tmp_path):
     p.write_bytes(bytes(data))
     with pytest.raises(rc.FormatError, match="checksum mismatch"):
         rc.load_state_binary(p)
+
+
+def test_crc32_combine_matches_zlib():
+    rng = random.Random(11)
+    for _ in range(200):
+        a = rng.randbytes(rng.randrange(0, 2000))
+        b = rng.randbytes(rng.choice([0, 1, 3, rng.randrange(0, 5000)]))
+        assert rio._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+    big = rng.randbytes(1 << 16)
+    assert rio._crc32_combine(7, zlib.crc32(big), len(big)) == zlib.crc32(big, 7)
+
+
+def test_crc_pool_is_remade_in_a_forked_child(monkeypatch):
+    first = rio._crc_pool()
+    assert rio._crc_pool() is first
+    monkeypatch.setattr(os, "getpid", lambda: -12345)
+    child = rio._crc_pool()
+    assert child is not first
+    child.shutdown()
+
+
+def test_verify_false_skips_only_the_checksum(tmp_path):
+    data = bytearray(small_binary(tmp_path))
+    data[-1] ^= 0x01  # a data bit: only the checksum can tell
+    p = tmp_path / "d"
+    p.write_bytes(bytes(data))
+    with pytest.raises(rc.FormatError, match="checksum"):
+        rc.load_state_binary(p)
+    a, b = rc.load_state_binary(p, verify=False)
+    assert a.shape == (1, 1, 2) and b.shape == (1, 1, 1)
+    p.write_bytes(bytes(data[:-1]))  # structure is still checked
+    with pytest.raises(rc.FormatError):
+        rc.load_state_binary(p, verify=False)
+    tensors, meta = rio.load_binary_with_metadata(p.with_name("small.st"), verify=False)
+    assert meta["format"] == "rcmlrs" and len(tensors) == 2

@@ -1,0 +1,87 @@
+/* gemm.h - private interface between the GEMM driver (matmul.c) and the per-ISA
+ * micro-kernels (gemm_avx512.c, gemm_avx2.c, gemm_neon.c, and the portable one in
+ * matmul.c). Not installed for users.
+ *
+ * Orientation. C is row-major, so a micro-kernel keeps an MR x NR tile of C in registers
+ * with the vector lanes running along a row of C (along n). Per step p of the k loop it
+ * loads one row of the B micro-panel (NR contiguous floats: the "vector" operand) and
+ * broadcasts MR elements of A (one per row: the "broadcast" operand), then does
+ * MR * NR / lanes FMAs. A and B therefore play the roles BLIS gives to B and A.
+ */
+#ifndef RCMLRS_GEMM_H
+#define RCMLRS_GEMM_H
+
+#include <stddef.h>
+
+/* acc[r][j] = sum_{p < kc} A(r, p) * B[p*ldb + j] for r < MR, j < NR, then for r < mr,
+ * j < nr: C[r*ldc + j] = alpha*acc + beta*C (beta == 0: alpha*acc, C is not read).
+ * A(r, p) = a[r*lda + p] for the "rowa" variant and a[p*lda + r] for the "cola" variant
+ * (a packed panel is cola with lda == MR). Every one of the MR rows and NR columns is
+ * read, whatever mr and nr are: the driver zero-pads edge panels, so a kernel never
+ * reads out of bounds and needs no tail code in its k loop. */
+typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const float *b,
+                                size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                float alpha, float beta);
+
+/* The direct path for tiny products (no packing): C is accumulated in a local m x n
+ * array, p outermost, so each output is summed over p in order exactly like the serial
+ * reference, while consecutive updates touch different rows (independent dependency
+ * chains, so the adds pipeline instead of waiting on each other). Needs m*n <=
+ * RCML_TINY_MN_MAX. */
+typedef void (*rcml_gemm_tiny_t)(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                 float alpha, const float *A, const float *B, float beta,
+                                 float *C);
+#define RCML_TINY_MN_MAX 4096
+
+/* Pack a full MR-row panel of a row-major A: d[p*MR + r] = s[r*lds + p], p < kq (a
+ * transpose; optional, NULL means the driver's scalar loop). */
+typedef void (*rcml_gemm_pack_a_t)(const float *s, size_t lds, size_t kq, float *d);
+
+typedef struct {
+    size_t mr, nr; /* register tile */
+    rcml_gemm_ukr_t rowa, cola;
+    rcml_gemm_tiny_t tiny;
+    rcml_gemm_pack_a_t pack_a_rows; /* may be NULL */
+} rcml_gemm_kernels_t;
+
+extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#if defined(__GNUC__) || defined(__clang__)
+extern const rcml_gemm_kernels_t rcml_gemm_kernels_avx2;
+extern const rcml_gemm_kernels_t rcml_gemm_kernels_avx512;
+#endif
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+extern const rcml_gemm_kernels_t rcml_gemm_kernels_neon;
+#endif
+
+/* The body of the tiny kernel, shared by every ISA file (compiled under its target). */
+#define RCML_GEMM_TINY_BODY                                                                  \
+    {                                                                                        \
+        float acc[RCML_TINY_MN_MAX];                                                         \
+        size_t i, j, p;                                                                      \
+        for (i = 0; i < m * n; i++) acc[i] = 0.0f;                                           \
+        for (p = 0; p < k; p++) {                                                            \
+            if (trans_b) {                                                                   \
+                for (i = 0; i < m; i++) {                                                    \
+                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                  \
+                    float *ar = acc + i * n;                                                 \
+                    for (j = 0; j < n; j++) ar[j] += av * B[j * k + p];                      \
+                }                                                                            \
+            } else {                                                                         \
+                const float *br = B + p * n;                                                 \
+                for (i = 0; i < m; i++) {                                                    \
+                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                  \
+                    float *ar = acc + i * n;                                                 \
+                    for (j = 0; j < n; j++) ar[j] += av * br[j];                             \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        if (beta == 0.0f) {                                                                  \
+            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i];                               \
+        } else {                                                                             \
+            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i] + beta * C[i];                 \
+        }                                                                                    \
+    }
+
+#endif
