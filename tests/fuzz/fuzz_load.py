@@ -7,9 +7,11 @@ Run it with atheris (``pip install atheris``) from the repository root, after
 ``python setup.py build_ext --inplace``::
 
     mkdir -p build/fuzz-artifacts
-    PYTHONPATH=. timeout 660 python tests/fuzz/fuzz_load.py -max_total_time=600 \\
+    PYTHONPATH=. timeout 900 python tests/fuzz/fuzz_load.py -max_total_time=600 \\
         -rss_limit_mb=2048 -timeout=10 -max_len=4096 \\
         -artifact_prefix=build/fuzz-artifacts/ build/fuzz-corpus
+
+(``timeout`` leaves room for start-up: instrumenting takes a while on a busy machine.)
 
 A crash or an exception other than FormatError stops the run and leaves the input in
 build/fuzz-artifacts/ (replay: ``python tests/fuzz/fuzz_load.py <file>``).
