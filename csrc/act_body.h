@@ -157,6 +157,29 @@ static void RCML_SFX(backward)(int act, const float *x, const float *g, float a,
     }
 }
 
+/* grad * f'(x) from the saved forward output y = f(x) (what a layer keeps anyway):
+ * memory-bound, no transcendental. Only for activations whose derivative is a function
+ * of y: relu / leaky relu (y > 0 iff x > 0 for a positive slope), sigmoid y (1 - y),
+ * tanh 1 - y^2, linear. The others fall back to nothing (the entry point checks). */
+static void RCML_SFX(backward_out)(int act, const float *y, const float *g, float a, float *out,
+                                   size_t n) {
+    size_t i;
+    switch (act) {
+    case RCML_ACT_LINEAR:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], g[i]);
+        break;
+    case RCML_ACT_RELU:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], 0.0f));
+        break;
+    case RCML_ACT_LEAKY_RELU:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], g[i] * a));
+        break;
+    case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * (y[i] * (1.0f - y[i])); break;
+    case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * (1.0f - y[i] * y[i]); break;
+    default: break;
+    }
+}
+
 /* -------------------------------------------------------------- softmax */
 
 /* 16 partial sums combined pairwise: the order every backend uses */
@@ -340,6 +363,6 @@ static void RCML_SFX(norm_apply)(const float *x, size_t outer, size_t len, size_
 }
 
 const rcml_act_table_t RCML_SFX(rcml_act) = {
-    RCML_SFX(act), RCML_SFX(deriv), RCML_SFX(backward), RCML_SFX(softmax),
-    RCML_SFX(norm_apply),
+    RCML_SFX(act), RCML_SFX(deriv), RCML_SFX(backward), RCML_SFX(backward_out),
+    RCML_SFX(softmax), RCML_SFX(norm_apply),
 };
