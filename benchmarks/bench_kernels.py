@@ -110,9 +110,16 @@ def main() -> None:
         smx["torch"] = lambda: torch.softmax(txs, dim=-1)
     cases.append(("softmax rows 1000x1000", lambda: xs.softmax(), smx))
 
+    # the machine may be shared: contenders are timed in interleaved rounds and each
+    # keeps its best, so a burst of load hits everyone rather than one side
+    rounds = int(os.environ.get("RCMLRS_BENCH_ROUNDS", "5"))
     for name, ours, rivals in cases:
-        t_ours = best_time(ours)
-        print(row(name, t_ours, {k: best_time(f) for k, f in rivals.items()}))
+        best = {"rcmlrs": float("inf"), **{k: float("inf") for k in rivals}}
+        for _ in range(rounds):
+            best["rcmlrs"] = min(best["rcmlrs"], best_time(ours, min_total=0.05))
+            for k, f in rivals.items():
+                best[k] = min(best[k], best_time(f, min_total=0.05))
+        print(row(name, best["rcmlrs"], {k: best[k] for k in rivals}), flush=True)
 
 
 if __name__ == "__main__":
