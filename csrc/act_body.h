@@ -195,28 +195,29 @@ RCML_INLINE float act_fold16(float *acc) {
  * exact in any order, so every backend still gets the same bits) */
 RCML_INLINE float act_max_nan(float a, float v) { return rcml_self((v > a) | (v != v), v, a); }
 
-/* out = e^(x - m) (when store), returns the sum in the fixed 16-lane order */
+/* out = e^(x - m) (when store), returns the sum in the fixed 16-lane order; x - m <= 0
+ * (or NaN), so the cheaper exp for non-positive arguments applies */
 static float RCML_SFX(row_expsum)(const float *x, float m, float *out, int store, size_t n) {
     float acc[16] = {0};
     size_t i = 0, j;
     if (store) {
         for (; i + 16 <= n; i += 16) {
             RCML_LOOP for (j = 0; j < 16; j++) {
-                float e = rcml_expf(x[i + j] - m);
+                float e = rcml_exp_neg(x[i + j] - m);
                 out[i + j] = e;
                 acc[j] += e;
             }
         }
         for (; i < n; i++) {
-            float e = rcml_expf(x[i] - m);
+            float e = rcml_exp_neg(x[i] - m);
             out[i] = e;
             acc[i & 15] += e;
         }
     } else {
         for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += rcml_expf(x[i + j] - m);
+            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += rcml_exp_neg(x[i + j] - m);
         }
-        for (; i < n; i++) acc[i & 15] += rcml_expf(x[i] - m);
+        for (; i < n; i++) acc[i & 15] += rcml_exp_neg(x[i] - m);
     }
     return act_fold16(acc);
 }
@@ -279,10 +280,10 @@ static void RCML_SFX(softmax_cols)(int mode, const float *x, const float *g, siz
             const float *xr = xb + j * inner;
             float *orow = ob + j * inner;
             if (mode == RCML_SMX_LOG) {
-                RCML_LOOP for (b = 0; b < nb; b++) s[b] += rcml_expf(xr[b] - m[b]);
+                RCML_LOOP for (b = 0; b < nb; b++) s[b] += rcml_exp_neg(xr[b] - m[b]);
             } else {
                 RCML_LOOP for (b = 0; b < nb; b++) {
-                    float e = rcml_expf(xr[b] - m[b]);
+                    float e = rcml_exp_neg(xr[b] - m[b]);
                     orow[b] = e;
                     s[b] += e;
                 }
