@@ -151,7 +151,7 @@ RCML_INLINE float rcml_tanhf(float x) {
     const float magic = 12582912.0f;
     float a2 = rcml_absf(x);
     a2 = a2 + a2;
-    a2 = rcml_self(a2 < 20.0f, a2, 20.0f); /* NaN -> 20, restored below */
+    a2 = rcml_self(a2 > 20.0f, 20.0f, a2); /* NaN stays NaN and reaches q, m and r */
     float t = RCML_FMAF(a2, -1.44269504088896341f, magic);
     float n = t - magic;
     float f = RCML_FMAF(n, -0.693359375f, -a2);
@@ -165,8 +165,7 @@ RCML_INLINE float rcml_tanhf(float x) {
     float q = RCML_FMAF(p, f * f, f); /* e^f - 1 */
     float sc = rcml_as_float((rcml_as_u32(t) + 127u) << 23); /* 2^n, n in [-29, 0] */
     float m = RCML_FMAF(sc, q, sc - 1.0f);
-    float r = rcml_copysignf(-m / (2.0f + m), x); /* odd; keeps -0 */
-    return rcml_self(x != x, x, r);
+    return rcml_copysignf(m / (-2.0f - m), x); /* odd; keeps -0 */
 }
 
 /* The logistic function 1 / (1 + e^-x), computed from e = e^-|x| in (0, 1] so neither
