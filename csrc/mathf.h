@@ -85,11 +85,12 @@ RCML_INLINE float rcml_expf(float x) {
 }
 
 /* e^x for x <= 0 only (the inputs of sigmoid-like functions). Here n is in [-150, 0],
- * so p 2^(n+64) is always a normal float and one exact multiply by 2^-64 does the
- * gradual underflow: 4 integer/float ops for the scaling instead of 9. */
+ * so p 2^(n+64) is an exact product with a normal power of two and one multiply by
+ * 2^-64 does the gradual underflow: cheaper than the two-step scale, and a NaN flows
+ * through the float multiplies (the clamp keeps it too), so no final select. */
 RCML_INLINE float rcml_exp_neg(float x) {
     const float magic = 12582912.0f;
-    float xc = rcml_self(x > -104.0f, x, -104.0f); /* NaN -> -104, restored below */
+    float xc = rcml_self(x < -104.0f, -104.0f, x);
     float t = RCML_FMAF(xc, 1.44269504088896341f, magic);
     float n = t - magic;
     float f = RCML_FMAF(n, -0.693359375f, xc);
@@ -101,11 +102,13 @@ RCML_INLINE float rcml_exp_neg(float x) {
     p = RCML_FMAF(p, f, 1.6666665459e-1f);
     p = RCML_FMAF(p, f, 5.0000001201e-1f);
     p = RCML_FMAF(p, f * f, f) + 1.0f;
-    /* the low bits of t are n (two's complement); (n + 64) << 23 is the exponent step */
-    uint32_t step = (rcml_as_u32(t) + 64u) << 23;
-    float r = rcml_as_float(rcml_as_u32(p) + step) * 5.42101086242752217e-20f; /* 2^-64 */
-    return rcml_self(x != x, x, r);
+    /* the low bits of t are n (two's complement): (n + 64 + 127) << 23 is 2^(n+64) */
+    float sc = rcml_as_float((rcml_as_u32(t) + 191u) << 23);
+    return (p * sc) * 5.42101086242752217e-20f; /* 2^-64 */
 }
+
+/* -|x| in one bit operation */
+RCML_INLINE float rcml_negabsf(float x) { return rcml_as_float(rcml_as_u32(x) | 0x80000000u); }
 
 /* ln x. x = m 2^e with m in [sqrt(1/2), sqrt(2)), polynomial in (m - 1). */
 RCML_INLINE float rcml_logf(float x) {
@@ -172,14 +175,14 @@ RCML_INLINE float rcml_tanhf(float x) {
  * side cancels or overflows: x >= 0 gives 1 / (1 + e), x < 0 gives e / (1 + e), which
  * keeps full relative accuracy deep into the negative tail (gradual underflow). */
 RCML_INLINE float rcml_sigmoidf(float x) {
-    float e = rcml_exp_neg(-rcml_absf(x));
+    float e = rcml_exp_neg(rcml_negabsf(x));
     return rcml_self(x < 0.0f, e, 1.0f) / (1.0f + e); /* NaN: e is NaN */
 }
 
 /* Both halves at once: *s = sigmoid(x), *sm = 1 - sigmoid(x) = sigmoid(-x), each with
  * full relative accuracy (used by derivatives, which need 1 - s without cancellation). */
 RCML_INLINE void rcml_sigmoid2f(float x, float *s, float *sm) {
-    float e = rcml_exp_neg(-rcml_absf(x));
+    float e = rcml_exp_neg(rcml_negabsf(x));
     float r = 1.0f / (1.0f + e);
     float er = e * r;
     int neg = x < 0.0f;
