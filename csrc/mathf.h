@@ -53,7 +53,7 @@ RCML_INLINE float rcml_round_f(float t) {
     return (t + magic) - magic;
 }
 
-/* e^x for finite x in [-104, 89] (no NaN check): x = n ln2 + f with a two-part ln2,
+/* e^x for x in [-104, 89] or NaN: x = n ln2 + f with a two-part ln2,
  * degree-7 polynomial for e^f, then 2^n applied as two halves so that results in the
  * subnormal range underflow gradually and n = 128 overflows to inf. */
 RCML_INLINE float rcml_exp_core(float xc) {
@@ -79,9 +79,11 @@ RCML_INLINE float rcml_exp_core(float xc) {
 
 /* e^x: 1 ulp; 0 below -103.97 (gradual underflow above), inf above 88.72. */
 RCML_INLINE float rcml_expf(float x) {
-    float xc = rcml_self(x > -104.0f, x, -104.0f); /* NaN -> -104, restored below */
-    xc = rcml_self(xc < 89.0f, xc, 89.0f);
-    return rcml_self(x != x, x, rcml_exp_core(xc));
+    /* NaN-preserving clamps: a NaN reaches the polynomial and the float multiplies of the
+     * scale, so it comes out NaN without a final select */
+    float xc = rcml_self(x < -104.0f, -104.0f, x);
+    xc = rcml_self(xc > 89.0f, 89.0f, xc);
+    return rcml_exp_core(xc);
 }
 
 /* e^x for x <= 0 only (the inputs of sigmoid-like functions). Here n is in [-150, 0],
