@@ -54,6 +54,8 @@ def main() -> None:
     x = rc.randn(n, seed=1) * 3.0
     g = rc.randn(n, seed=2)
     nx, ng = x.numpy().ravel().copy(), g.numpy().ravel().copy()
+    y = x.sigmoid()  # a layer's saved forward output
+    ny = y.numpy().ravel().copy()
     if torch is not None:
         tx, tg = torch.from_numpy(nx.copy()), torch.from_numpy(ng.copy())
         ty = torch.sigmoid(tx)
@@ -70,6 +72,11 @@ def main() -> None:
             lambda: x.sigmoid_backward(g),
             {"numpy": lambda: np_sigmoid_backward(nx, ng)},
         ),
+        (
+            "sigmoid_backward(output=y) 1e6",
+            lambda: x.sigmoid_backward(g, output=y),
+            {"numpy": lambda: ng * ny * (np.float32(1) - ny)},
+        ),
         ("gelu_backward (tanh) 1e6", lambda: x.gelu_backward(g), {}),
         (
             "relu_backward 1e6",
@@ -83,10 +90,12 @@ def main() -> None:
         cases[2][2]["torch"] = lambda: torch.relu(tx)
         cases[3][2]["torch"] = lambda: torch.sigmoid(tx)
         cases[4][2]["torch"] = lambda: tf.gelu(tx, approximate="tanh")
-        # torch's fused kernel works from the saved output y = sigmoid(x); ours from x
-        cases[5][2]["torch"] = lambda: torch.ops.aten.sigmoid_backward(tg, ty)
-        cases[6][2]["torch"] = lambda: torch.ops.aten.gelu_backward(tg, tx, approximate="tanh")
-        cases[7][2]["torch"] = lambda: torch.ops.aten.threshold_backward(tg, tx, 0.0)
+        # from x: torch has no x-based sigmoid backward, so it is forward + backward;
+        # from the saved output y: torch's fused kernel against ours
+        cases[5][2]["torch"] = lambda: torch.ops.aten.sigmoid_backward(tg, torch.sigmoid(tx))
+        cases[6][2]["torch"] = lambda: torch.ops.aten.sigmoid_backward(tg, ty)
+        cases[7][2]["torch"] = lambda: torch.ops.aten.gelu_backward(tg, tx, approximate="tanh")
+        cases[8][2]["torch"] = lambda: torch.ops.aten.threshold_backward(tg, tx, 0.0)
 
     xs = rc.randn((1000, 1000), seed=3) * 3.0
     nxs = xs.numpy()[0].copy()
@@ -101,9 +110,16 @@ def main() -> None:
         smx["torch"] = lambda: torch.softmax(txs, dim=-1)
     cases.append(("softmax rows 1000x1000", lambda: xs.softmax(), smx))
 
+    # the machine may be shared: contenders are timed in interleaved rounds and each
+    # keeps its best, so a burst of load hits everyone rather than one side
+    rounds = int(os.environ.get("RCMLRS_BENCH_ROUNDS", "5"))
     for name, ours, rivals in cases:
-        t_ours = best_time(ours)
-        print(row(name, t_ours, {k: best_time(f) for k, f in rivals.items()}))
+        best = {"rcmlrs": float("inf"), **{k: float("inf") for k in rivals}}
+        for _ in range(rounds):
+            best["rcmlrs"] = min(best["rcmlrs"], best_time(ours, min_total=0.05))
+            for k, f in rivals.items():
+                best[k] = min(best[k], best_time(f, min_total=0.05))
+        print(row(name, best["rcmlrs"], {k: best[k] for k in rivals}), flush=True)
 
 
 if __name__ == "__main__":

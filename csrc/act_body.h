@@ -157,6 +157,29 @@ static void RCML_SFX(backward)(int act, const float *x, const float *g, float a,
     }
 }
 
+/* grad * f'(x) from the saved forward output y = f(x) (what a layer keeps anyway):
+ * memory-bound, no transcendental. Only for activations whose derivative is a function
+ * of y: relu / leaky relu (y > 0 iff x > 0 for a positive slope), sigmoid y (1 - y),
+ * tanh 1 - y^2, linear. The others fall back to nothing (the entry point checks). */
+static void RCML_SFX(backward_out)(int act, const float *y, const float *g, float a, float *out,
+                                   size_t n) {
+    size_t i;
+    switch (act) {
+    case RCML_ACT_LINEAR:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], g[i]);
+        break;
+    case RCML_ACT_RELU:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], 0.0f));
+        break;
+    case RCML_ACT_LEAKY_RELU:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], g[i] * a));
+        break;
+    case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * (y[i] * (1.0f - y[i])); break;
+    case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * (1.0f - y[i] * y[i]); break;
+    default: break;
+    }
+}
+
 /* -------------------------------------------------------------- softmax */
 
 /* 16 partial sums combined pairwise: the order every backend uses */
@@ -172,28 +195,29 @@ RCML_INLINE float act_fold16(float *acc) {
  * exact in any order, so every backend still gets the same bits) */
 RCML_INLINE float act_max_nan(float a, float v) { return rcml_self((v > a) | (v != v), v, a); }
 
-/* out = e^(x - m) (when store), returns the sum in the fixed 16-lane order */
+/* out = e^(x - m) (when store), returns the sum in the fixed 16-lane order; x - m <= 0
+ * (or NaN), so the cheaper exp for non-positive arguments applies */
 static float RCML_SFX(row_expsum)(const float *x, float m, float *out, int store, size_t n) {
     float acc[16] = {0};
     size_t i = 0, j;
     if (store) {
         for (; i + 16 <= n; i += 16) {
             RCML_LOOP for (j = 0; j < 16; j++) {
-                float e = rcml_expf(x[i + j] - m);
+                float e = rcml_exp_neg(x[i + j] - m);
                 out[i + j] = e;
                 acc[j] += e;
             }
         }
         for (; i < n; i++) {
-            float e = rcml_expf(x[i] - m);
+            float e = rcml_exp_neg(x[i] - m);
             out[i] = e;
             acc[i & 15] += e;
         }
     } else {
         for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += rcml_expf(x[i + j] - m);
+            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += rcml_exp_neg(x[i + j] - m);
         }
-        for (; i < n; i++) acc[i & 15] += rcml_expf(x[i] - m);
+        for (; i < n; i++) acc[i & 15] += rcml_exp_neg(x[i] - m);
     }
     return act_fold16(acc);
 }
@@ -256,10 +280,10 @@ static void RCML_SFX(softmax_cols)(int mode, const float *x, const float *g, siz
             const float *xr = xb + j * inner;
             float *orow = ob + j * inner;
             if (mode == RCML_SMX_LOG) {
-                RCML_LOOP for (b = 0; b < nb; b++) s[b] += rcml_expf(xr[b] - m[b]);
+                RCML_LOOP for (b = 0; b < nb; b++) s[b] += rcml_exp_neg(xr[b] - m[b]);
             } else {
                 RCML_LOOP for (b = 0; b < nb; b++) {
-                    float e = rcml_expf(xr[b] - m[b]);
+                    float e = rcml_exp_neg(xr[b] - m[b]);
                     orow[b] = e;
                     s[b] += e;
                 }
@@ -340,6 +364,6 @@ static void RCML_SFX(norm_apply)(const float *x, size_t outer, size_t len, size_
 }
 
 const rcml_act_table_t RCML_SFX(rcml_act) = {
-    RCML_SFX(act), RCML_SFX(deriv), RCML_SFX(backward), RCML_SFX(softmax),
-    RCML_SFX(norm_apply),
+    RCML_SFX(act), RCML_SFX(deriv), RCML_SFX(backward), RCML_SFX(backward_out),
+    RCML_SFX(softmax), RCML_SFX(norm_apply),
 };

@@ -11,6 +11,7 @@ typedef struct {
     void (*act)(int act, const float *x, float a, float *out, size_t n);
     void (*deriv)(int act, const float *x, float a, float *out, size_t n);
     void (*backward)(int act, const float *x, const float *g, float a, float *out, size_t n);
+    void (*backward_out)(int act, const float *y, const float *g, float a, float *out, size_t n);
     /* softmax family over `outer` slices of (len, inner) */
     void (*softmax)(int mode, const float *x, const float *g, size_t outer, size_t len,
                     size_t inner, float *out);

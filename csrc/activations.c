@@ -37,16 +37,19 @@ static void rcml_act_chunk(void *ctx, size_t b, size_t e) {
         j->t->act(j->act, j->x + b, j->a, j->out + b, e - b);
     else if (j->kind == 1)
         j->t->deriv(j->act, j->x + b, j->a, j->out + b, e - b);
-    else
+    else if (j->kind == 2)
         j->t->backward(j->act, j->x + b, j->g + b, j->a, j->out + b, e - b);
+    else
+        j->t->backward_out(j->act, j->x + b, j->g + b, j->a, j->out + b, e - b);
 }
 
 static void rcml_act_run(int kind, int act, const float *x, const float *g, float a, float *out,
                          size_t n) {
     rcml_act_job_t j = {rcml_act_table(), act, kind, x, g, a, out};
     if (act < 0 || act >= RCML_ACT_COUNT) return;
-    size_t par_min = rcml_act_cheap(act) ? RCML_EW_PAR_MIN : RCML_ACT_GRAIN;
-    size_t grain = rcml_act_cheap(act) ? RCML_EW_GRAIN : RCML_ACT_GRAIN;
+    int cheap = rcml_act_cheap(act) || kind == 3;
+    size_t par_min = cheap ? RCML_EW_PAR_MIN : RCML_ACT_GRAIN;
+    size_t grain = cheap ? RCML_EW_GRAIN : RCML_ACT_GRAIN;
     if (n < par_min) {
         rcml_act_chunk(&j, 0, n);
         return;
@@ -65,6 +68,18 @@ void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t
 void rcml_act_backward_f32(int act, const float *x, const float *grad, float param, float *out,
                            size_t n) {
     rcml_act_run(2, act, x, grad, param, out, n);
+}
+
+int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad, float param,
+                                      float *out, size_t n) {
+    if (!rcml_act_has_output_backward(act)) return -1;
+    rcml_act_run(3, act, y, grad, param, out, n);
+    return 0;
+}
+
+int rcml_act_has_output_backward(int act) {
+    return act == RCML_ACT_LINEAR || act == RCML_ACT_RELU || act == RCML_ACT_LEAKY_RELU ||
+           act == RCML_ACT_SIGMOID || act == RCML_ACT_TANH;
 }
 
 /* ---------------------------------------------------------------- softmax */

@@ -195,6 +195,13 @@ void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t
  * multiplying, so an inf gradient where f' = 0 gives 0); out may equal x or grad. */
 void rcml_act_backward_f32(int act, const float *x, const float *grad, float param,
                            float *out, size_t n);
+/* The same from the saved forward output y = f(x) instead of x: one memory-bound pass
+ * (relu, leaky_relu with param > 0, sigmoid y(1-y), tanh 1-y^2, linear; what a network
+ * layer uses). Returns 0, or -1 (nothing written) for an activation whose derivative is
+ * not a function of y. out may equal y or grad. */
+int rcml_act_has_output_backward(int act);
+int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad, float param,
+                                      float *out, size_t n);
 
 /* Softmax family along the middle axis of x viewed as (outer, len, inner), len >= 1
  * (inner = 1: rows of length len). Each slice is max-shifted (stable for any finite

@@ -61,15 +61,28 @@ cdef RamTensor _grad_like(RamTensor x, object grad, str what):
     return g
 
 
-cdef RamTensor _act_backward(RamTensor x, object grad, int act, float param, str what):
-    """grad * f'(x) in one fused pass."""
+cdef RamTensor _act_backward(RamTensor x, object grad, int act, float param, str what,
+                             object output=None):
+    """grad * f'(x) in one fused pass; with ``output`` (the saved y = f(x), where f' is a
+    function of y) a memory-bound pass over y instead, skipping the transcendental."""
     cdef RamTensor g = _grad_like(x, grad, what)
+    cdef RamTensor y = None
     cdef RamTensor out = _empty(x.L, x.R, x.C)
-    if x.n >= NOGIL_MIN:
-        with nogil:
-            rcml_act_backward_f32(act, x.data, g.data, param, out.data, x.n)
-    else:
-        rcml_act_backward_f32(act, x.data, g.data, param, out.data, x.n)
+    cdef const float *src = x.data
+    cdef bint from_y = False
+    if output is not None and rcml_act_has_output_backward(act) and not (
+            act == RCML_ACT_LEAKY_RELU and not param > 0):
+        y = _as_tensor(output, what)
+        if y.L != x.L or y.R != x.R or y.C != x.C:
+            raise ShapeError(f"{what}: output shape {y.shape} differs from the input "
+                             f"shape {x.shape}")
+        src = y.data
+        from_y = True
+    with nogil:
+        if from_y:
+            rcml_act_backward_from_output_f32(act, src, g.data, param, out.data, x.n)
+        else:
+            rcml_act_backward_f32(act, src, g.data, param, out.data, x.n)
     return out
 
 

@@ -112,6 +112,9 @@ cdef extern from "rcmlrs.h" nogil:
     void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t n) noexcept
     void rcml_act_backward_f32(int act, const float *x, const float *grad, float param,
                                float *out, size_t n) noexcept
+    int rcml_act_has_output_backward(int act) noexcept
+    int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad,
+                                          float param, float *out, size_t n) noexcept
     void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
                                float *out) noexcept
     void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,

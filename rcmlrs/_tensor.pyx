@@ -785,26 +785,34 @@ cdef class RamTensor:
         """gelu'(x) of the tanh form (default) or of the exact erf form."""
         return _act_deriv(self, _gelu_id(approximate), 0.0)
 
-    def relu_backward(self, grad_output):
-        """grad_output * relu'(x) in one pass (x is this tensor, the pre-activation)."""
-        return _act_backward(self, grad_output, RCML_ACT_RELU, 0.0, "relu_backward")
+    def relu_backward(self, grad_output, output=None):
+        """grad_output * relu'(x) in one pass (x is this tensor, the pre-activation).
 
-    def leaky_relu_backward(self, grad_output, slope=0.01):
-        """grad_output * leaky_relu'(x) in one pass."""
+        ``output``: optionally the forward result y = relu(x); the backward then reads y
+        (what a layer keeps anyway) instead of x. Same values; also for leaky_relu
+        (slope > 0), sigmoid (y (1 - y)) and tanh (1 - y^2), where it skips the exp."""
+        return _act_backward(self, grad_output, RCML_ACT_RELU, 0.0, "relu_backward", output)
+
+    def leaky_relu_backward(self, grad_output, slope=0.01, output=None):
+        """grad_output * leaky_relu'(x) in one pass (``output``: see relu_backward)."""
         return _act_backward(self, grad_output, RCML_ACT_LEAKY_RELU,
-                             _to_float(slope, "leaky_relu_backward"), "leaky_relu_backward")
+                             _to_float(slope, "leaky_relu_backward"), "leaky_relu_backward",
+                             output)
 
-    def lrelu_backward(self, grad_output, slope=0.01):
+    def lrelu_backward(self, grad_output, slope=0.01, output=None):
         """Alias of ``leaky_relu_backward``."""
-        return self.leaky_relu_backward(grad_output, slope)
+        return self.leaky_relu_backward(grad_output, slope, output)
 
-    def sigmoid_backward(self, grad_output):
-        """grad_output * sigmoid'(x) in one pass."""
-        return _act_backward(self, grad_output, RCML_ACT_SIGMOID, 0.0, "sigmoid_backward")
+    def sigmoid_backward(self, grad_output, output=None):
+        """grad_output * sigmoid'(x) in one pass. With ``output`` = sigmoid(x) (saved by
+        the forward pass) it is grad * y * (1 - y), a memory-bound pass (as PyTorch's);
+        without, sigmoid'(x) is recomputed from x with full accuracy in the tails."""
+        return _act_backward(self, grad_output, RCML_ACT_SIGMOID, 0.0, "sigmoid_backward",
+                             output)
 
-    def tanh_backward(self, grad_output):
-        """grad_output * tanh'(x) in one pass."""
-        return _act_backward(self, grad_output, RCML_ACT_TANH, 0.0, "tanh_backward")
+    def tanh_backward(self, grad_output, output=None):
+        """grad_output * tanh'(x) in one pass (``output`` = tanh(x): grad * (1 - y^2))."""
+        return _act_backward(self, grad_output, RCML_ACT_TANH, 0.0, "tanh_backward", output)
 
     def swish_backward(self, grad_output):
         """grad_output * swish'(x) in one pass."""
