@@ -11,7 +11,8 @@
  * is the same bits, so every backend gives identical results on every platform, and
  * the serial variant stays an exact reference. (The cost: without an FMA instruction,
  * i.e. the x86 SSE2 baseline used on CPUs without AVX2 and by MSVC builds, fmaf is a
- * library call and these loops run scalar.)
+ * library call, so the baseline variant emulates it in double arithmetic instead, which
+ * matches except in rare double-rounding ties; see RCML_FMA_EMULATE below.)
  *
  * Selects use rcml_self() (a bit-mask blend) rather than ?: on floats: GCC otherwise
  * if-converts clamps by specialising each path, which doubled the work of exp.
@@ -32,7 +33,19 @@
 
 #include <math.h>
 
+#if defined(RCML_FMA_EMULATE) && !defined(__FMA__) && !defined(RCML_ARM64)
+/* The baseline variant on an ISA without an FMA instruction (x86-64 SSE2, MSVC x64):
+ * a library fmaf is a software routine there, ~40x slower than the loop it sits in.
+ * The product of two floats is exact in double, so (double)a*b + c rounded to float is
+ * a correctly rounded fma except when the double rounding of the sum lands on a float
+ * tie (about 2^-29 of random operands). It vectorises with SSE2. */
+RCML_INLINE float rcml_fma_emul(float a, float b, float c) {
+    return (float)((double)a * (double)b + (double)c);
+}
+#define RCML_FMAF(a, b, c) rcml_fma_emul((a), (b), (c))
+#else
 #define RCML_FMAF(a, b, c) fmaf((a), (b), (c))
+#endif
 
 /* c ? a : b as a bit blend, so the vectoriser sees one data path */
 RCML_INLINE float rcml_self(int c, float a, float b) {
