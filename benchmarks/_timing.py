@@ -17,6 +17,24 @@ def best_time(fn: Callable[[], object], min_total: float = 0.2, repeat: int = 7)
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
 
 
+def best_times(fns: dict[str, Callable[[], object]], rounds: int = 9,
+               min_round: float = 0.02) -> dict[str, float]:
+    """Best per-call seconds of each contender, timed in alternating rounds so that a
+    burst of load on a shared machine hits every contender alike."""
+    numbers = {}
+    for name, fn in fns.items():
+        number = 1
+        while timeit.timeit(fn, number=number) < min_round and number < 1 << 24:
+            number *= 4
+        numbers[name] = number
+    best = {name: float("inf") for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = timeit.timeit(fn, number=numbers[name]) / numbers[name]
+            best[name] = min(best[name], t)
+    return best
+
+
 def fmt_time(s: float) -> str:
     if s < 1e-6:
         return f"{s * 1e9:8.1f} ns"

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_time, row  # noqa: E402
+from _timing import best_times, row  # noqa: E402
 
 import rcmlrs as rc  # noqa: E402
 
@@ -47,15 +47,18 @@ def main() -> None:
         ("max 1e6", lambda: x.max(), lambda: nx.max()),
     ]
     for name, ours, theirs in cases:
-        print(row(name, best_time(ours), {"numpy": best_time(theirs)}))
+        t = best_times({"rcmlrs": ours, "numpy": theirs})
+        print(row(name, t["rcmlrs"], {"numpy": t["numpy"]}))
 
     a, b = rc.random((3, 3), seed=3), rc.random((3, 3), seed=4)
     na, nb = a.numpy()[0].copy(), b.numpy()[0].copy()
-    rivals = {"numpy": best_time(lambda: na + nb)}
+    fns = {"rcmlrs": lambda: a + b, "numpy": lambda: na + nb}
     if torch is not None:
         ta, tb = torch.from_numpy(na), torch.from_numpy(nb)
-        rivals["torch"] = best_time(lambda: ta + tb)
-    print(row("3x3 a + b (per call)", best_time(lambda: a + b), rivals))
+        fns["torch"] = lambda: ta + tb
+    t = best_times(fns)
+    ours = t.pop("rcmlrs")
+    print(row("3x3 a + b (per call)", ours, t))
 
 
 if __name__ == "__main__":
