@@ -49,7 +49,7 @@ static struct {
     size_t n, grain, next;
     int participants; /* workers allowed to join this job */
     int active;       /* workers still inside this job */
-} pool = {0, {0}, {0}, {0}, 1, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0};
+} pool = {.nthreads = 1}; /* designated: the lock types differ per platform */
 
 static void rcml_pool_init(void);
 
@@ -92,10 +92,9 @@ static void *rcml_worker(void *arg)
             if (pool.active == 0) rcml_cond_broadcast(&pool.done_cv);
         }
     }
-#if !defined(__GNUC__) && !defined(__clang__)
+    /* not reached; present so every compiler sees a return (gcc -Wreturn-type) */
     rcml_unlock(&pool.m);
     return 0;
-#endif
 }
 
 #if !defined(_WIN32)
