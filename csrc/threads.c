@@ -49,7 +49,8 @@ static struct {
     size_t n, grain, next;
     int participants; /* workers allowed to join this job */
     int active;       /* workers still inside this job */
-} pool = {.nthreads = 1}; /* designated: the lock types differ per platform */
+    unsigned long spawn_gen[RCML_MAX_THREADS];
+} pool;
 
 static void rcml_pool_init(void);
 
@@ -80,9 +81,11 @@ static void *rcml_worker(void *arg)
 #endif
 {
     int index = (int)(intptr_t)arg;
-    unsigned long seen = 0;
+    unsigned long seen;
     rcml_lock(&pool.m);
-    seen = pool.generation;
+    /* the generation when this worker was spawned, not now: a job may have been
+     * published between the spawn and this thread first taking the lock */
+    seen = pool.spawn_gen[index];
     for (;;) {
         while (pool.generation == seen) rcml_cond_wait(&pool.work_cv, &pool.m);
         seen = pool.generation;
@@ -92,8 +95,7 @@ static void *rcml_worker(void *arg)
             if (pool.active == 0) rcml_cond_broadcast(&pool.done_cv);
         }
     }
-    /* not reached; present so every compiler sees a return (gcc -Wreturn-type) */
-    rcml_unlock(&pool.m);
+    /* not reached: workers live as long as the process */
     return 0;
 }
 
@@ -126,6 +128,7 @@ static void rcml_pool_init(void) {
 static void rcml_spawn(void) {
     while (pool.nworkers < pool.nthreads - 1) {
         int ok;
+        pool.spawn_gen[pool.nworkers] = pool.generation;
 #if defined(_WIN32)
         HANDLE h = CreateThread(NULL, 0, rcml_worker, (LPVOID)(intptr_t)pool.nworkers, 0, NULL);
         ok = h != NULL;
@@ -152,13 +155,13 @@ void rcml_set_num_threads(int n) {
     rcml_unlock(&pool.m);
 }
 
-int rcml_get_num_threads(void) { return pool.nthreads; }
+int rcml_get_num_threads(void) { return pool.nthreads < 1 ? 1 : pool.nthreads; }
 
 void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx) {
     size_t b;
     if (n == 0) return;
     if (grain == 0) grain = 1;
-    if (n <= grain || pool.nthreads <= 1) {
+    if (n <= grain || pool.nthreads <= 1) { /* nthreads is 0 before set_num_threads */
         for (b = 0; b < n; b += grain) fn(ctx, b, RCML_MIN(n, b + grain));
         return;
     }
