@@ -50,7 +50,8 @@ class BuildExt(build_ext):
         if self.compiler.compiler_type == "msvc":
             # /fp:precise keeps IEEE semantics (no contraction on VS 2022+); no /arch:
             # flag, so the baseline stays SSE2 on x64 and NEON on ARM64.
-            args = ["/O2", "/fp:precise", "/W3"]
+            # _CRT_SECURE_NO_WARNINGS: getenv() is fine here (C4996 at /W3 otherwise)
+            args = ["/O2", "/fp:precise", "/W3", "/D_CRT_SECURE_NO_WARNINGS"]
         else:
             # -ffp-contract=off: every backend computes the same expression the same way,
             # so SIMD variants match the serial reference bit for bit (clang contracts by

@@ -11,6 +11,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <float.h>
+
 #include "rcmlrs.h" /* buffer layout, rcml_* types; from rcmlrs.get_include() */
 
 #if RCMLRS_ABI_VERSION != 1
@@ -23,7 +25,9 @@ static void softsign_f32(const float *x, size_t n, float *out) {
     for (i = 0; i < n; i++) {
         float v = x[i];
         float a = v < 0.0f ? -v : v;
-        out[i] = a == (float)INFINITY ? (v < 0.0f ? -1.0f : 1.0f) : v / (1.0f + a);
+        /* |x| = inf gives inf/inf = NaN: the limit is +-1 (a > FLT_MAX avoids the INFINITY
+         * macro, which older MSVC headers spell as an overflowing constant) */
+        out[i] = a > FLT_MAX ? (v < 0.0f ? -1.0f : 1.0f) : v / (1.0f + a);
     }
 }
 
