@@ -32,8 +32,10 @@ def main() -> int:
     per_row: npt.NDArray[np.int64] = h.argmax(axis=2)
     layer: RamTensor = h[0]
     value: float = h[0, 1, 2]
-    print(f"{h.shape} sum={total:.4f} argmax={best} rows={per_row.shape} "
-          f"layer={layer.shape} h[0,1,2]={value:.4f}")
+    print(
+        f"{h.shape} sum={total:.4f} argmax={best} rows={per_row.shape} "
+        f"layer={layer.shape} h[0,1,2]={value:.4f}"
+    )
     return 0
 
 

@@ -16,7 +16,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import rcmlrs as rc
@@ -63,7 +62,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("build", "*.so", "*.pyd"))
     r = subprocess.run(
         [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-        cwd=work, env=_env(), capture_output=True, text=True, timeout=300,
+        cwd=work,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     return work
@@ -72,8 +75,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(work: Path, code: str) -> str:
     env = _env()
     env["PYTHONPATH"] = os.pathsep.join((str(work), env["PYTHONPATH"]))
-    r = subprocess.run([sys.executable, "-c", code], cwd=work, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 
@@ -81,15 +85,23 @@ def _run(work: Path, code: str) -> str:
 def test_example_script_runs(built: Path) -> None:
     env = _env()
     env["PYTHONPATH"] = os.pathsep.join((str(built), env["PYTHONPATH"]))
-    r = subprocess.run([sys.executable, "run_example.py"], cwd=built, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "run_example.py"],
+        cwd=built,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "RamTensor(" in r.stdout
 
 
 def test_kernel_matches_numpy_on_tensor_buffers(built: Path) -> None:
-    out = _run(built, textwrap.dedent(
-        """
+    out = _run(
+        built,
+        textwrap.dedent(
+            """
         import numpy as np
         import rcmlrs as rc
         import rcmlrs_softsign as ext
@@ -117,7 +129,9 @@ def test_kernel_matches_numpy_on_tensor_buffers(built: Path) -> None:
         else:
             raise AssertionError("float64 accepted")
         print("ok")
-        """))
+        """
+        ),
+    )
     assert out.strip().endswith("ok")
 
 
@@ -127,24 +141,36 @@ def test_cython_cimport_of_ramtensor(tmp_path: Path) -> None:
     pytest.importorskip("setuptools")
     if not _have_compiler(tmp_path):
         pytest.skip("no working C compiler")
-    (tmp_path / "cyk.pyx").write_text(textwrap.dedent(
-        """
+    (tmp_path / "cyk.pyx").write_text(
+        textwrap.dedent(
+            """
         # cython: language_level=3
         from rcmlrs._tensor cimport RamTensor
 
         def layout(RamTensor t):
             return (t.L, t.R, t.C, t.n, t.data[t.n - 1])
-        """))
-    (tmp_path / "setup.py").write_text(textwrap.dedent(
         """
+        )
+    )
+    (tmp_path / "setup.py").write_text(
+        textwrap.dedent(
+            """
         import rcmlrs as rc
         from Cython.Build import cythonize
         from setuptools import Extension, setup
         setup(ext_modules=cythonize(
             [Extension("cyk", ["cyk.pyx"], include_dirs=[rc.get_include()])]))
-        """))
-    r = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+        """
+        )
+    )
+    r = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     out = _run(tmp_path, "import rcmlrs as rc, cyk; print(cyk.layout(rc.tensor([[1, 2, 3]])))")
     assert out.strip() == "(1, 1, 3, 3, 3.0)"
@@ -152,7 +178,7 @@ def test_cython_cimport_of_ramtensor(tmp_path: Path) -> None:
 
 def test_header_is_valid_c_for_third_parties() -> None:
     # the public header stands alone (no internal.h) and is C++-safe
-    header = (Path(rc.get_include()) / "rcmlrs.h")
+    header = Path(rc.get_include()) / "rcmlrs.h"
     if not header.is_file():
         pytest.skip("include/ not built")
     text = header.read_text()

@@ -21,16 +21,35 @@ BACKENDS = _tensor.capabilities()
 def _ops(a: rc.RamTensor, b: rc.RamTensor) -> dict[str, object]:
     n = a.size
     out: dict[str, object] = {
-        "add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "rsub": 1.5 - a,
-        "rdiv": 2.0 / b, "neg": -a, "abs": abs(a), "sqrt": abs(a).sqrt(), "exp": a.exp(),
-        "log": abs(b).log(), "scale": a.scale(0.1),
-        "clip": a.clip(-0.5, 0.5), "powi": a.powi(3), "powi_neg": b.powi(-2),
-        "powf": abs(a).powf(0.5), "bcast_layer": a * b[0] if n else a,
+        "add": a + b,
+        "sub": a - b,
+        "mul": a * b,
+        "div": a / b,
+        "rsub": 1.5 - a,
+        "rdiv": 2.0 / b,
+        "neg": -a,
+        "abs": abs(a),
+        "sqrt": abs(a).sqrt(),
+        "exp": a.exp(),
+        "log": abs(b).log(),
+        "scale": a.scale(0.1),
+        "clip": a.clip(-0.5, 0.5),
+        "powi": a.powi(3),
+        "powi_neg": b.powi(-2),
+        "powf": abs(a).powf(0.5),
+        "bcast_layer": a * b[0] if n else a,
     }
     if n:
-        out.update(sum=a.sum(), mean=a.mean(), min=a.min(), max=a.max(), var=a.var(),
-                   std=a.std(ddof=1) if n > 1 else 0.0, argmax=a.argmax(),
-                   median=a.median())
+        out.update(
+            sum=a.sum(),
+            mean=a.mean(),
+            min=a.min(),
+            max=a.max(),
+            var=a.var(),
+            std=a.std(ddof=1) if n > 1 else 0.0,
+            argmax=a.argmax(),
+            median=a.median(),
+        )
     for ax in (0, 1, 2) if n else ():
         out[f"sum{ax}"] = a.sum(axis=ax)
         out[f"max{ax}"] = a.max(axis=ax)
@@ -53,8 +72,7 @@ def _shape(n: int) -> tuple[int, int, int]:
 def _same(x: object, y: object) -> bool:
     if isinstance(x, rc.RamTensor):
         assert isinstance(y, rc.RamTensor)
-        return x.shape == y.shape and np.array_equal(np.asarray(x), np.asarray(y),
-                                                      equal_nan=True)
+        return x.shape == y.shape and np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)
     if isinstance(x, np.ndarray):
         return np.array_equal(x, np.asarray(y))
     return np.array_equal(np.float64(x), np.float64(y), equal_nan=True)  # type: ignore[arg-type]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import rcmlrs as rc
 from rcmlrs_softsign import softsign, softsign_
+
+import rcmlrs as rc
 
 
 def main() -> int:

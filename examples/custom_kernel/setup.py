@@ -5,8 +5,9 @@
 The only thing it takes from rcmlrs at build time is the include folder.
 """
 
-import rcmlrs as rc
 from setuptools import Extension, setup
+
+import rcmlrs as rc
 
 setup(
     name="rcmlrs-softsign",
