@@ -19,8 +19,10 @@ RCML_INLINE float rcml_round_f(float t) {
 /* e^x. Range reduction x = n ln2 + f with a two-part ln2, degree-6 polynomial for e^f,
  * then 2^n applied as two halves so results in the subnormal range underflow gradually. */
 RCML_INLINE float rcml_expf(float x) {
-    float xc = x < -104.0f ? -104.0f : x; /* keeps n in int range; NaN passes through */
-    xc = xc > 89.0f ? 89.0f : xc;
+    /* clamp so n stays in int range; written so NaN fails both tests and becomes -104
+     * (converting NaN to int is undefined behaviour); NaN is restored at the end */
+    float xc = x > -104.0f ? x : -104.0f;
+    xc = xc < 89.0f ? xc : 89.0f;
     float n = rcml_round_f(xc * 1.44269504088896341f);
     float f = xc - n * 0.693359375f;
     f = f + n * 2.12194440e-4f;

@@ -3,7 +3,8 @@
 # suite under them (Linux, gcc or clang).
 #
 #   tools/sanitize.sh                 # whole suite, then once per backend
-#   tools/sanitize.sh tests/kernels   # extra arguments go to pytest
+#   tools/sanitize.sh tests/kernels   # arguments replace the default `tests` for pytest
+#   CC=clang tools/sanitize.sh        # clang's UBSan also checks float->int conversions
 #
 # The source is copied to a temporary folder and built in place there, so the normal
 # build in the work tree is left alone. The interpreter is not instrumented, so the ASan
@@ -56,12 +57,17 @@ export PYTHONMALLOC=malloc
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 run() { LD_PRELOAD="$ASAN_LIB" "$PY" "$@"; }
+# --capture=sys: pytest must not capture file descriptor 2, or a sanitizer report written
+# there just before the process exits would be lost with the captured output
+args=("$@")
+[[ ${#args[@]} -gt 0 ]] || args=(tests)
+pytest_() { run -m pytest -p no:cacheprovider --capture=sys -q -x "${args[@]}"; }
 run -c "import rcmlrs; rcmlrs.show_config()"
-run -m pytest tests -p no:cacheprovider -q -x "$@"
+pytest_
 
 # every backend and 2 threads: SIMD variants and the pool must be as clean as serial
 for be in $(run -c "from rcmlrs import _tensor as t; print(' '.join(t.capabilities()))"); do
     echo "== RCMLRS_BACKEND=$be, 2 threads"
-    RCMLRS_BACKEND=$be RCMLRS_NUM_THREADS=2 run -m pytest tests -p no:cacheprovider -q -x "$@"
+    RCMLRS_BACKEND=$be RCMLRS_NUM_THREADS=2 pytest_
 done
 echo "== sanitize: OK"
