@@ -22,7 +22,9 @@ if [[ "${KEEP:-0}" != 1 ]]; then trap 'rm -rf "$WORK"' EXIT; fi
 
 # the runtime that goes with the compiler: gcc -> libasan.so, clang -> its shared asan DSO
 if [[ "$($CC --version)" == *clang* ]]; then
+    # older layout: libclang_rt.asan-<arch>.so; per-target runtime dirs: libclang_rt.asan.so
     ASAN_LIB=$($CC -print-file-name="libclang_rt.asan-$(uname -m).so")
+    [[ -f "$ASAN_LIB" ]] || ASAN_LIB=$($CC -print-file-name=libclang_rt.asan.so)
     export LDSHARED="$CC -shared -shared-libasan"
 else
     ASAN_LIB=$($CC -print-file-name=libasan.so)
