@@ -6,20 +6,52 @@ SIMD variants are selected per file with target pragmas (see csrc/internal.h), s
 """
 
 import os
+import shutil
 import sys
 from glob import glob
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _copy_include(package_dir):
+    """Put the public header and the .pxd files into <package_dir>/include, the folder
+    ``rc.get_include()`` returns. They are copied at build time (not kept twice in git):
+    into build_lib for wheels, and into the source tree for in-place/editable builds."""
+    dest = os.path.join(package_dir, "include")
+    os.makedirs(dest, exist_ok=True)
+    files = [os.path.join(HERE, "csrc", "rcmlrs.h")] + sorted(
+        glob(os.path.join(HERE, "rcmlrs", "*.pxd"))
+    )
+    for f in files:
+        shutil.copyfile(f, os.path.join(dest, os.path.basename(f)))
+
+
+class BuildPy(build_py):
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            _copy_include(os.path.join(HERE, "rcmlrs"))
+        else:
+            _copy_include(os.path.join(self.build_lib, "rcmlrs"))
+
+
 class BuildExt(build_ext):
+    def run(self):
+        if self.inplace or getattr(self, "editable_mode", False):
+            _copy_include(os.path.join(HERE, "rcmlrs"))
+        super().run()
+
     def build_extensions(self):
         if self.compiler.compiler_type == "msvc":
-            args = ["/O2", "/fp:precise", "/W3"]
+            # /fp:precise keeps IEEE semantics (no contraction on VS 2022+); no /arch:
+            # flag, so the baseline stays SSE2 on x64 and NEON on ARM64.
+            # _CRT_SECURE_NO_WARNINGS: getenv() is fine here (C4996 at /W3 otherwise)
+            args = ["/O2", "/fp:precise", "/W3", "/D_CRT_SECURE_NO_WARNINGS"]
         else:
             # -ffp-contract=off: every backend computes the same expression the same way,
             # so SIMD variants match the serial reference bit for bit (clang contracts by
@@ -68,5 +100,5 @@ setup(
             "embedsignature": True,
         },
     ),
-    cmdclass={"build_ext": BuildExt},
+    cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
 )

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #if defined(RCML_X86)
-#if defined(_MSC_VER)
+/* cl.exe: its intrinsics. clang-cl defines _MSC_VER too but takes the GNU path below
+ * (its _xgetbv needs an xsave target attribute; cpuid.h and GNU asm work there). */
+#if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
 static void rcml_cpuid(int leaf, int sub, unsigned r[4]) {
     int regs[4];

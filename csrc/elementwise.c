@@ -99,6 +99,10 @@ static void rcml_unary_chunk(void *ctx, size_t b, size_t e) {
 }
 
 void rcml_unary_f32(int op, const float *x, float p0, float p1, float *out, size_t n) {
+    /* POWI casts p0 to long, 32 bits on Windows: +-2^31 would overflow (UB). The largest
+     * float below 2^31 is an even exponent too, and for every float x both powers round
+     * to the same value (0, 1, inf or NaN), so clamping changes no result. */
+    if (op == RCML_POWI) p0 = RCML_MAX(RCML_MIN(p0, 2147483520.0f), -2147483520.0f);
     rcml_ew_job_t j = {rcml_ew_table(), op, x, NULL, p0, p1, out};
     /* transcendentals cost ~10x an add, so they are worth threads sooner */
     int heavy = op == RCML_EXP || op == RCML_LOG || op == RCML_TANH || op == RCML_POWF ||

@@ -153,7 +153,9 @@ typedef struct {
 static float rcml_finish_var(double ss, size_t len, double ddof, int take_sqrt) {
     double d = (double)len - ddof;
     /* as NumPy: degrees of freedom <= 0 gives NaN */
-    double v = d > 0 ? ss / d : (double)NAN;
+    /* a bit pattern, not the NAN macro: older MSVC headers define NAN as INFINITY * 0,
+     * which warns (C4756) */
+    double v = d > 0 ? ss / d : (double)rcml_as_float(0x7fc00000u);
     return (float)(take_sqrt ? sqrt(v) : v);
 }
 
