@@ -97,7 +97,7 @@ def one_round(big: int = N) -> None:
 
 
 def _live_tensors() -> int:
-    return sum(1 for o in gc.get_objects() if isinstance(o, rc.RamTensor))
+    return sum(1 for o in gc.get_objects() if type(o) is rc.RamTensor)
 
 
 def _c_heap_bytes() -> int | None:
