@@ -123,9 +123,7 @@ static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const fl
     rcml_store_tile(c0, c1, c, ldc, mr, nr, alpha, beta);
 }
 
-static void rcml_gemm_tiny_avx512(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                  float alpha, const float *A, const float *B, float beta,
-                                  float *C) RCML_GEMM_TINY_BODY
+RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx512)
 
 #if MR == 8
 /* 8 x 8 blocks transposed in registers (the usual unpack/shuffle/permute sequence): 8

@@ -79,9 +79,7 @@ static void rcml_ukr_cola_neon(size_t kc, const float *a, size_t lda, const floa
     rcml_store_tile_neon(acc, c, ldc, mr, nr, alpha, beta);
 }
 
-static void rcml_gemm_tiny_neon(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                float alpha, const float *A, const float *B, float beta,
-                                float *C) RCML_GEMM_TINY_BODY
+RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_neon)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_neon = {MR, NR, rcml_ukr_rowa_neon,
                                                     rcml_ukr_cola_neon, rcml_gemm_tiny_neon, NULL};
