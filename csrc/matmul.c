@@ -411,7 +411,7 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     for (;;) {
         const size_t rows = RCML_CEIL_DIV(m, tm), cols = RCML_CEIL_DIV(nj, tn);
         if (layers * tm * tn >= RCML_TILES_WANT) break;
-        if (rows * cols * k < 2 * RCML_TILE_MIN_WORK) break;
+        if ((double)rows * cols * k < 2.0 * RCML_TILE_MIN_WORK) break; /* no overflow */
         if (rows >= 4 * MR) {
             tm++; /* prefer splitting rows: each tile then packs its A rows once */
         } else if (cols >= 4 * NR) {
@@ -472,7 +472,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         const size_t tpl = job.tiles_m * job.tiles_n;
         /* layers per group: bounded by the workspace cap (shared B is packed once) */
         size_t g = layers, per = tpl * job.ap_slot + (sb ? job.bp_layer : 0);
-        if (per > 0 && g * per > RCML_WS_CAP) g = RCML_MAX(1, RCML_WS_CAP / per);
+        if (per > 0 && g > RCML_WS_CAP / per) g = RCML_MAX(1, RCML_WS_CAP / per);
         const size_t ws = (sb ? g : 1) * job.bp_layer + g * tpl * job.ap_slot;
         /* small products (the common layer sizes of little networks) use a stack buffer:
          * malloc + free is a visible share of a 16 x 16 product */
@@ -512,8 +512,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
             }
             /* phase 2: the tiles */
             const size_t tiles = nl * tpl;
-            const size_t work = nl * m * nj * k;
-            rcml_parallel_for(tiles, work < RCML_PAR_MIN_WORK ? tiles : 1, rcml_tile_chunk,
+            const double work = (double)nl * m * nj * k; /* multiply-adds */
+            rcml_parallel_for(tiles, work < (double)RCML_PAR_MIN_WORK ? tiles : 1, rcml_tile_chunk,
                               &job);
         }
         if (ws > RCML_WS_STACK) rcml_free_aligned(w);
@@ -538,7 +538,7 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                              B + l * stride_b, beta, C + l * m * n);
         return;
     }
-    if (m * n <= RCML_TINY_MN_MAX && m * n * k <= RCML_TINY_WORK) {
+    if (m * n <= RCML_TINY_MN_MAX && k <= RCML_TINY_WORK / (m * n)) {
         /* overhead-bound: no packing, no threads */
         for (l = 0; l < layers; l++)
             kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,
