@@ -42,6 +42,8 @@ typedef struct {
     rcml_gemm_ukr_t rowa, cola;
     rcml_gemm_tiny_t tiny;
     rcml_gemm_pack_a_t pack_a_rows; /* may be NULL */
+    rcml_gemm_pack_a_t pack_bt;     /* full NR panel of a transposed B: d[p*NR + j] =
+                                       s[j*lds + p]; may be NULL */
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;

@@ -82,7 +82,7 @@ static void rcml_ukr_cola_neon(size_t kc, const float *a, size_t lda, const floa
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_neon)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_neon = {MR, NR, rcml_ukr_rowa_neon,
-                                                    rcml_ukr_cola_neon, rcml_gemm_tiny_neon, NULL};
+                                                    rcml_ukr_cola_neon, rcml_gemm_tiny_neon, NULL, NULL};
 
 #undef MR
 #undef NR

@@ -162,7 +162,7 @@ RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_portable)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
     PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
-    NULL};
+    NULL, NULL};
 
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
     switch (rcml_get_isa()) {
@@ -261,6 +261,8 @@ static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_
             for (j = 0; j < w; j++) dr[j] = s[j];
             for (; j < NR; j++) dr[j] = 0.0f;
         }
+    } else if (w == NR && job->kr->pack_bt) {
+        job->kr->pack_bt(Bl + jj * job->k + k0, job->k, kq, d);
     } else {
         /* stored B is n x k: read each column of op(B) along k (contiguous) */
         for (j = 0; j < w; j++) {
