@@ -11,7 +11,7 @@
 #include "internal.h"
 #include "gemm.h"
 
-#ifdef RCML_HAVE_X86_TARGETS
+#ifdef RCML_GEMM_X86_KERNELS
 #include <immintrin.h>
 
 #if defined(__clang__)

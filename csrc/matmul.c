@@ -166,7 +166,7 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
 
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
     switch (rcml_get_isa()) {
-#ifdef RCML_HAVE_X86_TARGETS
+#ifdef RCML_GEMM_X86_KERNELS
     case RCML_ISA_AVX512: return &rcml_gemm_kernels_avx512;
     case RCML_ISA_AVX2: return &rcml_gemm_kernels_avx2;
 #endif
