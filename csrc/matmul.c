@@ -221,7 +221,9 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 /* Likewise read B in place (not transposed only) when a layer's B is this small. */
 #define RCML_B_DIRECT_MAX ((size_t)1 << 16)
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
+#ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)
+#endif
 
 /* Workspaces up to this many floats (16 KB) live on the caller's stack. */
 #define RCML_WS_STACK 4096
@@ -245,8 +247,9 @@ typedef struct {
     size_t np;           /* NR panels in the pass */
     float *bp;           /* packed B */
     size_t bp_layer;     /* floats per layer of packed B (a shared B, sb == 0, has one) */
-    float *ap;           /* A packing slots, one per tile */
+    float *ap;           /* A packing slots, one per tile of the current batch */
     size_t ap_slot;
+    size_t t0;           /* first tile (within the layer group) of the current batch */
 } rcml_gemm_job_t;
 
 /* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
@@ -343,8 +346,9 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
     const size_t ncb = RCML_MAX(NR, RCML_NCB / NR * NR);
     size_t t;
     for (t = b; t < e; t++) {
-        const size_t lr = t / per_layer, ti = (t % per_layer) / job->tiles_n,
-                     tj = t % job->tiles_n;
+        const size_t tile = job->t0 + t; /* t indexes the batch, and its A slot */
+        const size_t lr = tile / per_layer, ti = (tile % per_layer) / job->tiles_n,
+                     tj = tile % job->tiles_n;
         const size_t i0 = ti * job->mt, i1 = RCML_MIN(m, i0 + job->mt);
         const size_t c0 = tj * job->nt, c1 = RCML_MIN(job->nj, c0 + job->nt);
         const float *Al = job->A + (job->l0 + lr) * job->sa;
@@ -474,10 +478,14 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         job.bp_layer = k * npk * NR;
         job.ap_slot = (job.a_pack ? mt : MR) * job.kc;
         const size_t tpl = job.tiles_m * job.tiles_n;
-        /* layers per group: bounded by the workspace cap (shared B is packed once) */
-        size_t g = layers, per = tpl * job.ap_slot + (sb ? job.bp_layer : 0);
-        if (per > 0 && g > RCML_WS_CAP / per) g = RCML_MAX(1, RCML_WS_CAP / per);
-        const size_t ws = (sb ? g : 1) * job.bp_layer + g * tpl * job.ap_slot;
+        /* layers per group: their packed B fits the workspace cap (a shared B is packed
+         * once for all); tiles per batch: their A slots fit it too (a tall A is not
+         * packed whole, only as many tile blocks as a batch runs) */
+        size_t g = layers;
+        if (sb && job.bp_layer > 0 && g > RCML_WS_CAP / job.bp_layer)
+            g = RCML_MAX(1, RCML_WS_CAP / job.bp_layer);
+        const size_t batch = RCML_MIN(g * tpl, RCML_MAX(1, RCML_WS_CAP / job.ap_slot));
+        const size_t ws = (sb ? g : 1) * job.bp_layer + batch * job.ap_slot;
         /* small products (the common layer sizes of little networks) use a stack buffer:
          * malloc + free is a visible share of a 16 x 16 product */
         float *w = ws <= RCML_WS_STACK ? (float *)(((uintptr_t)stackbuf + 63) & ~(uintptr_t)63)
@@ -514,11 +522,14 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                 if (units * unit_floats < ((size_t)1 << 17)) grain = units;
                 rcml_parallel_for(units, grain, rcml_pack_b_chunk, &job);
             }
-            /* phase 2: the tiles */
+            /* phase 2: the tiles, in batches that fit the A slots */
             const size_t tiles = nl * tpl;
             const double work = (double)nl * m * nj * k; /* multiply-adds */
-            rcml_parallel_for(tiles, work < (double)RCML_PAR_MIN_WORK ? tiles : 1, rcml_tile_chunk,
-                              &job);
+            for (job.t0 = 0; job.t0 < tiles; job.t0 += batch) {
+                const size_t cnt = RCML_MIN(batch, tiles - job.t0);
+                rcml_parallel_for(cnt, work < (double)RCML_PAR_MIN_WORK ? cnt : 1,
+                                  rcml_tile_chunk, &job);
+            }
         }
         if (ws > RCML_WS_STACK) rcml_free_aligned(w);
     }
