@@ -95,9 +95,27 @@ static void rcml_ukr_cola_neon(size_t kc, const float *a, size_t lda, const floa
     size_t p;
     RCML_NEON_DECL;
     for (p = 0; p < kc; p++) {
-        RCML_NEON_STEP(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+        /* the 8 A values as two vectors, used by lane: 24 + 3 + 2 registers, no spills
+         * (eight broadcast registers would need 35 of the 32) */
+        const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
+        const float32x4_t alo = vld1q_f32(a), ahi = vld1q_f32(a + 4);
+#define RCML_LANE(x0, x1, x2, v, l)                                                        \
+    x0 = vfmaq_laneq_f32(x0, b0, v, l);                                                    \
+    x1 = vfmaq_laneq_f32(x1, b1, v, l);                                                    \
+    x2 = vfmaq_laneq_f32(x2, b2, v, l);
+        RCML_LANE(c00, c01, c02, alo, 0)
+        RCML_LANE(c10, c11, c12, alo, 1)
+        RCML_LANE(c20, c21, c22, alo, 2)
+        RCML_LANE(c30, c31, c32, alo, 3)
+        RCML_LANE(c40, c41, c42, ahi, 0)
+        RCML_LANE(c50, c51, c52, ahi, 1)
+        RCML_LANE(c60, c61, c62, ahi, 2)
+        RCML_LANE(c70, c71, c72, ahi, 3)
+#undef RCML_LANE
+        b += ldb;
         a += lda;
     }
+    (void)z;
     RCML_NEON_STORE
 }
 
