@@ -24,8 +24,15 @@ class BuildExt(build_ext):
             # -ffp-contract=off: every backend computes the same expression the same way,
             # so SIMD variants match the serial reference bit for bit (clang contracts by
             # default). -fno-math-errno lets sqrtf vectorise; it changes no result.
-            args = ["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno",
-                    "-fvisibility=hidden", "-Wall", "-Wno-unused-function"]
+            args = [
+                "-O3",
+                "-std=c11",
+                "-ffp-contract=off",
+                "-fno-math-errno",
+                "-fvisibility=hidden",
+                "-Wall",
+                "-Wno-unused-function",
+            ]
             if os.environ.get("RCMLRS_SANITIZE"):
                 args += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
         extra_link = []

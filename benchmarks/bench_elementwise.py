@@ -25,8 +25,10 @@ def main() -> None:
         torch.set_num_threads(1)
     except ImportError:
         torch = None
-    print(f"rcmlrs {rc.__version__} backend={rc._tensor.get_backend()} numpy {np.__version__}"
-          + (f" torch {torch.__version__}" if torch else ""))
+    print(
+        f"rcmlrs {rc.__version__} backend={rc._tensor.get_backend()} numpy {np.__version__}"
+        + (f" torch {torch.__version__}" if torch else "")
+    )
 
     n = 1_000_000
     x = rc.random(n, -5.0, 5.0, seed=1)

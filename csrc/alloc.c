@@ -1,6 +1,6 @@
 /* alloc.c - aligned buffers for tensors. */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200112L
+#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* posix_memalign, madvise */
 #endif
 #include "rcmlrs.h"
 
@@ -8,6 +8,15 @@
 #if defined(_WIN32)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+/* Big buffers are 2 MiB aligned and marked for transparent huge pages (as NumPy does):
+ * a fresh 4 MB result then costs 2 page faults instead of ~1000, which is most of the
+ * time of a memory-bound op such as add on 1e6 floats. */
+#define RCML_HUGE_MIN ((size_t)4 << 20)
+#define RCML_HUGE_ALIGN ((size_t)2 << 20)
 
 void *rcml_alloc_aligned(size_t nbytes) {
     void *p = NULL;
@@ -15,7 +24,14 @@ void *rcml_alloc_aligned(size_t nbytes) {
 #if defined(_WIN32)
     p = _aligned_malloc(nbytes, 64);
 #else
-    if (posix_memalign(&p, 64, nbytes) != 0) p = NULL;
+    size_t align = 64;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (nbytes >= RCML_HUGE_MIN) align = RCML_HUGE_ALIGN;
+#endif
+    if (posix_memalign(&p, align, nbytes) != 0) p = NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p && align == RCML_HUGE_ALIGN) madvise(p, nbytes & ~(RCML_HUGE_ALIGN - 1), MADV_HUGEPAGE);
+#endif
 #endif
     return p;
 }

@@ -171,6 +171,196 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                            size_t k, float alpha, const float *A, size_t stride_a,
                            const float *B, size_t stride_b, float beta, float *C);
 
+
+/* ------------------------------------------------ activations (issue 4) */
+/* Activations by id. `param` is the negative slope of LEAKY_RELU and ignored otherwise.
+ * Every function is branch-free per element (vectorised by each backend) and all
+ * backends give identical bits. NaN in -> NaN out; +-inf and +-1e4 saturate cleanly. */
+typedef enum {
+    RCML_ACT_LINEAR = 0,     /* x */
+    RCML_ACT_RELU = 1,       /* max(x, 0); relu(-0.0) = +0.0 */
+    RCML_ACT_LEAKY_RELU = 2, /* x > 0 ? x : param * x */
+    RCML_ACT_SIGMOID = 3,    /* 1 / (1 + e^-x), full relative accuracy in both tails */
+    RCML_ACT_TANH = 4,       /* tanh x */
+    RCML_ACT_SWISH = 5,      /* x * sigmoid(x) (SiLU) */
+    RCML_ACT_GELU = 6,       /* tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+                                computed as x * sigmoid(2u) (the same function, no cancellation) */
+    RCML_ACT_GELU_ERF = 7,   /* exact form x * Phi(x) = 0.5 x erfc(-x / sqrt 2) */
+    RCML_ACT_ERF = 8,        /* erf x (not an activation; the same machinery) */
+    RCML_ACT_COUNT = 9
+} rcml_act_t;
+
+/* out[i] = f(x[i]); n floats; out may equal x. */
+void rcml_act_f32(int act, const float *x, float param, float *out, size_t n);
+/* out[i] = f'(x[i]), the derivative at the pre-activation x; n floats; out may equal x. */
+void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t n);
+/* out[i] = grad[i] * f'(x[i]) in one pass (relu/leaky_relu select grad instead of
+ * multiplying, so an inf gradient where f' = 0 gives 0); out may equal x or grad. */
+void rcml_act_backward_f32(int act, const float *x, const float *grad, float param,
+                           float *out, size_t n);
+/* The same from the saved forward output y = f(x) instead of x: one memory-bound pass
+ * (relu, leaky_relu with param > 0, sigmoid y(1-y), tanh 1-y^2, linear; what a network
+ * layer uses). Returns 0, or -1 (nothing written) for an activation whose derivative is
+ * not a function of y. out may equal y or grad. */
+int rcml_act_has_output_backward(int act);
+int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad, float param,
+                                      float *out, size_t n);
+
+/* Softmax family along the middle axis of x viewed as (outer, len, inner), len >= 1
+ * (inner = 1: rows of length len). Each slice is max-shifted (stable for any finite
+ * input; a NaN makes its slice NaN), exponentials are summed in a fixed order, so the
+ * result is the same for every backend and thread count. */
+/* out = e^(x - max) / sum e^(x - max); out may equal x. */
+void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner, float *out);
+/* out = (x - max) - log(sum e^(x - max)); out may equal x. */
+void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                               float *out);
+/* out = J(x)^T grad per slice = y * (grad - sum(grad * y)), y = softmax(x) recomputed;
+ * out may equal x but not grad. */
+void rcml_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer,
+                                    size_t len, size_t inner, float *out);
+/* The row forms used by network layers: x is rows x cols, softmax over each row. */
+void rcml_softmax_f32(const float *x, size_t rows, size_t cols, float *out);
+void rcml_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out);
+void rcml_softmax_backward_f32(const float *x, const float *grad, size_t rows, size_t cols,
+                               float *out);
+/* out (rows, cols, cols): J[r][i][j] = y_i (delta_ij - y_j), y = softmax(row r of x);
+ * no aliasing. */
+void rcml_softmax_jacobian_f32(const float *x, size_t rows, size_t cols, float *out);
+
+/* ---------------------------------------------- normalization (issue 4) */
+/* x viewed as (outer, len, inner); sub and div hold outer*inner values (one per slice):
+ * out = div == 0 ? 0 : (x - sub) / div, so a constant slice (div = range or std = 0)
+ * gives zeros, not NaN. out may equal x. */
+void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
+                         const float *sub, const float *div, float *out);
+/* ------------------------------------------------- losses (issue 4, training) */
+/* Every loss returns the MEAN as a double (NaN when there is nothing to average) and,
+ * when grad != NULL, writes d(loss)/d(predicted) into grad in the same pass. Sums run in
+ * double over fixed chunks combined in order, so the value does not depend on the thread
+ * count or the backend. grad must not overlap the inputs. */
+
+/* mean((p - a)^2) over n floats; grad = (2/n) * (p - a). */
+double rcml_mse_f32(const float *actual, const float *pred, size_t n, float *grad);
+/* mean(|p - a|); grad = sign(p - a) / n (0 where p == a, NaN where p - a is NaN). */
+double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *grad);
+/* mean((a - 1) * max(log1p(-p), -100) - a * max(log p, -100)), the clamped form of
+ * torch.nn.functional.binary_cross_entropy; grad = (p - a) / max((1 - p) p, 1e-12) / n,
+ * finite for p = 0 or 1. p outside [0, 1] gives NaN. */
+double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
+                                     float *grad);
+/* Softmax cross-entropy from logits (rows x cols, row-major), mean over rows:
+ * loss_r = sum_c t_rc (lse_r - z_rc), lse_r = max_r + log sum_c e^(z_rc - max_r) (stable for
+ * any finite logits). target is one-hot or any distribution per row (classes with t = 0
+ * contribute nothing, even where z = -inf); grad = (softmax(z) * sum_c t - t) / rows. */
+double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows,
+                              size_t cols, float *grad);
+/* The same with one class index per row, labels[r] in [0, cols) (checked by the caller);
+ * identical bits to the one-hot form. */
+double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels, size_t rows,
+                                     size_t cols, float *grad);
+
+/* ----------------------------------------------------- optimizers (issue 4) */
+/* One Adam / AdamW / AMSGrad step on n parameters, in place, one pass, with the arithmetic
+ * of torch.optim.Adam's single-tensor path (every scalar rounded to float32 first):
+ *   p *= 1 - lr*wd                   (decoupled != 0, AdamW)
+ *   g  = grad + wd*p                 (decoupled == 0 and wd != 0, L2)
+ *   m  = lerp(m, g, 1 - beta1);  v = v*beta2 + ((1 - beta2)*g)*g
+ *   vmax = max(vmax, v)              (vmax != NULL, AMSGrad; NaN propagates)
+ *   p += (-lr/(1 - beta1^step) * m) / (sqrt(v or vmax) * (1/sqrt(1 - beta2^step)) + eps)
+ * (torch divides by sqrt(1 - beta2^step); the reciprocal is <= 1 ulp from that and saves a
+ * division). step >= 1 is the step number after incrementing (bias correction). grad is
+ * read only; param, m, v (and vmax) are updated; none of them may overlap another. */
+void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
+                   int64_t step, double lr, double beta1, double beta2, double eps,
+                   double weight_decay, int decoupled);
+/* One SGD step as torch.optim.SGD: g = grad + wd*p (wd != 0); with momentum != 0,
+ * buf = first ? g : buf*momentum + (1 - dampening)*g and g = nesterov ? g + momentum*buf
+ * : buf; then p += -lr*g. buf may be NULL when momentum == 0. No overlaps. */
+void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
+                  double momentum, double dampening, double weight_decay, int nesterov,
+                  int first);
+
+/* ------------------------------------------------------------ neural nets (rc.nn) */
+/* Fused kernels behind rc.nn (csrc/nn_kernels.c, nn_body.h per ISA). Bitwise identical
+ * for any thread count (fixed-order loops; products through the packed GEMM). Matrices
+ * are row-major and contiguous; "m x n" means m rows (samples) of n columns. */
+typedef enum {
+    RCML_NN_LINEAR = 0,
+    RCML_NN_RELU = 1,
+    RCML_NN_LEAKY_RELU = 2, /* slope below 0 */
+    RCML_NN_SIGMOID = 3,
+    RCML_NN_TANH = 4,
+    RCML_NN_SWISH = 5,
+    RCML_NN_GELU = 6, /* tanh approximation */
+    RCML_NN_SOFTMAX = 7 /* per row */
+} rcml_nn_act_t;
+
+/* C (m x n) = beta * C + op(A) @ B, beta 0 or 1 (beta = 1 accumulates gradients);
+ * op(A) m x k (A stored k x m when trans_a), B k x n: rcml_gemm_f32 with alpha = 1.
+ * C must not overlap A or B. */
+void rcml_nn_gemm_f32(int trans_a, size_t m, size_t n, size_t k, const float *A,
+                      const float *B, float beta, float *C);
+/* z (m x n) += bias (n, may be NULL) per row, then y = act(z); y may equal z. */
+void rcml_nn_bias_act_f32(int act, float slope, size_t m, size_t n, const float *bias,
+                          float *z, float *y);
+/* dz = g * act'(z) (softmax: y * (g - <g, y>) per row); z pre-activation, y = act(z);
+ * dz may equal g. */
+void rcml_nn_act_backward_f32(int act, float slope, size_t m, size_t n, const float *z,
+                              const float *y, const float *g, float *dz);
+/* out (n) = beta * out + sum over the m rows of g (m x n); beta 0 or 1. */
+void rcml_nn_colsum_f32(size_t m, size_t n, const float *g, float beta, float *out);
+/* Softmax cross-entropy on logits (m x n): returns sum over rows of lse(z) - z[label]
+ * (labels: target holds m class indices as floats, checked by the caller) or of
+ * -sum t * log_softmax(z) (target m x n). grad (may be NULL) = (softmax - t) * grad_scale. */
+double rcml_nn_softmax_xent_f32(size_t m, size_t n, const float *logits, const float *target,
+                                int labels, float grad_scale, float *grad);
+/* sum (p - t)^2; grad = 2 (p - t) * grad_scale (may be NULL). n floats. */
+double rcml_nn_mse_f32(size_t n, const float *t, const float *p, float grad_scale, float *grad);
+/* sum |p - t|; grad = sign(p - t) * grad_scale (may be NULL). */
+double rcml_nn_mae_f32(size_t n, const float *t, const float *p, float grad_scale, float *grad);
+/* binary cross-entropy summed: from logits (stable form, grad = (sigmoid(z) - t) * s) or
+ * from probabilities clipped to [1e-7, 1 - 1e-7]. */
+double rcml_nn_bce_f32(size_t n, const float *t, const float *p, int from_logits,
+                       float grad_scale, float *grad);
+/* Rows whose argmax matches the target's (labels or one-hot argmax); one column:
+ * (p >= threshold) == (t >= 0.5). */
+size_t rcml_nn_count_correct_f32(size_t m, size_t n, const float *pred, const float *target,
+                                 int labels, float threshold);
+/* dst[i] = src row idx[i] (row_len floats each); no aliasing. */
+void rcml_nn_gather_rows_f32(const float *src, size_t row_len, const int64_t *idx,
+                             size_t count, float *dst);
+/* Sample-major (N, T, F) -> time-major batch: dst[t, b] = src[idx[b], t]; no aliasing. */
+void rcml_nn_gather_seq_f32(const float *src, size_t T, size_t F, const int64_t *idx, size_t B,
+                            float *dst);
+/* dst (B, A, F) = src (A, B, F) with the first two axes swapped; no aliasing. */
+void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *dst);
+/* mask = (u >= rate) / (1 - rate); y = x * mask; n floats; mask may equal u. */
+void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
+                         float *y);
+/* Elman RNN over a time-major batch: h_t = act(x_t Wx + h_{t-1} Wh + b), h_{-1} = 0.
+ * X (T, B, I), Wx (I, H), Wh (H, H), b (H); Hs (T, B, H) gets every h_t. act is tanh,
+ * sigmoid, relu or linear. */
+void rcml_nn_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                             const float *Wx, const float *Wh, const float *b, float *Hs);
+/* BPTT for the above. dHs (T, B, H): in dL/dh_t from the outputs, out dL/dz_t.
+ * WxT (H, I) and WhT (H, H) are the transposed weights; dX (T, B, I) may be NULL. */
+void rcml_nn_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *WxT, const float *WhT, const float *Hs, float *dHs,
+                              float *dWx, float *dWh, float *db, float *dX);
+/* LSTM, gates [i | f | g | o] (the torch order), W (I, 4H), U (H, 4H), b (4H):
+ * c_t = f c_{t-1} + i g, h_t = o tanh(c_t), zero initial state. G (T, B, 4H) gets the
+ * gate activations, Cs and Hs (T, B, H) the cell and hidden states. */
+void rcml_nn_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *W, const float *U, const float *b, float *G,
+                              float *Cs, float *Hs);
+/* BPTT for the above: dHs in dL/dh_t (modified), dG (T, B, 4H) and dc (B, H) scratch,
+ * WT (4H, I), UT (4H, H) transposed weights; dX may be NULL. */
+void rcml_nn_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                               const float *WT, const float *UT, const float *G,
+                               const float *Cs, const float *Hs, float *dHs, float *dG,
+                               float *dc, float *dW, float *dU, float *db, float *dX);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,9 +23,38 @@ from rcmlrs._tensor import (
     zeros,
 )
 from rcmlrs._version import __version__
+from rcmlrs.io import load_state_binary, load_state_json, save_tensors_binary, save_tensors_json
+from rcmlrs import losses, optim
+from rcmlrs.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_deriv,
+    cross_entropy_deriv,
+    cross_entropy_loss,
+    mae_deriv,
+    mae_loss,
+    mse_deriv,
+    mse_loss,
+)
+from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
+# subpackages last: they build on everything above
+from rcmlrs import data, nn  # noqa: E402
+
 __all__ = [
+    "Adam",
+    "SGD",
+    "adam_update",
+    "binary_cross_entropy",
+    "binary_cross_entropy_deriv",
+    "cross_entropy_deriv",
+    "cross_entropy_loss",
+    "losses",
+    "mae_deriv",
+    "mae_loss",
+    "mse_deriv",
+    "mse_loss",
+    "optim",
     "FormatError",
     "RCMLRSError",
     "RamTensor",
@@ -33,13 +62,19 @@ __all__ = [
     "ShapeError",
     "__version__",
     "concat",
+    "data",
     "from_numpy",
     "full",
     "get_include",
     "get_num_threads",
+    "load_state_binary",
+    "load_state_json",
+    "nn",
     "ones",
     "randn",
     "random",
+    "save_tensors_binary",
+    "save_tensors_json",
     "seed",
     "set_num_threads",
     "show_config",

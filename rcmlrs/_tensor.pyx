@@ -684,8 +684,172 @@ cdef class RamTensor:
         return out
 
     # ------------------------------------------------- activations (issue 4)
+    # Thin wrappers: the work is in _activations.pxi and csrc/act_body.h. Forms ending
+    # in ``_`` overwrite this tensor and return it.
+    def relu(self):
+        """max(x, 0) elementwise (relu(-0.0) = 0.0, NaN stays NaN)."""
+        return _act_apply(self, RCML_ACT_RELU, 0.0, False)
+
+    def relu_(self):
+        """In-place relu; returns self."""
+        return _act_apply(self, RCML_ACT_RELU, 0.0, True)
+
+    def leaky_relu(self, slope=0.01):
+        """x if x > 0 else slope * x."""
+        return _act_apply(self, RCML_ACT_LEAKY_RELU, _to_float(slope, "leaky_relu"), False)
+
+    def leaky_relu_(self, slope=0.01):
+        """In-place leaky_relu; returns self."""
+        return _act_apply(self, RCML_ACT_LEAKY_RELU, _to_float(slope, "leaky_relu_"), True)
+
+    def lrelu(self, slope=0.01):
+        """Alias of ``leaky_relu`` (the original crate's name)."""
+        return self.leaky_relu(slope)
+
+    def lrelu_(self, slope=0.01):
+        """Alias of ``leaky_relu_``."""
+        return self.leaky_relu_(slope)
+
+    def sigmoid(self):
+        """1 / (1 + e^-x), accurate in both tails (sigmoid(-1e4) = 0, sigmoid(1e4) = 1)."""
+        return _act_apply(self, RCML_ACT_SIGMOID, 0.0, False)
+
+    def sigmoid_(self):
+        """In-place sigmoid; returns self."""
+        return _act_apply(self, RCML_ACT_SIGMOID, 0.0, True)
+
+    def tanh(self):
+        """Hyperbolic tangent elementwise (a few ulp, saturates to +-1)."""
+        return _act_apply(self, RCML_ACT_TANH, 0.0, False)
+
+    def tanh_(self):
+        """In-place tanh; returns self."""
+        return _act_apply(self, RCML_ACT_TANH, 0.0, True)
+
+    def swish(self):
+        """x * sigmoid(x) (SiLU)."""
+        return _act_apply(self, RCML_ACT_SWISH, 0.0, False)
+
+    def swish_(self):
+        """In-place swish; returns self."""
+        return _act_apply(self, RCML_ACT_SWISH, 0.0, True)
+
+    def gelu(self, approximate=True):
+        """GELU: tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) by default;
+        ``approximate=False`` is the exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))."""
+        return _act_apply(self, _gelu_id(approximate), 0.0, False)
+
+    def gelu_(self, approximate=True):
+        """In-place gelu; returns self."""
+        return _act_apply(self, _gelu_id(approximate), 0.0, True)
+
+    def erf(self):
+        """The error function elementwise (a few ulp)."""
+        return _act_apply(self, RCML_ACT_ERF, 0.0, False)
+
+    def softmax(self, axis=-1):
+        """e^x / sum(e^x) along ``axis`` (default: each row), max-shifted so inputs of any
+        magnitude are stable; a slice holding NaN becomes NaN."""
+        return _softmax(self, axis, _SMX_SOFTMAX, None, "softmax")
+
+    def log_softmax(self, axis=-1):
+        """x - max - log(sum(e^(x - max))) along ``axis``: log of softmax without
+        underflow (finite for inputs of 1e3 and more)."""
+        return _softmax(self, axis, _SMX_LOG, None, "log_softmax")
+
+    def relu_deriv(self):
+        """relu'(x): 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+        return _act_deriv(self, RCML_ACT_RELU, 0.0)
+
+    def leaky_relu_deriv(self, slope=0.01):
+        """leaky_relu'(x): 1 where x > 0, else slope."""
+        return _act_deriv(self, RCML_ACT_LEAKY_RELU, _to_float(slope, "leaky_relu_deriv"))
+
+    def lrelu_deriv(self, slope=0.01):
+        """Alias of ``leaky_relu_deriv``."""
+        return self.leaky_relu_deriv(slope)
+
+    def sigmoid_deriv(self):
+        """sigmoid'(x) = s (1 - s), computed without cancellation in the tails."""
+        return _act_deriv(self, RCML_ACT_SIGMOID, 0.0)
+
+    def tanh_deriv(self):
+        """tanh'(x) = 1 - tanh(x)^2, computed as 4e/(1+e)^2 with e = e^(-2|x|)."""
+        return _act_deriv(self, RCML_ACT_TANH, 0.0)
+
+    def swish_deriv(self):
+        """swish'(x) = s + x s (1 - s), s = sigmoid(x)."""
+        return _act_deriv(self, RCML_ACT_SWISH, 0.0)
+
+    def gelu_deriv(self, approximate=True):
+        """gelu'(x) of the tanh form (default) or of the exact erf form."""
+        return _act_deriv(self, _gelu_id(approximate), 0.0)
+
+    def relu_backward(self, grad_output, output=None):
+        """grad_output * relu'(x) in one pass (x is this tensor, the pre-activation).
+
+        ``output``: optionally the forward result y = relu(x); the backward then reads y
+        (what a layer keeps anyway) instead of x. Same values; also for leaky_relu
+        (slope > 0), sigmoid (y (1 - y)) and tanh (1 - y^2), where it skips the exp."""
+        return _act_backward(self, grad_output, RCML_ACT_RELU, 0.0, "relu_backward", output)
+
+    def leaky_relu_backward(self, grad_output, slope=0.01, output=None):
+        """grad_output * leaky_relu'(x) in one pass (``output``: see relu_backward)."""
+        return _act_backward(self, grad_output, RCML_ACT_LEAKY_RELU,
+                             _to_float(slope, "leaky_relu_backward"), "leaky_relu_backward",
+                             output)
+
+    def lrelu_backward(self, grad_output, slope=0.01, output=None):
+        """Alias of ``leaky_relu_backward``."""
+        return self.leaky_relu_backward(grad_output, slope, output)
+
+    def sigmoid_backward(self, grad_output, output=None):
+        """grad_output * sigmoid'(x) in one pass. With ``output`` = sigmoid(x) (saved by
+        the forward pass) it is grad * y * (1 - y), a memory-bound pass (as PyTorch's);
+        without, sigmoid'(x) is recomputed from x with full accuracy in the tails."""
+        return _act_backward(self, grad_output, RCML_ACT_SIGMOID, 0.0, "sigmoid_backward",
+                             output)
+
+    def tanh_backward(self, grad_output, output=None):
+        """grad_output * tanh'(x) in one pass (``output`` = tanh(x): grad * (1 - y^2))."""
+        return _act_backward(self, grad_output, RCML_ACT_TANH, 0.0, "tanh_backward", output)
+
+    def swish_backward(self, grad_output):
+        """grad_output * swish'(x) in one pass."""
+        return _act_backward(self, grad_output, RCML_ACT_SWISH, 0.0, "swish_backward")
+
+    def gelu_backward(self, grad_output, approximate=True):
+        """grad_output * gelu'(x) in one pass."""
+        return _act_backward(self, grad_output, _gelu_id(approximate), 0.0, "gelu_backward")
+
+    def softmax_backward(self, grad_output, axis=-1):
+        """J(x)^T grad_output per slice along ``axis``: y * (g - sum(g * y)), y = softmax(x)
+        (x is this tensor, the softmax input)."""
+        return _softmax(self, axis, _SMX_BACKWARD, grad_output, "softmax_backward")
+
+    def softmax_jacobian(self):
+        """The Jacobian of the row softmax for every row: shape (layers*rows, cols, cols),
+        J[r, i, j] = y_i (delta_ij - y_j)."""
+        return _softmax_jacobian(self)
 
     # ------------------------------------------------- normalization (issue 4)
+    def min_max_norm(self, axis=None):
+        """(x - min) / (max - min) over all elements or per slice along ``axis``; a
+        constant input (or slice) gives zeros, not NaN."""
+        return _normalize(self, axis, False, 0.0, False, "min_max_norm")
+
+    def min_max_norm_(self, axis=None):
+        """In-place min_max_norm; returns self."""
+        return _normalize(self, axis, False, 0.0, True, "min_max_norm_")
+
+    def z_score_norm(self, axis=None, ddof=0):
+        """(x - mean) / std (std with ``ddof``) over all elements or per slice along
+        ``axis``; a constant input (or slice) gives zeros, not NaN."""
+        return _normalize(self, axis, True, _to_ddof(ddof), False, "z_score_norm")
+
+    def z_score_norm_(self, axis=None, ddof=0):
+        """In-place z_score_norm; returns self."""
+        return _normalize(self, axis, True, _to_ddof(ddof), True, "z_score_norm_")
 
 
 # ============================================================================ helpers
@@ -1203,3 +1367,8 @@ def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
     with nogil:
         rcml_gemm_batched_f32(L, ta, tb, m, n, k, fa, a.data, sa, b.data, sb, fb, out.data)
     return out
+
+
+include "_activations.pxi"
+include "_train.pxi"
+include "_nn.pxi"

@@ -12,8 +12,23 @@ BACKENDS = _tensor.capabilities()
 def _run_all(x, y):
     """Every elementwise/reduction kernel of the foundation on borrowed buffers."""
     tx, ty = rc.from_numpy(x), rc.from_numpy(y)
-    out = [tx + ty, tx - ty, tx * ty, tx / ty, tx * 1.5, 2.0 - tx, 3.0 / ty, -tx, abs(tx),
-           abs(ty).sqrt(), tx.exp(), abs(ty).log(), tx.clip(-0.5, 0.5), tx ** 3, tx.powf(2.0)]
+    out = [
+        tx + ty,
+        tx - ty,
+        tx * ty,
+        tx / ty,
+        tx * 1.5,
+        2.0 - tx,
+        3.0 / ty,
+        -tx,
+        abs(tx),
+        abs(ty).sqrt(),
+        tx.exp(),
+        abs(ty).log(),
+        tx.clip(-0.5, 0.5),
+        tx**3,
+        tx.powf(2.0),
+    ]
     res = [o.numpy().copy() for o in out]
     if x.size:
         res.append(np.array([tx.sum(), tx.min(), tx.max(), tx.var(), tx.argmax()], np.float64))
@@ -53,8 +68,9 @@ def test_env_backend_pin(tmp_path):
 
     code = "import rcmlrs._tensor as t; print(t.get_backend())"
     env = dict(__import__("os").environ, RCMLRS_BACKEND="serial")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "serial"
 
 
@@ -67,8 +83,16 @@ def test_bitwise_identical_across_thread_counts(threads):
     for n in (1, 2, 3, 7):
         rc.set_num_threads(n)
         assert rc.get_num_threads() == n
-        r = [ta + tb, ta * 0.5, ta.exp(), ta.sum(axis=0), ta.var(axis=1), ta.max(axis=2),
-             rc.random((3, 500, 500), seed=9), rc.randn((3, 500, 500), seed=9)]
+        r = [
+            ta + tb,
+            ta * 0.5,
+            ta.exp(),
+            ta.sum(axis=0),
+            ta.var(axis=1),
+            ta.max(axis=2),
+            rc.random((3, 500, 500), seed=9),
+            rc.randn((3, 500, 500), seed=9),
+        ]
         scalars = [ta.sum(), ta.std(), ta.mean()]
         results.append(([x.numpy().copy() for x in r], scalars, ta.argmax(axis=1)))
     first = results[0]

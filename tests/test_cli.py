@@ -5,8 +5,9 @@ import sys
 
 
 def _run(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "rcmlrs", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "rcmlrs", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_info():

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rcmlrs as rc
-from rcmlrs import _tensor
 
 FINITE = st.floats(-1e3, 1e3, width=32, allow_nan=False, allow_infinity=False)
 
@@ -64,10 +63,20 @@ def test_scalar_on_either_side(rng):
     t = rc.tensor(a)
     s = np.float32(2.5)
     for got, want in [
-        (t + 2.5, a + s), (2.5 + t, s + a), (t - 2.5, a - s), (2.5 - t, s - a),
-        (t * 2.5, a * s), (2.5 * t, s * a), (t / 2.5, a / s), (2.5 / t, s / a),
-        (t.scale(2.5), a * s), (t.scaler(2.5), a * s), (-t, -a), (abs(t), np.abs(a)),
-        (t.neg(), -a), (t.abs(), np.abs(a)),
+        (t + 2.5, a + s),
+        (2.5 + t, s + a),
+        (t - 2.5, a - s),
+        (2.5 - t, s - a),
+        (t * 2.5, a * s),
+        (2.5 * t, s * a),
+        (t / 2.5, a / s),
+        (2.5 / t, s / a),
+        (t.scale(2.5), a * s),
+        (t.scaler(2.5), a * s),
+        (-t, -a),
+        (abs(t), np.abs(a)),
+        (t.neg(), -a),
+        (t.abs(), np.abs(a)),
     ]:
         np.testing.assert_array_equal(got.numpy(), want)
 
@@ -140,8 +149,13 @@ def test_unary_specials(backend):
     x = rc.tensor([0.0, -0.0, inf, -inf, nan, -1.0, 1e-45, 200.0, -200.0])
     with np.errstate(all="ignore"):
         xn = x.numpy().astype(np.float64)
-        for name, ref in [("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt),
-                          ("abs", np.abs), ("neg", np.negative)]:
+        for name, ref in [
+            ("exp", np.exp),
+            ("log", np.log),
+            ("sqrt", np.sqrt),
+            ("abs", np.abs),
+            ("neg", np.negative),
+        ]:
             got = getattr(x, name)().numpy()
             want = ref(xn).astype(np.float32)
             np.testing.assert_array_equal(got, want, err_msg=name)
@@ -153,9 +167,9 @@ def test_powers_and_clip(rng):
     t = rc.tensor(a)
     for n in [0, 1, 2, 3, 7, -1, -3]:
         np.testing.assert_allclose(t.powi(n).numpy(), a.astype(np.float64) ** n, rtol=2e-6)
-        np.testing.assert_allclose((t ** n).numpy(), a.astype(np.float64) ** n, rtol=2e-6)
+        np.testing.assert_allclose((t**n).numpy(), a.astype(np.float64) ** n, rtol=2e-6)
     np.testing.assert_allclose(t.powf(1.7).numpy(), a.astype(np.float64) ** 1.7, rtol=2e-6)
-    np.testing.assert_allclose((t ** 0.5).numpy(), np.sqrt(a), rtol=2e-6)
+    np.testing.assert_allclose((t**0.5).numpy(), np.sqrt(a), rtol=2e-6)
     c = rc.tensor([-2.0, 0.5, 3.0, float("nan")]).clip(-1, 1).numpy().ravel()
     assert c[:3].tolist() == [-1.0, 0.5, 1.0] and np.isnan(c[3])
     with pytest.raises(ValueError):
@@ -175,8 +189,11 @@ def test_map_slow_path():
 
 
 @settings(max_examples=60, deadline=None)
-@given(hnp.arrays(np.float32, shapes3(1, 6), elements=FINITE),
-       st.sampled_from([None, 0, 1, 2, -1, -2, -3]), st.integers(0, 1))
+@given(
+    hnp.arrays(np.float32, shapes3(1, 6), elements=FINITE),
+    st.sampled_from([None, 0, 1, 2, -1, -2, -3]),
+    st.integers(0, 1),
+)
 def test_reductions_match_numpy(a, axis, ddof):
     t = rc.tensor(a)
     a64 = a.astype(np.float64)
@@ -206,8 +223,9 @@ def test_reductions_backends_and_nan(backend):
     assert t.sum() == pytest.approx(float(a.astype(np.float64).sum()), rel=1e-6, abs=1e-3)
     assert t.max() == a.max() and t.min() == a.min()
     for axis in (0, 1, 2):
-        np.testing.assert_allclose(t.sum(axis).numpy(), a.astype(np.float64).sum(axis, keepdims=True),
-                                   rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(
+            t.sum(axis).numpy(), a.astype(np.float64).sum(axis, keepdims=True), rtol=1e-5, atol=1e-4
+        )
         np.testing.assert_array_equal(t.max(axis).numpy(), a.max(axis, keepdims=True))
     a[1, 5, 7] = np.nan
     t = rc.tensor(a)
@@ -230,8 +248,9 @@ def test_sum_is_accurate():
 def test_median(rng):
     for n in [1, 2, 3, 4, 5, 10, 101, 1000, 4097]:
         a = rng.standard_normal(n).astype(np.float32)
-        assert rc.tensor(a).median() == pytest.approx(float(np.median(a.astype(np.float64))),
-                                                       rel=1e-6, abs=1e-7)
+        assert rc.tensor(a).median() == pytest.approx(
+            float(np.median(a.astype(np.float64))), rel=1e-6, abs=1e-7
+        )
     dup = np.array([5.0] * 1000 + [1.0] * 999, np.float32)
     assert rc.tensor(dup).median() == 5.0
     assert rc.tensor(np.arange(100000, dtype=np.float32)).median() == 49999.5

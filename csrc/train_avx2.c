@@ -1,0 +1,26 @@
+/* The training kernels (train_body.h) compiled for AVX2 + FMA (GCC/Clang only). */
+/* -fno-trapping-math lets GCC if-convert the selects in the log/exp helpers (speculating
+ * a multiply that cannot change any result), so these loops vectorise; values, NaN and
+ * inf behave exactly as before. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "internal.h"
+#ifdef RCML_HAVE_X86_TARGETS
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#define RCML_LOOP
+#define RCML_SFX(name) name##_avx2
+#include "train_body.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#else
+typedef int rcml_train_avx2_unused;
+#endif

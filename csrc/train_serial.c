@@ -1,0 +1,11 @@
+/* The serial reference of the training kernels: train_body.h, vectorisation off. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-vectorize", "no-tree-slp-vectorize")
+#define RCML_LOOP
+#elif defined(__clang__)
+#define RCML_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
+#else
+#define RCML_LOOP
+#endif
+#define RCML_SFX(name) name##_serial
+#include "train_body.h"

@@ -1,0 +1,176 @@
+# Activations, derivatives, softmax and normalization (issue 4): the module-level
+# implementation behind the thin RamTensor methods. Included at the end of _tensor.pyx.
+# Python decides what, these helpers check shapes and arguments, C does the arithmetic
+# (csrc/act_body.h, one pass per call, GIL released for big inputs).
+
+# activation names accepted by _act_id (case-insensitive; nn layers use this)
+_ACT_IDS = {
+    "linear": RCML_ACT_LINEAR, "identity": RCML_ACT_LINEAR, "none": RCML_ACT_LINEAR,
+    "relu": RCML_ACT_RELU, "leaky_relu": RCML_ACT_LEAKY_RELU, "lrelu": RCML_ACT_LEAKY_RELU,
+    "sigmoid": RCML_ACT_SIGMOID, "tanh": RCML_ACT_TANH, "swish": RCML_ACT_SWISH,
+    "silu": RCML_ACT_SWISH, "gelu": RCML_ACT_GELU, "gelu_tanh": RCML_ACT_GELU,
+    "gelu_erf": RCML_ACT_GELU_ERF, "erf": RCML_ACT_ERF,
+}
+
+
+def _act_id(name):
+    """The C activation id for a name (None -> linear); ValueError for unknown names."""
+    if name is None:
+        return RCML_ACT_LINEAR
+    if not isinstance(name, str):
+        raise TypeError(f"activation name must be a str or None, got {type(name).__name__}")
+    try:
+        return _ACT_IDS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; known: {sorted(_ACT_IDS)}") from None
+
+
+cdef inline int _gelu_id(object approximate):
+    return RCML_ACT_GELU if approximate else RCML_ACT_GELU_ERF
+
+
+cdef RamTensor _act_apply(RamTensor x, int act, float param, bint inplace):
+    """f(x) elementwise into a new tensor, or into x itself."""
+    cdef RamTensor out = x if inplace else _empty(x.L, x.R, x.C)
+    if x.n >= NOGIL_MIN:
+        with nogil:
+            rcml_act_f32(act, x.data, param, out.data, x.n)
+    else:
+        rcml_act_f32(act, x.data, param, out.data, x.n)
+    return out
+
+
+cdef RamTensor _act_deriv(RamTensor x, int act, float param):
+    """f'(x) elementwise at the pre-activation x."""
+    cdef RamTensor out = _empty(x.L, x.R, x.C)
+    if x.n >= NOGIL_MIN:
+        with nogil:
+            rcml_act_deriv_f32(act, x.data, param, out.data, x.n)
+    else:
+        rcml_act_deriv_f32(act, x.data, param, out.data, x.n)
+    return out
+
+
+cdef RamTensor _grad_like(RamTensor x, object grad, str what):
+    """grad_output as a tensor of exactly x's shape (no broadcasting: a gradient has the
+    shape of what it is the gradient of)."""
+    cdef RamTensor g = _as_tensor(grad, what)
+    if g.L != x.L or g.R != x.R or g.C != x.C:
+        raise ShapeError(f"{what}: grad_output shape {g.shape} differs from the input "
+                         f"shape {x.shape}")
+    return g
+
+
+cdef RamTensor _act_backward(RamTensor x, object grad, int act, float param, str what,
+                             object output=None):
+    """grad * f'(x) in one fused pass; with ``output`` (the saved y = f(x), where f' is a
+    function of y) a memory-bound pass over y instead, skipping the transcendental."""
+    cdef RamTensor g = _grad_like(x, grad, what)
+    cdef RamTensor y = None
+    cdef RamTensor out = _empty(x.L, x.R, x.C)
+    cdef const float *src = x.data
+    cdef bint from_y = False
+    if output is not None and rcml_act_has_output_backward(act) and not (
+            act == RCML_ACT_LEAKY_RELU and not param > 0):
+        y = _as_tensor(output, what)
+        if y.L != x.L or y.R != x.R or y.C != x.C:
+            raise ShapeError(f"{what}: output shape {y.shape} differs from the input "
+                             f"shape {x.shape}")
+        src = y.data
+        from_y = True
+    with nogil:
+        if from_y:
+            rcml_act_backward_from_output_f32(act, src, g.data, param, out.data, x.n)
+        else:
+            rcml_act_backward_f32(act, src, g.data, param, out.data, x.n)
+    return out
+
+
+cdef enum:
+    _SMX_SOFTMAX = 0
+    _SMX_LOG = 1
+    _SMX_BACKWARD = 2
+
+
+cdef RamTensor _softmax(RamTensor x, object axis, int mode, object grad, str what):
+    """softmax / log_softmax / softmax backward along one axis (max-shifted)."""
+    cdef int a = _axis_index(axis, what)
+    cdef size_t outer, ln, inner
+    outer, ln, inner = _axis_view(x, a)
+    cdef RamTensor g = None
+    if mode == _SMX_BACKWARD:
+        g = _grad_like(x, grad, what)
+    cdef RamTensor out = _empty(x.L, x.R, x.C)
+    if x.n == 0:
+        return out
+    cdef const float *gp = g.data if g is not None else NULL
+    if x.n >= NOGIL_MIN:
+        with nogil:
+            _softmax_call(mode, x.data, gp, outer, ln, inner, out.data)
+    else:
+        _softmax_call(mode, x.data, gp, outer, ln, inner, out.data)
+    return out
+
+
+cdef inline void _softmax_call(int mode, const float *x, const float *g, size_t outer,
+                               size_t ln, size_t inner, float *out) noexcept nogil:
+    if mode == _SMX_SOFTMAX:
+        rcml_softmax_axis_f32(x, outer, ln, inner, out)
+    elif mode == _SMX_LOG:
+        rcml_log_softmax_axis_f32(x, outer, ln, inner, out)
+    else:
+        rcml_softmax_backward_axis_f32(x, g, outer, ln, inner, out)
+
+
+cdef RamTensor _softmax_jacobian(RamTensor x):
+    """(layers*rows, cols, cols): the Jacobian of the row softmax for every row."""
+    cdef Py_ssize_t rows = x.L * x.R
+    cdef RamTensor out = _empty(rows, x.C, x.C)
+    if out.n == 0:
+        return out
+    with nogil:
+        rcml_softmax_jacobian_f32(x.data, rows, x.C, out.data)
+    return out
+
+
+cdef RamTensor _normalize(RamTensor x, object axis, bint zscore, double ddof, bint inplace,
+                          str what):
+    """(x - min) / (max - min) or (x - mean) / std, over all elements or per slice along
+    one axis; a constant slice gives zeros."""
+    cdef RamTensor out = x if inplace else _empty(x.L, x.R, x.C)
+    cdef RamTensor sub, div
+    cdef float s0, d0
+    cdef double m, ss, dn
+    cdef size_t outer, ln, inner
+    cdef int a
+    if x.n == 0:
+        return out
+    if axis is None:
+        with nogil:
+            if zscore:
+                m = rcml_sum_f32(x.data, x.n) / <double>x.n
+                ss = rcml_sumsqdev_f32(x.data, x.n, m)
+                dn = <double>x.n - ddof
+                s0 = <float>m
+                d0 = <float>sqrt(ss / dn) if dn > 0 else <float>NAN
+            else:
+                s0 = rcml_min_f32(x.data, x.n)
+                d0 = rcml_max_f32(x.data, x.n) - s0
+            rcml_norm_apply_f32(x.data, 1, x.n, 1, &s0, &d0, out.data)
+        return out
+    a = _axis_index(axis, what)
+    outer, ln, inner = _axis_view(x, a)
+    dims = [x.L, x.R, x.C]
+    dims[a] = 1
+    sub = _empty(dims[0], dims[1], dims[2])
+    div = _empty(dims[0], dims[1], dims[2])
+    with nogil:
+        if zscore:
+            rcml_reduce_axis_f32(RCML_RED_MEAN, x.data, outer, ln, inner, 0.0, sub.data)
+            rcml_reduce_axis_f32(RCML_RED_STD, x.data, outer, ln, inner, ddof, div.data)
+        else:
+            rcml_reduce_axis_f32(RCML_RED_MIN, x.data, outer, ln, inner, 0.0, sub.data)
+            rcml_reduce_axis_f32(RCML_RED_MAX, x.data, outer, ln, inner, 0.0, div.data)
+            rcml_binary_f32(RCML_SUB, div.data, sub.data, div.data, div.n)
+        rcml_norm_apply_f32(x.data, outer, ln, inner, sub.data, div.data, out.data)
+    return out

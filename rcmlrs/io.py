@@ -1,0 +1,760 @@
+"""Saving and loading tensors: a safetensors-compatible binary container and a JSON form.
+
+Binary (``save_tensors_binary`` / ``load_state_binary``)
+    A safetensors file: 8-byte little-endian u64 header length ``n``, ``n`` bytes of UTF-8
+    JSON, then the raw little-endian float32 data of every tensor, in order, no gaps::
+
+        {"__metadata__": {"format": "rcmlrs", "format_version": "1",
+                          "tensor_order": "t0000,t0001", "crc32": "1a2b3c4d", ...},
+         "t0000": {"dtype": "F32", "shape": [l, r, c], "data_offsets": [0, b1]},
+         "t0001": {"dtype": "F32", "shape": [l, r, c], "data_offsets": [b1, b2]}}
+
+    The header is padded with spaces so the data starts at a multiple of 8 bytes. ``crc32``
+    (8 lowercase hex digits) is the CRC-32 of the header bytes with the checksum digits
+    replaced by ``00000000``, continued over the data bytes. Extra string metadata given
+    with ``metadata=`` sits beside these keys (``load_binary_with_metadata`` returns it).
+    A plain safetensors file of F32 tensors of rank <= 3 also loads: tensors come back in
+    data-offset order, rank 0-2 promoted like ``rc.tensor``; it has no checksum, so none is
+    checked (its metadata has no ``crc32`` key). A file carrying any of the keys
+    ``format_version``, ``tensor_order``, ``crc32`` must carry all of them and
+    ``"format": "rcmlrs"``, so damage to the metadata cannot switch the checksum off.
+
+JSON (``save_tensors_json`` / ``load_state_json``)
+    ``{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [l, r, c], "data": [...]}]}``
+    with ``data`` flat in row-major order, every value written as the shortest decimal
+    text that reads back as the same float32. NaN and infinities are the strings ``"NaN"``,
+    ``"Infinity"`` and ``"-Infinity"``; a NaN whose bits differ from the default quiet NaN
+    (0x7fc00000) is written ``"NaN:0x7fc00001"`` (its bit pattern) so it round-trips too.
+
+Guarantees
+    * Every float32 bit pattern round-trips in both formats (NaN payloads, -0.0,
+      subnormals, infinities).
+    * Paths are used exactly as given (``str`` or ``os.PathLike``); no extension is added.
+    * Saves are atomic: the file is written to a temporary file in the target's folder,
+      flushed, fsynced and moved over the target with ``os.replace``. Any failure leaves
+      the old file byte-identical and removes the temporary file.
+    * Loads never execute anything (no pickle, no eval). Every size, offset and shape is
+      checked against the file length before anything is allocated; anything damaged,
+      truncated or inconsistent raises ``rc.FormatError`` saying what is wrong.
+    * On a big-endian host the data is byte-swapped after reading and before writing,
+      so files are always little-endian.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import struct
+import sys
+import zlib
+
+from rcmlrs._tensor import FormatError, RamTensor, from_numpy, zeros
+
+__all__ = [
+    "load_binary_with_metadata",
+    "load_state_binary",
+    "load_state_json",
+    "save_tensors_binary",
+    "save_tensors_json",
+]
+
+FORMAT_NAME = "rcmlrs"
+BINARY_VERSION = 1
+JSON_VERSION = 1
+# safetensors' own limit; a header of n bytes needs a bounded multiple of n to parse.
+MAX_HEADER_BYTES = 100_000_000
+# the most elements a RamTensor holds (rcmlrs._tensor's MAX_ELEMENTS); the product of the
+# non-zero dims is held to it, which matters for empty tensors such as (0, 2**50, 1)
+# that no byte count rules out
+MAX_DIM = 1 << 40
+# keys rcmlrs writes into __metadata__; callers cannot set them
+RESERVED_METADATA_KEYS = ("format", "format_version", "tensor_order", "crc32")
+_TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
+_CRC_RE = re.compile(rb'"crc32":"([0-9a-f]{8})"')
+_BIG_ENDIAN = sys.byteorder == "big"
+_CANONICAL_NAN_BITS = 0x7FC00000
+_JSON_CHUNK = 1 << 16  # values formatted per step when writing JSON (bounds memory)
+_IO_CHUNK = 1 << 22  # bytes per read/write call: checksumming overlaps I/O chunk by chunk
+_THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does not pay
+
+
+# ============================================================================ helpers
+
+
+def _check_tensors(tensors, what: str) -> list:
+    """The tensors as a list; TypeError (before any file is touched) for anything else."""
+    if isinstance(tensors, RamTensor):
+        raise TypeError(
+            f"{what}: expected a list of RamTensors, got a single RamTensor (wrap it in a list)"
+        )
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{what}: expected a list or tuple of RamTensors, got {type(tensors).__name__}"
+        )
+    for i, t in enumerate(tensors):
+        if not isinstance(t, RamTensor):
+            raise TypeError(f"{what}: item {i} is a {type(t).__name__}, not a RamTensor")
+    return list(tensors)
+
+
+def _check_metadata(metadata, what: str) -> dict:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise TypeError(
+            f"{what}: metadata must be a dict of str to str, got {type(metadata).__name__}"
+        )
+    for k, v in metadata.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(
+                f"{what}: metadata keys and values must be str "
+                f"(safetensors requires it), got {k!r}: {type(v).__name__}"
+            )
+        if k in RESERVED_METADATA_KEYS:
+            raise ValueError(
+                f"{what}: metadata key {k!r} is reserved for rcmlrs "
+                f"(reserved: {', '.join(RESERVED_METADATA_KEYS)})"
+            )
+    return dict(metadata)
+
+
+def _raw_bytes(t: RamTensor):
+    """The tensor's bytes as stored in a file (little-endian); None when it is empty."""
+    if t.size == 0:
+        return None
+    if _BIG_ENDIAN:
+        return memoryview(t.numpy().byteswap().tobytes())
+    return memoryview(t).cast("B")
+
+
+def _atomic_write(path, write_body, what: str) -> None:
+    """Write a file by calling ``write_body(f)`` on a temporary file in the target's folder,
+    then flush, fsync and ``os.replace`` it over ``path``. On any failure (including
+    KeyboardInterrupt) the temporary file is removed and the old file is untouched."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    folder, base = os.path.split(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
+        try:
+            # 0o666 & ~umask, like a plain open(path, "wb") would give
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 random name collisions
+        raise FileExistsError(f"{what}: cannot create a temporary file in {folder!r}")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write_body(f)
+            f.flush()
+            os.fsync(f.fileno())
+        try:  # keep the permissions of the file being replaced
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except OSError:
+            pass
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    # make the rename itself durable (POSIX only; best effort)
+    if hasattr(os, "O_DIRECTORY"):
+        try:
+            dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
+
+
+def _empty_tensor(shape) -> RamTensor:
+    """A tensor of ``shape`` whose contents are about to be overwritten (no zero fill)."""
+    import numpy as np
+
+    n = shape[0] * shape[1] * shape[2]
+    if n == 0:
+        return zeros(shape)
+    # 64-byte aligned, like the tensors rcmlrs allocates itself
+    raw = np.empty(n * 4 + 64, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64
+    arr = raw[start : start + n * 4].view(np.float32).reshape(shape)
+    return from_numpy(arr)
+
+
+def _no_duplicates(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise FormatError(f"duplicate JSON key {_short(k)}")
+        d[k] = v
+    return d
+
+
+def _reject_constant(name):
+    raise FormatError(f"invalid JSON: bare {name} is not JSON (write it as a string)")
+
+
+def _parse_json(text, what: str):
+    """json.loads that rejects duplicate keys and bare NaN/Infinity, and turns every
+    parsing problem (bad UTF-8, syntax, deep nesting, huge numbers) into FormatError."""
+    # A legitimate file has few containers per byte; a flood of "{}" or "[]" would make
+    # the parser allocate ~30x the text size, so it is refused before parsing.
+    if isinstance(text, str):
+        containers = text.count("{") + text.count("[")
+    else:
+        containers = text.count(b"{") + text.count(b"[")
+    if containers > len(text) // 8 + 16:
+        raise FormatError(
+            f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; not a plausible header"
+        )
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except FormatError as e:
+        raise FormatError(f"{what}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{what}: not valid UTF-8 ({e})") from None
+    except RecursionError:
+        raise FormatError(f"{what}: JSON nested too deeply") from None
+    except (ValueError, OverflowError) as e:  # JSONDecodeError, int digit limit
+        raise FormatError(f"{what}: invalid JSON ({e})") from None
+
+
+def _short(x, limit: int = 60) -> str:
+    """repr(x) cut to ``limit`` characters, for error messages about hostile input."""
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _shape3(shape, what: str) -> tuple:
+    """A JSON shape (list of 0-3 non-negative ints) promoted to (layers, rows, cols)."""
+    if not isinstance(shape, list):
+        raise FormatError(f"{what}: shape must be a list of ints, got {type(shape).__name__}")
+    if len(shape) > 3:
+        raise FormatError(
+            f"{what}: rank-{len(shape)} shape {_short(shape)}; rcmlrs tensors have at most 3 dims"
+        )
+    for d in shape:
+        if not _is_int(d) or d < 0:
+            raise FormatError(
+                f"{what}: shape {_short(shape)} has a dimension that is not a non-negative int"
+            )
+    # even an empty tensor must have a shape rcmlrs and NumPy can represent
+    nonzero = 1
+    for d in shape:
+        nonzero *= max(d, 1)
+    if nonzero > MAX_DIM:
+        raise FormatError(
+            f"{what}: shape {_short(shape)} is too large (more than {MAX_DIM} "
+            f"elements even ignoring zero dimensions)"
+        )
+    return (1,) * (3 - len(shape)) + tuple(shape)
+
+
+# ============================================================================= binary
+
+
+def save_tensors_binary(path, tensors, *, metadata=None) -> None:
+    """Save a list of tensors to ``path`` as a safetensors-compatible file (atomically).
+
+    ``metadata``: optional dict of str -> str stored in the header's ``__metadata__``
+    (for example a model's architecture); read it back with ``load_binary_with_metadata``.
+    Tensors are named ``t0000``, ``t0001``, ... in list order.
+    """
+    what = "save_tensors_binary"
+    tensors = _check_tensors(tensors, what)
+    extra = _check_metadata(metadata, what)
+
+    hbytes = _binary_header(tensors, extra, what)
+    _atomic_write(path, lambda f: _write_binary(f, tensors, hbytes), what)
+
+
+def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
+    """The padded JSON header of a binary file, with ``"crc32":"00000000"`` in it
+    (``_write_binary`` puts the real checksum there)."""
+    names = [f"t{i:04d}" for i in range(len(tensors))]
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": str(BINARY_VERSION),
+        "tensor_order": ",".join(names),
+        "crc32": "00000000",
+    }
+    meta.update(extra)
+    header = {"__metadata__": meta}
+    offset = 0
+    for name, t in zip(names, tensors, strict=True):
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + t.nbytes],
+        }
+        offset += t.nbytes
+    hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
+    hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
+
+    return hbytes
+
+
+# ---- CRC-32 in parallel: zlib checksums chunks on worker threads (it releases the GIL)
+# and the chunk CRCs are joined with crc32_combine (zlib's algorithm; Python's zlib module
+# does not expose it): crc(A + B) = crc(A) * x^(8 len B) mod P  xor  crc(B).
+
+_CRC_POLY = 0xEDB88320  # CRC-32 polynomial, bit-reflected as zlib uses it
+_X2N = []  # _X2N[k] = x^(2^k) mod P
+_CRC_POOL = None  # (pid, ThreadPoolExecutor), made on first use, remade after fork
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a * b modulo P over GF(2), reflected (zlib's multmodp)."""
+    p = 0
+    for i in range(31, -1, -1):
+        if (a >> i) & 1:
+            p ^= b
+        b = (b >> 1) ^ _CRC_POLY if b & 1 else b >> 1
+    return p
+
+
+@functools.lru_cache(maxsize=64)
+def _x8nmodp(n: int) -> int:
+    """x^(8 n) modulo P: the factor that shifts a CRC past n zero bytes."""
+    if not _X2N:
+        p = 1 << 30  # x^1
+        table = [p]
+        for _ in range(31):
+            p = _multmodp(p, p)
+            table.append(p)
+        _X2N[:] = table
+    p, k = 1 << 31, 3  # x^0, and 8 = 2^3
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        n >>= 1
+        k += 1
+    return p
+
+
+def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32 of A + B from crc1 = crc(A), crc2 = crc(B) and len2 = len(B)."""
+    return _multmodp(_x8nmodp(len2), crc1) ^ crc2
+
+
+def _crc_pool():
+    global _CRC_POOL
+    pid = os.getpid()
+    if _CRC_POOL is None or _CRC_POOL[0] != pid:  # a forked child has no worker threads
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, min(4, (os.cpu_count() or 1) - 1))
+        _CRC_POOL = (pid, ThreadPoolExecutor(workers, thread_name_prefix="rcmlrs-crc32"))
+    return _CRC_POOL[1]
+
+
+class _Crc32:
+    """A running CRC-32 over chunks added in file order. Above ``_THREADED_CRC_MIN`` bytes
+    in all, chunks are checksummed on worker threads while the caller goes on reading or
+    writing, and ``result()`` joins the pieces; below, it is computed inline."""
+
+    def __init__(self, crc: int, total: int):
+        self.crc = crc
+        self._pending = [] if total >= _THREADED_CRC_MIN else None
+        self._pool = _crc_pool() if self._pending is not None else None
+
+    def add(self, chunk) -> None:
+        if self._pending is None:
+            self.crc = zlib.crc32(chunk, self.crc)
+        else:
+            self._pending.append((self._pool.submit(zlib.crc32, chunk), len(chunk)))
+
+    def result(self) -> int:
+        """The CRC so far (waits for the workers; call it even on error paths)."""
+        if self._pending:
+            crc = self.crc
+            for future, n in self._pending:
+                crc = _crc32_combine(crc, future.result(), n)
+            self.crc = crc
+            self._pending = []
+        return self.crc
+
+
+def _write_binary(f, tensors: list, hbytes: bytes) -> None:
+    """Write the file to ``f`` (seekable): the header with a zero checksum, the data while
+    the CRC-32 is computed beside it, then the header again with the checksum in place."""
+    f.write(struct.pack("<Q", len(hbytes)))
+    f.write(hbytes)
+    crc = _Crc32(zlib.crc32(hbytes), sum(t.nbytes for t in tensors))
+    try:
+        for t in tensors:
+            raw = _raw_bytes(t)
+            if raw is None:
+                continue
+            for pos in range(0, len(raw), _IO_CHUNK):
+                chunk = raw[pos : pos + _IO_CHUNK]
+                crc.add(chunk)
+                f.write(chunk)
+    finally:
+        value = crc.result()
+    placeholder = b'"crc32":"00000000"'
+    if hbytes.count(placeholder) != 1:  # cannot happen: json.dumps escapes user quotes
+        raise RuntimeError("save_tensors_binary: internal error placing the checksum")
+    end = f.tell()
+    f.seek(8)
+    f.write(hbytes.replace(placeholder, b'"crc32":"%08x"' % value))
+    f.seek(end)
+
+
+class _NoCrc:
+    @staticmethod
+    def add(chunk) -> None:
+        pass
+
+
+_NO_CRC = _NoCrc()
+
+
+def _readinto_exact(f, mv, crc: _Crc32, what: str) -> None:
+    """Fill ``mv`` from ``f`` in chunks, feeding each chunk to ``crc``."""
+    pos, n = 0, len(mv)
+    while pos < n:
+        got = f.readinto(mv[pos : min(n, pos + _IO_CHUNK)])
+        if not got:
+            raise FormatError(f"{what}: file ended early (truncated while reading)")
+        crc.add(mv[pos : pos + got])
+        pos += got
+
+
+def _read_binary(f, size: int, what: str, verify: bool = True):
+    """Parse a safetensors/rcmlrs container from the open binary file ``f`` of ``size``
+    bytes. Returns (tensors, metadata)."""
+    if size < 8:
+        raise FormatError(
+            f"{what}: file of {size} bytes is too short for a safetensors header (needs at least 8)"
+        )
+    head = f.read(8)
+    if len(head) != 8:
+        raise FormatError(f"{what}: file ended early (truncated)")
+    (hlen,) = struct.unpack("<Q", head)
+    if hlen > MAX_HEADER_BYTES:
+        raise FormatError(f"{what}: header length {hlen} exceeds the {MAX_HEADER_BYTES}-byte limit")
+    if hlen > size - 8:
+        raise FormatError(
+            f"{what}: header length {hlen} is larger than the rest of the file "
+            f"({size - 8} bytes); truncated or not a safetensors file"
+        )
+    hbytes = f.read(hlen)
+    if len(hbytes) != hlen:
+        raise FormatError(f"{what}: file ended early inside the header (truncated)")
+    if not hbytes.startswith(b"{"):
+        raise FormatError(f"{what}: header does not start with '{{'; not a safetensors file")
+    header = _parse_json(hbytes, f"{what}: header")
+    if not isinstance(header, dict):
+        raise FormatError(f"{what}: header is not a JSON object")
+
+    meta = header.pop("__metadata__", None)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise FormatError(f"{what}: __metadata__ must be an object of string values")
+
+    data_len = size - 8 - hlen
+    entries = []  # (begin, end, index in header, name, shape)
+    for i, (name, info) in enumerate(header.items()):
+        where = f"{what}: tensor {_short(name)}"
+        if not isinstance(info, dict):
+            raise FormatError(f"{where}: entry is not an object")
+        if info.keys() != _TENSOR_KEYS:
+            raise FormatError(
+                f"{where}: entry keys {_short(sorted(info))}; expected {sorted(_TENSOR_KEYS)}"
+            )
+        if info["dtype"] != "F32":
+            raise FormatError(
+                f"{where}: dtype {_short(info['dtype'])} is not supported (rcmlrs reads F32 only)"
+            )
+        shape = _shape3(info["shape"], where)
+        offs = info["data_offsets"]
+        if (
+            not isinstance(offs, list)
+            or len(offs) != 2
+            or not all(map(_is_int, offs))
+            or not 0 <= offs[0] <= offs[1]
+        ):
+            raise FormatError(
+                f"{where}: data_offsets {_short(offs)} must be [begin, end] with 0 <= begin <= end"
+            )
+        begin, end = offs
+        if end > data_len:
+            raise FormatError(
+                f"{where}: data_offsets {offs} run past the data "
+                f"({data_len} bytes); truncated file?"
+            )
+        # Python ints cannot overflow; the product is compared, never allocated
+        nbytes = shape[0] * shape[1] * shape[2] * 4
+        if nbytes != end - begin:
+            raise FormatError(
+                f"{where}: shape {info['shape']} needs {nbytes} bytes but "
+                f"data_offsets {offs} hold {end - begin}"
+            )
+        entries.append((begin, end, i, name, shape))
+
+    # the data must be exactly the tensors' bytes, back to back, in offset order
+    entries.sort()
+    pos = 0
+    for begin, end, _, name, _ in entries:
+        if begin != pos:
+            kind = "overlap" if begin < pos else "a gap"
+            raise FormatError(
+                f"{what}: tensor {_short(name)} starts at byte {begin}, expected {pos} "
+                f"({kind} in data_offsets)"
+            )
+        pos = end
+    if pos != data_len:
+        raise FormatError(f"{what}: {data_len - pos} trailing bytes after the last tensor")
+
+    # rcmlrs's own metadata: version, order and checksum
+    # (a file with any of rcmlrs's keys must have all of them, so that damage to the
+    # metadata itself cannot switch the checksum off)
+    order = [e[3] for e in entries]
+    expected_crc = None
+    ours = [k for k in RESERVED_METADATA_KEYS if k != "format" and k in meta]
+    if meta.get("format") == FORMAT_NAME or ours:
+        missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
+        if meta.get("format") != FORMAT_NAME or missing:
+            raise FormatError(
+                f"{what}: damaged rcmlrs metadata (format {_short(meta.get('format'))}"
+                f", missing keys {missing})"
+            )
+        version = meta["format_version"]
+        if version != str(BINARY_VERSION):
+            raise FormatError(
+                f"{what}: rcmlrs format_version {_short(version)} is not supported "
+                f"(this rcmlrs reads version {BINARY_VERSION})"
+            )
+        listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
+        if sorted(listed) != sorted(order):
+            raise FormatError(
+                f"{what}: metadata tensor_order does not list exactly the tensors in the header"
+            )
+        order = listed
+        found = _CRC_RE.findall(hbytes)
+        if len(found) != 1 or found[0].decode() != meta["crc32"]:
+            raise FormatError(
+                f"{what}: crc32 in metadata is malformed (expected 8 lowercase hex digits)"
+            )
+        if verify:
+            expected_crc = int(meta["crc32"], 16)
+
+    # all checks passed: now allocate and read, one readinto per tensor, in file order
+    checking = expected_crc is not None
+    crc = _Crc32(
+        zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if checking else 0,
+        data_len if checking else 0,
+    )
+    by_name = {}
+    try:
+        for _begin, _end, _, name, shape in entries:
+            t = _empty_tensor(shape)
+            if t.size:
+                _readinto_exact(f, memoryview(t).cast("B"), crc if checking else _NO_CRC, what)
+            by_name[name] = t
+    finally:
+        got = crc.result() if checking else None
+    if checking and got != expected_crc:
+        raise FormatError(
+            f"{what}: checksum mismatch (file says crc32 {expected_crc:08x}, "
+            f"contents give {got:08x}); the file is damaged"
+        )
+    if _BIG_ENDIAN:
+        for t in by_name.values():
+            if t.size:
+                t.numpy().byteswap(inplace=True)
+    return [by_name[n] for n in order], dict(meta)
+
+
+def load_binary_with_metadata(path, *, verify=True):
+    """Load a binary file; returns ``(tensors, metadata)``. ``metadata`` is the header's
+    ``__metadata__`` (str -> str): for an rcmlrs file the keys ``format``,
+    ``format_version``, ``tensor_order``, ``crc32`` plus whatever was passed as
+    ``metadata=`` when saving; for a plain safetensors file whatever it holds (``{}`` if
+    none; no ``crc32`` key means no checksum was checked).
+
+    ``verify=False`` skips the CRC-32 comparison (about a third of a large load's time on
+    one core); every structural check (sizes, offsets, shapes, dtype) still runs, so a
+    damaged file cannot cause a crash or a huge allocation, but flipped data bits go
+    unnoticed.
+    """
+    what = "load_state_binary"
+    with open(os.fspath(path), "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        return _read_binary(f, size, what, verify=verify)
+
+
+def load_state_binary(path, *, verify=True) -> list:
+    """Load the list of tensors saved by ``save_tensors_binary`` (or any safetensors file
+    of F32 tensors of rank <= 3, in data-offset order). Damaged, truncated or hostile
+    files raise ``rc.FormatError``. ``verify=False`` skips the checksum (see
+    ``rc.io.load_binary_with_metadata``)."""
+    return load_binary_with_metadata(path, verify=verify)[0]
+
+
+# =============================================================================== JSON
+
+
+_SPECIAL_TEXT = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+_NAN_BITS_RE = re.compile(r"NaN:0x([0-9a-f]{8})")
+
+
+def _format_values(flat) -> str:
+    """Comma-separated JSON text for a flat float32 array: shortest round-trip decimals,
+    NaN and infinities as strings."""
+    import numpy as np
+
+    text = flat.astype(str)  # Dragon4, shortest digits that identify the float32
+    finite = np.isfinite(flat)
+    # Readers parse decimal text to a correctly rounded double, then round to float32.
+    # Check that this gives the same bits back; where it would not (never observed), write
+    # the float32's exact double value instead, which that path reads back exactly.
+    with np.errstate(all="ignore"):
+        back = np.where(finite, text, "0").astype(np.float64).astype(np.float32)
+    bad = finite & (back.view(np.uint32) != flat.view(np.uint32))
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            text[i] = repr(float(flat[i]))
+    if not finite.all():
+        text = text.astype(object)
+        bits = flat.view(np.uint32)
+        for i in np.flatnonzero(~finite):
+            x = flat[i]
+            if np.isnan(x):
+                b = int(bits[i])
+                text[i] = '"NaN"' if b == _CANONICAL_NAN_BITS else f'"NaN:0x{b:08x}"'
+            else:
+                text[i] = '"Infinity"' if x > 0 else '"-Infinity"'
+    return ", ".join(text.tolist())
+
+
+def save_tensors_json(path, tensors) -> None:
+    """Save a list of tensors to ``path`` as human-readable JSON (atomically)::
+
+        {"format": "rcmlrs", "version": 1, "tensors": [{"shape": [l, r, c], "data": [...]}]}
+
+    Values are the shortest decimal text that reads back as the same float32; NaN and
+    infinities are the strings "NaN", "Infinity", "-Infinity" (a NaN with other bits than
+    the default quiet NaN is "NaN:0x<bits>"), so every bit pattern round-trips.
+    """
+    what = "save_tensors_json"
+    tensors = _check_tensors(tensors, what)
+
+    _atomic_write(path, lambda f: _write_json(f, tensors), what)
+
+
+def _write_json(f, tensors: list) -> None:
+    f.write(b'{"format": "rcmlrs", "version": %d, "tensors": [' % JSON_VERSION)
+    for i, t in enumerate(tensors):
+        f.write(
+            b'%s\n  {"shape": [%d, %d, %d], "data": ['
+            % (b"," if i else b"", t.layers, t.rows, t.cols)
+        )
+        flat = t.numpy().reshape(-1) if t.size else ()
+        for s in range(0, len(flat), _JSON_CHUNK):
+            if s:
+                f.write(b", ")
+            f.write(_format_values(flat[s : s + _JSON_CHUNK]).encode("ascii"))
+        f.write(b"]}")
+    f.write(b"\n]}\n" if tensors else b"]}\n")
+
+
+def _values_to_tensor(data, shape, where: str) -> RamTensor:
+    import numpy as np
+
+    kinds = set(map(type, data))
+    if not kinds <= {int, float, str}:
+        bad = next(type(x).__name__ for x in data if type(x) not in (int, float, str))
+        raise FormatError(
+            f'{where}: data holds a {bad}; expected numbers or "NaN"/"Infinity"/"-Infinity"'
+        )
+    payloads = {}
+    if str in kinds:
+        data = list(data)
+        for i, x in enumerate(data):
+            if type(x) is str:
+                if x in _SPECIAL_TEXT:
+                    data[i] = _SPECIAL_TEXT[x]
+                else:
+                    m = _NAN_BITS_RE.fullmatch(x)
+                    if m is None or (int(m.group(1), 16) & 0x7FFFFFFF) <= 0x7F800000:
+                        raise FormatError(
+                            f"{where}: data holds the string {_short(x)}; only "
+                            f'"NaN", "Infinity", "-Infinity", "NaN:0x<bits>"'
+                        )
+                    payloads[i] = int(m.group(1), 16)
+                    data[i] = float("nan")
+    try:
+        with np.errstate(all="ignore"):  # 1e39 -> inf is the correctly rounded float32
+            arr = np.array(data, dtype=np.float64).astype(np.float32)
+    except OverflowError:  # an int too large for a double
+        raise FormatError(f"{where}: data holds an integer too large for float32") from None
+    if payloads:
+        bits = arr.view(np.uint32)
+        for i, b in payloads.items():
+            bits[i] = b
+    t = _empty_tensor(shape)
+    if t.size:
+        t.numpy().reshape(-1)[:] = arr
+    return t
+
+
+def load_state_json(path) -> list:
+    """Load the list of tensors saved by ``save_tensors_json``. Damaged or hostile files
+    raise ``rc.FormatError``."""
+    what = "load_state_json"
+    with open(os.fspath(path), "rb") as f:
+        raw = f.read()
+    return _read_json(raw, what)
+
+
+def _read_json(raw: bytes, what: str) -> list:
+    doc = _parse_json(raw, what)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise FormatError(f'{what}: not an rcmlrs JSON file (no "format": "rcmlrs")')
+    if set(doc) != {"format", "version", "tensors"}:
+        raise FormatError(
+            f"{what}: top-level keys {sorted(doc)}; expected ['format', 'tensors', 'version']"
+        )
+    version = doc["version"]
+    if not _is_int(version) or version != JSON_VERSION:
+        raise FormatError(
+            f"{what}: version {version!r} is not supported "
+            f"(this rcmlrs reads version {JSON_VERSION})"
+        )
+    entries = doc["tensors"]
+    if not isinstance(entries, list):
+        raise FormatError(f'{what}: "tensors" must be a list')
+    out = []
+    for i, e in enumerate(entries):
+        where = f"{what}: tensor {i}"
+        if not isinstance(e, dict) or set(e) != {"shape", "data"}:
+            raise FormatError(f'{where}: expected an object with keys "shape" and "data"')
+        shape = _shape3(e["shape"], where)
+        data = e["data"]
+        if not isinstance(data, list):
+            raise FormatError(f'{where}: "data" must be a flat list of numbers')
+        n = shape[0] * shape[1] * shape[2]
+        if n != len(data):
+            raise FormatError(f"{where}: shape {e['shape']} needs {n} values, data has {len(data)}")
+        out.append(_values_to_tensor(data, shape, where))
+    return out

@@ -1,0 +1,52 @@
+"""Activation names accepted by rc.nn layers (case-insensitive) and their kernel codes."""
+
+from __future__ import annotations
+
+# code numbers of csrc/rcmlrs.h rcml_nn_act_t
+LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SWISH, GELU, SOFTMAX = range(8)
+
+_CODES = {
+    "linear": LINEAR,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "swish": SWISH,
+    "gelu": GELU,
+    "softmax": SOFTMAX,
+}
+_ALIASES = {
+    "none": "linear",
+    "identity": "linear",
+    "lrelu": "leaky_relu",
+    "leakyrelu": "leaky_relu",
+    "silu": "swish",
+}
+
+NAMES = tuple(_CODES)
+LEAKY_SLOPE = 0.01
+
+
+def canonical(name, what: str = "activation", allowed=None) -> str:
+    """The canonical activation name for ``name`` (None -> "linear"), or ValueError
+    listing the valid names."""
+    if name is None:
+        key = "linear"
+    elif isinstance(name, str):
+        key = name.strip().lower().replace("-", "_")
+        key = _ALIASES.get(key, key)
+    else:
+        raise TypeError(
+            f"{what}: activation must be a name (str) or None, got {type(name).__name__}"
+        )
+    valid = tuple(allowed) if allowed is not None else NAMES
+    if key not in valid:
+        raise ValueError(
+            f"{what}: unknown activation {name!r}; valid names are "
+            f"{', '.join(valid)} (or None), case-insensitive"
+        )
+    return key
+
+
+def code(name: str) -> int:
+    return _CODES[name]

@@ -1,0 +1,39 @@
+"""``python -m rcmlrs demo`` trains, saves, reloads and checks predictions."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from rcmlrs import demo
+
+
+def test_demo_run(capsys):
+    assert demo.run(epochs_mlp=5, epochs_rnn=2, verbose=0) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "validation mse" in out
+    assert out.count("predictions identical") == 2
+
+
+def test_demo_datasets():
+    x, y = demo.two_spirals(50)
+    assert x.shape == (100, 2) and x.dtype == np.float32 and set(y) == {0, 1}
+    xs, ys = demo.sine_waves(8, steps=5)
+    assert xs.shape == (8, 5, 1) and ys.shape == (8, 1)
+
+
+def test_python_m_rcmlrs_demo():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run(
+        [sys.executable, "-m", "rcmlrs", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Epoch 1/" in r.stdout and "[==============================]" in r.stdout
+    assert "predictions identical" in r.stdout and "DIFFER" not in r.stdout
