@@ -2,7 +2,9 @@
 
 ratio = NumPy time / rcmlrs time (> 1: rcmlrs is faster). GFLOP/s counts 2*m*n*k per
 product; "peak" is the fraction of 240 GFLOP/s per core (the issue's AVX-512 FMA figure)
-times the thread count. Thread counts: rc.set_num_threads for rcmlrs and threadpoolctl
+times the thread count. Note: a register-only FMA loop measured ~117 GFLOP/s per core on
+the 2-core AMD EPYC (Zen 4) box this was tuned on (one 512-bit FMA per cycle), so ~49% of
+"peak" is the ceiling there. Thread counts: rc.set_num_threads for rcmlrs and threadpoolctl
 for NumPy's BLAS (if installed; otherwise NumPy keeps its default).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_matmul.py
