@@ -476,7 +476,9 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         job.tiles_n = RCML_CEIL_DIV(nj, nt);
         const size_t npk = job.b_pack ? job.np : ((nj % NR) ? 1 : 0);
         job.bp_layer = k * npk * NR;
-        job.ap_slot = (job.a_pack ? mt : MR) * job.kc;
+        /* A slots: a tile's packed rows, or just its partial last panel (only when m is
+         * not a multiple of MR), or nothing at all */
+        job.ap_slot = job.a_pack ? mt * job.kc : (m % MR ? MR * job.kc : 0);
         const size_t tpl = job.tiles_m * job.tiles_n;
         /* layers per group: their packed B fits the workspace cap (a shared B is packed
          * once for all); tiles per batch: their A slots fit it too (a tall A is not
@@ -484,7 +486,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         size_t g = layers;
         if (sb && job.bp_layer > 0 && g > RCML_WS_CAP / job.bp_layer)
             g = RCML_MAX(1, RCML_WS_CAP / job.bp_layer);
-        const size_t batch = RCML_MIN(g * tpl, RCML_MAX(1, RCML_WS_CAP / job.ap_slot));
+        const size_t batch =
+            job.ap_slot ? RCML_MIN(g * tpl, RCML_MAX(1, RCML_WS_CAP / job.ap_slot)) : g * tpl;
         const size_t ws = (sb ? g : 1) * job.bp_layer + batch * job.ap_slot;
         /* small products (the common layer sizes of little networks) use a stack buffer:
          * malloc + free is a visible share of a 16 x 16 product */
