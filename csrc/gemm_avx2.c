@@ -8,7 +8,7 @@
 #include "internal.h"
 #include "gemm.h"
 
-#ifdef RCML_HAVE_X86_TARGETS
+#ifdef RCML_GEMM_X86_KERNELS
 #include <immintrin.h>
 
 #if defined(__clang__)
@@ -124,12 +124,10 @@ static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const floa
     RCML_ACC_STORE
 }
 
-static void rcml_gemm_tiny_avx2(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                float alpha, const float *A, const float *B, float beta,
-                                float *C) RCML_GEMM_TINY_BODY
+RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx2)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {MR, NR, rcml_ukr_rowa_avx2,
-                                                    rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2, NULL};
+                                                    rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2, NULL, NULL};
 
 #undef MR
 #undef NR

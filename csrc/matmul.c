@@ -158,17 +158,15 @@ static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const 
 }
 #endif
 
-static void rcml_gemm_tiny_portable(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                    float alpha, const float *A, const float *B, float beta,
-                                    float *C) RCML_GEMM_TINY_BODY
+RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_portable)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
     PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
-    NULL};
+    NULL, NULL};
 
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
     switch (rcml_get_isa()) {
-#ifdef RCML_HAVE_X86_TARGETS
+#ifdef RCML_GEMM_X86_KERNELS
     case RCML_ISA_AVX512: return &rcml_gemm_kernels_avx512;
     case RCML_ISA_AVX2: return &rcml_gemm_kernels_avx2;
 #endif
@@ -181,9 +179,11 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 }
 
 /* ------------------------------------------------------------------- blocking */
-/* k block. An MR x KC panel of A (12 x 256 x 4 B = 12 KB) sits in half of a 32 KB L1
- * while B panels stream past it; 256 steps also amortise the C tile load/store of each
- * kernel call to ~1% of its FMAs. k is cut into equal blocks (no tiny last block). */
+/* k block. An MR x KC panel of A (8 x 256 x 4 B = 8 KB with AVX-512) stays in the 32 KB
+ * L1 while B panels stream past it; 256 steps also amortise the C tile load/store of
+ * each kernel call to ~1% of its FMAs. k is cut into equal blocks (no tiny last block).
+ * Measured (1 thread, CPU time, n = 512..2048): KC 128..512 and NCB 128..1024 all land
+ * within ~5% of each other here; 256/512 is the classic choice and among the best. */
 #ifndef RCML_KC_MAX
 #define RCML_KC_MAX 256
 #endif
@@ -193,8 +193,8 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 #define RCML_NCB 512
 #endif
 /* Tile limits. Tall tiles reuse each L2 block of B across more A panels; wide tiles pack
- * each A block once for more columns (A packing costs ~1 cycle per element against
- * nt/16 cycles of FMAs). */
+ * each A block once for more columns (packing an element of A costs about as much as
+ * the nt/16 FMAs it then feeds when nt is small). */
 #ifndef RCML_MT_MAX
 #define RCML_MT_MAX 480
 #endif
@@ -209,8 +209,11 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 #define RCML_TILE_MIN_WORK ((size_t)1 << 21)
 /* Below this many FMAs in total everything runs on the calling thread. */
 #define RCML_PAR_MIN_WORK ((size_t)1 << 18)
-/* Tiny products (overhead-bound) take the direct loop. */
-#define RCML_TINY_WORK ((size_t)8192)
+/* Tiny products (overhead-bound) take the direct loop. Measured crossover with the
+ * kernel path: 8^3 is faster direct (157 vs 204 ns), 12^3 and up through the kernels. */
+#ifndef RCML_TINY_WORK
+#define RCML_TINY_WORK ((size_t)1024)
+#endif
 /* Read A in place (no packing) when an A operand is at most this many floats: then it
  * stays cache resident and the strided reads cost nothing. Larger A is packed, which
  * also avoids L1 set conflicts between rows at power-of-two strides. */
@@ -218,7 +221,12 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
 /* Likewise read B in place (not transposed only) when a layer's B is this small. */
 #define RCML_B_DIRECT_MAX ((size_t)1 << 16)
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
+#ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)
+#endif
+
+/* Workspaces up to this many floats (16 KB) live on the caller's stack. */
+#define RCML_WS_STACK 4096
 
 #define RCML_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
@@ -238,9 +246,10 @@ typedef struct {
     int a_pack, b_pack;  /* b_pack == 0: B read in place, only an edge panel is packed */
     size_t np;           /* NR panels in the pass */
     float *bp;           /* packed B */
-    size_t bp_layer;     /* floats per layer of packed B (0: one shared B) */
-    float *ap;           /* A packing slots, one per tile */
+    size_t bp_layer;     /* floats per layer of packed B (a shared B, sb == 0, has one) */
+    float *ap;           /* A packing slots, one per tile of the current batch */
     size_t ap_slot;
+    size_t t0;           /* first tile (within the layer group) of the current batch */
 } rcml_gemm_job_t;
 
 /* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
@@ -257,6 +266,8 @@ static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_
             for (j = 0; j < w; j++) dr[j] = s[j];
             for (; j < NR; j++) dr[j] = 0.0f;
         }
+    } else if (w == NR && job->kr->pack_bt) {
+        job->kr->pack_bt(Bl + jj * job->k + k0, job->k, kq, d);
     } else {
         /* stored B is n x k: read each column of op(B) along k (contiguous) */
         for (j = 0; j < w; j++) {
@@ -335,8 +346,9 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
     const size_t ncb = RCML_MAX(NR, RCML_NCB / NR * NR);
     size_t t;
     for (t = b; t < e; t++) {
-        const size_t lr = t / per_layer, ti = (t % per_layer) / job->tiles_n,
-                     tj = t % job->tiles_n;
+        const size_t tile = job->t0 + t; /* t indexes the batch, and its A slot */
+        const size_t lr = tile / per_layer, ti = (tile % per_layer) / job->tiles_n,
+                     tj = tile % job->tiles_n;
         const size_t i0 = ti * job->mt, i1 = RCML_MIN(m, i0 + job->mt);
         const size_t c0 = tj * job->nt, c1 = RCML_MIN(job->nj, c0 + job->nt);
         const float *Al = job->A + (job->l0 + lr) * job->sa;
@@ -407,7 +419,7 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     for (;;) {
         const size_t rows = RCML_CEIL_DIV(m, tm), cols = RCML_CEIL_DIV(nj, tn);
         if (layers * tm * tn >= RCML_TILES_WANT) break;
-        if (rows * cols * k < 2 * RCML_TILE_MIN_WORK) break;
+        if ((double)rows * cols * k < 2.0 * RCML_TILE_MIN_WORK) break; /* no overflow */
         if (rows >= 4 * MR) {
             tm++; /* prefer splitting rows: each tile then packs its A rows once */
         } else if (cols >= 4 * NR) {
@@ -426,6 +438,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                           size_t m, size_t n, size_t k, float alpha, const float *A,
                           size_t sa, const float *B, size_t sb, float beta, float *C) {
     const size_t MR = kr->mr, NR = kr->nr;
+    float stackbuf[RCML_WS_STACK + 16];
     rcml_gemm_job_t job;
     size_t l, j0;
     memset(&job, 0, sizeof(job));
@@ -463,13 +476,23 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         job.tiles_n = RCML_CEIL_DIV(nj, nt);
         const size_t npk = job.b_pack ? job.np : ((nj % NR) ? 1 : 0);
         job.bp_layer = k * npk * NR;
-        job.ap_slot = (job.a_pack ? mt : MR) * job.kc;
+        /* A slots: a tile's packed rows, or just its partial last panel (only when m is
+         * not a multiple of MR), or nothing at all */
+        job.ap_slot = job.a_pack ? mt * job.kc : (m % MR ? MR * job.kc : 0);
         const size_t tpl = job.tiles_m * job.tiles_n;
-        /* layers per group: bounded by the workspace cap (shared B is packed once) */
-        size_t g = layers, per = tpl * job.ap_slot + (sb ? job.bp_layer : 0);
-        if (per > 0 && g * per > RCML_WS_CAP) g = RCML_MAX(1, RCML_WS_CAP / per);
-        const size_t ws = (sb ? g : 1) * job.bp_layer + g * tpl * job.ap_slot;
-        float *w = (float *)rcml_alloc_aligned(ws * sizeof(float));
+        /* layers per group: their packed B fits the workspace cap (a shared B is packed
+         * once for all); tiles per batch: their A slots fit it too (a tall A is not
+         * packed whole, only as many tile blocks as a batch runs) */
+        size_t g = layers;
+        if (sb && job.bp_layer > 0 && g > RCML_WS_CAP / job.bp_layer)
+            g = RCML_MAX(1, RCML_WS_CAP / job.bp_layer);
+        const size_t batch =
+            job.ap_slot ? RCML_MIN(g * tpl, RCML_MAX(1, RCML_WS_CAP / job.ap_slot)) : g * tpl;
+        const size_t ws = (sb ? g : 1) * job.bp_layer + batch * job.ap_slot;
+        /* small products (the common layer sizes of little networks) use a stack buffer:
+         * malloc + free is a visible share of a 16 x 16 product */
+        float *w = ws <= RCML_WS_STACK ? (float *)(((uintptr_t)stackbuf + 63) & ~(uintptr_t)63)
+                                       : (float *)rcml_alloc_aligned(ws * sizeof(float));
         if (!w) {
             /* out of memory: the reference loop needs no workspace */
             for (l = 0; l < layers; l++) {
@@ -502,13 +525,16 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                 if (units * unit_floats < ((size_t)1 << 17)) grain = units;
                 rcml_parallel_for(units, grain, rcml_pack_b_chunk, &job);
             }
-            /* phase 2: the tiles */
+            /* phase 2: the tiles, in batches that fit the A slots */
             const size_t tiles = nl * tpl;
-            const size_t work = nl * m * nj * k;
-            rcml_parallel_for(tiles, work < RCML_PAR_MIN_WORK ? tiles : 1, rcml_tile_chunk,
-                              &job);
+            const double work = (double)nl * m * nj * k; /* multiply-adds */
+            for (job.t0 = 0; job.t0 < tiles; job.t0 += batch) {
+                const size_t cnt = RCML_MIN(batch, tiles - job.t0);
+                rcml_parallel_for(cnt, work < (double)RCML_PAR_MIN_WORK ? cnt : 1,
+                                  rcml_tile_chunk, &job);
+            }
         }
-        rcml_free_aligned(w);
+        if (ws > RCML_WS_STACK) rcml_free_aligned(w);
     }
 }
 
@@ -530,7 +556,7 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                              B + l * stride_b, beta, C + l * m * n);
         return;
     }
-    if (m * n <= RCML_TINY_MN_MAX && m * n * k <= RCML_TINY_WORK) {
+    if (m * n <= RCML_TINY_MN_MAX && k <= RCML_TINY_WORK / (m * n)) {
         /* overhead-bound: no packing, no threads */
         for (l = 0; l < layers; l++)
             kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,

@@ -158,7 +158,10 @@ void rcml_free_aligned(void *p);
 /* C = alpha * op(A) @ op(B) + beta * C for one layer, all row-major and contiguous:
  * op(A) is m x k (A stored k x m when trans_a), op(B) is k x n (B stored n x k when
  * trans_b), C is m x n. beta == 0 ignores C's old contents (NaN in C does not leak).
- * C must not overlap A or B. NaN/inf in A or B reach only the outputs they touch. */
+ * C must not overlap A or B. NaN/inf in A or B reach only the outputs they touch.
+ * Packed GEMM (csrc/matmul.c): for one backend the bits do not depend on the thread
+ * count; backends differ within float32 rounding (FMA vs multiply-add, summation order),
+ * and the serial backend is the plain reference loop. k == 0 gives C = beta*C. */
 void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                    const float *A, const float *B, float beta, float *C);
 /* The same over `layers` layers: layer l uses A + l*stride_a, B + l*stride_b and
