@@ -424,7 +424,7 @@ cdef class RamTensor:
     def __pow__(self, p, mod):
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported")
-        if isinstance(p, int) and not isinstance(p, bool) and -(1 << 31) < p < (1 << 31):
+        if isinstance(p, int) and not isinstance(p, bool):
             return self.powi(p)
         return self.powf(p)
 
@@ -486,12 +486,15 @@ cdef class RamTensor:
         return _unary(self, RCML_LOG, 0.0, 0.0)
 
     def powi(self, n):
-        """Elementwise x^n for an integer n (repeated squaring)."""
+        """Elementwise x^n for an integer n, |n| <= 2^24 (repeated squaring)."""
         if isinstance(n, bool) or not hasattr(n, "__index__"):
             raise TypeError(f"powi: exponent must be an int, got {type(n).__name__}")
         cdef object v = n.__index__()
-        if not (-(1 << 31) < v < (1 << 31)):
-            raise ValueError(f"powi: exponent {v} is out of range")
+        # the kernel takes the exponent as a float32, exact up to 2^24; beyond that the
+        # parity (the sign of a negative base) would be lost, so refuse rather than guess
+        if not (-(1 << 24) <= v <= (1 << 24)):
+            raise ValueError(f"powi: exponent {v} is out of range (|n| <= 16777216); "
+                             f"use powf for a real exponent")
         return _unary(self, RCML_POWI, <float>v, 0.0)
 
     def powf(self, p):

@@ -176,6 +176,11 @@ def test_powers_and_clip(rng):
         t.clip(1, 0)
     with pytest.raises(TypeError):
         t.powi(1.5)
+    neg = rc.tensor([-1.0, 1.0])
+    assert (neg ** (1 << 24)).tolist() == [[[1.0, 1.0]]]
+    assert (neg ** ((1 << 24) - 1)).tolist() == [[[-1.0, 1.0]]]
+    with pytest.raises(ValueError):
+        neg ** 2147483647  # the exponent could not keep its parity
 
 
 def test_map_slow_path():
