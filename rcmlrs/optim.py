@@ -115,7 +115,7 @@ class Optimizer:
 
     _hyper_names: tuple = ()
 
-    def __init__(self, params=None):
+    def __init__(self, params=None) -> None:
         self.params: list = []
         self.state: list = []
         self.t = 0

@@ -10,6 +10,7 @@ A layer's ``forward`` returns a new tensor; ``grads`` are overwritten by each
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import rcmlrs
 from rcmlrs import _tensor as _T
@@ -85,13 +86,14 @@ class Layer:
 
     kind = "layer"
 
-    def __init__(self, name=None):
+    def __init__(self, name=None) -> None:
         self.name = name
         self.params: list = []
         self.grads: list = []
         self.built = False
-        self.input_shape = None
-        self.output_shape = None
+        # per-sample shapes: tuples once built (Any: read only after build())
+        self.input_shape: Any = None
+        self.output_shape: Any = None
         self._need_dx = True  # the model clears this for its first layer
 
     # -- building

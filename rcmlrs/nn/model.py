@@ -43,7 +43,7 @@ class History:
     """What ``fit`` returns: ``history`` maps "loss", metric names and their "val_"
     twins to one value per epoch; ``epoch`` lists the epoch indices."""
 
-    def __init__(self, params=None):
+    def __init__(self, params=None) -> None:
         self.history: dict = {}
         self.epoch: list = []
         self.params = params or {}
@@ -125,7 +125,7 @@ class Sequential:
     """A linear stack of layers. ``Sequential([Dense(64, "relu"), Dense(10)])`` or
     ``.add(layer)``; then ``compile``, ``fit``, ``evaluate``, ``predict``, ``save``."""
 
-    def __init__(self, layers=None, name="sequential"):
+    def __init__(self, layers=None, name="sequential") -> None:
         self.name = name
         self.layers: list[Layer] = []
         self.built = False
@@ -139,7 +139,7 @@ class Sequential:
             self.add(layer)
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer):
+    def add(self, layer: Layer) -> Sequential:
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add: expected a layer (Dense, RNN, LSTM, Dropout, "
