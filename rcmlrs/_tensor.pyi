@@ -8,10 +8,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Literal, SupportsFloat, SupportsIndex, TypeAlias, overload
 
-from typing_extensions import disjoint_base
-
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 # Anything rc.tensor() accepts: a tensor, a number, nested sequences (1-3 levels) or an
 # array-like / buffer-protocol object. Other dtypes are converted to float32.

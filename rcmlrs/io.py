@@ -380,7 +380,9 @@ class _Crc32:
 
     def __init__(self, crc: int, total: int):
         self.crc = crc
-        self._pending: list[tuple[Future[int], int]] | None = [] if total >= _THREADED_CRC_MIN else None
+        self._pending: list[tuple[Future[int], int]] | None = (
+            [] if total >= _THREADED_CRC_MIN else None
+        )
         self._pool = _crc_pool() if self._pending is not None else None
 
     def add(self, chunk) -> None:
@@ -578,7 +580,9 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
         for _begin, _end, _, name, shape in entries:
             t = _empty_tensor(shape)
             if t.size:
-                _readinto_exact(f, memoryview(cast("Buffer", t)).cast("B"), crc if checking else _NO_CRC, what)
+                _readinto_exact(
+                    f, memoryview(cast("Buffer", t)).cast("B"), crc if checking else _NO_CRC, what
+                )
             by_name[name] = t
     finally:
         got = crc.result() if checking else None
