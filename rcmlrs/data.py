@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import rcmlrs
 from rcmlrs._tensor import RamTensor, ShapeError
@@ -41,6 +41,14 @@ def _parse_float(cell: str, path, line: int, col: int, name):
         ) from None
 
 
+@overload
+def load_csv(
+    path: str | os.PathLike[str], target: None, header: bool = True, delimiter: str = ","
+) -> tuple[RamTensor, None]: ...
+@overload
+def load_csv(
+    path: str | os.PathLike[str], target: int | str = -1, header: bool = True, delimiter: str = ","
+) -> tuple[RamTensor, RamTensor]: ...
 def load_csv(path, target=-1, header=True, delimiter=",") -> tuple[RamTensor, RamTensor | None]:
     """Read a numeric CSV file. ``target`` picks the label column (an index, negative
     from the end, or a header name; None: no target). Returns ``(x, y)`` as RamTensors
