@@ -19,7 +19,7 @@ import numpy as np
 import rcmlrs as rc
 
 
-def write_csv(path, n, seed=0):
+def write_csv(path: str, n: int, seed: int = 0) -> None:
     r = np.random.default_rng(seed)
     x = r.uniform(-1, 1, (n, 3))
     y = 2 * x[:, 0] - x[:, 1] ** 2 + np.sin(3 * x[:, 2]) + r.normal(0, 0.05, n)
@@ -29,7 +29,7 @@ def write_csv(path, n, seed=0):
             f.write(",".join(f"{v:.6f}" for v in row) + f",{t:.6f}\n")
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", action="store_true", help="tiny run (tests)")
     ap.add_argument("--csv", help="a CSV file with a header row, target in the last column")

@@ -16,14 +16,15 @@ import numpy as np
 import rcmlrs as rc
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", action="store_true", help="tiny run (tests)")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--save", help="save the trained model here")
     args = ap.parse_args(argv)
     try:
-        from sklearn.datasets import load_digits
+        # scikit-learn ships no type information (and may be absent): check it as Any
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         print("this example needs scikit-learn (pip install scikit-learn)")
         return 0

@@ -14,11 +14,14 @@ import os
 import sys
 
 import numpy as np
+import numpy.typing as npt
 
 import rcmlrs as rc
 
 
-def make_images(n, size, seed=0):
+def make_images(
+    n: int, size: int, seed: int = 0
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """n images (n, size, size) in [0, 1]: class 0 dark, class 1 light, with noise."""
     r = np.random.default_rng(seed)
     y = r.integers(0, 2, n)
@@ -27,7 +30,7 @@ def make_images(n, size, seed=0):
     return x, y
 
 
-def write_folder(folder, x, y):
+def write_folder(folder: str, x: npt.NDArray[np.float32], y: npt.NDArray[np.int64]) -> None:
     from PIL import Image
 
     for name in ("black", "white"):
@@ -39,7 +42,7 @@ def write_folder(folder, x, y):
         )
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", action="store_true", help="tiny run (tests)")
     ap.add_argument("--folder", help="write PNGs here and load them with rc.data.load_images")

@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import cast
 
 import numpy as np
 
 import rcmlrs as rc
 
 
-def sine_batch(batch, steps, seed):
+def sine_batch(batch: int, steps: int, seed: int) -> tuple[rc.RamTensor, rc.RamTensor]:
     r = np.random.default_rng(seed)
     phase = r.uniform(0, 2 * math.pi, batch)
     t = np.arange(steps + 1) * 0.2
@@ -34,7 +35,7 @@ def sine_batch(batch, steps, seed):
 
 
 class HandRNN:
-    def __init__(self, inputs, hidden, seed=0):
+    def __init__(self, inputs: int, hidden: int, seed: int = 0) -> None:
         lim_x = math.sqrt(6 / (inputs + hidden))
         lim_y = math.sqrt(6 / (hidden + 1))
         self.Wx = rc.random((inputs, hidden), -lim_x, lim_x, seed=seed)
@@ -44,19 +45,19 @@ class HandRNN:
         self.by = rc.zeros((1, 1))
         self.params = [self.Wx, self.Wh, self.b, self.Wy, self.by]
 
-    def forward(self, x):
+    def forward(self, x: rc.RamTensor) -> rc.RamTensor:
         """Keep every pre-activation z_t and state h_t for the backward pass."""
         steps, batch, _ = x.shape
         self.x = x
         self.hs = [rc.zeros((1, batch, self.Wh.rows))]
-        self.zs = []
+        self.zs: list[rc.RamTensor] = []
         for t in range(steps):
             z = x[t].matmul(self.Wx) + self.hs[-1].matmul(self.Wh) + self.b
             self.zs.append(z)
             self.hs.append(z.tanh())
         return self.hs[-1].matmul(self.Wy) + self.by
 
-    def backward(self, dy):
+    def backward(self, dy: rc.RamTensor) -> list[rc.RamTensor]:
         """Gradients of the loss for every parameter, from dL/dy."""
         dWy = self.hs[-1].matmul(dy, transpose_a=True)
         dby = dy.sum(axis=1)
@@ -71,7 +72,7 @@ class HandRNN:
         return [dWx, dWh, db, dWy, dby]
 
 
-def compare_with_fused(model, x, dy):
+def compare_with_fused(model: HandRNN, x: rc.RamTensor, dy: rc.RamTensor) -> float:
     """Max |difference| between the hand-written and rc.nn.RNN's fused gradients."""
     layer = rc.nn.RNN(model.Wh.rows)
     layer.build((x.layers, x.cols))
@@ -85,14 +86,15 @@ def compare_with_fused(model, x, dy):
     return max(float(np.abs(d).max()) for d in diffs)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", action="store_true", help="tiny run (tests)")
     args = ap.parse_args(argv)
     steps, hidden, batch, iters = (10, 8, 16, 150) if args.small else (20, 16, 32, 600)
     model = HandRNN(1, hidden, seed=0)
     opt = rc.Adam(model.params, lr=1e-2)
-    first = last = None
+    first: float | None = None
+    last: float | None = None
     for it in range(iters):
         x, target = sine_batch(batch, steps, seed=it)
         y = model.forward(x)
@@ -107,7 +109,7 @@ def main(argv=None) -> int:
     diff = compare_with_fused(model, x, rc.mse_deriv(target, model.forward(x)))
     print(f"mse: first batch {first:.4f}, last batch {last:.5f}, held-out {test:.5f}")
     print(f"hand-written vs fused rc.nn.RNN gradients: max |diff| = {diff:.2e}")
-    return 0 if (test < first and diff < 1e-4) else 1
+    return 0 if (test < cast(float, first) and diff < 1e-4) else 1
 
 
 if __name__ == "__main__":

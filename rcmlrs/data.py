@@ -14,9 +14,16 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import TYPE_CHECKING, Any, overload
 
 import rcmlrs
 from rcmlrs._tensor import RamTensor, ShapeError
+
+if TYPE_CHECKING:
+    import numpy
+    from numpy.typing import NDArray
+
+    _F32 = NDArray[numpy.float32]
 
 __all__ = ["batches", "load_csv", "load_images", "train_test_split"]
 
@@ -34,7 +41,15 @@ def _parse_float(cell: str, path, line: int, col: int, name):
         ) from None
 
 
-def load_csv(path, target=-1, header=True, delimiter=","):
+@overload
+def load_csv(
+    path: str | os.PathLike[str], target: None, header: bool = True, delimiter: str = ","
+) -> tuple[RamTensor, None]: ...
+@overload
+def load_csv(
+    path: str | os.PathLike[str], target: int | str = -1, header: bool = True, delimiter: str = ","
+) -> tuple[RamTensor, RamTensor]: ...
+def load_csv(path, target=-1, header=True, delimiter=",") -> tuple[RamTensor, RamTensor | None]:
     """Read a numeric CSV file. ``target`` picks the label column (an index, negative
     from the end, or a header name; None: no target). Returns ``(x, y)`` as RamTensors
     ``(1, samples, features)`` and ``(1, samples, 1)``. Blank lines are skipped; a row
@@ -45,7 +60,7 @@ def load_csv(path, target=-1, header=True, delimiter=","):
     path = os.fspath(path)
     names = None
     rows = []
-    width = None
+    width: Any = None  # an int once the first row (or the header) is read
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f, delimiter=delimiter)
         for cells in reader:
@@ -107,7 +122,7 @@ def _require_pillow():
     return Image
 
 
-def load_images(folder, size, grayscale=True):
+def load_images(folder, size, grayscale=True) -> tuple[RamTensor, RamTensor, list[str]]:
     """Images from ``folder/<class name>/*`` resized to ``size`` (an int for square
     images or ``(height, width)``). Returns ``(x, y, class_names)``: x ``(samples,
     height, width)`` grayscale or ``(samples, height, width * 3)`` RGB, scaled to [0, 1];
@@ -207,7 +222,7 @@ def batches(x, y=None, batch_size=32, shuffle=True, seed=None):
         yield xb, yb
 
 
-def train_test_split(x, y, test_fraction=0.2, seed=None):
+def train_test_split(x, y, test_fraction=0.2, seed=None) -> tuple[_F32, _F32, _F32, _F32]:
     """``(x_train, x_test, y_train, y_test)`` as NumPy arrays, shuffled with ``seed``."""
     xa, ya = _samples(x, "train_test_split"), _samples(y, "train_test_split")
     n = xa.shape[0]

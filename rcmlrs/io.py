@@ -49,6 +49,7 @@ import re
 import struct
 import sys
 import zlib
+from typing import TYPE_CHECKING, cast
 
 from rcmlrs._tensor import FormatError, RamTensor, from_numpy, zeros
 
@@ -59,6 +60,11 @@ __all__ = [
     "save_tensors_binary",
     "save_tensors_json",
 ]
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from typing_extensions import Buffer
 
 FORMAT_NAME = "rcmlrs"
 BINARY_VERSION = 1
@@ -126,7 +132,9 @@ def _raw_bytes(t: RamTensor):
         return None
     if _BIG_ENDIAN:
         return memoryview(t.numpy().byteswap().tobytes())
-    return memoryview(t).cast("B")
+    # cast: RamTensor exports the buffer protocol on every Python, but its stub can declare
+    # __buffer__ only where Python exposes it as a method (3.12+)
+    return memoryview(cast("Buffer", t)).cast("B")
 
 
 def _atomic_write(path, write_body, what: str) -> None:
@@ -296,7 +304,7 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
         "crc32": "00000000",
     }
     meta.update(extra)
-    header = {"__metadata__": meta}
+    header: dict[str, object] = {"__metadata__": meta}
     offset = 0
     for name, t in zip(names, tensors, strict=True):
         header[name] = {
@@ -316,7 +324,7 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
 # does not expose it): crc(A + B) = crc(A) * x^(8 len B) mod P  xor  crc(B).
 
 _CRC_POLY = 0xEDB88320  # CRC-32 polynomial, bit-reflected as zlib uses it
-_X2N = []  # _X2N[k] = x^(2^k) mod P
+_X2N: list[int] = []  # _X2N[k] = x^(2^k) mod P
 _CRC_POOL = None  # (pid, ThreadPoolExecutor), made on first use, remade after fork
 
 
@@ -354,7 +362,7 @@ def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     return _multmodp(_x8nmodp(len2), crc1) ^ crc2
 
 
-def _crc_pool():
+def _crc_pool() -> ThreadPoolExecutor:
     global _CRC_POOL
     pid = os.getpid()
     if _CRC_POOL is None or _CRC_POOL[0] != pid:  # a forked child has no worker threads
@@ -372,14 +380,17 @@ class _Crc32:
 
     def __init__(self, crc: int, total: int):
         self.crc = crc
-        self._pending = [] if total >= _THREADED_CRC_MIN else None
+        self._pending: list[tuple[Future[int], int]] | None = (
+            [] if total >= _THREADED_CRC_MIN else None
+        )
         self._pool = _crc_pool() if self._pending is not None else None
 
     def add(self, chunk) -> None:
         if self._pending is None:
             self.crc = zlib.crc32(chunk, self.crc)
         else:
-            self._pending.append((self._pool.submit(zlib.crc32, chunk), len(chunk)))
+            pool = cast("ThreadPoolExecutor", self._pool)  # made with _pending
+            self._pending.append((pool.submit(zlib.crc32, chunk), len(chunk)))
 
     def result(self) -> int:
         """The CRC so far (waits for the workers; call it even on error paths)."""
@@ -427,7 +438,7 @@ class _NoCrc:
 _NO_CRC = _NoCrc()
 
 
-def _readinto_exact(f, mv, crc: _Crc32, what: str) -> None:
+def _readinto_exact(f, mv, crc: _Crc32 | _NoCrc, what: str) -> None:
     """Fill ``mv`` from ``f`` in chunks, feeding each chunk to ``crc``."""
     pos, n = 0, len(mv)
     while pos < n:
@@ -569,7 +580,9 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
         for _begin, _end, _, name, shape in entries:
             t = _empty_tensor(shape)
             if t.size:
-                _readinto_exact(f, memoryview(t).cast("B"), crc if checking else _NO_CRC, what)
+                _readinto_exact(
+                    f, memoryview(cast("Buffer", t)).cast("B"), crc if checking else _NO_CRC, what
+                )
             by_name[name] = t
     finally:
         got = crc.result() if checking else None

@@ -115,7 +115,7 @@ class Optimizer:
 
     _hyper_names: tuple = ()
 
-    def __init__(self, params=None):
+    def __init__(self, params=None) -> None:
         self.params: list = []
         self.state: list = []
         self.t = 0
@@ -293,7 +293,7 @@ class Adam(Optimizer):
         weight_decay=0.0,
         decoupled_weight_decay=False,
         amsgrad=False,
-    ):
+    ) -> None:
         self._set_hyper(
             dict(
                 lr=lr,
@@ -359,7 +359,7 @@ class SGD(Optimizer):
 
     def __init__(
         self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0
-    ):
+    ) -> None:
         self._set_hyper(
             dict(
                 lr=lr,

@@ -10,6 +10,7 @@ A layer's ``forward`` returns a new tensor; ``grads`` are overwritten by each
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import rcmlrs
 from rcmlrs import _tensor as _T
@@ -85,17 +86,18 @@ class Layer:
 
     kind = "layer"
 
-    def __init__(self, name=None):
+    def __init__(self, name=None) -> None:
         self.name = name
         self.params: list = []
         self.grads: list = []
         self.built = False
-        self.input_shape = None
-        self.output_shape = None
+        # per-sample shapes: tuples once built (Any: read only after build())
+        self.input_shape: Any = None
+        self.output_shape: Any = None
         self._need_dx = True  # the model clears this for its first layer
 
     # -- building
-    def build(self, input_shape, seeds=None):
+    def build(self, input_shape, seeds=None) -> tuple[Any, ...]:
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True
@@ -115,7 +117,7 @@ class Layer:
     def get_weights(self):
         return [p.copy() for p in self.params]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights) -> None:
         weights = list(weights)
         if len(weights) != len(self.params):
             raise ValueError(
@@ -134,10 +136,10 @@ class Layer:
     def get_config(self) -> dict:
         return {"name": self.name}
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False) -> RamTensor:
         raise NotImplementedError
 
-    def backward(self, grad):
+    def backward(self, grad) -> RamTensor | None:
         raise NotImplementedError
 
     def __call__(self, x, training=False):
@@ -154,7 +156,7 @@ class Dense(Layer):
 
     kind = "dense"
 
-    def __init__(self, units, activation=None, input_shape=None, input_dim=None, name=None):
+    def __init__(self, units, activation=None, input_shape=None, input_dim=None, name=None) -> None:
         super().__init__(name)
         self.units = _check_units(units, "Dense")
         self.activation = _act.canonical(activation, "Dense")
@@ -170,7 +172,7 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def build(self, input_shape, seeds=None):
+    def build(self, input_shape, seeds=None) -> tuple[Any, ...]:
         input_shape = tuple(input_shape)
         if len(input_shape) not in (1, 2):
             raise ShapeError(
@@ -187,7 +189,7 @@ class Dense(Layer):
         self.grads = [self.dW, self.db]
         return super().build(input_shape, seeds)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False) -> RamTensor:
         x = _as_batch(x, "Dense")
         if not self.built:
             self._build_from(x)
@@ -205,7 +207,7 @@ class Dense(Layer):
         """The pre-activation of the last forward call."""
         return self._z
 
-    def backward(self, grad):
+    def backward(self, grad) -> RamTensor | None:
         grad = _as_batch(grad, "Dense.backward")
         code = _act.LINEAR if self._fused_output else self._code
         return _T._nn_dense_backward(
@@ -279,7 +281,7 @@ class RNN(_Recurrent):
 
     def __init__(
         self, units, activation="tanh", return_sequences=False, input_shape=None, name=None
-    ):
+    ) -> None:
         super().__init__(name)
         self.units = _check_units(units, "RNN")
         self.activation = _act.canonical(activation, "RNN", self._ALLOWED)
@@ -287,7 +289,7 @@ class RNN(_Recurrent):
         self.return_sequences = bool(return_sequences)
         self._declared_input = tuple(input_shape) if input_shape is not None else None
 
-    def build(self, input_shape, seeds=None):
+    def build(self, input_shape, seeds=None) -> tuple[Any, ...]:
         out = self.compute_output_shape(tuple(input_shape))
         seeds = seeds or _Seeds()
         I, H = int(input_shape[-1]), self.units
@@ -301,7 +303,7 @@ class RNN(_Recurrent):
         super().build(input_shape, seeds)
         return out
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False) -> RamTensor:
         x = _as_batch(x, "RNN")
         if not self.built:
             self._build_from(x)
@@ -310,7 +312,7 @@ class RNN(_Recurrent):
         self._hs = _T._nn_rnn_forward(x, self.Wx, self.Wh, self.b, self._code)
         return self._outputs(self._hs)
 
-    def backward(self, grad):
+    def backward(self, grad) -> RamTensor | None:
         grad = _as_batch(grad, "RNN.backward")
         dhs = self._grad_states(grad)
         return _T._nn_rnn_backward(
@@ -339,13 +341,13 @@ class LSTM(_Recurrent):
 
     kind = "lstm"
 
-    def __init__(self, units, return_sequences=False, input_shape=None, name=None):
+    def __init__(self, units, return_sequences=False, input_shape=None, name=None) -> None:
         super().__init__(name)
         self.units = _check_units(units, "LSTM")
         self.return_sequences = bool(return_sequences)
         self._declared_input = tuple(input_shape) if input_shape is not None else None
 
-    def build(self, input_shape, seeds=None):
+    def build(self, input_shape, seeds=None) -> tuple[Any, ...]:
         out = self.compute_output_shape(tuple(input_shape))
         seeds = seeds or _Seeds()
         I, H = int(input_shape[-1]), self.units
@@ -361,7 +363,7 @@ class LSTM(_Recurrent):
         super().build(input_shape, seeds)
         return out
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False) -> RamTensor:
         x = _as_batch(x, "LSTM")
         if not self.built:
             self._build_from(x)
@@ -370,7 +372,7 @@ class LSTM(_Recurrent):
         self._G, self._cs, self._hs = _T._nn_lstm_forward(x, self.W, self.U, self.b)
         return self._outputs(self._hs)
 
-    def backward(self, grad):
+    def backward(self, grad) -> RamTensor | None:
         grad = _as_batch(grad, "LSTM.backward")
         dhs = self._grad_states(grad)
         return _T._nn_lstm_backward(
@@ -395,15 +397,15 @@ class Dropout(Layer):
 
     kind = "dropout"
 
-    def __init__(self, rate, name=None):
+    def __init__(self, rate, name=None) -> None:
         super().__init__(name)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self._seed = None
+        self._seed: int | None = None  # drawn by build()
         self._offset = 0
 
-    def build(self, input_shape, seeds=None):
+    def build(self, input_shape, seeds=None) -> tuple[Any, ...]:
         seeds = seeds or _Seeds()
         self._seed = seeds.next()
         self._offset = 0
@@ -412,18 +414,18 @@ class Dropout(Layer):
     def reseed(self, seed: int):
         self._seed, self._offset = seed, 0
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False) -> RamTensor:
         x = _as_batch(x, "Dropout")
         if not self.built:
             self._build_from(x)
         if not training or self.rate == 0.0:
             self._mask = None
             return x
-        y, self._mask = _T._nn_dropout(x, self.rate, self._seed, self._offset)
+        y, self._mask = _T._nn_dropout(x, self.rate, cast(int, self._seed), self._offset)
         self._offset += x.size
         return y
 
-    def backward(self, grad):
+    def backward(self, grad) -> RamTensor | None:
         grad = _as_batch(grad, "Dropout.backward")
         return grad if self._mask is None else grad * self._mask
 
@@ -437,7 +439,7 @@ class Flatten(Layer):
 
     kind = "flatten"
 
-    def __init__(self, input_shape=None, name=None):
+    def __init__(self, input_shape=None, name=None) -> None:
         super().__init__(name)
         self._declared_input = tuple(input_shape) if input_shape is not None else None
 
@@ -449,7 +451,7 @@ class Flatten(Layer):
             n *= int(d)
         return (n,)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False) -> RamTensor:
         x = _as_batch(x, "Flatten")
         if not self.built:
             self._build_from(x)
@@ -459,7 +461,7 @@ class Flatten(Layer):
         T, B, F = x.shape
         return _T._nn_swap01(x).reshape((1, B, T * F))
 
-    def backward(self, grad):
+    def backward(self, grad) -> RamTensor | None:
         grad = _as_batch(grad, "Flatten.backward")
         T, B, F = self._shape
         if T == 1:

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+from typing import Any
 
 import rcmlrs
 from rcmlrs import _tensor as _T
@@ -43,7 +44,7 @@ class History:
     """What ``fit`` returns: ``history`` maps "loss", metric names and their "val_"
     twins to one value per epoch; ``epoch`` lists the epoch indices."""
 
-    def __init__(self, params=None):
+    def __init__(self, params=None) -> None:
         self.history: dict = {}
         self.epoch: list = []
         self.params = params or {}
@@ -125,21 +126,21 @@ class Sequential:
     """A linear stack of layers. ``Sequential([Dense(64, "relu"), Dense(10)])`` or
     ``.add(layer)``; then ``compile``, ``fit``, ``evaluate``, ``predict``, ``save``."""
 
-    def __init__(self, layers=None, name="sequential"):
+    def __init__(self, layers=None, name="sequential") -> None:
         self.name = name
         self.layers: list[Layer] = []
         self.built = False
         self.input_shape = None
-        self.optimizer = None
-        self.loss = None
+        self.optimizer: Any = None  # rc.Adam, rc.SGD or any object with add_params and step
+        self.loss: _losses.Loss | None = None
         self.metrics: list[str] = []
-        self._compile_config = None
+        self._compile_config: dict[str, Any] | None = None
         self._seq_input = False
         for layer in layers or ():
             self.add(layer)
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer):
+    def add(self, layer: Layer) -> Sequential:
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add: expected a layer (Dense, RNN, LSTM, Dropout, "
@@ -246,7 +247,7 @@ class Sequential:
         return f"Sequential([{inner}])"
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer="adam", loss="mse", metrics=()):
+    def compile(self, optimizer="adam", loss="mse", metrics=()) -> Sequential:
         """Choose the optimizer (a name, "adam" or "sgd", or an instance such as
         ``rc.Adam(lr=1e-3)``), the loss ("mse", "mae", "cross_entropy",
         "binary_cross_entropy") and metrics ("accuracy", "mse", "mae")."""
@@ -468,7 +469,7 @@ class Sequential:
         shuffle=True,
         seed=None,
         verbose=1,
-    ):
+    ) -> History:
         """Train with mini-batches; returns a ``History``. ``seed`` fixes the initial
         weights (when the model is not built yet), the shuffling and the dropout masks."""
         import numpy as np
@@ -601,7 +602,7 @@ class Sequential:
                 extra[m] += self._metric_sum(m, out, yb, labels)
         return self._logs(tot, seen, correct, extra, "accuracy" in self.metrics, None, out)
 
-    def evaluate(self, x, y, batch_size=256, verbose=0):
+    def evaluate(self, x, y, batch_size=256, verbose=0) -> dict[str, float]:
         """Loss and metrics over (x, y) as a dict, e.g. {"loss": 0.08, "accuracy": 0.97}."""
         if self.loss is None:
             raise RuntimeError("evaluate: call compile(optimizer, loss) first")
@@ -616,7 +617,7 @@ class Sequential:
         return logs
 
     # ------------------------------------------------------------------ predict
-    def predict(self, x, batch_size=256):
+    def predict(self, x, batch_size=256) -> RamTensor:
         """Model outputs for x: a RamTensor (1, samples, units), or (samples, timesteps,
         units) for sequence outputs. Runs in batches with training=False."""
         import numpy as np
@@ -656,7 +657,7 @@ class Sequential:
             "compile": self._compile_config,
         }
 
-    def save(self, path):
+    def save(self, path) -> None:
         """Write architecture (metadata) and weights to one binary container
         (safetensors-compatible; see rc.save_tensors_binary). Atomic."""
         if not self.built:
