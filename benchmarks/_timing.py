@@ -17,8 +17,9 @@ def best_time(fn: Callable[[], object], min_total: float = 0.2, repeat: int = 7)
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
 
 
-def best_times(fns: dict[str, Callable[[], object]], rounds: int = 9,
-               min_round: float = 0.02) -> dict[str, float]:
+def best_times(
+    fns: dict[str, Callable[[], object]], rounds: int = 9, min_round: float = 0.02
+) -> dict[str, float]:
     """Best per-call seconds of each contender, timed in alternating rounds so that a
     burst of load on a shared machine hits every contender alike."""
     numbers = {}

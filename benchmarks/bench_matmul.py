@@ -65,10 +65,12 @@ def bench(name, layers, m, k, n, threads, repeat):
             t_rc = min(t_rc, best_time(lambda: ta @ tb, min_total=0.05, repeat=2))
     flops = 2.0 * layers * m * n * k
     gf = flops / t_rc / 1e9
-    print(f"{name:<22} thr={threads}  rcmlrs {fmt_time(t_rc)} ({gf:7.1f} GFLOP/s, "
-          f"{gf * 1e9 / (PEAK_PER_CORE * threads):5.1%} of peak)  numpy {fmt_time(t_np)} "
-          f"({flops / t_np / 1e9:7.1f} GFLOP/s)  ratio {t_np / t_rc:5.2f}x  relerr {err:.1e}",
-          flush=True)
+    print(
+        f"{name:<22} thr={threads}  rcmlrs {fmt_time(t_rc)} ({gf:7.1f} GFLOP/s, "
+        f"{gf * 1e9 / (PEAK_PER_CORE * threads):5.1%} of peak)  numpy {fmt_time(t_np)} "
+        f"({flops / t_np / 1e9:7.1f} GFLOP/s)  ratio {t_np / t_rc:5.2f}x  relerr {err:.1e}",
+        flush=True,
+    )
     return t_np / t_rc
 
 
@@ -77,8 +79,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="skip n = 2048")
     args = ap.parse_args()
-    print(f"rcmlrs {rc.__version__} backend {_tensor.get_backend()} ({_tensor.compiler()}), "
-          f"numpy {np.__version__}, threadpoolctl {'yes' if threadpool_limits else 'no'}")
+    print(
+        f"rcmlrs {rc.__version__} backend {_tensor.get_backend()} ({_tensor.compiler()}), "
+        f"numpy {np.__version__}, threadpoolctl {'yes' if threadpool_limits else 'no'}"
+    )
     sizes = [4, 16, 64, 256, 512, 1024] + ([] if args.quick else [2048])
     old = rc.get_num_threads()
     try:

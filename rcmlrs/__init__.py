@@ -4,6 +4,7 @@ Tensors are rank-3 float32 ``(layers, rows, cols)`` buffers whose arithmetic run
 kernels (SIMD-dispatched, threaded, deterministic). ``import rcmlrs as rc``.
 """
 
+# ruff: noqa: I001  (order matters: the subpackages at the end build on the names above)
 from rcmlrs._tensor import (
     FormatError,
     RamTensor,

@@ -49,10 +49,28 @@ def _mm(a, b, ta=False, tb=False):
 # m, k, n: square, odd, prime, skinny, sizes that cross the tiny/direct/packed switches,
 # k blocks (k > 256) and L2 column blocks (n > 512)
 SIZES = [
-    (1, 1, 1), (2, 3, 4), (4, 4, 4), (7, 5, 3), (16, 16, 16), (13, 17, 19), (31, 33, 29),
-    (64, 64, 64), (97, 101, 103), (127, 129, 131), (12, 257, 32), (211, 199, 223),
-    (256, 256, 256), (257, 263, 269), (307, 601, 599), (600, 600, 600),
-    (1, 600, 600), (600, 600, 1), (600, 1, 600), (3, 500, 2), (500, 7, 3), (1000, 5, 16),
+    (1, 1, 1),
+    (2, 3, 4),
+    (4, 4, 4),
+    (7, 5, 3),
+    (16, 16, 16),
+    (13, 17, 19),
+    (31, 33, 29),
+    (64, 64, 64),
+    (97, 101, 103),
+    (127, 129, 131),
+    (12, 257, 32),
+    (211, 199, 223),
+    (256, 256, 256),
+    (257, 263, 269),
+    (307, 601, 599),
+    (600, 600, 600),
+    (1, 600, 600),
+    (600, 600, 1),
+    (600, 1, 600),
+    (3, 500, 2),
+    (500, 7, 3),
+    (1000, 5, 16),
     (2, 1000, 700),
 ]
 
@@ -67,8 +85,15 @@ def test_sizes_all_transposes(m, k, n):
 
 
 # smaller shapes on every backend: the serial reference is a plain triple loop
-BACKEND_SIZES = [(5, 7, 3), (16, 16, 16), (33, 17, 65), (100, 250, 37), (13, 41, 600),
-                 (129, 300, 140), (300, 301, 260)]
+BACKEND_SIZES = [
+    (5, 7, 3),
+    (16, 16, 16),
+    (33, 17, 65),
+    (100, 250, 37),
+    (13, 41, 600),
+    (129, 300, 140),
+    (300, 301, 260),
+]
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -100,7 +125,7 @@ def test_tiny_path_matches_serial_bitwise(name, restore):
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
 def test_layer_broadcasting(ta, tb):
     rng = np.random.default_rng(5)
-    for (la, lb) in [(4, 1), (1, 4), (4, 4), (1, 1)]:
+    for la, lb in [(4, 1), (1, 4), (4, 4), (1, 1)]:
         for m, k, n in [(3, 4, 5), (64, 64, 64), (70, 300, 90)]:
             a, b = _stored(rng, la, m, k, ta), _stored(rng, lb, k, n, tb)
             got = _mm(a, b, ta, tb)
@@ -141,9 +166,13 @@ def test_operator_and_promotion():
 def test_thread_count_bit_equality(name, restore):
     rng = np.random.default_rng(4)
     _tensor.set_backend(name)
-    cases = [((1, 600, 600), (1, 600, 600)), ((1, 300, 700), (1, 700, 260)),
-             ((16, 64, 64), (16, 64, 64)), ((5, 200, 300), (1, 300, 150)),
-             ((1, 37, 2000), (1, 2000, 45))]
+    cases = [
+        ((1, 600, 600), (1, 600, 600)),
+        ((1, 300, 700), (1, 700, 260)),
+        ((16, 64, 64), (16, 64, 64)),
+        ((5, 200, 300), (1, 300, 150)),
+        ((1, 37, 2000), (1, 2000, 45)),
+    ]
     for sa, sb in cases:
         a = rng.standard_normal(sa).astype(np.float32)
         b = rng.standard_normal(sb).astype(np.float32)
@@ -151,8 +180,9 @@ def test_thread_count_bit_equality(name, restore):
         for nt in (1, 2, 3):
             rc.set_num_threads(nt)
             results.append(_mm(a, b).tobytes())
-            results.append(_mm(a, np.ascontiguousarray(np.swapaxes(b, 1, 2)), False, True)
-                           .tobytes())
+            results.append(
+                _mm(a, np.ascontiguousarray(np.swapaxes(b, 1, 2)), False, True).tobytes()
+            )
         assert results[0::2] == [results[0]] * 3
         assert results[1::2] == [results[1]] * 3
 
@@ -194,8 +224,11 @@ def test_gemm_into_alpha_beta(restore):
             out = rc.from_numpy(c0.copy())
             _tensor._gemm_into(out, rc.from_numpy(a), rc.from_numpy(b), 2.5, -0.5)
             want = 2.5 * (a.astype(np.float64) @ b) - 0.5 * c0
-            bound = 4 * k * U * (2.5 * np.abs(a.astype(np.float64)) @ np.abs(b)) + 1e-6 * np.abs(
-                c0) + 1e-30
+            bound = (
+                4 * k * U * (2.5 * np.abs(a.astype(np.float64)) @ np.abs(b))
+                + 1e-6 * np.abs(c0)
+                + 1e-30
+            )
             assert np.all(np.abs(out.numpy() - want) <= bound)
             # beta == 0 never reads C: NaN in the old contents does not leak
             out = rc.full((2, m, n), float("nan"))
@@ -227,8 +260,9 @@ def test_gemm_into_errors_and_k_zero():
 def test_empty_shapes():
     assert (rc.zeros((1, 0, 5)) @ rc.zeros((1, 5, 3))).shape == (1, 0, 3)
     assert (rc.zeros((2, 3, 5)) @ rc.zeros((1, 5, 0))).shape == (2, 3, 0)
-    np.testing.assert_array_equal((rc.zeros((2, 3, 0)) @ rc.zeros((2, 0, 4))).numpy(),
-                                  np.zeros((2, 3, 4), np.float32))
+    np.testing.assert_array_equal(
+        (rc.zeros((2, 3, 0)) @ rc.zeros((2, 0, 4))).numpy(), np.zeros((2, 3, 4), np.float32)
+    )
 
 
 def test_errors_name_both_shapes():

@@ -180,7 +180,7 @@ def test_powers_and_clip(rng):
     assert (neg ** (1 << 24)).tolist() == [[[1.0, 1.0]]]
     assert (neg ** ((1 << 24) - 1)).tolist() == [[[-1.0, 1.0]]]
     with pytest.raises(ValueError):
-        neg ** 2147483647  # the exponent could not keep its parity
+        neg**2147483647  # the exponent could not keep its parity
 
 
 def test_map_slow_path():
