@@ -69,7 +69,9 @@ RCML_INLINE float rcml_round_f(float t) {
 /* e^x for x in [-104, 89] or NaN: x = n ln2 + f with a two-part ln2,
  * degree-7 polynomial for e^f, then 2^n applied as two halves so that results in the
  * subnormal range underflow gradually and n = 128 overflows to inf. */
-RCML_INLINE float rcml_exp_core(float xc) {
+/* The shared range reduction and polynomial: returns e^f and leaves t, whose low
+ * mantissa bits hold n (two's complement), in *t_out. */
+RCML_INLINE float rcml_exp_poly(float xc, float *t_out) {
     const float magic = 12582912.0f; /* 1.5 * 2^23: n sits in the low mantissa bits */
     float t = RCML_FMAF(xc, 1.44269504088896341f, magic);
     float n = t - magic;
@@ -81,8 +83,14 @@ RCML_INLINE float rcml_exp_core(float xc) {
     p = RCML_FMAF(p, f, 4.1665795894e-2f);
     p = RCML_FMAF(p, f, 1.6666665459e-1f);
     p = RCML_FMAF(p, f, 5.0000001201e-1f);
-    p = RCML_FMAF(p, f * f, f) + 1.0f;
-    int32_t i = (int32_t)(rcml_as_u32(t) - rcml_as_u32(magic));
+    *t_out = t;
+    return RCML_FMAF(p, f * f, f) + 1.0f;
+}
+
+RCML_INLINE float rcml_exp_core(float xc) {
+    float t;
+    float p = rcml_exp_poly(xc, &t);
+    int32_t i = (int32_t)(rcml_as_u32(t) - rcml_as_u32(12582912.0f));
     int32_t i1 = i >> 1;
     int32_t i2 = i - i1;
     float s1 = rcml_as_float((uint32_t)(i1 + 127) << 23);
@@ -104,19 +112,9 @@ RCML_INLINE float rcml_expf(float x) {
  * 2^-64 does the gradual underflow: cheaper than the two-step scale, and a NaN flows
  * through the float multiplies (the clamp keeps it too), so no final select. */
 RCML_INLINE float rcml_exp_neg(float x) {
-    const float magic = 12582912.0f;
     float xc = rcml_self(x < -104.0f, -104.0f, x);
-    float t = RCML_FMAF(xc, 1.44269504088896341f, magic);
-    float n = t - magic;
-    float f = RCML_FMAF(n, -0.693359375f, xc);
-    f = RCML_FMAF(n, 2.12194440e-4f, f);
-    float p = 1.9875691500e-4f;
-    p = RCML_FMAF(p, f, 1.3981999507e-3f);
-    p = RCML_FMAF(p, f, 8.3334519073e-3f);
-    p = RCML_FMAF(p, f, 4.1665795894e-2f);
-    p = RCML_FMAF(p, f, 1.6666665459e-1f);
-    p = RCML_FMAF(p, f, 5.0000001201e-1f);
-    p = RCML_FMAF(p, f * f, f) + 1.0f;
+    float t;
+    float p = rcml_exp_poly(xc, &t);
     /* the low bits of t are n (two's complement): (n + 64 + 127) << 23 is 2^(n+64) */
     float sc = rcml_as_float((rcml_as_u32(t) + 191u) << 23);
     return (p * sc) * 5.42101086242752217e-20f; /* 2^-64 */
