@@ -261,6 +261,14 @@ class Optimizer:
     def _set_hyper(self, hyper: dict) -> None:
         raise NotImplementedError
 
+    def _check_hyper_names(self, h: dict) -> str:
+        """Reject keys the optimizer does not know; returns the class name for messages."""
+        what = type(self).__name__
+        unknown = set(h) - set(self._hyper_names)
+        if unknown:
+            raise ValueError(f"{what}: unknown hyperparameters {sorted(unknown)}")
+        return what
+
     def __repr__(self):
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({hp}, params={len(self.params)}, t={self.t})"
@@ -308,10 +316,7 @@ class Adam(Optimizer):
         super().__init__(params)
 
     def _set_hyper(self, h: dict) -> None:
-        what = type(self).__name__
-        unknown = set(h) - set(self._hyper_names)
-        if unknown:
-            raise ValueError(f"{what}: unknown hyperparameters {sorted(unknown)}")
+        what = self._check_hyper_names(h)
         lr = _nonneg(h["lr"], "lr", what)
         beta1 = _beta(h["beta1"], "beta1", what)
         beta2 = _beta(h["beta2"], "beta2", what)
@@ -372,10 +377,7 @@ class SGD(Optimizer):
         super().__init__(params)
 
     def _set_hyper(self, h: dict) -> None:
-        what = type(self).__name__
-        unknown = set(h) - set(self._hyper_names)
-        if unknown:
-            raise ValueError(f"{what}: unknown hyperparameters {sorted(unknown)}")
+        what = self._check_hyper_names(h)
         lr = _nonneg(h["lr"], "lr", what)
         momentum = _nonneg(h["momentum"], "momentum", what)
         wd = _nonneg(h["weight_decay"], "weight_decay", what)
