@@ -1,20 +1,11 @@
 /* The shared source compiled for AVX2 + FMA (GCC/Clang only; see internal.h). */
 #include "internal.h"
 #ifdef RCML_HAVE_X86_TARGETS
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#include "target_avx2_begin.h"
 #define RCML_LOOP
 #define RCML_SFX(name) name##_avx2
 #include "act_body.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "target_end.h"
 #else
 typedef int rcml_act_avx2_unused;
 #endif

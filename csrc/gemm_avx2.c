@@ -11,12 +11,7 @@
 #ifdef RCML_GEMM_X86_KERNELS
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#include "target_avx2_begin.h"
 
 #define MR 6
 #define NR 16
@@ -132,11 +127,7 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {MR, NR, rcml_ukr_rowa_avx2,
 #undef MR
 #undef NR
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "target_end.h"
 #else
 typedef int rcml_gemm_avx2_unused;
 #endif

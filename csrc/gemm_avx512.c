@@ -14,12 +14,7 @@
 #ifdef RCML_GEMM_X86_KERNELS
 #include <immintrin.h>
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
-#endif
+#include "target_avx512_begin.h"
 
 #define MR 8
 #define NR 32
@@ -194,11 +189,7 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {MR, NR, rcml_ukr_rowa_avx5
 #undef MR
 #undef NR
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "target_end.h"
 #else
 typedef int rcml_gemm_avx512_unused;
 #endif

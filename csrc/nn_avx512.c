@@ -1,19 +1,10 @@
 /* rc.nn kernels compiled for AVX512 (GCC/Clang only; see nn_body.h). */
 #include "internal.h"
 #ifdef RCML_HAVE_X86_TARGETS
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
-#endif
+#include "target_avx512_begin.h"
 #define RCML_NN_SFX(name) name##_avx512
 #include "nn_body.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "target_end.h"
 #else
 typedef int rcml_nn_avx512_unused;
 #endif

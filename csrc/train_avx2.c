@@ -7,20 +7,11 @@
 #endif
 #include "internal.h"
 #ifdef RCML_HAVE_X86_TARGETS
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#include "target_avx2_begin.h"
 #define RCML_LOOP
 #define RCML_SFX(name) name##_avx2
 #include "train_body.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "target_end.h"
 #else
 typedef int rcml_train_avx2_unused;
 #endif
