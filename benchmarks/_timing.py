@@ -36,6 +36,25 @@ def best_times(
     return best
 
 
+def single_thread(rc):  # noqa: ANN001, ANN201 (rcmlrs module; torch module or None)
+    """Pin rcmlrs (and PyTorch, if installed) to one thread, print the versions and
+    return the torch module or None."""
+    import numpy as np
+
+    rc.set_num_threads(1)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+    print(
+        f"rcmlrs {rc.__version__} backend={rc._tensor.get_backend()} numpy {np.__version__}"
+        + (f" torch {torch.__version__}" if torch else " (torch not installed: no torch column)")
+    )
+    return torch
+
+
 def fmt_time(s: float) -> str:
     if s < 1e-6:
         return f"{s * 1e9:8.1f} ns"

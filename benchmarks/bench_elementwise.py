@@ -12,23 +12,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_times, row  # noqa: E402
+from _timing import best_times, row, single_thread  # noqa: E402
 
 import rcmlrs as rc  # noqa: E402
 
 
 def main() -> None:
-    rc.set_num_threads(1)
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None
-    print(
-        f"rcmlrs {rc.__version__} backend={rc._tensor.get_backend()} numpy {np.__version__}"
-        + (f" torch {torch.__version__}" if torch else "")
-    )
+    torch = single_thread(rc)
 
     n = 1_000_000
     x = rc.random(n, -5.0, 5.0, seed=1)

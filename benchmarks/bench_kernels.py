@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_time, row  # noqa: E402
+from _timing import best_times, row, single_thread  # noqa: E402
 
 import rcmlrs as rc  # noqa: E402
 
@@ -39,17 +39,7 @@ def np_sigmoid_backward(x, g):
 
 
 def main() -> None:
-    rc.set_num_threads(1)
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None
-    print(
-        f"rcmlrs {rc.__version__} backend={rc._tensor.get_backend()} numpy {np.__version__}"
-        + (f" torch {torch.__version__}" if torch else " (torch not installed: no torch column)")
-    )
+    torch = single_thread(rc)
     n = 1_000_000
     x = rc.randn(n, seed=1) * 3.0
     g = rc.randn(n, seed=2)
@@ -114,12 +104,8 @@ def main() -> None:
     # keeps its best, so a burst of load hits everyone rather than one side
     rounds = int(os.environ.get("RCMLRS_BENCH_ROUNDS", "5"))
     for name, ours, rivals in cases:
-        best = {"rcmlrs": float("inf"), **{k: float("inf") for k in rivals}}
-        for _ in range(rounds):
-            best["rcmlrs"] = min(best["rcmlrs"], best_time(ours, min_total=0.05))
-            for k, f in rivals.items():
-                best[k] = min(best[k], best_time(f, min_total=0.05))
-        print(row(name, best["rcmlrs"], {k: best[k] for k in rivals}), flush=True)
+        best = best_times({"rcmlrs": ours, **rivals}, rounds=rounds)
+        print(row(name, best.pop("rcmlrs"), best), flush=True)
 
 
 if __name__ == "__main__":
