@@ -1,20 +1,15 @@
-"""Activation names accepted by rc.nn layers (case-insensitive) and their kernel codes."""
+"""Activation names accepted by rc.nn layers (case-insensitive). The ids come from the
+one activation table of the tensor API (``rcmlrs._tensor._act_id``)."""
 
 from __future__ import annotations
 
-# code numbers of csrc/rcmlrs.h rcml_nn_act_t
-LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SWISH, GELU, SOFTMAX = range(8)
+from rcmlrs._tensor import _act_id
 
 _CODES = {
-    "linear": LINEAR,
-    "relu": RELU,
-    "leaky_relu": LEAKY_RELU,
-    "sigmoid": SIGMOID,
-    "tanh": TANH,
-    "swish": SWISH,
-    "gelu": GELU,
-    "softmax": SOFTMAX,
+    name: _act_id(name)
+    for name in ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu", "softmax")
 }
+LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SWISH, GELU, SOFTMAX = _CODES.values()
 _ALIASES = {
     "none": "linear",
     "identity": "linear",

@@ -1,28 +1,19 @@
-"""Loss objects used by ``Sequential.compile``: value and gradient in one fused call.
+"""Loss objects used by ``Sequential.compile``: a thin adapter over the one Loss
+hierarchy, :mod:`rcmlrs.losses` (no loss math here).
 
-``loss(pred, target, labels)`` returns ``(mean loss, d loss / d pred)``. Cross-entropy
-takes logits (softmax is applied inside, stably); when the model's last layer ends in
-softmax (or sigmoid for binary cross-entropy) the model hands over the pre-activation,
-so the gradient that flows back is ``(softmax(z) - y) / batch``: one pass, no Jacobian.
+``loss(pred, target, labels, from_logits)`` returns ``(mean loss, d loss / d pred)``.
+Cross-entropy takes logits; when the model's last layer ends in sigmoid, binary
+cross-entropy takes the logits too (``from_logits``), so the gradient that flows back is
+``(sigmoid(z) - y) / n``: one pass.
 """
 
 from __future__ import annotations
 
-from rcmlrs import _tensor as _T
+import numpy as np
 
-_KINDS = {"cross_entropy": 0, "mse": 1, "mae": 2, "binary_cross_entropy": 3}
-_ALIASES = {
-    "categorical_crossentropy": "cross_entropy",
-    "sparse_categorical_crossentropy": "cross_entropy",
-    "crossentropy": "cross_entropy",
-    "categorical_cross_entropy": "cross_entropy",
-    "ce": "cross_entropy",
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "binary_crossentropy": "binary_cross_entropy",
-    "bce": "binary_cross_entropy",
-}
-NAMES = tuple(_KINDS)
+from rcmlrs import losses as _losses
+
+NAMES = ("cross_entropy", "mse", "mae", "binary_cross_entropy")
 
 
 class Loss:
@@ -30,13 +21,17 @@ class Loss:
 
     def __init__(self, name: str):
         self.name = name
-        self.kind = _KINDS[name]
 
     def __call__(self, pred, target, labels=False, from_logits=True, want_grad=True):
-        kind = self.kind
-        if kind == 3 and not from_logits:
-            kind = 4
-        return _T._nn_loss(kind, pred, target, labels, want_grad)
+        if self.name == "cross_entropy":
+            obj: _losses.Loss = _losses.CrossEntropy()
+            if labels:
+                target = np.asarray(target).reshape(-1).astype(np.int64)
+        elif self.name == "binary_cross_entropy":
+            obj = _losses.BinaryCrossEntropy(from_logits=from_logits)
+        else:
+            obj = _losses.get(self.name)
+        return obj.value_and_grad_(target, pred, True, want_grad)
 
     def __repr__(self):
         return f"Loss({self.name!r})"
@@ -45,10 +40,5 @@ class Loss:
 def get(name) -> Loss:
     if isinstance(name, Loss):
         return name
-    if not isinstance(name, str):
-        raise TypeError(f"compile: loss must be a name (str), got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in _KINDS:
-        raise ValueError(f"compile: unknown loss {name!r}; valid names are {', '.join(NAMES)}")
-    return Loss(key)
+    obj = _losses.get(name)
+    return Loss(obj.name)
