@@ -197,7 +197,7 @@ def batches(x, y=None, batch_size=32, shuffle=True, seed=None):
     """Yield ``(x_batch, y_batch)`` RamTensors of ``(1, batch, features)`` (sample-major
     ``(batch, ...)`` for 3-D samples); ``y_batch`` is None without y. The last batch may
     be smaller. ``seed`` makes the shuffled order reproducible."""
-    from rcmlrs import _tensor as _T
+    from rcmlrs import _layers as _T
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")

@@ -13,7 +13,7 @@ import math
 from typing import Any, cast
 
 import rcmlrs
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _T
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn import activations as _act
 

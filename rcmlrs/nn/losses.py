@@ -24,7 +24,7 @@ class Loss:
 
     def __call__(self, pred, target, labels=False, from_logits=True, want_grad=True):
         if self.name == "cross_entropy":
-            obj: _losses.Loss = _losses.CrossEntropy()
+            obj = _losses.CrossEntropy()
             if labels:
                 target = np.asarray(target).reshape(-1).astype(np.int64)
         elif self.name == "binary_cross_entropy":

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import rcmlrs
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _T
 from rcmlrs._tensor import RamTensor, RCMLRSError, ShapeError
 from rcmlrs.nn import losses as _losses
 from rcmlrs.nn import optimizers as _optim
