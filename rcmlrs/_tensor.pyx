@@ -9,15 +9,18 @@ augmented operators.
 
 cimport cython
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_STRIDES
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_RECORDS_RO, PyBUF_STRIDES
+from cpython.buffer cimport PyBuffer_IsContiguous
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.math cimport NAN, copysign, fabs, sqrt
-from libc.stdint cimport int64_t, uint64_t
+from libc.math cimport NAN, copysign, fabs, isfinite, isinf, sqrt
+from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.string cimport memcmp, memcpy, memset
 
 from rcmlrs._kernels cimport *
 
 import os as _os
+import sys as _sys
+from operator import index as _index
 
 rcml_init()
 
@@ -1142,37 +1145,83 @@ def tensor(data):
     return _from_array(arr, True)
 
 
+cdef char _NATIVE_ORDER = ord("<") if _sys.byteorder == "little" else ord(">")
+
+
+cdef bint _is_float32(const Py_buffer *v) noexcept:
+    """The buffer holds native float32 items: format "f", "@f", "=f", or "<f" (">f") on a
+    little- (big-) endian host."""
+    if v.itemsize != 4 or v.format == NULL:  # no format means unsigned bytes
+        return False
+    cdef const char *f = v.format
+    if f[0] == b"@" or f[0] == b"=" or f[0] == _NATIVE_ORDER:
+        f += 1
+    return f[0] == b"f" and f[1] == 0
+
+
+cdef tuple _buffer_dims(const Py_buffer *v, str what):
+    """(layers, rows, cols) of a 0-3 dim buffer, right-aligned as in ``rc.tensor``."""
+    cdef int nd = v.ndim
+    if nd > 3:
+        shp = tuple([v.shape[i] for i in range(nd)])
+        raise ShapeError(f"{what}: {nd}-D input of shape {shp}; at most 3 dims")
+    dims = [1, 1, 1]
+    for i in range(nd):
+        dims[3 - nd + i] = v.shape[i]
+    return tuple(dims)
+
+
 cdef RamTensor _from_array(object arr, bint copy):
+    """A copy of a NumPy array. Shape and bytes come from the buffer of the float32,
+    C-contiguous array NumPy makes of it, never from Python attributes."""
     import numpy as np
-    if arr.ndim > 3:
-        raise ShapeError(f"tensor: {arr.ndim}-D input of shape {arr.shape}; at most 3 dims")
-    dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
-    cdef RamTensor out = _empty(dims[0], dims[1], dims[2])
-    cdef const float[::1] flat
-    if out.n:
-        flat = np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)
-        memcpy(out.data, &flat[0], out.n * 4)
+    src = np.ascontiguousarray(arr, dtype=np.float32)
+    cdef Py_buffer v
+    PyObject_GetBuffer(src, &v, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
+    cdef RamTensor out
+    try:
+        if not _is_float32(&v):
+            raise TypeError("tensor: internal error, the float32 copy is not float32")
+        L, R, C = _buffer_dims(&v, "tensor")
+        out = _empty(L, R, C)
+        if out.n * 4 != v.len:
+            raise ShapeError(f"tensor: buffer of {v.len} bytes does not hold shape {out.shape}")
+        if out.n:
+            memcpy(out.data, v.buf, out.n * 4)
+    finally:
+        PyBuffer_Release(&v)
     return out
 
 
 def from_numpy(arr):
-    """A tensor sharing ``arr``'s memory when it is a writable, float32, C-contiguous
-    array of 1-3 dims (changes show on both sides); otherwise a float32 copy."""
+    """A tensor sharing ``arr``'s memory when it is a writable, native float32,
+    C-contiguous array of 1-3 dims whose address is a multiple of 4 bytes (changes show
+    on both sides); otherwise a float32 copy. An array at an odd address (for example
+    ``np.frombuffer(b, np.float32, offset=1)``) is copied, because the kernels read
+    aligned floats.
+
+    Shape, strides, dtype and contiguity are read from the array's buffer (the buffer
+    protocol), never from its Python attributes, which an ndarray subclass can override.
+    """
     import numpy as np
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
-    if arr.ndim > 3:
-        raise ShapeError(f"from_numpy: {arr.ndim}-D array of shape {arr.shape}; at most 3 dims")
-    if arr.dtype != np.float32 or not arr.flags.c_contiguous or not arr.flags.writeable \
-            or arr.ndim == 0 or arr.size == 0:
-        return tensor(arr)
     cdef RamTensor t = RamTensor.__new__(RamTensor)
-    PyObject_GetBuffer(arr, &t.view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
-    t.has_view = True
+    try:
+        PyObject_GetBuffer(arr, &t.view, PyBUF_RECORDS_RO)
+    except (BufferError, TypeError, ValueError):
+        # a dtype with no buffer format (datetime64, ...): NumPy's own C-level view of it
+        return tensor(np.asarray(arr).view(np.ndarray))
+    t.has_view = True  # released by __dealloc__, also when this function raises
+    L, R, C = _buffer_dims(&t.view, "from_numpy")
+    cdef Py_ssize_t n = _checked_size(L, R, C, "from_numpy")
+    if (t.view.ndim == 0 or n == 0 or t.view.readonly or not _is_float32(&t.view)
+            or not PyBuffer_IsContiguous(&t.view, b"C")
+            or (<uintptr_t>t.view.buf) % sizeof(float) != 0):
+        # copy, reading the same buffer through a memoryview (not arr's attributes)
+        return tensor(np.asarray(memoryview(arr)))
     t.base = arr
-    dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
-    t.L, t.R, t.C = dims
-    t.n = _checked_size(t.L, t.R, t.C, "from_numpy")
+    t.L, t.R, t.C, t.n = L, R, C, n
     t.data = <float *>t.view.buf
     t.owns = False
     t._set_meta()
