@@ -75,10 +75,16 @@ class Shape:
         return f"Shape(x={self.x}, y={self.y})"
 
 
+cdef object _int_arg(object k, str what):
+    """A Python int from an index-like argument (its __index__ runs exactly once here,
+    so callers convert every argument before they read a tensor's pointer or shape)."""
+    if isinstance(k, bool) or not hasattr(k, "__index__"):
+        raise TypeError(f"{what} must be an int, got {type(k).__name__}")
+    return _index(k)
+
+
 cdef Py_ssize_t _check_dim(object d, str what) except -1:
-    if isinstance(d, bool) or not hasattr(d, "__index__"):
-        raise TypeError(f"{what}: a dimension must be an int, got {type(d).__name__}")
-    cdef object v = d.__index__()
+    cdef object v = _int_arg(d, f"{what}: a dimension")
     if v < 0:
         raise ValueError(f"{what}: negative dimension {v}")
     if v > MAX_ELEMENTS:
@@ -88,8 +94,8 @@ cdef Py_ssize_t _check_dim(object d, str what) except -1:
 
 cdef tuple _shape3(object shape, str what):
     """int or 1-3 tuple (or Shape) -> (layers, rows, cols), right-aligned."""
-    if isinstance(shape, Shape):
-        return (1, shape.x, shape.y)
+    if isinstance(shape, Shape):  # its fields are assignable: check them again
+        return (1, _check_dim(shape.x, what), _check_dim(shape.y, what))
     if isinstance(shape, RamTensor):
         return (<RamTensor>shape).shape
     if not isinstance(shape, (tuple, list)):
@@ -105,9 +111,11 @@ cdef tuple _shape3(object shape, str what):
 
 cdef tuple _shape2(object shape, str what):
     if isinstance(shape, Shape):
-        return (shape.x, shape.y)
-    if isinstance(shape, (tuple, list)) and len(shape) == 2:
-        return (_check_dim(shape[0], what), _check_dim(shape[1], what))
+        return (_check_dim(shape.x, what), _check_dim(shape.y, what))
+    if isinstance(shape, (tuple, list)):
+        shape = tuple(shape)  # a list could shrink while its items are converted
+        if len(shape) == 2:
+            return (_check_dim(shape[0], what), _check_dim(shape[1], what))
     raise TypeError(f"{what}: shape must be a Shape or a (rows, cols) tuple")
 
 
@@ -143,9 +151,17 @@ cdef class RamTensor:
         self.base = None
 
     def __init__(self, data=None):
+        # A second __init__ would swap the buffer under live views and under operations
+        # running on this tensor (an __index__ or __float__ can call it): refuse it.
+        if self.data != NULL or self.has_view:
+            raise RuntimeError("RamTensor.__init__: this tensor is already initialised; "
+                               "a tensor's buffer and shape never change (make a new one)")
         if data is None:
             data = []
         cdef RamTensor t = tensor(data)
+        if self.data != NULL or self.has_view:  # converting data re-entered __init__
+            raise RuntimeError("RamTensor.__init__: this tensor was initialised while its "
+                               "data was being converted")
         # steal t's buffer
         self.data, self.L, self.R, self.C, self.n = t.data, t.L, t.R, t.C, t.n
         self.owns = t.owns
@@ -305,8 +321,13 @@ cdef class RamTensor:
 
     # --------------------------------------------------------------- indexing
     cdef Py_ssize_t _offset(self, object key) except -1:
-        if not isinstance(key, tuple) or len(key) != 3:
+        # a plain tuple (a subclass's __len__ could lie; indexing here is unchecked)
+        key = tuple(key) if isinstance(key, tuple) else None
+        if key is None or len(key) != 3:
             raise TypeError("index with t[layer, row, col] (three ints) or t[layer]")
+        # every index is converted before the shape is read; the bounds are checked on
+        # Python ints, so a huge index is an IndexError, never an OverflowError
+        cdef tuple vals = tuple([_int_arg(k, "tensor index") for k in key])
         cdef Py_ssize_t dims[3]
         cdef Py_ssize_t idx[3]
         cdef int a
@@ -314,10 +335,7 @@ cdef class RamTensor:
         dims[1] = self.R
         dims[2] = self.C
         for a in range(3):
-            k = key[a]
-            if isinstance(k, bool) or not hasattr(k, "__index__"):
-                raise TypeError(f"tensor index must be an int, got {type(k).__name__}")
-            v = k.__index__()
+            v = vals[a]
             if v < -dims[a] or v >= dims[a]:
                 raise IndexError(f"index {v} is out of range for axis {a} of size {dims[a]} "
                                  f"(shape {self.shape})")
@@ -330,9 +348,10 @@ cdef class RamTensor:
         if not isinstance(key, tuple):
             if isinstance(key, bool) or not hasattr(key, "__index__"):
                 raise TypeError(f"tensor index must be an int or a 3-tuple, got {type(key).__name__}")
-            l = key.__index__() if key.__index__() >= 0 else key.__index__() + self.L
-            if l < 0 or l >= self.L:
-                raise IndexError(f"layer index {key} is out of range for {self.L} layers")
+            v = _index(key)  # once, before the shape is read; compared as a Python int
+            if v < -self.L or v >= self.L:
+                raise IndexError(f"layer index {v} is out of range for {self.L} layers")
+            l = v + self.L if v < 0 else v
             out = _empty(1, self.R, self.C)
             if out.n:
                 memcpy(out.data, self.data + l * self.R * self.C, out.n * 4)
@@ -634,10 +653,11 @@ cdef class RamTensor:
         one dimension may be -1 and is then inferred)."""
         if not isinstance(shape, (tuple, list, Shape, RamTensor)):
             shape = (shape,)
-        if isinstance(shape, (tuple, list)) and any(
-                not isinstance(d, bool) and hasattr(d, "__index__") and d.__index__() == -1
-                for d in shape):
-            dims = [d.__index__() for d in shape]
+        if isinstance(shape, (tuple, list)):
+            # convert every dimension once, before this tensor's size is read
+            shape = tuple([_int_arg(d, "reshape: a dimension") for d in tuple(shape)])
+        if isinstance(shape, tuple) and -1 in shape:
+            dims = list(shape)
             if dims.count(-1) > 1:
                 raise ShapeError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
             known = 1
@@ -662,8 +682,10 @@ cdef class RamTensor:
         """Pad or crop to (layers, rows, cols): ``shape`` is a Shape or (rows, cols);
         new cells get ``pad_value``; ``layers=None`` keeps the layer count."""
         R2, C2 = _shape2(shape, "pad")
-        L2 = self.L if layers is None else _check_dim(layers, "pad")
+        L2 = None if layers is None else _check_dim(layers, "pad")
         cdef float fill = _to_float(pad_value, "pad")
+        if L2 is None:  # every argument is converted before the shape is read
+            L2 = self.L
         cdef RamTensor out = _empty(L2, R2, C2)
         if out.n:
             rcml_pad_f32(self.data, self.L, self.R, self.C, fill, out.data, L2, R2, C2)
@@ -673,9 +695,7 @@ cdef class RamTensor:
         """A copy with layer ``layer_index`` replaced by ``matrix`` (rows x cols; a
         2-D array, nested list or a one-layer tensor)."""
         cdef RamTensor m = _as_tensor(matrix, "insert_matrix")
-        if isinstance(layer_index, bool) or not hasattr(layer_index, "__index__"):
-            raise TypeError("insert_matrix: layer_index must be an int")
-        li = layer_index.__index__()
+        li = _int_arg(layer_index, "insert_matrix: layer_index")
         if li < 0:
             li += self.L
         if li < 0 or li >= self.L:
