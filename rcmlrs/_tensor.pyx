@@ -378,7 +378,8 @@ cdef class RamTensor:
         return True
 
     def allclose(self, other, double rtol=1e-5, double atol=1e-8):
-        """NumPy's rule |a - b| <= atol + rtol * |b| elementwise (broadcasting); NaN is never close."""
+        """NumPy's rule |a - b| <= atol + rtol * |b| elementwise (broadcasting), as
+        ``np.allclose``: an infinity is close only to the same infinity, NaN to nothing."""
         cdef RamTensor b = _as_tensor(other, "allclose")
         cdef Py_ssize_t L, R, C
         cdef Py_ssize_t as_[3]
@@ -393,34 +394,38 @@ cdef class RamTensor:
                     y = b.data[l * bs[0] + r * bs[1] + c * bs[2]]
                     if x == y:
                         continue
+                    # x != y here: an infinity (or NaN) on either side is never close;
+                    # without this, inf <= atol + rtol * inf would call 0 close to inf
+                    if not (isfinite(x) and isfinite(y)):
+                        return False
                     if not (fabs(x - y) <= atol + rtol * fabs(y)):
                         return False
         return True
 
     # ------------------------------------------------------------- arithmetic
     def __add__(self, other):
-        return _binary_op(self, other, RCML_ADD, "add")
+        return _binary_op(self, other, RCML_ADD, "add", True)
 
     def __radd__(self, other):
-        return _binary_op(self, other, RCML_ADD, "add")
+        return _binary_op(self, other, RCML_ADD, "add", True)
 
     def __sub__(self, other):
-        return _binary_op(self, other, RCML_SUB, "sub")
+        return _binary_op(self, other, RCML_SUB, "sub", True)
 
     def __rsub__(self, other):
-        return _binary_op(self, other, RCML_RSUB, "sub")
+        return _binary_op(self, other, RCML_RSUB, "sub", True)
 
     def __mul__(self, other):
-        return _binary_op(self, other, RCML_MUL, "mul")
+        return _binary_op(self, other, RCML_MUL, "mul", True)
 
     def __rmul__(self, other):
-        return _binary_op(self, other, RCML_MUL, "mul")
+        return _binary_op(self, other, RCML_MUL, "mul", True)
 
     def __truediv__(self, other):
-        return _binary_op(self, other, RCML_DIV, "div")
+        return _binary_op(self, other, RCML_DIV, "div", True)
 
     def __rtruediv__(self, other):
-        return _binary_op(self, other, RCML_RDIV, "div")
+        return _binary_op(self, other, RCML_RDIV, "div", True)
 
     def __iadd__(self, other):
         return _inplace_op(self, other, RCML_ADD, "add")
@@ -524,10 +529,9 @@ cdef class RamTensor:
         return _unary(self, RCML_POWF, _to_float(p, "powf"), 0.0)
 
     def clip(self, lo, hi):
-        """Elementwise min(max(x, lo), hi); NaN stays NaN."""
+        """Elementwise min(max(x, lo), hi); NaN stays NaN. With lo > hi every element
+        becomes hi (as ``np.clip`` and ``torch.clamp``)."""
         cdef float a = _to_float(lo, "clip"), b = _to_float(hi, "clip")
-        if a > b:
-            raise ValueError(f"clip: lo {lo} is greater than hi {hi}")
         return _unary(self, RCML_CLIP, a, b)
 
     def map(self, fn):
@@ -958,7 +962,10 @@ cdef tuple _broadcast_shape(RamTensor a, RamTensor b, str what, Py_ssize_t *as_,
     return (out[0], out[1], out[2])
 
 
-cdef object _binary_op(RamTensor a, object other, int op, str what):
+cdef object _binary_op(RamTensor a, object other, int op, str what, bint operator=False):
+    """a op other. An operand of an unsupported type is a TypeError for the method forms;
+    the operators return NotImplemented instead, so Python can try the other operand
+    (and then raises its own TypeError). A ragged list is a ShapeError for both."""
     cdef RamTensor b, out
     cdef float s
     cdef Py_ssize_t as_[3]
@@ -978,8 +985,10 @@ cdef object _binary_op(RamTensor a, object other, int op, str what):
     else:
         try:
             b = _as_tensor(other, what)
-        except (TypeError, ValueError):
-            return NotImplemented
+        except TypeError:
+            if operator:
+                return NotImplemented
+            raise
     if a.L == b.L and a.R == b.R and a.C == b.C:
         out = _empty(a.L, a.R, a.C)
         if a.n >= NOGIL_MIN:
@@ -1015,8 +1024,8 @@ cdef object _inplace_op(RamTensor a, object other, int op, str what):
         return a
     try:
         b = _as_tensor(other, what)
-    except (TypeError, ValueError):
-        return NotImplemented
+    except TypeError:
+        return NotImplemented  # only the augmented operators come here
     L, R, C = _broadcast_shape(a, b, what, as_, bs)
     if (L, R, C) != a.shape:
         raise ShapeError(f"{what} (in place): result shape {(L, R, C)} differs from the "

@@ -187,6 +187,99 @@ def test_index_arguments_are_converted_exactly_once() -> None:
     assert len(calls) == 6
 
 
+# ------------------------------------------------------------ 3: allclose and infinities
+
+INF, NAN = math.inf, math.nan
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ([0.0], [INF]),
+        ([INF], [0.0]),
+        ([INF], [INF]),
+        ([-INF], [INF]),
+        ([-INF], [-INF]),
+        ([3e38], [INF]),
+        ([NAN], [NAN]),
+        ([NAN], [1.0]),
+        ([1.0], [1.0 + 1e-6]),
+        ([1.0], [1.1]),
+        ([0.0], [-0.0]),
+        ([[1.0, INF]], [1.0, INF]),
+        ([[1.0, 2.0], [1.0, INF]], [1.0, INF]),  # broadcasting: one row differs
+    ],
+)
+def test_allclose_matches_numpy(a, b) -> None:
+    # defect 3: 0 was "close" to inf (|0 - inf| <= atol + rtol * inf)
+    want = bool(np.allclose(np.float32(a), np.float32(b)))
+    assert rc.tensor(a).allclose(rc.tensor(b)) is want
+
+
+# ------------------------------------------- 5: method forms raise, operators defer
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
+@pytest.mark.parametrize("bad", ["x", None, object(), b"ab", {1: 2}])
+def test_method_forms_raise_type_error(name: str, bad) -> None:
+    # defect 5: t.add("x") returned the NotImplemented object
+    t = rc.tensor([1.0, 2.0])
+    with pytest.raises(TypeError):
+        getattr(t, name)(bad)
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
+def test_method_forms_reject_ragged_lists_with_shape_error(name: str) -> None:
+    # defect 5: a ragged list gave NotImplemented; NumPy raises ValueError
+    t = rc.tensor([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(rc.ShapeError, match="ragged"):
+        getattr(t, name)([[1, 2], [3]])
+
+
+def test_operators_defer_to_python_for_unsupported_types() -> None:
+    # defect 5: operators still return NotImplemented, so Python raises TypeError
+    t = rc.tensor([1.0, 2.0])
+    assert t.__add__("x") is NotImplemented and t.__rmul__(None) is NotImplemented
+    for bad in ("x", None, object()):
+        with pytest.raises(TypeError):
+            t + bad
+        with pytest.raises(TypeError):
+            bad * t
+        u = t.copy()
+        with pytest.raises(TypeError):
+            u += bad
+    with pytest.raises(ValueError, match="ragged"):
+        t + [[1, 2], [3]]
+    with pytest.raises(ValueError, match="ragged"):
+        u = t.copy()
+        u += [[1, 2], [3]]
+
+
+@pytest.mark.parametrize(
+    "data, exc",
+    [
+        ([[1.0, 2.0], [3.0]], ValueError),
+        ([[1, 2], "ab"], ValueError),
+        ([object()], TypeError),
+        (["a"], TypeError),
+        ([{}], TypeError),
+        (object(), TypeError),
+    ],
+)
+def test_tensor_of_ragged_or_object_data(data, exc) -> None:
+    # defect 5 (rc.tensor): ragged lists and objects are ValueError / TypeError
+    with pytest.raises(exc):
+        rc.tensor(data)
+
+
+def test_tensor_of_a_self_containing_list_does_not_crash() -> None:
+    # defect 5 (rc.tensor): a recursive list is refused, not a crash or a hang
+    x: list = []
+    x.append(x)
+    with pytest.raises((ValueError, TypeError, RecursionError)):
+        rc.tensor(x)
+
+
 # ---------------------------------------------------- 10: huge indices are IndexError
 
 
@@ -212,6 +305,16 @@ def test_huge_index_is_index_error(i: int) -> None:
         t.insert_matrix(i, rc.zeros((1, 3, 3)))
     assert float(t.sum()) == 0.0
 
+
+# ----------------------------------------------------------------- 11: clip with lo > hi
+
+
+def test_clip_with_lo_above_hi_gives_hi_like_numpy() -> None:
+    # defect 11: clip(lo, hi) with lo > hi raised; NumPy and torch give hi everywhere
+    x = np.array([-5.0, 0.0, 2.5, 3.0, 9.0, np.inf, -np.inf, np.nan], np.float32)
+    got = rc.tensor(x).clip(3.0, 2.0).numpy().ravel()
+    np.testing.assert_array_equal(got, np.clip(x, np.float32(3.0), np.float32(2.0)))
+    assert np.isnan(got[-1]) and (got[:-1] == 2.0).all()
 
 
 def test_containers_that_change_while_converted_are_safe() -> None:
