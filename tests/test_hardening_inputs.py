@@ -280,6 +280,34 @@ def test_tensor_of_a_self_containing_list_does_not_crash() -> None:
         rc.tensor(x)
 
 
+# ---------------------------------------------------- 8: powi with a negative exponent
+
+
+def _powi_ref(x: np.ndarray, k: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return (x.astype(np.float64) ** k).astype(np.float32)
+
+
+def test_powi_negative_exponent_reaches_subnormals(backend: str) -> None:
+    # defect 8: 1e20^-2 gave 0 (x*x overflowed float32); the answer is the float32
+    # subnormal nearest 1e-40, what NumPy gives in float32 and in float64 rounded
+    x = np.float32(1e20)
+    want = np.float32(np.float64(x) ** -2)
+    assert want == np.float32(1e-40) and want != 0
+    assert rc.tensor([1e20]).powi(-2).numpy().ravel()[0] == want
+    assert (rc.tensor([1e20]) ** -2).numpy().ravel()[0] == want
+
+
+@pytest.mark.parametrize("k", [-1, -2, -3, -4, -7, -16])
+def test_powi_negative_exponent_is_correctly_rounded(k: int, backend: str, rng) -> None:
+    # defect 8: x^k for k < 0 over the whole float32 range, against float64 rounded
+    mag = 10.0 ** rng.uniform(-45, 38, 4000)
+    x = (mag * rng.choice([-1.0, 1.0], 4000)).astype(np.float32)
+    x = np.concatenate([x, np.float32([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0])])
+    got = rc.tensor(x).powi(k).numpy().ravel()
+    np.testing.assert_array_equal(got, _powi_ref(x, k))
+
+
 # ---------------------------------------------------- 10: huge indices are IndexError
 
 
