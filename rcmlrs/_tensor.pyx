@@ -1296,6 +1296,9 @@ def seed(n):
 
 
 cdef tuple _take_stream(object seed_, Py_ssize_t n):
+    """(seed, first counter) of a draw that consumes ``n`` counters: the global generator
+    advances by exactly what the draw uses, so successive unseeded draws never share a
+    counter (a normal number takes two)."""
     global _g_counter
     if seed_ is None:
         off = _g_counter
@@ -1303,13 +1306,16 @@ cdef tuple _take_stream(object seed_, Py_ssize_t n):
         return (_g_seed, off)
     if isinstance(seed_, bool) or not hasattr(seed_, "__index__"):
         raise TypeError(f"seed must be an int or None, got {type(seed_).__name__}")
-    return (seed_.__index__() & 0xFFFFFFFFFFFFFFFF, 0)
+    return (_index(seed_) & 0xFFFFFFFFFFFFFFFF, 0)
 
 
 def random(shape, low=0.0, high=1.0, seed=None):
-    """Uniform numbers in [low, high) from the counter-based generator."""
+    """Uniform numbers in [low, high) from the counter-based generator (computed in
+    double, so any finite float32 range works, even one wider than the largest float)."""
     L, R, C = _shape3(shape, "random")
     cdef float lo = _to_float(low, "random"), hi = _to_float(high, "random")
+    if not (isfinite(lo) and isfinite(hi)):
+        raise ValueError(f"random: low {low} and high {high} must be finite float32 values")
     if not (lo <= hi):
         raise ValueError(f"random: low {low} must not exceed high {high}")
     cdef RamTensor out = _empty(L, R, C)
@@ -1328,7 +1334,7 @@ def randn(shape, mean=0.0, std=1.0, seed=None):
         raise ValueError(f"randn: std must be >= 0, got {std}")
     cdef RamTensor out = _empty(L, R, C)
     cdef uint64_t s, off
-    s, off = _take_stream(seed, out.n)
+    s, off = _take_stream(seed, 2 * out.n)  # Box-Muller: two counters per number
     with nogil:
         rcml_random_normal_f32(s, off, mu, sd, out.data, out.n)
     return out

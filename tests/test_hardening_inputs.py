@@ -216,6 +216,74 @@ def test_allclose_matches_numpy(a, b) -> None:
     assert rc.tensor(a).allclose(rc.tensor(b)) is want
 
 
+# ------------------------------------------ 4: the global generator never reuses counters
+
+M64 = (1 << 64) - 1
+
+
+def _mix(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def _model_uniforms(seed: int, count: int) -> np.ndarray:
+    """The uniform of every counter 0..count-1 (an independent model of csrc/random.c)."""
+    key = _mix((seed + 0x9E3779B97F4A7C15) & M64)
+    return np.array(
+        [(_mix((key + c * 0x9E3779B97F4A7C15) & M64) >> 40) / 16777216.0 for c in range(count)],
+        np.float32,
+    )
+
+
+def test_unseeded_draws_never_share_counters() -> None:
+    # defect 4: randn(n) used counters 0..2n-1 but advanced the stream by n, so the next
+    # random() re-read counters n..2n-1 (its numbers were randn's own uniforms)
+    n, seed = 256, 123
+    model = _model_uniforms(seed, 8 * n)
+
+    def first_counter(u: np.ndarray) -> int:
+        hits = [c for c in range(len(model) - len(u)) if np.array_equal(model[c : c + len(u)], u)]
+        assert len(hits) == 1
+        return hits[0]
+
+    rc.seed(seed)
+    rc.randn(n)  # counters 0 .. 2n-1
+    u1 = rc.random(n).numpy().ravel()
+    assert first_counter(u1) == 2 * n
+    rc.randn(n)  # counters 3n .. 5n-1
+    u2 = rc.random(n).numpy().ravel()
+    assert first_counter(u2) == 5 * n
+
+
+@pytest.mark.parametrize("kinds", [("randn", "random"), ("random", "randn"), ("randn", "randn")])
+def test_successive_unseeded_draws_are_uncorrelated(kinds) -> None:
+    # defect 4: successive draws of both kinds are independent streams
+    n = 20_000
+    rc.seed(2024)
+    a, b = (getattr(rc, k)(n).numpy().ravel().astype(np.float64) for k in kinds)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.04  # |r| of independent streams ~ 0.007
+    # and the uniforms of one are not the other's Box-Muller inputs, at any small shift
+    if kinds[0] == "randn" and kinds[1] == "random":
+        z, u = a, b
+        for shift in range(0, 4):
+            u1, u2 = u[shift : n - 1 : 2], u[shift + 1 : n : 2]
+            zhat = np.sqrt(-2.0 * np.log(np.maximum(u1, 1e-12))) * np.cos(2 * np.pi * u2)
+            for lag in range(0, n, n // 8):
+                m = min(len(zhat), len(z) - lag)
+                assert abs(np.corrcoef(zhat[:m], z[lag : lag + m])[0, 1]) < 0.1
+
+
+def test_seed_reproduces_mixed_sequences() -> None:
+    # defect 4: rc.seed(k) still reproduces a sequence of both kinds of draw
+    def run() -> list[np.ndarray]:
+        rc.seed(77)
+        return [rc.randn(5).numpy(), rc.random(7).numpy(), rc.randn(3).numpy()]
+
+    for x, y in zip(run(), run(), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
 # ------------------------------------------- 5: method forms raise, operators defer
 
 
@@ -306,6 +374,30 @@ def test_powi_negative_exponent_is_correctly_rounded(k: int, backend: str, rng) 
     x = np.concatenate([x, np.float32([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0])])
     got = rc.tensor(x).powi(k).numpy().ravel()
     np.testing.assert_array_equal(got, _powi_ref(x, k))
+
+
+# ------------------------------------------------- 9: random over a range past FLT_MAX
+
+
+@pytest.mark.parametrize("low, high", [(-2e38, 2e38), (-F32_MAX, F32_MAX), (1.0, 2.0)])
+def test_random_range_wider_than_float32(low: float, high: float) -> None:
+    # defect 9: high - low overflowed float32 and every value came out as low
+    n, seed = 4096, 5
+    u = _model_uniforms(seed, n).astype(np.float64)
+    lo, hi = float(np.float32(low)), float(np.float32(high))
+    want = (lo + (hi - lo) * u).astype(np.float32)
+    want = np.where(want < np.float32(hi), want, np.nextafter(np.float32(hi), np.float32(lo)))
+    got = rc.random(n, low, high, seed=seed).numpy().ravel()
+    np.testing.assert_array_equal(got, want)
+    assert got.min() >= np.float32(lo) and got.max() < np.float32(hi)
+    assert len(np.unique(got)) > n // 2
+
+
+def test_random_refuses_infinite_bounds() -> None:
+    # defect 9: an infinite bound has no uniform distribution (NumPy/torch refuse it too)
+    for low, high in [(-math.inf, 0.0), (0.0, math.inf), (-1e39, 1e39)]:
+        with pytest.raises(ValueError):
+            rc.random(3, low, high)
 
 
 # ---------------------------------------------------- 10: huge indices are IndexError
