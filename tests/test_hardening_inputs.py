@@ -348,6 +348,75 @@ def test_tensor_of_a_self_containing_list_does_not_crash() -> None:
         rc.tensor(x)
 
 
+# --------------------------------------------- 7: normalization computed wide enough
+
+
+def _minmax_ref(x: np.ndarray, axis=None) -> np.ndarray:
+    x = x.astype(np.float64)
+    lo, hi = x.min(axis=axis, keepdims=True), x.max(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hi == lo, 0.0, (x - lo) / (hi - lo)).astype(np.float32)
+
+
+def _zscore_ref(x: np.ndarray, axis=None, ddof=0) -> np.ndarray:
+    x = x.astype(np.float64)
+    m, s = x.mean(axis=axis, keepdims=True), x.std(axis=axis, ddof=ddof, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s == 0, 0.0, (x - m) / s).astype(np.float32)
+
+
+HUGE = [
+    [F32_MAX, -F32_MAX],
+    [3.4e38, -3.4e38, 1.0, 0.0],
+    [3.4e38, -3.4e38, -3.4e38],
+    [-2e38, 2e38, 2e38, 2e38, 5.0],
+]
+
+
+@pytest.mark.parametrize("vals", HUGE)
+def test_min_max_norm_of_a_range_wider_than_float32(vals) -> None:
+    # defect 7: max - min overflowed float32 and gave NaN instead of [1, 0]
+    x = np.array(vals, np.float32)
+    want = _minmax_ref(x)
+    np.testing.assert_allclose(rc.tensor(x).min_max_norm().numpy().ravel(), want, rtol=1e-6)
+    t = rc.tensor(x)
+    t.min_max_norm_()
+    np.testing.assert_allclose(t.numpy().ravel(), want, rtol=1e-6)
+    assert rc.tensor([3.4e38, -3.4e38]).min_max_norm().tolist() == [[[1.0, 0.0]]]
+
+
+@pytest.mark.parametrize("vals", HUGE)
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_z_score_norm_of_deviations_wider_than_float32(vals, ddof: int) -> None:
+    # defect 7 (z-score): x - mean and the std (ddof=1) overflowed float32 (inf or 0)
+    x = np.array(vals, np.float32)
+    got = rc.tensor(x).z_score_norm(ddof=ddof).numpy().ravel()
+    np.testing.assert_allclose(got, _zscore_ref(x, ddof=ddof).ravel(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_normalization_per_axis_with_one_wide_slice(axis: int, rng) -> None:
+    # defect 7 (per-axis): one overflowing slice among ordinary ones
+    x = rng.normal(size=(3, 4, 5)).astype(np.float32)
+    x[1, 2, 3], x[2, 2, 3], x[1, 0, 3], x[1, 2, 0] = 3.3e38, -3.3e38, -3.3e38, -3.3e38
+    got = rc.tensor(x).min_max_norm(axis=axis).numpy()
+    np.testing.assert_allclose(got, _minmax_ref(x, axis), rtol=2e-6, atol=1e-6)
+    for ddof in (0, 1):
+        got = rc.tensor(x).z_score_norm(axis=axis, ddof=ddof).numpy()
+        np.testing.assert_allclose(got, _zscore_ref(x, axis, ddof), rtol=2e-6, atol=1e-6)
+    t = rc.tensor(x)
+    t.min_max_norm_(axis=axis)
+    np.testing.assert_allclose(t.numpy(), _minmax_ref(x, axis), rtol=2e-6, atol=1e-6)
+
+
+def test_normalization_keeps_constant_and_nan_rules_on_the_wide_path() -> None:
+    # defect 7: the double path keeps "constant slice -> zeros" and "NaN -> NaN"
+    x = np.array([[[3e38, -3e38], [5.0, 5.0], [math.nan, 1.0]]], np.float32)
+    got = rc.tensor(x).min_max_norm(axis=2).numpy()
+    assert got[0, 0].tolist() == [1.0, 0.0] and got[0, 1].tolist() == [0.0, 0.0]
+    assert np.isnan(got[0, 2]).all()
+
+
 # ---------------------------------------------------- 8: powi with a negative exponent
 
 
