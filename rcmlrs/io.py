@@ -46,6 +46,7 @@ import functools
 import json
 import os
 import re
+import stat
 import struct
 import sys
 import zlib
@@ -184,6 +185,51 @@ def _atomic_write(path, write_body, what: str) -> None:
             pass
         finally:
             os.close(dfd)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _open_regular(path, what: str, buffered: bool):
+    """Open ``path`` for reading if it is a regular file; returns (file, size).
+
+    A FIFO, device, socket or directory is a FormatError: reading /dev/zero would never
+    end and opening a FIFO blocks until a writer appears. The path is checked with
+    ``os.stat`` before opening, and the open itself is non-blocking (O_NONBLOCK), so a
+    FIFO swapped in between cannot block either; ``fstat`` of the open file decides."""
+    path = os.fspath(path)
+    st = os.stat(path)  # FileNotFoundError, PermissionError, ... as usual
+    if not stat.S_ISREG(st.st_mode):
+        raise FormatError(f"{what}: {_short(path)} is {_kind(st.st_mode)}, not a regular file")
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_BINARY", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_NOCTTY", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FormatError(f"{what}: {_short(path)} is {_kind(st.st_mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):  # no effect on a regular file; restore the default
+            os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb", buffering=-1 if buffered else 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return f, st.st_size
 
 
 def _empty_tensor(shape) -> RamTensor:
@@ -611,8 +657,8 @@ def load_binary_with_metadata(path, *, verify=True):
     unnoticed.
     """
     what = "load_state_binary"
-    with open(os.fspath(path), "rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
+    f, size = _open_regular(path, what, buffered=False)
+    with f:
         return _read_binary(f, size, what, verify=verify)
 
 
@@ -735,8 +781,9 @@ def load_state_json(path) -> list:
     """Load the list of tensors saved by ``save_tensors_json``. Damaged or hostile files
     raise ``rc.FormatError``."""
     what = "load_state_json"
-    with open(os.fspath(path), "rb") as f:
-        raw = f.read()
+    f, size = _open_regular(path, what, buffered=True)
+    with f:
+        raw = f.read(size)  # never more than fstat said: a growing file cannot run away
     return _read_json(raw, what)
 
 
