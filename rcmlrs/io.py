@@ -138,27 +138,90 @@ def _raw_bytes(t: RamTensor):
     return memoryview(cast("Buffer", t)).cast("B")
 
 
+@functools.lru_cache(maxsize=1)
+def _host_tag() -> str:
+    """8 hex digits naming this machine in temporary file names, so that a save never
+    judges (by pid) the temporary file of a writer on another machine sharing the folder."""
+    import socket
+
+    return f"{zlib.crc32(socket.gethostname().encode('utf-8', 'replace')):08x}"
+
+
+def _temp_name(base: str, pid: int) -> str:
+    """The name of a save's temporary file for target ``base``, written by process ``pid``."""
+    return f".{base}.{pid}-{_host_tag()}-{os.urandom(6).hex()}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    """False only when no process ``pid`` exists (POSIX); True when unsure."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: existence check, nothing is sent
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def _remove_stale_temps(folder: str, base: str) -> None:
+    """Remove temporary files of earlier saves to ``base`` whose writer process has died
+    (killed mid-save: SIGKILL, power loss, os._exit). Only on POSIX, where os.kill(pid, 0)
+    is a harmless existence check (on Windows os.kill terminates processes), and only
+    files of this machine and of other processes: a live writer's file is never touched."""
+    if os.name != "posix":
+        return
+    pattern = re.compile(
+        rf"\.{re.escape(base)}\.([0-9]{{1,10}})-{_host_tag()}-[0-9a-f]{{12}}\.tmp", re.ASCII
+    )
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    me = os.getpid()
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None:
+            continue
+        pid = int(m.group(1))
+        if pid == me or _pid_alive(pid):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
 def _atomic_write(path, write_body, what: str) -> None:
     """Write a file by calling ``write_body(f)`` on a temporary file in the target's folder,
     then flush, fsync and ``os.replace`` it over ``path``. On any failure (including
-    KeyboardInterrupt) the temporary file is removed and the old file is untouched."""
+    KeyboardInterrupt) the temporary file is removed and the old file is untouched. The
+    temporary file's name carries this process's pid, so a later save can remove it if
+    this process is killed before it can (``_remove_stale_temps``)."""
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     folder, base = os.path.split(os.path.abspath(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
-        try:
-            # 0o666 & ~umask, like a plain open(path, "wb") would give
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 random name collisions
-        raise FileExistsError(f"{what}: cannot create a temporary file in {folder!r}")
+    _remove_stale_temps(folder, base)
+    tmp = None
+    fd = -1
     try:
-        with os.fdopen(fd, "wb") as f:
+        for _ in range(100):
+            name = os.path.join(folder, _temp_name(base, os.getpid()))
+            try:
+                # 0o666 & ~umask, like a plain open(path, "wb") would give
+                fd = os.open(name, flags, 0o666)
+            except FileExistsError:
+                continue
+            tmp = name
+            break
+        else:  # pragma: no cover - 100 random name collisions
+            raise FileExistsError(f"{what}: cannot create a temporary file in {folder!r}")
+        f = os.fdopen(fd, "wb")
+        fd = -1  # f owns it now
+        with f:
             write_body(f)
             f.flush()
             os.fsync(f.fileno())
@@ -167,11 +230,15 @@ def _atomic_write(path, write_body, what: str) -> None:
         except OSError:
             pass
         os.replace(tmp, path)
+        tmp = None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if fd >= 0:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
     # make the rename itself durable (POSIX only; best effort)
     if hasattr(os, "O_DIRECTORY"):

@@ -114,3 +114,100 @@ def test_missing_file_is_still_file_not_found(loader, tmp_path) -> None:
         loader(tmp_path / "nope")
 
 
+# ------------------------------------------- 13: no stray temporary files, ever
+
+
+@posix_only
+@pytest.mark.parametrize("saver", SAVERS)
+def test_save_killed_with_sigkill_is_cleaned_up_by_the_next_save(saver, tmp_path) -> None:
+    # defect 13: a save killed mid-way left a .tmp file that nothing ever removed
+    target = tmp_path / "w"
+    saver(target, [rc.ones((2, 3))])
+    old = target.read_bytes()
+    child = f"""
+import os, signal, sys
+sys.path.insert(0, {os.path.dirname(os.path.dirname(rc.__file__))!r})
+import rcmlrs as rc
+from rcmlrs import io as rio
+real = rio.os.fsync
+def die(fd):  # the body is written: die before the rename, as a SIGKILL would
+    os.kill(os.getpid(), signal.SIGKILL)
+rio.os.fsync = die
+rc.{saver.__name__}({str(target)!r}, [rc.zeros((50, 50))])
+"""
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()
+    stray = _temps(tmp_path)
+    assert len(stray) == 1  # the killed writer's file (the child is reaped: its pid is dead)
+    assert target.read_bytes() == old  # the old file is intact
+    saver(target, [rc.full((1, 4), 7.0)])  # the next save removes it
+    assert _temps(tmp_path) == []
+    loader = rc.load_state_binary if saver is rc.save_tensors_binary else rc.load_state_json
+    assert loader(target)[0].tolist() == [[[7.0] * 4]]
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+@posix_only
+def test_only_dead_writers_temp_files_are_removed(tmp_path) -> None:
+    # defect 13: stale = written by a process that no longer exists; a live writer's file
+    # (this process, another live one), another target's or a foreign name is kept
+    target = tmp_path / "w.st"
+    dead = tmp_path / rio._temp_name("w.st", _dead_pid())
+    mine = tmp_path / rio._temp_name("w.st", os.getpid())
+    live = tmp_path / rio._temp_name("w.st", os.getppid())
+    other_target = tmp_path / rio._temp_name("x.st", _dead_pid())
+    foreign = tmp_path / ".w.st.1234567890ab.tmp"  # an old-style name: no pid to judge
+    for p in (dead, mine, live, other_target, foreign):
+        p.write_bytes(b"partial")
+    rc.save_tensors_binary(target, [rc.ones(3)])
+    assert not dead.exists()
+    assert mine.exists() and live.exists() and other_target.exists() and foreign.exists()
+
+
+@pytest.mark.parametrize("saver", SAVERS)
+@pytest.mark.parametrize("stage", ["body", "fsync", "replace"])
+def test_keyboard_interrupt_mid_save_removes_the_temp_file(saver, stage, tmp_path, monkeypatch):
+    # defect 13: a save interrupted by KeyboardInterrupt leaves the old file and no .tmp
+    target = tmp_path / "w"
+    saver(target, [rc.ones((2, 3))])
+    old = target.read_bytes()
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    if stage == "body":
+        name = "_write_binary" if saver is rc.save_tensors_binary else "_write_json"
+
+        def partial(f, *a):
+            f.write(b"partial")
+            interrupt()
+
+        monkeypatch.setattr(rio, name, partial)
+    else:
+        monkeypatch.setattr(rio.os, stage, interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        saver(target, [rc.zeros((5, 5))])
+    monkeypatch.undo()
+    assert target.read_bytes() == old
+    assert os.listdir(tmp_path) == ["w"]
+
+
+def test_temp_file_name_carries_the_pid(tmp_path, monkeypatch) -> None:
+    # defect 13: the temporary file's name holds the writer's pid (what the cleanup reads)
+    seen = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append(os.path.basename(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(rio.os, "replace", spy)
+    rc.save_tensors_binary(tmp_path / "w", [rc.ones(2)])
+    assert len(seen) == 1 and seen[0].startswith(f".w.{os.getpid()}-") and seen[0].endswith(".tmp")
+
+
