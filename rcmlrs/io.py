@@ -31,11 +31,19 @@ Guarantees
       subnormals, infinities).
     * Paths are used exactly as given (``str`` or ``os.PathLike``); no extension is added.
     * Saves are atomic: the file is written to a temporary file in the target's folder,
-      flushed, fsynced and moved over the target with ``os.replace``. Any failure leaves
-      the old file byte-identical and removes the temporary file.
-    * Loads never execute anything (no pickle, no eval). Every size, offset and shape is
-      checked against the file length before anything is allocated; anything damaged,
-      truncated or inconsistent raises ``rc.FormatError`` saying what is wrong.
+      flushed, fsynced and moved over the target with ``os.replace``. Any failure
+      (KeyboardInterrupt included) leaves the old file byte-identical and removes the
+      temporary file. A temporary file is named ``.<name>.<pid>-<host>-<random>.tmp``;
+      when a writer was killed before it could clean up, the next save to the same
+      target removes its temporary file once that process is gone (POSIX; on other
+      systems such files are left alone).
+    * A writer never writes a file its own reader would refuse: a header over the
+      100 MB limit is a ValueError before anything is written.
+    * Loads never execute anything (no pickle, no eval). Only regular files are read
+      (a FIFO, device or directory is a FormatError, and is never opened in a way that
+      could block). Every size, offset and shape is checked against the file length
+      before anything is allocated; anything damaged, truncated or inconsistent raises
+      ``rc.FormatError`` saying what is wrong.
     * On a big-endian host the data is byte-swapped after reading and before writing,
       so files are always little-endian.
 """
@@ -84,6 +92,7 @@ _BIG_ENDIAN = sys.byteorder == "big"
 _CANONICAL_NAN_BITS = 0x7FC00000
 _JSON_CHUNK = 1 << 16  # values formatted per step when writing JSON (bounds memory)
 _IO_CHUNK = 1 << 22  # bytes per read/write call: checksumming overlaps I/O chunk by chunk
+_JSON_WS = b" \t\n\r"  # the whitespace JSON (and safetensors) allows before the header's {
 _THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does not pay
 
 
@@ -326,16 +335,25 @@ def _reject_constant(name):
     raise FormatError(f"invalid JSON: bare {name} is not JSON (write it as a string)")
 
 
+def _container_count(text) -> int:
+    """How many '{' and '[' ``text`` holds (inside strings too: counting is cheap)."""
+    if isinstance(text, str):
+        return text.count("{") + text.count("[")
+    return text.count(b"{") + text.count(b"[")
+
+
+def _max_containers(length: int) -> int:
+    """The most '{' / '[' a JSON text of ``length`` bytes may hold (see _parse_json)."""
+    return length // 8 + 16
+
+
 def _parse_json(text, what: str):
     """json.loads that rejects duplicate keys and bare NaN/Infinity, and turns every
     parsing problem (bad UTF-8, syntax, deep nesting, huge numbers) into FormatError."""
     # A legitimate file has few containers per byte; a flood of "{}" or "[]" would make
     # the parser allocate ~30x the text size, so it is refused before parsing.
-    if isinstance(text, str):
-        containers = text.count("{") + text.count("[")
-    else:
-        containers = text.count(b"{") + text.count(b"[")
-    if containers > len(text) // 8 + 16:
+    containers = _container_count(text)
+    if containers > _max_containers(len(text)):
         raise FormatError(
             f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; not a plausible header"
         )
@@ -428,7 +446,20 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
         offset += t.nbytes
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
-
+    # never write a file the reader refuses: the same header limits, before any I/O
+    if len(hbytes) > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"{what}: the header would be {len(hbytes)} bytes, over the {MAX_HEADER_BYTES}-byte "
+            f"limit of safetensors readers (rcmlrs's included); save fewer tensors or less "
+            f"metadata"
+        )
+    containers = _container_count(hbytes)
+    if containers > _max_containers(len(hbytes)):
+        raise ValueError(
+            f"{what}: the header would hold {containers} JSON '{{' / '[' characters in "
+            f"{len(hbytes)} bytes, more than readers accept (one per 8 bytes); the "
+            f"metadata strings have too many brackets"
+        )
     return hbytes
 
 
@@ -583,7 +614,8 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
     hbytes = f.read(hlen)
     if len(hbytes) != hlen:
         raise FormatError(f"{what}: file ended early inside the header (truncated)")
-    if not hbytes.startswith(b"{"):
+    # JSON whitespace may precede the '{' (the safetensors package accepts it too)
+    if not hbytes.lstrip(_JSON_WS).startswith(b"{"):
         raise FormatError(f"{what}: header does not start with '{{'; not a safetensors file")
     header = _parse_json(hbytes, f"{what}: header")
     if not isinstance(header, dict):

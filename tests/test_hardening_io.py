@@ -211,3 +211,62 @@ def test_temp_file_name_carries_the_pid(tmp_path, monkeypatch) -> None:
     assert len(seen) == 1 and seen[0].startswith(f".w.{os.getpid()}-") and seen[0].endswith(".tmp")
 
 
+# ------------------------------------ 14: writer limits = reader limits; JSON whitespace
+
+
+def test_writer_refuses_a_header_over_the_reader_limit(tmp_path, monkeypatch) -> None:
+    # defect 14: save_tensors_binary wrote a header its own reader refuses (> 100 MB);
+    # the limit is lowered here so the test stays small
+    monkeypatch.setattr(rio, "MAX_HEADER_BYTES", 4096)
+    target = tmp_path / "w"
+    with pytest.raises(ValueError, match="4096-byte limit"):
+        rc.save_tensors_binary(target, [rc.ones(1)] * 100)
+    with pytest.raises(ValueError, match="4096-byte limit"):
+        rc.save_tensors_binary(target, [rc.ones(1)], metadata={"a": "x" * 5000})
+    assert os.listdir(tmp_path) == []  # nothing written, no temp file
+    rc.save_tensors_binary(target, [rc.ones(1)] * 10)  # a small one still saves
+    assert len(rc.load_state_binary(target)) == 10
+
+
+def test_writer_never_writes_a_header_the_reader_refuses(tmp_path) -> None:
+    # defect 14: metadata full of brackets made a header the reader's container budget
+    # refuses; either the writer refuses it or the file loads
+    target = tmp_path / "w"
+    for meta in ({"arch": "[" * 20000}, {"a": "{}" * 5000}, {"arch": json.dumps([[1]] * 500)}):
+        try:
+            rc.save_tensors_binary(target, [rc.ones(3)], metadata=meta)
+        except ValueError as e:
+            assert "bracket" in str(e) and not target.exists()
+            continue
+        tensors, got = rio.load_binary_with_metadata(target)
+        assert tensors[0].tolist() == [[[1.0, 1.0, 1.0]]]
+        assert {k: got[k] for k in meta} == meta
+
+
+def _safetensors_bytes(header: bytes, data: bytes) -> bytes:
+    return struct.pack("<Q", len(header)) + header + data
+
+
+@pytest.mark.parametrize("lead", [b" ", b"  \n", b"\t", b"\r\n", b"\n\n  \t"])
+def test_header_with_leading_json_whitespace_loads(lead: bytes, tmp_path) -> None:
+    # defect 14: a valid safetensors header with whitespace before '{' was rejected
+    values = np.array([1.5, -2.0, 3.25], np.float32)
+    header = lead + json.dumps(
+        {"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]}}
+    ).encode("ascii")
+    p = tmp_path / "ws.safetensors"
+    p.write_bytes(_safetensors_bytes(header, values.tobytes()))
+    (t,) = rc.load_state_binary(p)
+    np.testing.assert_array_equal(t.numpy().ravel(), values)
+    st = pytest.importorskip("safetensors.numpy")  # the reference reader accepts it too
+    np.testing.assert_array_equal(st.load_file(str(p))["x"], values)
+
+
+@pytest.mark.parametrize("lead", [b"\x0b", b"\x0c", b"\xef\xbb\xbf", b"x"])
+def test_header_with_other_leading_bytes_is_still_refused(lead: bytes, tmp_path) -> None:
+    # defect 14 (guard): only JSON's whitespace may precede the '{'
+    header = lead + b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+    p = tmp_path / "bad.safetensors"
+    p.write_bytes(_safetensors_bytes(header, b"\0\0\0\0"))
+    with pytest.raises(rc.FormatError):
+        rc.load_state_binary(p)
