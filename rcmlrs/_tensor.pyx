@@ -561,10 +561,11 @@ cdef class RamTensor:
         """Pad or crop this tensor's columns (and layers) with ``pad_value`` so the
         product with ``other`` is defined, then multiply."""
         cdef RamTensor b = _as_tensor(other, "pad_matmul_to_another")
+        cdef float fill = _to_float(pad_value, "pad_matmul_to_another")  # before the shapes
         cdef Py_ssize_t L = self.L if (b.L == 1 or self.L == b.L) else b.L
         a = self
         if self.C != b.R or L != self.L:
-            a = self.pad((self.R, b.R), L, pad_value)
+            a = self.pad((self.R, b.R), L, fill)
         return _matmul(a, b, False, False)
 
     # ------------------------------------------------------------- reductions
