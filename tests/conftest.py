@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
 
 @pytest.fixture
@@ -12,13 +12,13 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(params=_tensor.capabilities())
+@pytest.fixture(params=_runtime.capabilities())
 def backend(request):
     """Pin each available SIMD backend in turn (serial, baseline, avx2, ...)."""
-    old = _tensor.get_backend()
-    _tensor.set_backend(request.param)
+    old = _runtime.get_backend()
+    _runtime.set_backend(request.param)
     yield request.param
-    _tensor.set_backend(old)
+    _runtime.set_backend(old)
 
 
 @pytest.fixture
