@@ -29,7 +29,8 @@ def require(name):
     try:
         return importlib.import_module(name)
     except ImportError as e:
-        pytest.fail(f"RCMLRS_REQUIRE_REFS=1 but the reference {name!r} is missing: {e}")
+        msg = f"RCMLRS_REQUIRE_REFS=1 but the reference {name!r} is missing: {e}"
+        pytest.fail(msg, pytrace=False)
 
 
 def _import_skip_reason(report):
