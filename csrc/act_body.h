@@ -116,14 +116,14 @@ static void RCML_SFX(act)(int act, const float *x, float a, float *out, size_t n
 static void RCML_SFX(deriv)(int act, const float *x, float a, float *out, size_t n) {
     size_t i;
     switch (act) {
-    case RCML_ACT_LINEAR:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], 1.0f);
-        break;
+    case RCML_ACT_LINEAR: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], 1.0f); break;
     case RCML_ACT_RELU:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], rcml_self(x[i] > 0.0f, 1.0f, 0.0f));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(x[i], rcml_self(x[i] > 0.0f, 1.0f, 0.0f));
         break;
     case RCML_ACT_LEAKY_RELU:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], rcml_self(x[i] > 0.0f, 1.0f, a));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(x[i], rcml_self(x[i] > 0.0f, 1.0f, a));
         break;
     case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_sigmoid_d(x[i]); break;
     case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_tanh_d(x[i]); break;
@@ -131,7 +131,8 @@ static void RCML_SFX(deriv)(int act, const float *x, float a, float *out, size_t
     case RCML_ACT_GELU: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_gelu_d(x[i]); break;
     case RCML_ACT_GELU_ERF: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_gelu_erf_d(x[i]); break;
     case RCML_ACT_ERF:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], 1.1283791670955126f * act_gauss(x[i], 1.0f));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(x[i], 1.1283791670955126f * act_gauss(x[i], 1.0f));
         break;
     default: break;
     }
@@ -141,22 +142,27 @@ static void RCML_SFX(backward)(int act, const float *x, const float *g, float a,
                                size_t n) {
     size_t i;
     switch (act) {
-    case RCML_ACT_LINEAR:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], g[i]);
-        break;
+    case RCML_ACT_LINEAR: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], g[i]); break;
     case RCML_ACT_RELU:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], rcml_self(x[i] > 0.0f, g[i], 0.0f));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(x[i], rcml_self(x[i] > 0.0f, g[i], 0.0f));
         break;
     case RCML_ACT_LEAKY_RELU:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(x[i], rcml_self(x[i] > 0.0f, g[i], g[i] * a));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(x[i], rcml_self(x[i] > 0.0f, g[i], g[i] * a));
         break;
-    case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_sigmoid_d(x[i]); break;
+    case RCML_ACT_SIGMOID:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_sigmoid_d(x[i]);
+        break;
     case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_tanh_d(x[i]); break;
     case RCML_ACT_SWISH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_swish_d(x[i]); break;
     case RCML_ACT_GELU: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_gelu_d(x[i]); break;
-    case RCML_ACT_GELU_ERF: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_gelu_erf_d(x[i]); break;
+    case RCML_ACT_GELU_ERF:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_gelu_erf_d(x[i]);
+        break;
     case RCML_ACT_ERF:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_nanfix(x[i], 1.1283791670955126f * act_gauss(x[i], 1.0f));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            g[i] * act_nanfix(x[i], 1.1283791670955126f * act_gauss(x[i], 1.0f));
         break;
     default: break;
     }
@@ -170,16 +176,18 @@ static void RCML_SFX(backward_out)(int act, const float *y, const float *g, floa
                                    size_t n) {
     size_t i;
     switch (act) {
-    case RCML_ACT_LINEAR:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], g[i]);
-        break;
+    case RCML_ACT_LINEAR: RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], g[i]); break;
     case RCML_ACT_RELU:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], 0.0f));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], 0.0f));
         break;
     case RCML_ACT_LEAKY_RELU:
-        RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], g[i] * a));
+        RCML_LOOP for (i = 0; i < n; i++) out[i] =
+            act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], g[i] * a));
         break;
-    case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_sigmoid_dy(y[i]); break;
+    case RCML_ACT_SIGMOID:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_sigmoid_dy(y[i]);
+        break;
     case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_tanh_dy(y[i]); break;
     default: break;
     }
@@ -227,8 +235,7 @@ static float RCML_SFX(row_expsum)(const float *x, float m, float *out, int store
     return act_fold16(acc);
 }
 
-static void RCML_SFX(softmax_row)(int mode, const float *x, const float *g, size_t n,
-                                  float *out) {
+static void RCML_SFX(softmax_row)(int mode, const float *x, const float *g, size_t n, float *out) {
     size_t i, j;
     float m = RCML_SFX(max)(x, n); /* ew_body.h, this ISA */
     if (mode == RCML_SMX_LOG) {
@@ -330,8 +337,8 @@ static void RCML_SFX(softmax_cols)(int mode, const float *x, const float *g, siz
     }
 }
 
-static void RCML_SFX(softmax)(int mode, const float *x, const float *g, size_t outer,
-                              size_t len, size_t inner, float *out) {
+static void RCML_SFX(softmax)(int mode, const float *x, const float *g, size_t outer, size_t len,
+                              size_t inner, float *out) {
     size_t o, stride = len * inner;
     for (o = 0; o < outer; o++) {
         const float *go = g ? g + o * stride : NULL;
@@ -356,8 +363,8 @@ RCML_INLINE int act_from_output(int act, float a) {
  * activation or RCML_ACT_SOFTMAX (the row softmax of x.softmax()); y may equal z. The bias
  * add is the single rounding of the tensor API's broadcast add, so the result equals
  * (x @ W + b).<f>() bit for bit. */
-static void RCML_SFX(bias_act)(int act, float a, size_t m, size_t n, const float *bias,
-                               float *z, float *y) {
+static void RCML_SFX(bias_act)(int act, float a, size_t m, size_t n, const float *bias, float *z,
+                               float *y) {
     size_t r, j;
     for (r = 0; r < m; r++) {
         float *zr = z + r * n, *yr = y + r * n;
@@ -396,8 +403,8 @@ static void RCML_SFX(norm_apply)(const float *x, size_t outer, size_t len, size_
             const float s0 = sub[o], d0 = div[o];
             const float *xr = x + o * len;
             float *orow = out + o * len;
-            RCML_LOOP for (j = 0; j < len; j++)
-                orow[j] = rcml_self(d0 == 0.0f, 0.0f, (xr[j] - s0) / d0);
+            RCML_LOOP for (j = 0; j < len; j++) orow[j] =
+                rcml_self(d0 == 0.0f, 0.0f, (xr[j] - s0) / d0);
         }
         return;
     }
@@ -406,13 +413,13 @@ static void RCML_SFX(norm_apply)(const float *x, size_t outer, size_t len, size_
         for (j = 0; j < len; j++) {
             const float *xr = x + (o * len + j) * inner;
             float *orow = out + (o * len + j) * inner;
-            RCML_LOOP for (i = 0; i < inner; i++)
-                orow[i] = rcml_self(dv[i] == 0.0f, 0.0f, (xr[i] - so[i]) / dv[i]);
+            RCML_LOOP for (i = 0; i < inner; i++) orow[i] =
+                rcml_self(dv[i] == 0.0f, 0.0f, (xr[i] - so[i]) / dv[i]);
         }
     }
 }
 
 const rcml_act_table_t RCML_SFX(rcml_act) = {
-    RCML_SFX(act), RCML_SFX(deriv), RCML_SFX(backward), RCML_SFX(backward_out),
+    RCML_SFX(act),     RCML_SFX(deriv),      RCML_SFX(backward), RCML_SFX(backward_out),
     RCML_SFX(softmax), RCML_SFX(norm_apply), RCML_SFX(bias_act), RCML_SFX(layer_backward),
 };

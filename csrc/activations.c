@@ -90,8 +90,8 @@ static void rcml_bias_act_rows(void *ctx, size_t b, size_t e) {
 static void rcml_layer_backward_rows(void *ctx, size_t b, size_t e) {
     rcml_layer_job_t *j = (rcml_layer_job_t *)ctx;
     size_t o = b * j->n;
-    j->t->layer_backward(j->act, j->a, e - b, j->n, j->z + o, j->y ? j->y + o : NULL,
-                         j->g + o, j->out + o);
+    j->t->layer_backward(j->act, j->a, e - b, j->n, j->z + o, j->y ? j->y + o : NULL, j->g + o,
+                         j->out + o);
 }
 
 /* rows are independent: chunks of whole rows, ~RCML_ACT_GRAIN floats each */
@@ -156,8 +156,7 @@ void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inne
     rcml_smx_run(RCML_SMX_SOFTMAX, x, NULL, outer, len, inner, out);
 }
 
-void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
-                               float *out) {
+void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner, float *out) {
     rcml_smx_run(RCML_SMX_LOG, x, NULL, outer, len, inner, out);
 }
 
@@ -220,8 +219,8 @@ static void rcml_norm_span(void *ctx, size_t b, size_t e) {
     j->t->norm_apply(j->x + b, 1, e - b, 1, j->sub, j->div, j->out + b);
 }
 
-void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
-                         const float *sub, const float *div, float *out) {
+void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner, const float *sub,
+                         const float *div, float *out) {
     rcml_norm_job_t j = {rcml_kernels()->act, x, sub, div, len, inner, out};
     size_t n = outer * len * inner;
     if (n == 0) return;

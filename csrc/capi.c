@@ -3,7 +3,7 @@
 
 /* Each function's address as a generic function pointer; the importer casts it back to
  * the type rcmlrs.h declares (the round trip C guarantees). */
-#define RCML_CAPI_SLOT(name) (rcml_capi_fn)name,
+#define RCML_CAPI_SLOT(name) (rcml_capi_fn) name,
 static const rcml_capi_fn rcml_capi_fns[] = {RCML_CAPI_FUNCS(RCML_CAPI_SLOT)};
 #undef RCML_CAPI_SLOT
 

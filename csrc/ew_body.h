@@ -63,7 +63,9 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
     size_t i;
     switch (op) {
     case RCML_NEG: RCML_LOOP for (i = 0; i < n; i++) out[i] = -x[i]; break;
-    case RCML_ABS: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_as_float(rcml_as_u32(x[i]) & 0x7fffffffu); break;
+    case RCML_ABS:
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_as_float(rcml_as_u32(x[i]) & 0x7fffffffu);
+        break;
     case RCML_SQRT: RCML_LOOP for (i = 0; i < n; i++) out[i] = sqrtf(x[i]); break;
     case RCML_EXP: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_expf(x[i]); break;
     case RCML_LOG: RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_logf(x[i]); break;
@@ -92,7 +94,9 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
         }
         break;
     }
-    case RCML_POWF: for (i = 0; i < n; i++) out[i] = powf(x[i], p0); break;
+    case RCML_POWF:
+        for (i = 0; i < n; i++) out[i] = powf(x[i], p0);
+        break;
     default: break;
     }
 }
@@ -116,7 +120,8 @@ static double RCML_SFX(block_sum)(const float *x, size_t n) {
 static double RCML_SFX(sum)(const float *x, size_t n) {
     double total = 0.0;
     size_t b;
-    for (b = 0; b < n; b += 4096) total += RCML_SFX(block_sum)(x + b, RCML_MIN((size_t)4096, n - b));
+    for (b = 0; b < n; b += 4096)
+        total += RCML_SFX(block_sum)(x + b, RCML_MIN((size_t)4096, n - b));
     return total;
 }
 
@@ -154,30 +159,30 @@ static double RCML_SFX(sumsqdev)(const float *x, size_t n, double mean) {
  * gives NumPy's "any NaN -> NaN". The scalar loop is the reference for everything else. */
 #if defined(RCML_BODY_AVX512)
 #include <immintrin.h>
-#define RCML_MINMAX_SIMD(NAME, OP, SCALAR_CMP)                                             \
-    static float RCML_SFX(NAME)(const float *x, size_t n) {                                \
-        __m512 acc = _mm512_set1_ps(x[0]);                                                 \
-        __mmask16 nan = 0;                                                                 \
-        size_t i = 0;                                                                      \
-        for (; i + 16 <= n; i += 16) {                                                     \
-            __m512 v = _mm512_loadu_ps(x + i);                                             \
-            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);                                 \
-            acc = OP(v, acc);                                                              \
-        }                                                                                  \
-        float lanes[16], m = x[0];                                                         \
-        int anynan = nan != 0;                                                             \
-        _mm512_storeu_ps(lanes, acc);                                                      \
-        for (size_t j = 0; j < 16; j++) m = lanes[j] SCALAR_CMP m ? lanes[j] : m;          \
-        for (; i < n; i++) {                                                               \
-            anynan |= x[i] != x[i];                                                        \
-            m = x[i] SCALAR_CMP m ? x[i] : m;                                              \
-        }                                                                                  \
-        return anynan ? rcml_as_float(0x7fc00000u) : m;                                    \
+#define RCML_MINMAX_SIMD(NAME, OP, SCALAR_CMP)                                                     \
+    static float RCML_SFX(NAME)(const float *x, size_t n) {                                        \
+        __m512 acc = _mm512_set1_ps(x[0]);                                                         \
+        __mmask16 nan = 0;                                                                         \
+        size_t i = 0;                                                                              \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            __m512 v = _mm512_loadu_ps(x + i);                                                     \
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);                                         \
+            acc = OP(v, acc);                                                                      \
+        }                                                                                          \
+        float lanes[16], m = x[0];                                                                 \
+        int anynan = nan != 0;                                                                     \
+        _mm512_storeu_ps(lanes, acc);                                                              \
+        for (size_t j = 0; j < 16; j++) m = lanes[j] SCALAR_CMP m ? lanes[j] : m;                  \
+        for (; i < n; i++) {                                                                       \
+            anynan |= x[i] != x[i];                                                                \
+            m = x[i] SCALAR_CMP m ? x[i] : m;                                                      \
+        }                                                                                          \
+        return anynan ? rcml_as_float(0x7fc00000u) : m;                                            \
     }
 RCML_MINMAX_SIMD(min, _mm512_min_ps, <)
 RCML_MINMAX_SIMD(max, _mm512_max_ps, >)
-#elif defined(RCML_BODY_AVX2) || (defined(RCML_BODY_BASELINE) && defined(RCML_X86) && \
-                                  (defined(__SSE2__) || defined(_M_X64)))
+#elif defined(RCML_BODY_AVX2) ||                                                                   \
+    (defined(RCML_BODY_BASELINE) && defined(RCML_X86) && (defined(__SSE2__) || defined(_M_X64)))
 #include <immintrin.h>
 #if defined(RCML_BODY_AVX2)
 #define RCML_V __m256
@@ -198,24 +203,24 @@ RCML_MINMAX_SIMD(max, _mm512_max_ps, >)
 #define RCML_VMIN _mm_min_ps
 #define RCML_VMAX _mm_max_ps
 #endif
-#define RCML_MINMAX_SIMD(NAME, OP, SCALAR_CMP)                                             \
-    static float RCML_SFX(NAME)(const float *x, size_t n) {                                \
-        RCML_V acc = RCML_SET1(x[0]);                                                      \
-        int nan = 0;                                                                       \
-        size_t i = 0;                                                                      \
-        for (; i + RCML_W <= n; i += RCML_W) {                                             \
-            RCML_V v = RCML_LOAD(x + i);                                                   \
-            nan |= RCML_UNORD(v);                                                          \
-            acc = OP(v, acc);                                                              \
-        }                                                                                  \
-        float lanes[RCML_W], m = x[0];                                                     \
-        RCML_STORE(lanes, acc);                                                            \
-        for (size_t j = 0; j < RCML_W; j++) m = lanes[j] SCALAR_CMP m ? lanes[j] : m;      \
-        for (; i < n; i++) {                                                               \
-            nan |= x[i] != x[i];                                                           \
-            m = x[i] SCALAR_CMP m ? x[i] : m;                                              \
-        }                                                                                  \
-        return nan ? rcml_as_float(0x7fc00000u) : m;                                       \
+#define RCML_MINMAX_SIMD(NAME, OP, SCALAR_CMP)                                                     \
+    static float RCML_SFX(NAME)(const float *x, size_t n) {                                        \
+        RCML_V acc = RCML_SET1(x[0]);                                                              \
+        int nan = 0;                                                                               \
+        size_t i = 0;                                                                              \
+        for (; i + RCML_W <= n; i += RCML_W) {                                                     \
+            RCML_V v = RCML_LOAD(x + i);                                                           \
+            nan |= RCML_UNORD(v);                                                                  \
+            acc = OP(v, acc);                                                                      \
+        }                                                                                          \
+        float lanes[RCML_W], m = x[0];                                                             \
+        RCML_STORE(lanes, acc);                                                                    \
+        for (size_t j = 0; j < RCML_W; j++) m = lanes[j] SCALAR_CMP m ? lanes[j] : m;              \
+        for (; i < n; i++) {                                                                       \
+            nan |= x[i] != x[i];                                                                   \
+            m = x[i] SCALAR_CMP m ? x[i] : m;                                                      \
+        }                                                                                          \
+        return nan ? rcml_as_float(0x7fc00000u) : m;                                               \
     }
 RCML_MINMAX_SIMD(min, RCML_VMIN, <)
 RCML_MINMAX_SIMD(max, RCML_VMAX, >)
@@ -244,6 +249,6 @@ static float RCML_SFX(max)(const float *x, size_t n) {
 #endif
 
 const rcml_ew_table_t RCML_SFX(rcml_ew) = {
-    RCML_SFX(binary), RCML_SFX(binary_scalar), RCML_SFX(unary), RCML_SFX(sum),
-    RCML_SFX(sumsqdev), RCML_SFX(min), RCML_SFX(max),
+    RCML_SFX(binary),   RCML_SFX(binary_scalar), RCML_SFX(unary), RCML_SFX(sum),
+    RCML_SFX(sumsqdev), RCML_SFX(min),           RCML_SFX(max),
 };

@@ -21,9 +21,9 @@
  * (a packed panel is cola with lda == MR). Every one of the MR rows and NR columns is
  * read, whatever mr and nr are: the driver zero-pads edge panels, so a kernel never
  * reads out of bounds and needs no tail code in its k loop. */
-typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const float *b,
-                                size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
-                                float alpha, float beta);
+typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                                float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                                float beta);
 
 /* The direct path for tiny products (no packing): C is accumulated in a local m x n
  * array, p outermost, so each output is summed over p in order exactly like the serial
@@ -31,8 +31,7 @@ typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const flo
  * chains, so the adds pipeline instead of waiting on each other). Needs m*n <=
  * RCML_TINY_MN_MAX. */
 typedef void (*rcml_gemm_tiny_t)(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                                 float alpha, const float *A, const float *B, float beta,
-                                 float *C);
+                                 float alpha, const float *A, const float *B, float beta, float *C);
 #define RCML_TINY_MN_MAX 4096
 
 /* Pack a full MR-row panel of a row-major A: d[p*MR + r] = s[r*lds + p], p < kq (a
@@ -61,32 +60,32 @@ extern const rcml_gemm_kernels_t rcml_gemm_kernels_neon;
 #endif
 
 /* The body of the tiny kernel, shared by every ISA file (compiled under its target). */
-#define RCML_GEMM_TINY_BODY_                                                                  \
-    {                                                                                        \
-        float acc[RCML_TINY_MN_MAX];                                                         \
-        size_t i, j, p;                                                                      \
-        for (i = 0; i < m * n; i++) acc[i] = 0.0f;                                           \
-        for (p = 0; p < k; p++) {                                                            \
-            if (trans_b) {                                                                   \
-                for (i = 0; i < m; i++) {                                                    \
-                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                  \
-                    float *ar = acc + i * n;                                                 \
-                    for (j = 0; j < n; j++) ar[j] += av * B[j * k + p];                      \
-                }                                                                            \
-            } else {                                                                         \
-                const float *br = B + p * n;                                                 \
-                for (i = 0; i < m; i++) {                                                    \
-                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                  \
-                    float *ar = acc + i * n;                                                 \
-                    for (j = 0; j < n; j++) ar[j] += av * br[j];                             \
-                }                                                                            \
-            }                                                                                \
-        }                                                                                    \
-        if (beta == 0.0f) {                                                                  \
-            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i];                               \
-        } else {                                                                             \
-            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i] + beta * C[i];                 \
-        }                                                                                    \
+#define RCML_GEMM_TINY_BODY_                                                                       \
+    {                                                                                              \
+        float acc[RCML_TINY_MN_MAX];                                                               \
+        size_t i, j, p;                                                                            \
+        for (i = 0; i < m * n; i++) acc[i] = 0.0f;                                                 \
+        for (p = 0; p < k; p++) {                                                                  \
+            if (trans_b) {                                                                         \
+                for (i = 0; i < m; i++) {                                                          \
+                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                        \
+                    float *ar = acc + i * n;                                                       \
+                    for (j = 0; j < n; j++) ar[j] += av * B[j * k + p];                            \
+                }                                                                                  \
+            } else {                                                                               \
+                const float *br = B + p * n;                                                       \
+                for (i = 0; i < m; i++) {                                                          \
+                    const float av = trans_a ? A[p * m + i] : A[i * k + p];                        \
+                    float *ar = acc + i * n;                                                       \
+                    for (j = 0; j < n; j++) ar[j] += av * br[j];                                   \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        if (beta == 0.0f) {                                                                        \
+            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i];                                     \
+        } else {                                                                                   \
+            for (i = 0; i < m * n; i++) C[i] = alpha * acc[i] + beta * C[i];                       \
+        }                                                                                          \
     }
 
 /* Defines `static void name(...)`, the tiny kernel. Widths 4 and 8 get a copy of the
@@ -99,17 +98,18 @@ extern const rcml_gemm_kernels_t rcml_gemm_kernels_neon;
 #else
 #define RCML_FORCE_INLINE static inline __attribute__((always_inline))
 #endif
-#define RCML_GEMM_TINY_DEFINE(name)                                                          \
-    RCML_FORCE_INLINE void name##_n(int trans_a, int trans_b, size_t m, size_t n, size_t k,  \
-                                    float alpha, const float *A, const float *B, float beta, \
-                                    float *C) RCML_GEMM_TINY_BODY_                           \
-    static void name(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,    \
-                     const float *A, const float *B, float beta, float *C) {                 \
-        switch (n) {                                                                         \
-        case 4: name##_n(trans_a, trans_b, m, 4, k, alpha, A, B, beta, C); break;            \
-        case 8: name##_n(trans_a, trans_b, m, 8, k, alpha, A, B, beta, C); break;            \
-        default: name##_n(trans_a, trans_b, m, n, k, alpha, A, B, beta, C); break;           \
-        }                                                                                    \
+#define RCML_GEMM_TINY_DEFINE(name)                                                                \
+    RCML_FORCE_INLINE void name##_n(int trans_a, int trans_b, size_t m, size_t n, size_t k,        \
+                                    float alpha, const float *A, const float *B, float beta,       \
+                                    float *C)                                                      \
+        RCML_GEMM_TINY_BODY_ static void name(int trans_a, int trans_b, size_t m, size_t n,        \
+                                              size_t k, float alpha, const float *A,               \
+                                              const float *B, float beta, float *C) {              \
+        switch (n) {                                                                               \
+        case 4: name##_n(trans_a, trans_b, m, 4, k, alpha, A, B, beta, C); break;                  \
+        case 8: name##_n(trans_a, trans_b, m, 8, k, alpha, A, B, beta, C); break;                  \
+        default: name##_n(trans_a, trans_b, m, n, k, alpha, A, B, beta, C); break;                 \
+        }                                                                                          \
     }
 
 #endif

@@ -17,8 +17,10 @@
 #define NR 16
 
 /* C = alpha*acc + beta*C on an mr x nr corner (beta == 0: C is not read). */
-static inline __attribute__((always_inline)) void rcml_store_tile_avx2(__m256 *c0, __m256 *c1, float *c, size_t ldc, size_t mr,
-                                      size_t nr, float alpha, float beta) {
+static inline __attribute__((always_inline)) void rcml_store_tile_avx2(__m256 *c0, __m256 *c1,
+                                                                       float *c, size_t ldc,
+                                                                       size_t mr, size_t nr,
+                                                                       float alpha, float beta) {
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     size_t r, j;
     if (mr == MR && nr == NR) {
@@ -53,22 +55,22 @@ static inline __attribute__((always_inline)) void rcml_store_tile_avx2(__m256 *c
 /* The accumulators are named variables, not an array: GCC kept an array of __m256 in
  * registers but also stored it to the stack on every k step (store-port bound, 2.5x
  * slower). */
-#define RCML_ACC_DECL                                                                      \
-    __m256 x0 = _mm256_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,  \
+#define RCML_ACC_DECL                                                                              \
+    __m256 x0 = _mm256_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,         \
            y3 = x0, x4 = x0, y4 = x0, x5 = x0, y5 = x0
-#define RCML_FMA2(av, x, y)                                                                \
-    x = _mm256_fmadd_ps(av, b0, x);                                                        \
+#define RCML_FMA2(av, x, y)                                                                        \
+    x = _mm256_fmadd_ps(av, b0, x);                                                                \
     y = _mm256_fmadd_ps(av, b1, y);
-#define RCML_ACC_STORE                                                                     \
-    {                                                                                      \
-        __m256 c0[MR] = {x0, x1, x2, x3, x4, x5}, c1[MR] = {y0, y1, y2, y3, y4, y5};       \
-        rcml_store_tile_avx2(c0, c1, c, ldc, mr, nr, alpha, beta);                         \
+#define RCML_ACC_STORE                                                                             \
+    {                                                                                              \
+        __m256 c0[MR] = {x0, x1, x2, x3, x4, x5}, c1[MR] = {y0, y1, y2, y3, y4, y5};               \
+        rcml_store_tile_avx2(c0, c1, c, ldc, mr, nr, alpha, beta);                                 \
     }
 
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
-static void rcml_ukr_rowa_avx2(size_t kc, const float *a, size_t lda, const float *b,
-                               size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
-                               float alpha, float beta) {
+static void rcml_ukr_rowa_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                               float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                               float beta) {
     size_t p;
     const float *a0 = a, *a3 = a + 3 * lda;
     RCML_ACC_DECL;
@@ -93,9 +95,9 @@ static void rcml_ukr_rowa_avx2(size_t kc, const float *a, size_t lda, const floa
 }
 
 /* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
-static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const float *b,
-                               size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
-                               float alpha, float beta) {
+static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                               float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                               float beta) {
     size_t p;
     RCML_ACC_DECL;
     for (p = 0; p < kc; p++) {
@@ -121,8 +123,8 @@ static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const floa
 
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx2)
 
-const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {MR, NR, rcml_ukr_rowa_avx2,
-                                                    rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2, NULL, NULL};
+const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
+    MR, NR, rcml_ukr_rowa_avx2, rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2, NULL, NULL};
 
 #undef MR
 #undef NR

@@ -23,58 +23,58 @@
  * skips the multiply, which gives the same bits. Full rows use plain stores; an edge
  * row masked loads/stores that touch only the nr valid columns (masked-off lanes are
  * never read, so no fault and no stale NaN). */
-#define RCML_STORE_ROW(r, x, y)                                                            \
-    if ((r) < mr) {                                                                        \
-        float *cr = c + (r) * ldc;                                                         \
-        __m512 t0 = one ? (x) : _mm512_mul_ps(va, (x));                                    \
-        __m512 t1 = one ? (y) : _mm512_mul_ps(va, (y));                                    \
-        if (full) {                                                                        \
-            if (beta != 0.0f) {                                                            \
-                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_loadu_ps(cr)));            \
-                t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16)));       \
-            }                                                                              \
-            _mm512_storeu_ps(cr, t0);                                                      \
-            _mm512_storeu_ps(cr + 16, t1);                                                 \
-        } else {                                                                           \
-            if (beta != 0.0f) {                                                            \
-                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));  \
-                t1 = _mm512_add_ps(t1,                                                     \
-                                   _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16))); \
-            }                                                                              \
-            _mm512_mask_storeu_ps(cr, m0, t0);                                             \
-            _mm512_mask_storeu_ps(cr + 16, m1, t1);                                        \
-        }                                                                                  \
+#define RCML_STORE_ROW(r, x, y)                                                                    \
+    if ((r) < mr) {                                                                                \
+        float *cr = c + (r) * ldc;                                                                 \
+        __m512 t0 = one ? (x) : _mm512_mul_ps(va, (x));                                            \
+        __m512 t1 = one ? (y) : _mm512_mul_ps(va, (y));                                            \
+        if (full) {                                                                                \
+            if (beta != 0.0f) {                                                                    \
+                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_loadu_ps(cr)));                    \
+                t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16)));               \
+            }                                                                                      \
+            _mm512_storeu_ps(cr, t0);                                                              \
+            _mm512_storeu_ps(cr + 16, t1);                                                         \
+        } else {                                                                                   \
+            if (beta != 0.0f) {                                                                    \
+                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));          \
+                t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));     \
+            }                                                                                      \
+            _mm512_mask_storeu_ps(cr, m0, t0);                                                     \
+            _mm512_mask_storeu_ps(cr + 16, m1, t1);                                                \
+        }                                                                                          \
     }
 
 /* The 16 accumulators are named variables, not an array: with an array GCC also kept a
  * memory copy, zeroed with `rep stos` on every call (6% of a batch of 64^3 products). */
-#define RCML_ACC_DECL                                                                      \
-    __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,  \
+#define RCML_ACC_DECL                                                                              \
+    __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,         \
            y3 = x0, x4 = x0, y4 = x0, x5 = x0, y5 = x0, x6 = x0, y6 = x0, x7 = x0, y7 = x0
-#define RCML_FMA2(av, x, y)                                                                \
-    x = _mm512_fmadd_ps(av, b0, x);                                                        \
+#define RCML_FMA2(av, x, y)                                                                        \
+    x = _mm512_fmadd_ps(av, b0, x);                                                                \
     y = _mm512_fmadd_ps(av, b1, y);
-#define RCML_ACC_STORE                                                                     \
-    {                                                                                      \
-        const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                \
-        const int one = alpha == 1.0f, full = nr == NR;                                    \
-        const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));          \
-        const __mmask16 m1 =                                                               \
-            (__mmask16)(nr >= 32 ? 0xFFFFu : nr <= 16 ? 0u : ((1u << (nr - 16)) - 1u));    \
-        RCML_STORE_ROW(0, x0, y0)                                                          \
-        RCML_STORE_ROW(1, x1, y1)                                                          \
-        RCML_STORE_ROW(2, x2, y2)                                                          \
-        RCML_STORE_ROW(3, x3, y3)                                                          \
-        RCML_STORE_ROW(4, x4, y4)                                                          \
-        RCML_STORE_ROW(5, x5, y5)                                                          \
-        RCML_STORE_ROW(6, x6, y6)                                                          \
-        RCML_STORE_ROW(7, x7, y7)                                                          \
+#define RCML_ACC_STORE                                                                             \
+    {                                                                                              \
+        const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                        \
+        const int one = alpha == 1.0f, full = nr == NR;                                            \
+        const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));                  \
+        const __mmask16 m1 = (__mmask16)(nr >= 32   ? 0xFFFFu                                      \
+                                         : nr <= 16 ? 0u                                           \
+                                                    : ((1u << (nr - 16)) - 1u));                   \
+        RCML_STORE_ROW(0, x0, y0)                                                                  \
+        RCML_STORE_ROW(1, x1, y1)                                                                  \
+        RCML_STORE_ROW(2, x2, y2)                                                                  \
+        RCML_STORE_ROW(3, x3, y3)                                                                  \
+        RCML_STORE_ROW(4, x4, y4)                                                                  \
+        RCML_STORE_ROW(5, x5, y5)                                                                  \
+        RCML_STORE_ROW(6, x6, y6)                                                                  \
+        RCML_STORE_ROW(7, x7, y7)                                                                  \
     }
 
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
-static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b,
-                                 size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
-                                 float alpha, float beta) {
+static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                                 float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                                 float beta) {
     size_t p;
     /* two row bases so every broadcast is base + {0,1,2,3}*lda: few live registers */
     const float *a0 = a, *a4 = a + 4 * lda;
@@ -104,9 +104,9 @@ static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const fl
 }
 
 /* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
-static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const float *b,
-                                 size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
-                                 float alpha, float beta) {
+static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                                 float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                                 float beta) {
     size_t p;
     RCML_ACC_DECL;
     for (p = 0; p < kc; p++) {
@@ -138,8 +138,8 @@ RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx512)
 
 /* d[c*ldd + r] = s[r*lds + c] for an 8 x 8 block, in registers (the usual
  * unpack/shuffle/permute sequence): 8 loads and 8 stores instead of 64 scalar moves. */
-static inline __attribute__((always_inline)) void rcml_tr8x8(const float *s, size_t lds,
-                                                             float *d, size_t ldd) {
+static inline __attribute__((always_inline)) void rcml_tr8x8(const float *s, size_t lds, float *d,
+                                                             size_t ldd) {
     __m256 r0 = _mm256_loadu_ps(s + 0 * lds), r1 = _mm256_loadu_ps(s + 1 * lds);
     __m256 r2 = _mm256_loadu_ps(s + 2 * lds), r3 = _mm256_loadu_ps(s + 3 * lds);
     __m256 r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);
@@ -181,9 +181,12 @@ static void rcml_pack_bt_avx512(const float *s, size_t lds, size_t kq, float *d)
         for (j = 0; j < NR; j++) d[p * NR + j] = s[j * lds + p];
 }
 
-const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {MR, NR, rcml_ukr_rowa_avx512,
+const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {MR,
+                                                      NR,
+                                                      rcml_ukr_rowa_avx512,
                                                       rcml_ukr_cola_avx512,
-                                                      rcml_gemm_tiny_avx512, RCML_PACK_A_ROWS,
+                                                      rcml_gemm_tiny_avx512,
+                                                      RCML_PACK_A_ROWS,
                                                       rcml_pack_bt_avx512};
 
 #undef MR

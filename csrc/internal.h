@@ -31,14 +31,21 @@
 #define RCML_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Bit casts that compilers turn into register moves (and vectorise). */
-RCML_INLINE float rcml_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-RCML_INLINE uint32_t rcml_as_u32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+RCML_INLINE float rcml_as_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+RCML_INLINE uint32_t rcml_as_u32(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
 
 /* Elementwise work is cut into fixed chunks of this many floats for the pool. */
 #define RCML_EW_GRAIN ((size_t)1 << 16)
 /* Cheap ops (add, mul) only go parallel above this size: below it threads cost more. */
 #define RCML_EW_PAR_MIN ((size_t)1 << 18)
-
 
 extern int rcml_active_isa; /* read by every dispatching entry point */
 

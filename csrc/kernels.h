@@ -37,37 +37,36 @@ typedef struct {
     /* softmax family over `outer` slices of (len, inner) */
     void (*softmax)(int mode, const float *x, const float *g, size_t outer, size_t len,
                     size_t inner, float *out);
-    void (*norm_apply)(const float *x, size_t outer, size_t len, size_t inner,
-                       const float *sub, const float *div, float *out);
+    void (*norm_apply)(const float *x, size_t outer, size_t len, size_t inner, const float *sub,
+                       const float *div, float *out);
     /* layer forms over m rows of n (see rcml_bias_act_f32 and rcml_act_layer_backward_f32):
      * the same per-element functions and row softmax as the kernels above */
-    void (*bias_act)(int act, float a, size_t m, size_t n, const float *bias, float *z,
-                     float *y);
-    void (*layer_backward)(int act, float a, size_t m, size_t n, const float *z,
-                           const float *y, const float *g, float *dz);
+    void (*bias_act)(int act, float a, size_t m, size_t n, const float *bias, float *z, float *y);
+    void (*layer_backward)(int act, float a, size_t m, size_t n, const float *z, const float *y,
+                           const float *g, float *dz);
 } rcml_act_table_t;
 
 /* -------------------------------------------------------- losses, optimizers */
 /* Adam scalars, each rounded to float32 once (as torch does for a float32 tensor). */
 typedef struct {
-    float decay;   /* 1 - lr*wd for AdamW, else 1 (p * 1 is exact) */
-    float wd;      /* L2 coefficient; used only when l2 != 0 */
-    float w1;      /* 1 - beta1, the lerp weight */
-    float w1c;     /* 1 - w1, for lerp's upper branch */
-    float beta2;   /* v decay */
-    float w2;      /* 1 - beta2 */
-    float ibc2s;   /* 1 / sqrt(1 - beta2^step): a multiply instead of a division */
+    float decay; /* 1 - lr*wd for AdamW, else 1 (p * 1 is exact) */
+    float wd;    /* L2 coefficient; used only when l2 != 0 */
+    float w1;    /* 1 - beta1, the lerp weight */
+    float w1c;   /* 1 - w1, for lerp's upper branch */
+    float beta2; /* v decay */
+    float w2;    /* 1 - beta2 */
+    float ibc2s; /* 1 / sqrt(1 - beta2^step): a multiply instead of a division */
     float eps;
-    float nss;     /* -lr / (1 - beta1^step) */
-    int lerp_hi;   /* w1 >= 0.5: torch's lerp uses end - (end - self)*(1 - w) */
+    float nss;   /* -lr / (1 - beta1^step) */
+    int lerp_hi; /* w1 >= 0.5: torch's lerp uses end - (end - self)*(1 - w) */
     int l2;
 } rcml_adam_hp_t;
 
 typedef struct {
-    float nlr;      /* -lr */
+    float nlr; /* -lr */
     float wd;
     float momentum;
-    float damp1;    /* 1 - dampening */
+    float damp1; /* 1 - dampening */
     int l2, use_buf, first, nesterov;
 } rcml_sgd_hp_t;
 
@@ -93,13 +92,11 @@ typedef struct {
     void (*rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                          const float *WxT, const float *WhT, const float *Hs, float *dHs,
                          float *dWx, float *dWh, float *dX);
-    void (*lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
-                         const float *W, const float *U, const float *b, float *G, float *Cs,
-                         float *Hs);
-    void (*lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
-                          const float *WT, const float *UT, const float *G, const float *Cs,
-                          const float *Hs, float *dHs, float *dG, float *dc, float *dW,
-                          float *dU, float *dX);
+    void (*lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X, const float *W,
+                         const float *U, const float *b, float *G, float *Cs, float *Hs);
+    void (*lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X, const float *WT,
+                          const float *UT, const float *G, const float *Cs, const float *Hs,
+                          float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
 /* ------------------------------------------------------------ the one table */

@@ -22,18 +22,15 @@ void rcml_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H, cons
     rcml_kernels()->rnn->rnn_backward(act, T, B, I, H, X, WxT, WhT, Hs, dHs, dWx, dWh, dX);
 }
 
-void rcml_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
-                           const float *W, const float *U, const float *b, float *G, float *Cs,
-                           float *Hs) {
+void rcml_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X, const float *W,
+                           const float *U, const float *b, float *G, float *Cs, float *Hs) {
     rcml_kernels()->rnn->lstm_forward(T, B, I, H, X, W, U, b, G, Cs, Hs);
 }
 
-void rcml_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
-                            const float *WT, const float *UT, const float *G, const float *Cs,
-                            const float *Hs, float *dHs, float *dG, float *dc, float *dW,
-                            float *dU, float *dX) {
-    rcml_kernels()->rnn->lstm_backward(T, B, I, H, X, WT, UT, G, Cs, Hs, dHs, dG, dc, dW, dU,
-                                       dX);
+void rcml_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X, const float *WT,
+                            const float *UT, const float *G, const float *Cs, const float *Hs,
+                            float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX) {
+    rcml_kernels()->rnn->lstm_backward(T, B, I, H, X, WT, UT, G, Cs, Hs, dHs, dG, dc, dW, dU, dX);
 }
 
 /* ------------------------------------------------------------------ metrics */
@@ -62,10 +59,9 @@ size_t rcml_nn_count_correct_f32(size_t m, size_t n, const float *pred, const fl
     return hits;
 }
 
-
 /* --------------------------------------------------------------- batching */
-void rcml_nn_gather_rows_f32(const float *src, size_t row_len, const int64_t *idx,
-                             size_t count, float *dst) {
+void rcml_nn_gather_rows_f32(const float *src, size_t row_len, const int64_t *idx, size_t count,
+                             float *dst) {
     size_t i;
     for (i = 0; i < count; i++)
         memcpy(dst + i * row_len, src + (size_t)idx[i] * row_len, row_len * sizeof(float));
@@ -96,4 +92,3 @@ void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, f
         y[i] = x[i] * mk;
     }
 }
-

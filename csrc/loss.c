@@ -119,8 +119,8 @@ static double rcml_xent_any(const float *logits, const float *target, const int6
     return rcml_loss_run(&j, rows, RCML_MAX((size_t)1, ((size_t)1 << 13) / cols));
 }
 
-double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows,
-                              size_t cols, float *grad) {
+double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows, size_t cols,
+                              float *grad) {
     return rcml_xent_any(logits, target, NULL, rows, cols, grad);
 }
 

@@ -178,7 +178,7 @@ RCML_INLINE float rcml_tanhf(float x) {
     p = RCML_FMAF(p, f, 4.1665795894e-2f);
     p = RCML_FMAF(p, f, 1.6666665459e-1f);
     p = RCML_FMAF(p, f, 5.0000001201e-1f);
-    float q = RCML_FMAF(p, f * f, f); /* e^f - 1 */
+    float q = RCML_FMAF(p, f * f, f);                        /* e^f - 1 */
     float sc = rcml_as_float((rcml_as_u32(t) + 127u) << 23); /* 2^n, n in [-29, 0] */
     float m = RCML_FMAF(sc, q, sc - 1.0f);
     return rcml_copysignf(m / (-2.0f - m), x); /* odd; keeps -0 */

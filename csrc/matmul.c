@@ -32,9 +32,8 @@ static float rcml_at(const float *X, int trans, size_t rows, size_t cols, size_t
 }
 
 /* The spec: one sum over p in order per output, then alpha/beta. */
-static void rcml_gemm_serial(int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                             float alpha, const float *A, const float *B, float beta,
-                             float *C) {
+static void rcml_gemm_serial(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                             const float *A, const float *B, float beta, float *C) {
     size_t i, j, p;
     for (i = 0; i < m; i++) {
         for (j = 0; j < n; j++) {
@@ -70,37 +69,36 @@ static void rcml_store_tile_portable(float acc[PMR][PNR], float *c, size_t ldc, 
  * accumulators with explicit intrinsics. Compilers given the plain loops vectorised the
  * wrong loop (along k, gathering A with shuffles) at a quarter of this speed. */
 #include <emmintrin.h>
-#define RCML_SSE_STEP(a0, a1, a2, a3)                                                      \
-    {                                                                                      \
-        const __m128 b0 = _mm_loadu_ps(b), b1 = _mm_loadu_ps(b + 4);                       \
-        __m128 av = _mm_set1_ps(a0);                                                       \
-        x0 = _mm_add_ps(x0, _mm_mul_ps(av, b0));                                           \
-        y0 = _mm_add_ps(y0, _mm_mul_ps(av, b1));                                           \
-        av = _mm_set1_ps(a1);                                                              \
-        x1 = _mm_add_ps(x1, _mm_mul_ps(av, b0));                                           \
-        y1 = _mm_add_ps(y1, _mm_mul_ps(av, b1));                                           \
-        av = _mm_set1_ps(a2);                                                              \
-        x2 = _mm_add_ps(x2, _mm_mul_ps(av, b0));                                           \
-        y2 = _mm_add_ps(y2, _mm_mul_ps(av, b1));                                           \
-        av = _mm_set1_ps(a3);                                                              \
-        x3 = _mm_add_ps(x3, _mm_mul_ps(av, b0));                                           \
-        y3 = _mm_add_ps(y3, _mm_mul_ps(av, b1));                                           \
-        b += ldb;                                                                          \
+#define RCML_SSE_STEP(a0, a1, a2, a3)                                                              \
+    {                                                                                              \
+        const __m128 b0 = _mm_loadu_ps(b), b1 = _mm_loadu_ps(b + 4);                               \
+        __m128 av = _mm_set1_ps(a0);                                                               \
+        x0 = _mm_add_ps(x0, _mm_mul_ps(av, b0));                                                   \
+        y0 = _mm_add_ps(y0, _mm_mul_ps(av, b1));                                                   \
+        av = _mm_set1_ps(a1);                                                                      \
+        x1 = _mm_add_ps(x1, _mm_mul_ps(av, b0));                                                   \
+        y1 = _mm_add_ps(y1, _mm_mul_ps(av, b1));                                                   \
+        av = _mm_set1_ps(a2);                                                                      \
+        x2 = _mm_add_ps(x2, _mm_mul_ps(av, b0));                                                   \
+        y2 = _mm_add_ps(y2, _mm_mul_ps(av, b1));                                                   \
+        av = _mm_set1_ps(a3);                                                                      \
+        x3 = _mm_add_ps(x3, _mm_mul_ps(av, b0));                                                   \
+        y3 = _mm_add_ps(y3, _mm_mul_ps(av, b1));                                                   \
+        b += ldb;                                                                                  \
     }
-#define RCML_SSE_DECL                                                                      \
-    __m128 x0 = _mm_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,     \
-           y3 = x0;                                                                        \
-    float acc[PMR][PNR];                                                                   \
+#define RCML_SSE_DECL                                                                              \
+    __m128 x0 = _mm_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0, y3 = x0;   \
+    float acc[PMR][PNR];                                                                           \
     size_t p
-#define RCML_SSE_FINISH                                                                    \
-    _mm_storeu_ps(acc[0], x0);                                                             \
-    _mm_storeu_ps(acc[0] + 4, y0);                                                         \
-    _mm_storeu_ps(acc[1], x1);                                                             \
-    _mm_storeu_ps(acc[1] + 4, y1);                                                         \
-    _mm_storeu_ps(acc[2], x2);                                                             \
-    _mm_storeu_ps(acc[2] + 4, y2);                                                         \
-    _mm_storeu_ps(acc[3], x3);                                                             \
-    _mm_storeu_ps(acc[3] + 4, y3);                                                         \
+#define RCML_SSE_FINISH                                                                            \
+    _mm_storeu_ps(acc[0], x0);                                                                     \
+    _mm_storeu_ps(acc[0] + 4, y0);                                                                 \
+    _mm_storeu_ps(acc[1], x1);                                                                     \
+    _mm_storeu_ps(acc[1] + 4, y1);                                                                 \
+    _mm_storeu_ps(acc[2], x2);                                                                     \
+    _mm_storeu_ps(acc[2] + 4, y2);                                                                 \
+    _mm_storeu_ps(acc[3], x3);                                                                     \
+    _mm_storeu_ps(acc[3] + 4, y3);                                                                 \
     rcml_store_tile_portable(acc, c, ldc, mr, nr, alpha, beta);
 
 static void rcml_ukr_rowa_portable(size_t kc, const float *a, size_t lda, const float *b,
@@ -123,14 +121,14 @@ static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const 
 }
 #else
 /* Plain C elsewhere: the four A values are scalars and the j loop is the only loop. */
-#define RCML_PORTABLE_STEP(a0, a1, a2, a3)                                                 \
-    for (j = 0; j < PNR; j++) {                                                            \
-        const float bj = b[j];                                                             \
-        acc[0][j] += (a0) * bj;                                                            \
-        acc[1][j] += (a1) * bj;                                                            \
-        acc[2][j] += (a2) * bj;                                                            \
-        acc[3][j] += (a3) * bj;                                                            \
-    }                                                                                      \
+#define RCML_PORTABLE_STEP(a0, a1, a2, a3)                                                         \
+    for (j = 0; j < PNR; j++) {                                                                    \
+        const float bj = b[j];                                                                     \
+        acc[0][j] += (a0) * bj;                                                                    \
+        acc[1][j] += (a1) * bj;                                                                    \
+        acc[2][j] += (a2) * bj;                                                                    \
+        acc[3][j] += (a3) * bj;                                                                    \
+    }                                                                                              \
     b += ldb;
 
 static void rcml_ukr_rowa_portable(size_t kc, const float *a, size_t lda, const float *b,
@@ -162,8 +160,7 @@ static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const 
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_portable)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
-    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
-    NULL, NULL};
+    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable, NULL, NULL};
 
 /* this backend's micro-kernels (the one table of dispatch.c); NULL: the serial reference */
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels()->gemm; }
@@ -228,24 +225,24 @@ typedef struct {
     const float *A, *B;
     size_t sa, sb;
     float *C;
-    size_t l0, nl;       /* layers of this group */
-    size_t j0, nj;       /* columns of this pass */
-    size_t kc, nkb;      /* k block size and count */
-    size_t mt, nt;       /* tile size (multiples of MR, NR) */
+    size_t l0, nl;  /* layers of this group */
+    size_t j0, nj;  /* columns of this pass */
+    size_t kc, nkb; /* k block size and count */
+    size_t mt, nt;  /* tile size (multiples of MR, NR) */
     size_t tiles_m, tiles_n;
-    int a_pack, b_pack;  /* b_pack == 0: B read in place, only an edge panel is packed */
-    size_t np;           /* NR panels in the pass */
-    float *bp;           /* packed B */
-    size_t bp_layer;     /* floats per layer of packed B (a shared B, sb == 0, has one) */
-    float *ap;           /* A packing slots, one per tile of the current batch */
+    int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
+    size_t np;          /* NR panels in the pass */
+    float *bp;          /* packed B */
+    size_t bp_layer;    /* floats per layer of packed B (a shared B, sb == 0, has one) */
+    float *ap;          /* A packing slots, one per tile of the current batch */
     size_t ap_slot;
-    size_t t0;           /* first tile (within the layer group) of the current batch */
+    size_t t0; /* first tile (within the layer group) of the current batch */
 } rcml_gemm_job_t;
 
 /* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
  * floats apart; columns at or past the pass end are zeros (the n edge). */
-static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_t jj,
-                              size_t k0, size_t kq, float *RCML_RESTRICT d) {
+static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_t jj, size_t k0,
+                              size_t kq, float *RCML_RESTRICT d) {
     const size_t NR = job->kr->nr, jend = job->j0 + job->nj;
     const size_t w = jj + NR <= jend ? NR : jend - jj; /* valid columns */
     size_t p, j;
@@ -403,8 +400,8 @@ static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
 }
 
 /* Tile sizes from the shape alone (never from the thread count). */
-static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR,
-                              size_t NR, size_t *mt, size_t *nt) {
+static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR, size_t NR,
+                              size_t *mt, size_t *nt) {
     size_t tm = RCML_CEIL_DIV(m, RCML_MT_MAX), tn = RCML_CEIL_DIV(nj, RCML_NT_MAX);
     for (;;) {
         const size_t rows = RCML_CEIL_DIV(m, tm), cols = RCML_CEIL_DIV(nj, tn);
@@ -424,9 +421,9 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     *nt = RCML_CEIL_DIV(RCML_CEIL_DIV(nj, tn), NR) * NR;
 }
 
-static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb,
-                          size_t m, size_t n, size_t k, float alpha, const float *A,
-                          size_t sa, const float *B, size_t sb, float beta, float *C) {
+static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
+                          size_t n, size_t k, float alpha, const float *A, size_t sa,
+                          const float *B, size_t sb, float beta, float *C) {
     const size_t MR = kr->mr, NR = kr->nr;
     float stackbuf[RCML_WS_STACK + 16];
     rcml_gemm_job_t job;
@@ -494,8 +491,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                         for (p = 0; p < k; p++)
                             acc += rcml_at(A + l * sa, ta, m, k, i, p) *
                                    rcml_at(B + l * sb, tb, k, n, p, j);
-                        Cl[i * n + j] = beta == 0.0f ? alpha * acc
-                                                     : alpha * acc + beta * Cl[i * n + j];
+                        Cl[i * n + j] =
+                            beta == 0.0f ? alpha * acc : alpha * acc + beta * Cl[i * n + j];
                     }
                 }
             }
@@ -520,8 +517,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
             const double work = (double)nl * m * nj * k; /* multiply-adds */
             for (job.t0 = 0; job.t0 < tiles; job.t0 += batch) {
                 const size_t cnt = RCML_MIN(batch, tiles - job.t0);
-                rcml_parallel_for(cnt, work < (double)RCML_PAR_MIN_WORK ? cnt : 1,
-                                  rcml_tile_chunk, &job);
+                rcml_parallel_for(cnt, work < (double)RCML_PAR_MIN_WORK ? cnt : 1, rcml_tile_chunk,
+                                  &job);
             }
         }
         if (ws > RCML_WS_STACK) rcml_free_aligned(w);
@@ -529,9 +526,9 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
 }
 
 /* ------------------------------------------------------------------ entry points */
-void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n,
-                           size_t k, float alpha, const float *A, size_t stride_a,
-                           const float *B, size_t stride_b, float beta, float *C) {
+void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                           float alpha, const float *A, size_t stride_a, const float *B,
+                           size_t stride_b, float beta, float *C) {
     const rcml_gemm_kernels_t *kr;
     size_t l;
     if (layers == 0 || m == 0 || n == 0) return;
@@ -542,19 +539,19 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
     kr = rcml_gemm_kernels();
     if (!kr) {
         for (l = 0; l < layers; l++)
-            rcml_gemm_serial(trans_a, trans_b, m, n, k, alpha, A + l * stride_a,
-                             B + l * stride_b, beta, C + l * m * n);
+            rcml_gemm_serial(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,
+                             beta, C + l * m * n);
         return;
     }
     if (m * n <= RCML_TINY_MN_MAX && k <= RCML_TINY_WORK / (m * n)) {
         /* overhead-bound: no packing, no threads */
         for (l = 0; l < layers; l++)
-            kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b,
-                     beta, C + l * m * n);
+            kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b, beta,
+                     C + l * m * n);
         return;
     }
-    rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a, B,
-                  stride_b, beta, C);
+    rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a, B, stride_b,
+                  beta, C);
 }
 
 void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,

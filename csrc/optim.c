@@ -24,8 +24,7 @@ typedef struct {
 
 static void rcml_adam_chunk(void *ctx, size_t b, size_t e) {
     rcml_adam_job_t *j = (rcml_adam_job_t *)ctx;
-    j->t->adam(j->g + b, j->p + b, j->m + b, j->v + b, j->vmax ? j->vmax + b : NULL, e - b,
-               &j->hp);
+    j->t->adam(j->g + b, j->p + b, j->m + b, j->v + b, j->vmax ? j->vmax + b : NULL, e - b, &j->hp);
 }
 
 void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
@@ -71,9 +70,8 @@ static void rcml_sgd_chunk(void *ctx, size_t b, size_t e) {
     j->t->sgd(j->g + b, j->p + b, j->buf ? j->buf + b : NULL, e - b, &j->hp);
 }
 
-void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
-                  double momentum, double dampening, double weight_decay, int nesterov,
-                  int first) {
+void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr, double momentum,
+                  double dampening, double weight_decay, int nesterov, int first) {
     rcml_sgd_job_t j;
     j.t = rcml_kernels()->train;
     j.g = grad;

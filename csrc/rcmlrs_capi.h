@@ -32,69 +32,69 @@
 #define RCML_CAPI_NAME "rcmlrs._tensor._C_API"
 
 /* X(name) for every function of rcmlrs.h, in table order (append only). */
-#define RCML_CAPI_FUNCS(X) \
-    X(rcml_init) \
-    X(rcml_isa_available) \
-    X(rcml_get_isa) \
-    X(rcml_set_isa) \
-    X(rcml_best_isa) \
-    X(rcml_isa_name) \
-    X(rcml_compiler) \
-    X(rcml_parallel_for) \
-    X(rcml_set_num_threads) \
-    X(rcml_get_num_threads) \
-    X(rcml_binary_f32) \
-    X(rcml_binary_scalar_f32) \
-    X(rcml_binary_bcast_f32) \
-    X(rcml_unary_f32) \
-    X(rcml_sum_f32) \
-    X(rcml_sumsqdev_f32) \
-    X(rcml_min_f32) \
-    X(rcml_max_f32) \
-    X(rcml_argmax_f32) \
-    X(rcml_median_f32) \
-    X(rcml_reduce_axis_f32) \
-    X(rcml_argmax_axis_f32) \
-    X(rcml_transpose_f32) \
-    X(rcml_pad_f32) \
-    X(rcml_fill_f32) \
-    X(rcml_random_uniform_f32) \
-    X(rcml_random_normal_f32) \
-    X(rcml_alloc_aligned) \
-    X(rcml_free_aligned) \
-    X(rcml_gemm_f32) \
-    X(rcml_gemm_batched_f32) \
-    X(rcml_act_f32) \
-    X(rcml_act_deriv_f32) \
-    X(rcml_act_backward_f32) \
-    X(rcml_act_has_output_backward) \
-    X(rcml_act_backward_from_output_f32) \
-    X(rcml_bias_act_f32) \
-    X(rcml_act_layer_backward_f32) \
-    X(rcml_softmax_axis_f32) \
-    X(rcml_log_softmax_axis_f32) \
-    X(rcml_softmax_backward_axis_f32) \
-    X(rcml_softmax_f32) \
-    X(rcml_log_softmax_f32) \
-    X(rcml_softmax_backward_f32) \
-    X(rcml_softmax_jacobian_f32) \
-    X(rcml_norm_apply_f32) \
-    X(rcml_mse_f32) \
-    X(rcml_mae_f32) \
-    X(rcml_binary_cross_entropy_f32) \
-    X(rcml_binary_cross_entropy_logits_f32) \
-    X(rcml_cross_entropy_f32) \
-    X(rcml_cross_entropy_labels_f32) \
-    X(rcml_adam_f32) \
-    X(rcml_sgd_f32) \
-    X(rcml_rnn_forward_f32) \
-    X(rcml_rnn_backward_f32) \
-    X(rcml_lstm_forward_f32) \
-    X(rcml_lstm_backward_f32) \
-    X(rcml_nn_count_correct_f32) \
-    X(rcml_nn_gather_rows_f32) \
-    X(rcml_nn_gather_seq_f32) \
-    X(rcml_nn_swap01_f32) \
+#define RCML_CAPI_FUNCS(X)                                                                         \
+    X(rcml_init)                                                                                   \
+    X(rcml_isa_available)                                                                          \
+    X(rcml_get_isa)                                                                                \
+    X(rcml_set_isa)                                                                                \
+    X(rcml_best_isa)                                                                               \
+    X(rcml_isa_name)                                                                               \
+    X(rcml_compiler)                                                                               \
+    X(rcml_parallel_for)                                                                           \
+    X(rcml_set_num_threads)                                                                        \
+    X(rcml_get_num_threads)                                                                        \
+    X(rcml_binary_f32)                                                                             \
+    X(rcml_binary_scalar_f32)                                                                      \
+    X(rcml_binary_bcast_f32)                                                                       \
+    X(rcml_unary_f32)                                                                              \
+    X(rcml_sum_f32)                                                                                \
+    X(rcml_sumsqdev_f32)                                                                           \
+    X(rcml_min_f32)                                                                                \
+    X(rcml_max_f32)                                                                                \
+    X(rcml_argmax_f32)                                                                             \
+    X(rcml_median_f32)                                                                             \
+    X(rcml_reduce_axis_f32)                                                                        \
+    X(rcml_argmax_axis_f32)                                                                        \
+    X(rcml_transpose_f32)                                                                          \
+    X(rcml_pad_f32)                                                                                \
+    X(rcml_fill_f32)                                                                               \
+    X(rcml_random_uniform_f32)                                                                     \
+    X(rcml_random_normal_f32)                                                                      \
+    X(rcml_alloc_aligned)                                                                          \
+    X(rcml_free_aligned)                                                                           \
+    X(rcml_gemm_f32)                                                                               \
+    X(rcml_gemm_batched_f32)                                                                       \
+    X(rcml_act_f32)                                                                                \
+    X(rcml_act_deriv_f32)                                                                          \
+    X(rcml_act_backward_f32)                                                                       \
+    X(rcml_act_has_output_backward)                                                                \
+    X(rcml_act_backward_from_output_f32)                                                           \
+    X(rcml_bias_act_f32)                                                                           \
+    X(rcml_act_layer_backward_f32)                                                                 \
+    X(rcml_softmax_axis_f32)                                                                       \
+    X(rcml_log_softmax_axis_f32)                                                                   \
+    X(rcml_softmax_backward_axis_f32)                                                              \
+    X(rcml_softmax_f32)                                                                            \
+    X(rcml_log_softmax_f32)                                                                        \
+    X(rcml_softmax_backward_f32)                                                                   \
+    X(rcml_softmax_jacobian_f32)                                                                   \
+    X(rcml_norm_apply_f32)                                                                         \
+    X(rcml_mse_f32)                                                                                \
+    X(rcml_mae_f32)                                                                                \
+    X(rcml_binary_cross_entropy_f32)                                                               \
+    X(rcml_binary_cross_entropy_logits_f32)                                                        \
+    X(rcml_cross_entropy_f32)                                                                      \
+    X(rcml_cross_entropy_labels_f32)                                                               \
+    X(rcml_adam_f32)                                                                               \
+    X(rcml_sgd_f32)                                                                                \
+    X(rcml_rnn_forward_f32)                                                                        \
+    X(rcml_rnn_backward_f32)                                                                       \
+    X(rcml_lstm_forward_f32)                                                                       \
+    X(rcml_lstm_backward_f32)                                                                      \
+    X(rcml_nn_count_correct_f32)                                                                   \
+    X(rcml_nn_gather_rows_f32)                                                                     \
+    X(rcml_nn_gather_seq_f32)                                                                      \
+    X(rcml_nn_swap01_f32)                                                                          \
     X(rcml_nn_dropout_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
@@ -102,10 +102,10 @@ typedef void (*rcml_capi_fn)(void);
 
 /* What the capsule points to. */
 typedef struct rcml_capi {
-    unsigned int version;     /* RCML_CAPI_VERSION of the exporter */
-    unsigned int abi;         /* RCMLRS_ABI_VERSION (buffer layout) of the exporter */
-    size_t count;             /* entries in fns */
-    const rcml_capi_fn *fns;  /* RCML_CAPI_FUNCS order */
+    unsigned int version;    /* RCML_CAPI_VERSION of the exporter */
+    unsigned int abi;        /* RCMLRS_ABI_VERSION (buffer layout) of the exporter */
+    size_t count;            /* entries in fns */
+    const rcml_capi_fn *fns; /* RCML_CAPI_FUNCS order */
 } rcml_capi_t;
 
 #ifdef RCMLRS_USE_CAPI

@@ -31,8 +31,8 @@ typedef struct {
 
 static void rcml_sum_part(void *ctx, size_t b, size_t e) {
     rcml_sum_job_t *j = (rcml_sum_job_t *)ctx;
-    j->part[b / j->chunk] = j->sq ? j->t->sumsqdev(j->x + b, e - b, j->mean)
-                                  : j->t->sum(j->x + b, e - b);
+    j->part[b / j->chunk] =
+        j->sq ? j->t->sumsqdev(j->x + b, e - b, j->mean) : j->t->sum(j->x + b, e - b);
 }
 
 static double rcml_sum_any(const float *x, size_t n, int sq, double mean) {
@@ -89,7 +89,10 @@ static void rcml_select(float *v, size_t n, size_t k) {
     size_t lo = 0, hi = n - 1;
     int depth = 0, limit = 2;
     size_t m = n;
-    while (m > 1) { limit += 2; m >>= 1; }
+    while (m > 1) {
+        limit += 2;
+        m >>= 1;
+    }
     while (hi > lo) {
         if (++depth > limit) {
             qsort(v + lo, hi - lo + 1, sizeof(float), rcml_cmp_float);
@@ -182,9 +185,7 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
                 dst[0] = rcml_finish_var(j->t->sumsqdev(row, j->len, s), j->len, j->ddof,
                                          j->op == RCML_RED_STD);
                 break;
-            default:
-                j->idx[o] = (int64_t)rcml_argmax_f32(row, j->len);
-                break;
+            default: j->idx[o] = (int64_t)rcml_argmax_f32(row, j->len); break;
             }
             continue;
         }
@@ -277,8 +278,7 @@ void rcml_reduce_axis_f32(int op, const float *x, size_t outer, size_t len, size
     rcml_axis_run(&j);
 }
 
-void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
-                          int64_t *out) {
+void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner, int64_t *out) {
     rcml_axis_job_t j = {NULL, -1, x, outer, len, inner, 0, 0.0, NULL, out};
     if (outer == 0 || inner == 0 || len == 0) return;
     rcml_axis_run(&j);

@@ -10,12 +10,11 @@
 #include <string.h>
 
 /* C = beta C + op(A) @ B (A stored k x m when ta) */
-#define RNN_GEMM(ta, m, n, k, A, B, beta, C) \
+#define RNN_GEMM(ta, m, n, k, A, B, beta, C)                                                       \
     rcml_gemm_f32((ta), 0, (m), (n), (k), 1.0f, (A), (B), (beta), (C))
 
-static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H,
-                                  const float *X, const float *Wx, const float *Wh,
-                                  const float *b, float *Hs) {
+static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                                  const float *Wx, const float *Wh, const float *b, float *Hs) {
     size_t t;
     const size_t BH = B * H;
     /* all input projections at once, then the recurrence one step at a time */
@@ -28,10 +27,9 @@ static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t 
 }
 
 /* dHs: in dL/dh_t from the outputs, out dL/dz_t (z the pre-activation) for every step */
-static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H,
-                                   const float *X, const float *WxT, const float *WhT,
-                                   const float *Hs, float *dHs, float *dWx, float *dWh,
-                                   float *dX) {
+static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                                   const float *WxT, const float *WhT, const float *Hs, float *dHs,
+                                   float *dWx, float *dWh, float *dX) {
     size_t t;
     const size_t BH = B * H;
     for (t = T; t-- > 0;) {
@@ -49,13 +47,13 @@ static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t
 
 /* One LSTM step's gates and state for one row (gates [i | f | g | o], torch's order).
  * Separate simple loops over restrict pointers so each one vectorises. */
-static void RCML_SFX(lstm_cell)(size_t H, const float *RCML_RESTRICT b,
-                                float *RCML_RESTRICT gr, const float *RCML_RESTRICT cp,
-                                float *RCML_RESTRICT c, float *RCML_RESTRICT h) {
+static void RCML_SFX(lstm_cell)(size_t H, const float *RCML_RESTRICT b, float *RCML_RESTRICT gr,
+                                const float *RCML_RESTRICT cp, float *RCML_RESTRICT c,
+                                float *RCML_RESTRICT h) {
     size_t j;
     RCML_LOOP for (j = 0; j < 4 * H; j++) gr[j] = gr[j] + b[j];
-    RCML_LOOP for (j = 0; j < 2 * H; j++) gr[j] = rcml_sigmoidf(gr[j]); /* i, f */
-    RCML_LOOP for (j = 2 * H; j < 3 * H; j++) gr[j] = rcml_tanhf(gr[j]); /* g */
+    RCML_LOOP for (j = 0; j < 2 * H; j++) gr[j] = rcml_sigmoidf(gr[j]);     /* i, f */
+    RCML_LOOP for (j = 2 * H; j < 3 * H; j++) gr[j] = rcml_tanhf(gr[j]);    /* g */
     RCML_LOOP for (j = 3 * H; j < 4 * H; j++) gr[j] = rcml_sigmoidf(gr[j]); /* o */
     const float *ig = gr, *fg = gr + H, *gg = gr + 2 * H, *og = gr + 3 * H;
     if (cp) {
@@ -85,8 +83,8 @@ static void RCML_SFX(lstm_forward)(size_t T, size_t B, size_t I, size_t H, const
 static void RCML_SFX(lstm_cell_backward)(size_t H, const float *RCML_RESTRICT gr,
                                          const float *RCML_RESTRICT c,
                                          const float *RCML_RESTRICT cp,
-                                         const float *RCML_RESTRICT dh,
-                                         float *RCML_RESTRICT dcr, float *RCML_RESTRICT dg) {
+                                         const float *RCML_RESTRICT dh, float *RCML_RESTRICT dcr,
+                                         float *RCML_RESTRICT dg) {
     size_t j;
     const float *ig = gr, *fg = gr + H, *gg = gr + 2 * H, *og = gr + 3 * H;
     float *di = dg, *df = dg + H, *dgg = dg + 2 * H, *dout = dg + 3 * H;
@@ -117,8 +115,7 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
         for (r = 0; r < B; r++)
             RCML_SFX(lstm_cell_backward)(H, G + t * BG + r * H4, Cs + t * BH + r * H,
                                          t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
-                                         dHs + t * BH + r * H, dc + r * H,
-                                         dG + t * BG + r * H4);
+                                         dHs + t * BH + r * H, dc + r * H, dG + t * BG + r * H4);
         if (t > 0) RNN_GEMM(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
     if (T > 1)

@@ -22,8 +22,8 @@ void rcml_transpose_f32(const float *x, size_t layers, size_t rows, size_t cols,
     }
 }
 
-void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, float *out,
-                  size_t L2, size_t R2, size_t C2) {
+void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, float *out, size_t L2,
+                  size_t R2, size_t C2) {
     size_t l, r;
     size_t lc = RCML_MIN(L, L2), rc = RCML_MIN(R, R2), cc = RCML_MIN(C, C2);
     for (l = 0; l < L2; l++) {

@@ -39,9 +39,9 @@ static struct {
     int initialised;
     rcml_mutex_t m;
     rcml_cond_t work_cv, done_cv;
-    int nthreads;   /* configured total, caller included */
-    int nworkers;   /* worker threads started */
-    int busy;       /* a job is running */
+    int nthreads; /* configured total, caller included */
+    int nworkers; /* worker threads started */
+    int busy;     /* a job is running */
     unsigned long generation;
     /* the current job */
     rcml_chunk_fn fn;

@@ -38,8 +38,7 @@ RCML_INLINE double RCML_SFX(tr_fold)(double *acc, double tail) {
 /* ------------------------------------------------------------------- losses */
 
 /* sum (p-a)^2; grad = scale * (p - a) */
-static double RCML_SFX(mse)(const float *a, const float *p, size_t n, float scale,
-                            float *grad) {
+static double RCML_SFX(mse)(const float *a, const float *p, size_t n, float scale, float *grad) {
     double acc[16] = {0}, tail = 0.0;
     size_t i = 0, j;
     if (grad) {
@@ -74,8 +73,7 @@ RCML_INLINE float RCML_SFX(tr_sign_scaled)(float d, float s) {
 }
 
 /* sum |p-a|; grad = scale * sign(p - a) */
-static double RCML_SFX(mae)(const float *a, const float *p, size_t n, float scale,
-                            float *grad) {
+static double RCML_SFX(mae)(const float *a, const float *p, size_t n, float scale, float *grad) {
     double acc[16] = {0}, tail = 0.0;
     size_t i = 0, j;
     if (grad) {
@@ -133,8 +131,8 @@ RCML_INLINE float RCML_SFX(tr_bcel_term)(float a, float z) {
  * defeated GCC's vectoriser (scalar code, ~40x slower). The block is a multiple of 16, so
  * lanes stay aligned. */
 #define RCML_TR_BLK 256
-static double RCML_SFX(bce_any)(int logits, const float *a, const float *p, size_t n,
-                                float scale, float *grad) {
+static double RCML_SFX(bce_any)(int logits, const float *a, const float *p, size_t n, float scale,
+                                float *grad) {
     float term[RCML_TR_BLK];
     double acc[16] = {0}, tail = 0.0;
     size_t b, i, j, len;
@@ -150,7 +148,8 @@ static double RCML_SFX(bce_any)(int logits, const float *a, const float *p, size
         } else {
             RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bce_term)(ab[i], pb[i]);
             if (gb) {
-                RCML_LOOP for (i = 0; i < len; i++) gb[i] = RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
+                RCML_LOOP for (i = 0; i < len; i++) gb[i] =
+                    RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
             }
         }
         for (i = 0; i + 16 <= len; i += 16) {
@@ -161,8 +160,7 @@ static double RCML_SFX(bce_any)(int logits, const float *a, const float *p, size
     return RCML_SFX(tr_fold)(acc, tail);
 }
 
-static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scale,
-                            float *grad) {
+static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scale, float *grad) {
     return RCML_SFX(bce_any)(0, a, p, n, scale, grad);
 }
 
@@ -290,28 +288,28 @@ static double RCML_SFX(xent)(const float *zall, const float *target, const int64
 
 /* One Adam element; L2 and AMS are compile-time constants at every call site, so each
  * combination becomes its own vectorised loop. */
-#define RCML_ADAM_BODY(L2, AMS)                                                    \
-    RCML_LOOP for (i = 0; i < n; i++) {                                            \
-        float pi = p[i] * decay; /* AdamW decay; decay == 1 is exact */            \
-        float gi = g[i];                                                           \
-        if (L2) gi = gi + wd * pi;                                                 \
-        float mi = m[i];                                                           \
-        /* torch's lerp: self + w (end - self) for w < 0.5, else end - (end - self)(1 - w) */ \
-        float lo = mi + w1 * (gi - mi);                                            \
-        float hi = gi - (gi - mi) * w1c;                                           \
-        mi = lerp_hi ? hi : lo;                                                    \
-        m[i] = mi;                                                                 \
-        float vi = v[i] * beta2 + (w2 * gi) * gi;                                  \
-        v[i] = vi;                                                                 \
-        if (AMS) {                                                                 \
-            float vm = vmax[i];                                                    \
-            /* torch.maximum: NaN in either operand gives NaN */                   \
-            vm = (vi > vm || vi != vi) ? vi : vm;                                  \
-            vmax[i] = vm;                                                          \
-            vi = vm;                                                               \
-        }                                                                          \
-        float den = sqrtf(vi) * ibc2s + eps;                                        \
-        p[i] = pi + (nss * mi) / den;                                              \
+#define RCML_ADAM_BODY(L2, AMS)                                                                    \
+    RCML_LOOP for (i = 0; i < n; i++) {                                                            \
+        float pi = p[i] * decay; /* AdamW decay; decay == 1 is exact */                            \
+        float gi = g[i];                                                                           \
+        if (L2) gi = gi + wd * pi;                                                                 \
+        float mi = m[i];                                                                           \
+        /* torch's lerp: self + w (end - self) for w < 0.5, else end - (end - self)(1 - w) */      \
+        float lo = mi + w1 * (gi - mi);                                                            \
+        float hi = gi - (gi - mi) * w1c;                                                           \
+        mi = lerp_hi ? hi : lo;                                                                    \
+        m[i] = mi;                                                                                 \
+        float vi = v[i] * beta2 + (w2 * gi) * gi;                                                  \
+        v[i] = vi;                                                                                 \
+        if (AMS) {                                                                                 \
+            float vm = vmax[i];                                                                    \
+            /* torch.maximum: NaN in either operand gives NaN */                                   \
+            vm = (vi > vm || vi != vi) ? vi : vm;                                                  \
+            vmax[i] = vm;                                                                          \
+            vi = vm;                                                                               \
+        }                                                                                          \
+        float den = sqrtf(vi) * ibc2s + eps;                                                       \
+        p[i] = pi + (nss * mi) / den;                                                              \
     }
 
 static void RCML_SFX(adam)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
@@ -382,6 +380,6 @@ static void RCML_SFX(sgd)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
 }
 
 const rcml_train_table_t RCML_SFX(rcml_train) = {
-    RCML_SFX(mse),  RCML_SFX(mae), RCML_SFX(bce),
-    RCML_SFX(bce_logits), RCML_SFX(xent), RCML_SFX(adam), RCML_SFX(sgd),
+    RCML_SFX(mse),  RCML_SFX(mae),  RCML_SFX(bce), RCML_SFX(bce_logits),
+    RCML_SFX(xent), RCML_SFX(adam), RCML_SFX(sgd),
 };

@@ -9,7 +9,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 from rcmlrs._kernels cimport *
-from rcmlrs._tensor cimport NOGIL_MIN, RamTensor, _as_tensor, _empty, _overlaps
+from rcmlrs._tensor cimport RamTensor, _empty
 
 from rcmlrs._tensor import ShapeError
 

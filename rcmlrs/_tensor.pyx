@@ -8,13 +8,13 @@ augmented operators.
 """
 
 cimport cython
-from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_RECORDS_RO, PyBUF_STRIDES
+from cpython.buffer cimport PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_RECORDS_RO
 from cpython.buffer cimport PyBuffer_IsContiguous
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.math cimport NAN, copysign, fabs, isfinite, isinf, sqrt
-from libc.stdint cimport int64_t, uint64_t, uintptr_t
-from libc.string cimport memcmp, memcpy, memset
+from libc.stdint cimport int64_t, uintptr_t
+from libc.string cimport memcpy, memset
 
 from rcmlrs._kernels cimport *
 
@@ -289,7 +289,8 @@ cdef class RamTensor:
     def to_scalar(self):
         """The single value of a size-1 tensor as a Python float."""
         if self.n != 1:
-            raise ShapeError(f"to_scalar: tensor of shape {self.shape} has {self.n} elements, not 1")
+            raise ShapeError(
+                f"to_scalar: tensor of shape {self.shape} has {self.n} elements, not 1")
         return <double>self.data[0]
 
     def __float__(self):
@@ -346,7 +347,8 @@ cdef class RamTensor:
         cdef Py_ssize_t l
         if not isinstance(key, tuple):
             if isinstance(key, bool) or not hasattr(key, "__index__"):
-                raise TypeError(f"tensor index must be an int or a 3-tuple, got {type(key).__name__}")
+                raise TypeError(
+                    f"tensor index must be an int or a 3-tuple, got {type(key).__name__}")
             v = _index(key)  # once, before the shape is read; compared as a Python int
             if v < -self.L or v >= self.L:
                 raise IndexError(f"layer index {v} is out of range for {self.L} layers")
@@ -1153,7 +1155,7 @@ cdef RamTensor _matmul(RamTensor a, RamTensor b, bint ta, bint tb):
 def tensor(data):
     """A new tensor (a copy) from nested lists (1-3 levels), a NumPy array, a number or
     a RamTensor. Scalars become (1,1,1), 1-D (1,1,n), 2-D (1,r,c)."""
-    cdef RamTensor src, out
+    cdef RamTensor out
     if isinstance(data, RamTensor):
         return (<RamTensor>data).copy()
     if isinstance(data, (str, bytes, dict, set)) or data is None:

@@ -4,8 +4,7 @@
 which check the meaning (hyperparameters, label forms); these check every buffer and size
 the C side reads and run the kernels without the GIL."""
 
-from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memcpy
+from libc.stdint cimport int64_t
 
 from rcmlrs._kernels cimport *
 from rcmlrs._tensor cimport NOGIL_MIN, RamTensor, _as_tensor, _empty, _overlaps

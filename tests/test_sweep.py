@@ -1,7 +1,7 @@
 """The sweep: every kernel, on every backend, at every awkward size, against the reference.
 
 Each case below runs one public op (a tensor method, a loss, an optimizer step) on the
-same float32 inputs under every available backend (``_tensor.capabilities()``: serial,
+same float32 inputs under every available backend (``_runtime.capabilities()``: serial,
 baseline, avx2, avx512 / NEON) and checks
 
 1. the result against the float64 twin in ``tests/reference.py``, within the case's
@@ -46,9 +46,9 @@ import pytest
 import reference as ref
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 SIZES = {0: (2, 3, 0), 1: (1, 1, 1), 15: (1, 3, 5), 17: (1, 1, 17), 67: (1, 1, 67)}
 SIZES[1000] = (2, 5, 100)  # axis 1: 100 columns = two 64-wide blocks; axis 2: 6 x 16 + 4
 SHAPES = list(SIZES.values())
@@ -673,12 +673,12 @@ def _as_list(result):
 
 
 def _run_on(backend, c, inputs):
-    old = _tensor.get_backend()
-    _tensor.set_backend(backend)
+    old = _runtime.get_backend()
+    _runtime.set_backend(backend)
     try:
         return _as_list(c.run(*inputs))
     finally:
-        _tensor.set_backend(old)
+        _runtime.set_backend(old)
 
 
 def _reference(c, inputs):
