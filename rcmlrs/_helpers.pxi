@@ -1,0 +1,267 @@
+# The module-level helpers behind RamTensor's methods: allocation, argument conversion,
+# broadcasting, the elementwise/reduction/product dispatch. Included by _tensor.pyx (the
+# same module: they see RamTensor's fields); _tensor.pxd exports the ones other modules
+# cimport.
+
+cdef RamTensor _empty(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C):
+    """A new owned tensor with uninitialised contents."""
+    cdef Py_ssize_t n = _checked_size(L, R, C, "tensor")
+    cdef RamTensor t = RamTensor.__new__(RamTensor)
+    t.data = <float *>rcml_alloc_aligned(<size_t>n * 4)
+    if t.data == NULL:
+        raise MemoryError(f"cannot allocate a tensor of shape {(L, R, C)} ({n * 4} bytes)")
+    t.owns = True
+    t.L = L
+    t.R = R
+    t.C = C
+    t.n = n
+    t._set_meta()
+    return t
+
+
+def _rebuild(L, R, C, bytes payload):
+    cdef RamTensor t = _empty(L, R, C)
+    if len(payload) != t.n * 4:
+        raise FormatError("pickled RamTensor payload has the wrong length")
+    if t.n:
+        memcpy(t.data, PyBytes_AS_STRING(payload), t.n * 4)
+    return t
+
+
+cdef float _to_float(object v, str what) except? -1:
+    if isinstance(v, RamTensor):
+        return (<RamTensor>v).to_scalar()
+    try:
+        return <float>float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: expected a number, got {type(v).__name__}") from None
+
+
+cdef double _to_ddof(object ddof) except? -1:
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float)):
+        raise TypeError(f"ddof must be a number, got {type(ddof).__name__}")
+    return <double>ddof
+
+
+cdef RamTensor _as_tensor(object x, str what):
+    if isinstance(x, RamTensor):
+        return <RamTensor>x
+    if isinstance(x, (str, bytes, dict, set)) or x is None:
+        raise TypeError(f"{what}: expected a tensor, array or number, got {type(x).__name__}")
+    return tensor(x)
+
+
+cdef tuple _broadcast_shape(RamTensor a, RamTensor b, str what, Py_ssize_t *as_,
+                            Py_ssize_t *bs):
+    """Output shape of a op b under NumPy rules; fills strides in floats (0 = broadcast)."""
+    cdef Py_ssize_t da[3]
+    cdef Py_ssize_t db[3]
+    cdef Py_ssize_t out[3]
+    cdef int i
+    da[0] = a.L
+    da[1] = a.R
+    da[2] = a.C
+    db[0] = b.L
+    db[1] = b.R
+    db[2] = b.C
+    for i in range(3):
+        if da[i] == db[i] or db[i] == 1:
+            out[i] = da[i]
+        elif da[i] == 1:
+            out[i] = db[i]
+        else:
+            raise ShapeError(f"{what}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+    as_[0] = a.R * a.C if a.L != 1 else 0
+    as_[1] = a.C if a.R != 1 else 0
+    as_[2] = 1 if a.C != 1 else 0
+    bs[0] = b.R * b.C if b.L != 1 else 0
+    bs[1] = b.C if b.R != 1 else 0
+    bs[2] = 1 if b.C != 1 else 0
+    return (out[0], out[1], out[2])
+
+
+cdef object _binary_op(RamTensor a, object other, int op, str what, bint operator=False):
+    """a op other. An operand of an unsupported type is a TypeError for the method forms;
+    the operators return NotImplemented instead, so Python can try the other operand
+    (and then raises its own TypeError). A ragged list is a ShapeError for both."""
+    cdef RamTensor b, out
+    cdef float s
+    cdef Py_ssize_t as_[3]
+    cdef Py_ssize_t bs[3]
+    cdef size_t shp[3]
+    if isinstance(other, RamTensor):
+        b = <RamTensor>other
+    elif isinstance(other, float) or (isinstance(other, int) and not isinstance(other, bool)):
+        s = <float>other
+        out = _empty(a.L, a.R, a.C)
+        if a.n >= NOGIL_MIN:
+            with nogil:
+                rcml_binary_scalar_f32(op, a.data, s, out.data, a.n)
+        else:
+            rcml_binary_scalar_f32(op, a.data, s, out.data, a.n)
+        return out
+    else:
+        try:
+            b = _as_tensor(other, what)
+        except TypeError:
+            if operator:
+                return NotImplemented
+            raise
+    if a.L == b.L and a.R == b.R and a.C == b.C:
+        out = _empty(a.L, a.R, a.C)
+        if a.n >= NOGIL_MIN:
+            with nogil:
+                rcml_binary_f32(op, a.data, b.data, out.data, a.n)
+        else:
+            rcml_binary_f32(op, a.data, b.data, out.data, a.n)
+        return out
+    L, R, C = _broadcast_shape(a, b, what, as_, bs)
+    out = _empty(L, R, C)
+    shp[0] = L
+    shp[1] = R
+    shp[2] = C
+    with nogil:
+        rcml_binary_bcast_f32(op, a.data, as_, b.data, bs, out.data, shp)
+    return out
+
+
+cdef bint _overlaps(RamTensor a, RamTensor b) noexcept:
+    return (a.data < b.data + b.n) and (b.data < a.data + a.n)
+
+
+cdef object _inplace_op(RamTensor a, object other, int op, str what):
+    cdef RamTensor b
+    cdef Py_ssize_t as_[3]
+    cdef Py_ssize_t bs[3]
+    cdef size_t shp[3]
+    cdef float s
+    if isinstance(other, float) or (isinstance(other, int) and not isinstance(other, bool)):
+        s = <float>other
+        with nogil:
+            rcml_binary_scalar_f32(op, a.data, s, a.data, a.n)
+        return a
+    try:
+        b = _as_tensor(other, what)
+    except TypeError:
+        return NotImplemented  # only the augmented operators come here
+    L, R, C = _broadcast_shape(a, b, what, as_, bs)
+    if (L, R, C) != a.shape:
+        raise ShapeError(f"{what} (in place): result shape {(L, R, C)} differs from the "
+                         f"target's shape {a.shape}")
+    if b is not a and _overlaps(a, b):
+        b = b.copy()  # two views of one buffer: read from a snapshot
+    if a.shape == b.shape:
+        with nogil:
+            rcml_binary_f32(op, a.data, b.data, a.data, a.n)
+        return a
+    shp[0] = L
+    shp[1] = R
+    shp[2] = C
+    with nogil:
+        rcml_binary_bcast_f32(op, a.data, as_, b.data, bs, a.data, shp)
+    return a
+
+
+cdef RamTensor _unary(RamTensor x, int op, float p0, float p1):
+    cdef RamTensor out = _empty(x.L, x.R, x.C)
+    if x.n >= NOGIL_MIN:
+        with nogil:
+            rcml_unary_f32(op, x.data, p0, p1, out.data, x.n)
+    else:
+        rcml_unary_f32(op, x.data, p0, p1, out.data, x.n)
+    return out
+
+
+cdef int _axis_index(object axis, str what) except -1:
+    if isinstance(axis, bool) or not hasattr(axis, "__index__"):
+        raise TypeError(f"{what}: axis must be None or an int, got {type(axis).__name__}")
+    a = axis.__index__()
+    if a < -3 or a > 2:
+        raise ValueError(f"{what}: axis {a} is out of range for a rank-3 tensor")
+    return a + 3 if a < 0 else a
+
+
+cdef tuple _axis_view(RamTensor t, int a):
+    """(outer, len, inner) so that reducing axis a is reducing the middle of the view."""
+    if a == 0:
+        return (1, t.L, t.R * t.C)
+    if a == 1:
+        return (t.L, t.R, t.C)
+    return (t.L * t.R, t.C, 1)
+
+
+cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
+    cdef size_t outer, ln, inner
+    cdef double s, m
+    cdef float f
+    cdef RamTensor out
+    if axis is None:
+        if t.n == 0:
+            if op == RCML_RED_SUM:
+                return 0.0
+            if op == RCML_RED_MIN or op == RCML_RED_MAX:
+                raise ValueError(f"{what}: tensor of shape {t.shape} is empty")
+            return NAN
+        with nogil:
+            if op == RCML_RED_SUM or op == RCML_RED_MEAN:
+                s = rcml_sum_f32(t.data, t.n)
+                if op == RCML_RED_MEAN:
+                    s = s / <double>t.n
+            elif op == RCML_RED_MIN:
+                s = rcml_min_f32(t.data, t.n)
+            elif op == RCML_RED_MAX:
+                s = rcml_max_f32(t.data, t.n)
+            else:
+                m = rcml_sum_f32(t.data, t.n) / <double>t.n
+                s = rcml_sumsqdev_f32(t.data, t.n, m)
+                if <double>t.n - ddof <= 0:
+                    s = NAN
+                else:
+                    s = s / (<double>t.n - ddof)
+                if op == RCML_RED_STD:
+                    s = sqrt(s)
+        # results are float32 quantities: round once so sum() == float(sum(axis=...))
+        f = <float>s
+        return <double>f
+    cdef int a = _axis_index(axis, what)
+    outer, ln, inner = _axis_view(t, a)
+    dims = [t.L, t.R, t.C]
+    dims[a] = 1
+    out = _empty(dims[0], dims[1], dims[2])
+    if ln == 0:
+        if op == RCML_RED_SUM:
+            rcml_fill_f32(0.0, out.data, out.n)
+        elif op == RCML_RED_MIN or op == RCML_RED_MAX:
+            if out.n:
+                raise ValueError(f"{what}: cannot reduce an empty axis {a} of shape {t.shape}")
+        else:
+            rcml_fill_f32(NAN, out.data, out.n)
+        return out
+    with nogil:
+        rcml_reduce_axis_f32(op, t.data, outer, ln, inner, ddof, out.data)
+    return out
+
+
+cdef RamTensor _matmul(RamTensor a, RamTensor b, bint ta, bint tb):
+    cdef size_t m = a.C if ta else a.R
+    cdef size_t k = a.R if ta else a.C
+    cdef size_t kb = b.C if tb else b.R
+    cdef size_t n = b.R if tb else b.C
+    if k != kb:
+        ops = ("A^T" if ta else "A") + " @ " + ("B^T" if tb else "B")
+        raise ShapeError(f"matmul: inner dims differ: {a.shape} @ {b.shape} ({ops}: "
+                         f"{k} vs {kb})")
+    if not (a.L == b.L or a.L == 1 or b.L == 1):
+        raise ShapeError(f"matmul: layer counts differ: {a.shape} @ {b.shape} "
+                         f"(need equal counts or 1 on one side)")
+    cdef size_t L = a.L if a.L != 1 else b.L
+    cdef RamTensor out = _empty(L, m, n)
+    cdef size_t sa = 0 if a.L == 1 else a.R * a.C
+    cdef size_t sb = 0 if b.L == 1 else b.R * b.C
+    if out.n == 0:
+        return out
+    with nogil:
+        rcml_gemm_batched_f32(L, ta, tb, m, n, k, 1.0, a.data, sa, b.data, sb, 0.0, out.data)
+    return out
+
+
