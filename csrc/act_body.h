@@ -1,6 +1,7 @@
-/* act_body.h - activation, derivative, softmax and normalization kernels, ONE source
- * compiled once per backend (act_serial.c, act_baseline.c, act_avx2.c, act_avx512.c),
- * exactly like ew_body.h: each includer defines RCML_SFX(name) and RCML_LOOP first.
+/* act_body.h - THE activation math: every activation, derivative, fused backward, softmax
+ * and normalization kernel, and the layer forms (bias + activation per row, backward from
+ * z or y) that rc.nn layers and the recurrent bodies use. One source, compiled once per
+ * ISA through isa_body.h (RCML_SFX and RCML_LOOP defined by the includer).
  *
  * Per-element functions are branch-free (selects via rcml_self) so every loop below
  * vectorises; every sum runs in a fixed order (16 lanes combined pairwise, or one
@@ -8,7 +9,7 @@
  * identical bits.
  */
 #include "rcmlrs.h"
-#include "act_table.h"
+#include "kernels.h"
 #include "mathf.h"
 
 #define RCML_NINF (-(rcml_as_float(0x7f800000u)))
@@ -77,6 +78,10 @@ RCML_INLINE float act_sigmoid_d(float x) {
     rcml_sigmoid2f(x, &s, &sm);
     return s * sm; /* NaN propagates through both */
 }
+
+/* derivatives from the output y = f(x), where f' is a function of y (what layers keep) */
+RCML_INLINE float act_sigmoid_dy(float y) { return y * (1.0f - y); }
+RCML_INLINE float act_tanh_dy(float y) { return 1.0f - y * y; }
 
 /* tanh' = 1 - tanh^2 = 4e / (1 + e)^2 with e = e^{-2|x|}: no cancellation in the tails */
 RCML_INLINE float act_tanh_d(float x) {
@@ -174,8 +179,8 @@ static void RCML_SFX(backward_out)(int act, const float *y, const float *g, floa
     case RCML_ACT_LEAKY_RELU:
         RCML_LOOP for (i = 0; i < n; i++) out[i] = act_nanfix(y[i], rcml_self(y[i] > 0.0f, g[i], g[i] * a));
         break;
-    case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * (y[i] * (1.0f - y[i])); break;
-    case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * (1.0f - y[i] * y[i]); break;
+    case RCML_ACT_SIGMOID: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_sigmoid_dy(y[i]); break;
+    case RCML_ACT_TANH: RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] * act_tanh_dy(y[i]); break;
     default: break;
     }
 }
@@ -225,7 +230,7 @@ static float RCML_SFX(row_expsum)(const float *x, float m, float *out, int store
 static void RCML_SFX(softmax_row)(int mode, const float *x, const float *g, size_t n,
                                   float *out) {
     size_t i, j;
-    float m = rcml_max_f32(x, n);
+    float m = RCML_SFX(max)(x, n); /* ew_body.h, this ISA */
     if (mode == RCML_SMX_LOG) {
         float s = RCML_SFX(row_expsum)(x, m, out, 0, n);
         float ls = rcml_logf(s);
@@ -337,6 +342,50 @@ static void RCML_SFX(softmax)(int mode, const float *x, const float *g, size_t o
     }
 }
 
+/* ------------------------------------------------------------ layer forms */
+
+/* 1 when backward_out gives grad * f'(x) from y = f(x): f' is a function of y (leaky relu
+ * only for a positive slope, where y > 0 iff x > 0). The tensor API's
+ * ``x.<f>_backward(g, output=y)`` makes the same choice, so layers match it bit for bit. */
+RCML_INLINE int act_from_output(int act, float a) {
+    return act == RCML_ACT_LINEAR || act == RCML_ACT_RELU || act == RCML_ACT_SIGMOID ||
+           act == RCML_ACT_TANH || (act == RCML_ACT_LEAKY_RELU && a > 0.0f);
+}
+
+/* Per row of n: z += bias (bias may be NULL), then y = f(z) with f an elementwise
+ * activation or RCML_ACT_SOFTMAX (the row softmax of x.softmax()); y may equal z. The bias
+ * add is the single rounding of the tensor API's broadcast add, so the result equals
+ * (x @ W + b).<f>() bit for bit. */
+static void RCML_SFX(bias_act)(int act, float a, size_t m, size_t n, const float *bias,
+                               float *z, float *y) {
+    size_t r, j;
+    for (r = 0; r < m; r++) {
+        float *zr = z + r * n, *yr = y + r * n;
+        if (bias) {
+            RCML_LOOP for (j = 0; j < n; j++) zr[j] = zr[j] + bias[j];
+        }
+        if (act == RCML_ACT_SOFTMAX)
+            RCML_SFX(softmax_row)(RCML_SMX_SOFTMAX, zr, NULL, n, yr);
+        else
+            RCML_SFX(act)(act, zr, a, yr, n);
+    }
+}
+
+/* dz = g * f'(z) over m rows of n: from y = f(z) where act_from_output, else from z;
+ * softmax: J(z)^T g per row. dz may equal g except for softmax. */
+static void RCML_SFX(layer_backward)(int act, float a, size_t m, size_t n, const float *z,
+                                     const float *y, const float *g, float *dz) {
+    size_t r;
+    if (act == RCML_ACT_SOFTMAX) {
+        for (r = 0; r < m; r++)
+            RCML_SFX(softmax_row)(RCML_SMX_BACKWARD, z + r * n, g + r * n, n, dz + r * n);
+    } else if (y && act_from_output(act, a)) {
+        RCML_SFX(backward_out)(act, y, g, a, dz, m * n);
+    } else {
+        RCML_SFX(backward)(act, z, g, a, dz, m * n);
+    }
+}
+
 /* ---------------------------------------------------------- normalization */
 
 static void RCML_SFX(norm_apply)(const float *x, size_t outer, size_t len, size_t inner,
@@ -365,5 +414,5 @@ static void RCML_SFX(norm_apply)(const float *x, size_t outer, size_t len, size_
 
 const rcml_act_table_t RCML_SFX(rcml_act) = {
     RCML_SFX(act), RCML_SFX(deriv), RCML_SFX(backward), RCML_SFX(backward_out),
-    RCML_SFX(softmax), RCML_SFX(norm_apply),
+    RCML_SFX(softmax), RCML_SFX(norm_apply), RCML_SFX(bias_act), RCML_SFX(layer_backward),
 };

@@ -2,18 +2,7 @@
  * active backend's table, split big inputs over the pool in fixed chunks (so results do
  * not depend on the thread count). */
 #include "rcmlrs.h"
-#include "act_table.h"
-
-static const rcml_act_table_t *rcml_act_table(void) {
-    switch (rcml_active_isa) {
-    case RCML_ISA_SERIAL: return &rcml_act_serial;
-#ifdef RCML_HAVE_X86_TARGETS
-    case RCML_ISA_AVX2: return &rcml_act_avx2;
-    case RCML_ISA_AVX512: return &rcml_act_avx512;
-#endif
-    default: return &rcml_act_baseline; /* baseline, and NEON on arm64 */
-    }
-}
+#include "kernels.h"
 
 /* Transcendental activations cost ~10-20x an add: worth threads from 16K floats. The
  * cheap ones (relu, leaky relu, linear) are memory-bound and go parallel later. */
@@ -45,7 +34,7 @@ static void rcml_act_chunk(void *ctx, size_t b, size_t e) {
 
 static void rcml_act_run(int kind, int act, const float *x, const float *g, float a, float *out,
                          size_t n) {
-    rcml_act_job_t j = {rcml_act_table(), act, kind, x, g, a, out};
+    rcml_act_job_t j = {rcml_kernels()->act, act, kind, x, g, a, out};
     if (act < 0 || act >= RCML_ACT_COUNT) return;
     int cheap = rcml_act_cheap(act) || kind == 3;
     size_t par_min = cheap ? RCML_EW_PAR_MIN : RCML_ACT_GRAIN;
@@ -82,6 +71,56 @@ int rcml_act_has_output_backward(int act) {
            act == RCML_ACT_SIGMOID || act == RCML_ACT_TANH;
 }
 
+/* ------------------------------------------------------------ layer forms */
+
+typedef struct {
+    const rcml_act_table_t *t;
+    int act;
+    float a;
+    size_t n;
+    const float *bias, *z, *y, *g;
+    float *zw, *out;
+} rcml_layer_job_t;
+
+static void rcml_bias_act_rows(void *ctx, size_t b, size_t e) {
+    rcml_layer_job_t *j = (rcml_layer_job_t *)ctx;
+    j->t->bias_act(j->act, j->a, e - b, j->n, j->bias, j->zw + b * j->n, j->out + b * j->n);
+}
+
+static void rcml_layer_backward_rows(void *ctx, size_t b, size_t e) {
+    rcml_layer_job_t *j = (rcml_layer_job_t *)ctx;
+    size_t o = b * j->n;
+    j->t->layer_backward(j->act, j->a, e - b, j->n, j->z + o, j->y ? j->y + o : NULL,
+                         j->g + o, j->out + o);
+}
+
+/* rows are independent: chunks of whole rows, ~RCML_ACT_GRAIN floats each */
+static void rcml_layer_run(rcml_chunk_fn fn, rcml_layer_job_t *j, size_t m) {
+    size_t grain = RCML_MAX((size_t)1, RCML_ACT_GRAIN / RCML_MAX(j->n, (size_t)1));
+    if (m * j->n < RCML_ACT_GRAIN)
+        fn(j, 0, m);
+    else
+        rcml_parallel_for(m, grain, fn, j);
+}
+
+static int rcml_layer_act_ok(int act) {
+    return (act >= 0 && act < RCML_ACT_COUNT) || act == RCML_ACT_SOFTMAX;
+}
+
+void rcml_bias_act_f32(int act, float param, size_t m, size_t n, const float *bias, float *z,
+                       float *y) {
+    rcml_layer_job_t j = {rcml_kernels()->act, act, param, n, bias, NULL, NULL, NULL, z, y};
+    if (!rcml_layer_act_ok(act) || m == 0 || n == 0) return;
+    rcml_layer_run(rcml_bias_act_rows, &j, m);
+}
+
+void rcml_act_layer_backward_f32(int act, float param, size_t m, size_t n, const float *z,
+                                 const float *y, const float *grad, float *dz) {
+    rcml_layer_job_t j = {rcml_kernels()->act, act, param, n, NULL, z, y, grad, NULL, dz};
+    if (!rcml_layer_act_ok(act) || m == 0 || n == 0) return;
+    rcml_layer_run(rcml_layer_backward_rows, &j, m);
+}
+
 /* ---------------------------------------------------------------- softmax */
 
 typedef struct {
@@ -101,7 +140,7 @@ static void rcml_smx_chunk(void *ctx, size_t b, size_t e) {
 
 static void rcml_smx_run(int mode, const float *x, const float *g, size_t outer, size_t len,
                          size_t inner, float *out) {
-    rcml_smx_job_t j = {rcml_act_table(), mode, x, g, len, inner, out};
+    rcml_smx_job_t j = {rcml_kernels()->act, mode, x, g, len, inner, out};
     size_t slice = len * inner;
     if (outer == 0 || slice == 0) return;
     /* slices are independent: chunk them so each chunk holds ~RCML_ACT_GRAIN floats */
@@ -141,7 +180,7 @@ void rcml_softmax_backward_f32(const float *x, const float *grad, size_t rows, s
 }
 
 void rcml_softmax_jacobian_f32(const float *x, size_t rows, size_t cols, float *out) {
-    const rcml_act_table_t *t = rcml_act_table();
+    const rcml_act_table_t *t = rcml_kernels()->act;
     size_t r, i, j, cc = cols * cols;
     for (r = 0; r < rows; r++) {
         float *J = out + r * cc;
@@ -183,7 +222,7 @@ static void rcml_norm_span(void *ctx, size_t b, size_t e) {
 
 void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
                          const float *sub, const float *div, float *out) {
-    rcml_norm_job_t j = {rcml_act_table(), x, sub, div, len, inner, out};
+    rcml_norm_job_t j = {rcml_kernels()->act, x, sub, div, len, inner, out};
     size_t n = outer * len * inner;
     if (n == 0) return;
     if (n < RCML_EW_PAR_MIN) {

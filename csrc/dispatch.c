@@ -1,6 +1,6 @@
 /* dispatch.c - CPU feature detection (once) and the active backend. */
 #include "rcmlrs.h"
-#include "internal.h"
+#include "kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,13 +127,14 @@ const char *rcml_compiler(void) {
 #endif
 }
 
-const rcml_ew_table_t *rcml_ew_table(void) {
+/* The only switch over ISAs: every dispatching entry point asks here for its table. */
+const rcml_kernels_t *rcml_kernels(void) {
     switch (rcml_active_isa) {
-    case RCML_ISA_SERIAL: return &rcml_ew_serial;
+    case RCML_ISA_SERIAL: return &rcml_kernels_serial;
 #ifdef RCML_HAVE_X86_TARGETS
-    case RCML_ISA_AVX2: return &rcml_ew_avx2;
-    case RCML_ISA_AVX512: return &rcml_ew_avx512;
+    case RCML_ISA_AVX2: return &rcml_kernels_avx2;
+    case RCML_ISA_AVX512: return &rcml_kernels_avx512;
 #endif
-    default: return &rcml_ew_baseline; /* baseline, and NEON on arm64 */
+    default: return &rcml_kernels_baseline; /* baseline, and NEON on arm64 */
     }
 }

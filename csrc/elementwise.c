@@ -1,6 +1,6 @@
 /* elementwise.c - public entry points: dispatch to the active backend, split over threads. */
 #include "rcmlrs.h"
-#include "internal.h"
+#include "kernels.h"
 
 typedef struct {
     const rcml_ew_table_t *t;
@@ -16,7 +16,7 @@ static void rcml_binary_chunk(void *ctx, size_t b, size_t e) {
 }
 
 void rcml_binary_f32(int op, const float *a, const float *b, float *out, size_t n) {
-    rcml_ew_job_t j = {rcml_ew_table(), op, a, b, 0.0f, 0.0f, out};
+    rcml_ew_job_t j = {rcml_kernels()->ew, op, a, b, 0.0f, 0.0f, out};
     if (n < RCML_EW_PAR_MIN) {
         j.t->binary(op, a, b, out, n);
         return;
@@ -30,7 +30,7 @@ static void rcml_scalar_chunk(void *ctx, size_t b, size_t e) {
 }
 
 void rcml_binary_scalar_f32(int op, const float *a, float s, float *out, size_t n) {
-    rcml_ew_job_t j = {rcml_ew_table(), op, a, NULL, s, 0.0f, out};
+    rcml_ew_job_t j = {rcml_kernels()->ew, op, a, NULL, s, 0.0f, out};
     if (n < RCML_EW_PAR_MIN) {
         j.t->binary_scalar(op, a, s, out, n);
         return;
@@ -82,7 +82,7 @@ static void rcml_bcast_rows(void *ctx, size_t b, size_t e) {
 
 void rcml_binary_bcast_f32(int op, const float *a, const ptrdiff_t as[3], const float *b,
                            const ptrdiff_t bs[3], float *out, const size_t shape[3]) {
-    rcml_bcast_job_t j = {rcml_ew_table(), op, a, b, as, bs, out, shape[1], shape[2]};
+    rcml_bcast_job_t j = {rcml_kernels()->ew, op, a, b, as, bs, out, shape[1], shape[2]};
     size_t rows = shape[0] * shape[1];
     if (rows == 0 || shape[2] == 0) return;
     size_t grain = RCML_MAX((size_t)1, RCML_EW_GRAIN / shape[2]);
@@ -103,7 +103,7 @@ void rcml_unary_f32(int op, const float *x, float p0, float p1, float *out, size
      * float below 2^31 is an even exponent too, and for every float x both powers round
      * to the same value (0, 1, inf or NaN), so clamping changes no result. */
     if (op == RCML_POWI) p0 = RCML_MAX(RCML_MIN(p0, 2147483520.0f), -2147483520.0f);
-    rcml_ew_job_t j = {rcml_ew_table(), op, x, NULL, p0, p1, out};
+    rcml_ew_job_t j = {rcml_kernels()->ew, op, x, NULL, p0, p1, out};
     /* transcendentals cost ~10x an add, so they are worth threads sooner */
     int heavy = op == RCML_EXP || op == RCML_LOG || op == RCML_TANH || op == RCML_POWF ||
                 op == RCML_POWI || op == RCML_SQRT;

@@ -1,12 +1,12 @@
-/* ew_body.h - elementwise and reduction kernels, ONE source compiled once per backend.
- *
- * Included by ew_serial.c, ew_baseline.c, ew_avx2.c and ew_avx512.c, each of which
- * defines RCML_SFX(name) (the variant suffix), RCML_LOOP (a loop pragma, empty or
- * "do not vectorise" for the serial reference) and the target ISA before including.
+/* ew_body.h - elementwise and reduction kernels, ONE source compiled once per ISA
+ * through isa_body.h, whose includer defines RCML_SFX(name) (the variant suffix),
+ * RCML_LOOP (a loop pragma, empty or "do not vectorise" for the serial reference) and
+ * the target ISA.
  * Every loop has a fixed evaluation order, so all backends give identical bits
  * (FP contraction is off in the build).
  */
 #include "rcmlrs.h"
+#include "kernels.h"
 #include "mathf.h"
 
 #include <math.h>

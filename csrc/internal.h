@@ -39,24 +39,6 @@ RCML_INLINE uint32_t rcml_as_u32(float f) { uint32_t u; memcpy(&u, &f, 4); retur
 /* Cheap ops (add, mul) only go parallel above this size: below it threads cost more. */
 #define RCML_EW_PAR_MIN ((size_t)1 << 18)
 
-/* Per-ISA table of elementwise/reduction kernels, filled by ew_*.c from one source. */
-typedef struct {
-    void (*binary)(int op, const float *a, const float *b, float *out, size_t n);
-    void (*binary_scalar)(int op, const float *a, float s, float *out, size_t n);
-    void (*unary)(int op, const float *x, float p0, float p1, float *out, size_t n);
-    double (*sum)(const float *x, size_t n);
-    double (*sumsqdev)(const float *x, size_t n, double mean);
-    float (*min)(const float *x, size_t n);
-    float (*max)(const float *x, size_t n);
-} rcml_ew_table_t;
-
-extern const rcml_ew_table_t rcml_ew_serial;
-extern const rcml_ew_table_t rcml_ew_baseline;
-#ifdef RCML_HAVE_X86_TARGETS
-extern const rcml_ew_table_t rcml_ew_avx2;
-extern const rcml_ew_table_t rcml_ew_avx512;
-#endif
-const rcml_ew_table_t *rcml_ew_table(void);
 
 extern int rcml_active_isa; /* read by every dispatching entry point */
 

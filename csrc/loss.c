@@ -6,7 +6,7 @@
  * same for any thread count and any backend.
  */
 #include "rcmlrs.h"
-#include "train_internal.h"
+#include "kernels.h"
 
 #include <math.h>
 
@@ -20,7 +20,7 @@ static size_t rcml_loss_chunk(size_t n, size_t min_chunk) {
 
 typedef struct {
     const rcml_train_table_t *t;
-    int kind; /* 0 mse, 1 mae, 2 bce, 3 cross-entropy */
+    int kind; /* 0 mse, 1 mae, 2 bce, 3 cross-entropy, 4 bce from logits */
     const float *a, *p;
     const int64_t *labels;
     size_t cols, chunk;
@@ -37,6 +37,7 @@ static void rcml_loss_part(void *ctx, size_t b, size_t e) {
     case 0: s = j->t->mse(j->a + b, j->p + b, e - b, j->scale, g); break;
     case 1: s = j->t->mae(j->a + b, j->p + b, e - b, j->scale, g); break;
     case 2: s = j->t->bce(j->a + b, j->p + b, e - b, j->scale, g); break;
+    case 4: s = j->t->bce_logits(j->a + b, j->p + b, e - b, j->scale, g); break;
     default:
         /* b, e count rows here; a is the target (or NULL), p the logits */
         s = j->t->xent(j->p + b * j->cols, j->a ? j->a + b * j->cols : NULL,
@@ -50,7 +51,7 @@ static double rcml_loss_run(rcml_loss_job_t *j, size_t n, size_t min_chunk) {
     size_t i, parts;
     double total = 0.0;
     if (n == 0) return NAN;
-    j->t = rcml_train_table();
+    j->t = rcml_kernels()->train;
     j->chunk = rcml_loss_chunk(n, min_chunk);
     parts = (n + j->chunk - 1) / j->chunk;
     rcml_parallel_for(n, j->chunk, rcml_loss_part, j);
@@ -79,11 +80,11 @@ double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *gra
     return rcml_elem_loss(1, actual, pred, n, grad, 1.0);
 }
 
-double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
-                                     float *grad) {
-    /* log and division per element: chunks can be smaller */
+/* log and division (or exp) per element: chunks can be smaller */
+static double rcml_bce_any(int kind, const float *actual, const float *pred, size_t n,
+                           float *grad) {
     rcml_loss_job_t j;
-    j.kind = 2;
+    j.kind = kind;
     j.a = actual;
     j.p = pred;
     j.labels = NULL;
@@ -91,6 +92,16 @@ double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, siz
     j.scale = n ? (float)(1.0 / (double)n) : 0.0f;
     j.grad = grad;
     return rcml_loss_run(&j, n, RCML_LOSS_MIN_CHUNK / 4);
+}
+
+double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
+                                     float *grad) {
+    return rcml_bce_any(2, actual, pred, n, grad);
+}
+
+double rcml_binary_cross_entropy_logits_f32(const float *actual, const float *logits, size_t n,
+                                            float *grad) {
+    return rcml_bce_any(4, actual, logits, n, grad);
 }
 
 static double rcml_xent_any(const float *logits, const float *target, const int64_t *labels,

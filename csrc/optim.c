@@ -1,4 +1,4 @@
-/* optim.c - optimizer entry points (Adam/AdamW/AMSGrad, SGD) and the training table.
+/* optim.c - optimizer entry points (Adam/AdamW/AMSGrad, SGD).
  *
  * Each step is one pass over memory per tensor: the per-ISA kernel in train_body.h reads
  * grad, param and the state once and writes param and the state once. Scalars (bias
@@ -7,24 +7,13 @@
  * the result is the same for any thread count.
  */
 #include "rcmlrs.h"
-#include "train_internal.h"
+#include "kernels.h"
 
 #include <math.h>
 
 /* ~100 KB of each of the 4-5 streams per chunk: large enough to amortise the hand-off,
  * small enough to balance two to sixteen threads on a 1e6-parameter tensor. */
 #define RCML_OPT_GRAIN ((size_t)1 << 15)
-
-const rcml_train_table_t *rcml_train_table(void) {
-    switch (rcml_active_isa) {
-    case RCML_ISA_SERIAL: return &rcml_train_serial;
-#ifdef RCML_HAVE_X86_TARGETS
-    case RCML_ISA_AVX2: return &rcml_train_avx2;
-    case RCML_ISA_AVX512: return &rcml_train_avx512;
-#endif
-    default: return &rcml_train_baseline; /* baseline, and NEON on arm64 */
-    }
-}
 
 typedef struct {
     const rcml_train_table_t *t;
@@ -47,7 +36,7 @@ void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *v
     double bc1 = 1.0 - pow(beta1, s);
     double bc2 = 1.0 - pow(beta2, s);
     float w1 = (float)(1.0 - beta1);
-    j.t = rcml_train_table();
+    j.t = rcml_kernels()->train;
     j.g = grad;
     j.p = param;
     j.m = m;
@@ -86,7 +75,7 @@ void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double 
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int first) {
     rcml_sgd_job_t j;
-    j.t = rcml_train_table();
+    j.t = rcml_kernels()->train;
     j.g = grad;
     j.p = param;
     j.hp.nlr = (float)(-lr);

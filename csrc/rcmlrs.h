@@ -187,7 +187,8 @@ typedef enum {
                                 computed as x * sigmoid(2u) (the same function, no cancellation) */
     RCML_ACT_GELU_ERF = 7,   /* exact form x * Phi(x) = 0.5 x erfc(-x / sqrt 2) */
     RCML_ACT_ERF = 8,        /* erf x (not an activation; the same machinery) */
-    RCML_ACT_COUNT = 9
+    RCML_ACT_COUNT = 9,      /* ids below are elementwise */
+    RCML_ACT_SOFTMAX = 16    /* softmax over each row: layer forms only (rcml_bias_act_f32) */
 } rcml_act_t;
 
 /* out[i] = f(x[i]); n floats; out may equal x. */
@@ -205,6 +206,20 @@ void rcml_act_backward_f32(int act, const float *x, const float *grad, float par
 int rcml_act_has_output_backward(int act);
 int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad, float param,
                                       float *out, size_t n);
+
+/* Layer forms, over m rows of n (a Dense layer's z = x @ W): z += bias per row (bias, n
+ * floats, may be NULL), then y = f(z) with act any elementwise id or RCML_ACT_SOFTMAX (the
+ * row softmax below). The same kernels as rcml_act_f32 / rcml_softmax_f32 and the single
+ * rounding of a broadcast add, so a layer equals (x @ W + b).<f>() bit for bit. y may
+ * equal z. */
+void rcml_bias_act_f32(int act, float param, size_t m, size_t n, const float *bias, float *z,
+                       float *y);
+/* dz = grad * f'(z) over m rows of n. With y = f(z) given (may be NULL) and f' a function
+ * of y (linear, relu, sigmoid, tanh, leaky_relu with param > 0) it is
+ * rcml_act_backward_from_output_f32 on y, else rcml_act_backward_f32 on z; softmax:
+ * J(z)^T grad per row (dz must not equal grad then). dz may equal grad otherwise. */
+void rcml_act_layer_backward_f32(int act, float param, size_t m, size_t n, const float *z,
+                                 const float *y, const float *grad, float *dz);
 
 /* Softmax family along the middle axis of x viewed as (outer, len, inner), len >= 1
  * (inner = 1: rows of length len). Each slice is max-shifted (stable for any finite
@@ -249,6 +264,10 @@ double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *gra
  * finite for p = 0 or 1. p outside [0, 1] gives NaN. */
 double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
                                      float *grad);
+/* mean(max(z, 0) - z a + log1p(e^-|z|)), binary cross-entropy from logits z (stable for
+ * any finite z; torch's binary_cross_entropy_with_logits); grad = (sigmoid(z) - a) / n. */
+double rcml_binary_cross_entropy_logits_f32(const float *actual, const float *logits, size_t n,
+                                            float *grad);
 /* Softmax cross-entropy from logits (rows x cols, row-major), mean over rows:
  * loss_r = sum_c t_rc (lse_r - z_rc), lse_r = max_r + log sum_c e^(z_rc - max_r) (stable for
  * any finite logits). target is one-hot or any distribution per row (classes with t = 0
@@ -281,48 +300,36 @@ void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double 
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int first);
 
-/* ------------------------------------------------------------ neural nets (rc.nn) */
-/* Fused kernels behind rc.nn (csrc/nn_kernels.c, nn_body.h per ISA). Bitwise identical
- * for any thread count (fixed-order loops; products through the packed GEMM). Matrices
- * are row-major and contiguous; "m x n" means m rows (samples) of n columns. */
-typedef enum {
-    RCML_NN_LINEAR = 0,
-    RCML_NN_RELU = 1,
-    RCML_NN_LEAKY_RELU = 2, /* slope below 0 */
-    RCML_NN_SIGMOID = 3,
-    RCML_NN_TANH = 4,
-    RCML_NN_SWISH = 5,
-    RCML_NN_GELU = 6, /* tanh approximation */
-    RCML_NN_SOFTMAX = 7 /* per row */
-} rcml_nn_act_t;
+/* ------------------------------------------------------------ layers (rc.nn) */
+/* The recurrent layers' time loops (rnn_body.h). Bitwise identical for any thread count
+ * (fixed-order loops; products through the packed GEMM). Matrices are row-major and
+ * contiguous; "m x n" means m rows (samples) of n columns. Activations are rcml_act_t ids
+ * and go through the layer forms above. */
 
-/* C (m x n) = beta * C + op(A) @ B, beta 0 or 1 (beta = 1 accumulates gradients);
- * op(A) m x k (A stored k x m when trans_a), B k x n: rcml_gemm_f32 with alpha = 1.
- * C must not overlap A or B. */
-void rcml_nn_gemm_f32(int trans_a, size_t m, size_t n, size_t k, const float *A,
-                      const float *B, float beta, float *C);
-/* z (m x n) += bias (n, may be NULL) per row, then y = act(z); y may equal z. */
-void rcml_nn_bias_act_f32(int act, float slope, size_t m, size_t n, const float *bias,
-                          float *z, float *y);
-/* dz = g * act'(z) (softmax: y * (g - <g, y>) per row); z pre-activation, y = act(z);
- * dz may equal g. */
-void rcml_nn_act_backward_f32(int act, float slope, size_t m, size_t n, const float *z,
-                              const float *y, const float *g, float *dz);
-/* out (n) = beta * out + sum over the m rows of g (m x n); beta 0 or 1. */
-void rcml_nn_colsum_f32(size_t m, size_t n, const float *g, float beta, float *out);
-/* Softmax cross-entropy on logits (m x n): returns sum over rows of lse(z) - z[label]
- * (labels: target holds m class indices as floats, checked by the caller) or of
- * -sum t * log_softmax(z) (target m x n). grad (may be NULL) = (softmax - t) * grad_scale. */
-double rcml_nn_softmax_xent_f32(size_t m, size_t n, const float *logits, const float *target,
-                                int labels, float grad_scale, float *grad);
-/* sum (p - t)^2; grad = 2 (p - t) * grad_scale (may be NULL). n floats. */
-double rcml_nn_mse_f32(size_t n, const float *t, const float *p, float grad_scale, float *grad);
-/* sum |p - t|; grad = sign(p - t) * grad_scale (may be NULL). */
-double rcml_nn_mae_f32(size_t n, const float *t, const float *p, float grad_scale, float *grad);
-/* binary cross-entropy summed: from logits (stable form, grad = (sigmoid(z) - t) * s) or
- * from probabilities clipped to [1e-7, 1 - 1e-7]. */
-double rcml_nn_bce_f32(size_t n, const float *t, const float *p, int from_logits,
-                       float grad_scale, float *grad);
+/* Elman RNN over a time-major batch: h_t = act(x_t Wx + h_{t-1} Wh + b), h_{-1} = 0.
+ * X (T, B, I), Wx (I, H), Wh (H, H), b (H); Hs (T, B, H) gets every h_t. act is tanh,
+ * sigmoid, relu or linear (an act whose derivative is a function of its output). */
+void rcml_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                          const float *Wx, const float *Wh, const float *b, float *Hs);
+/* BPTT for the above. dHs (T, B, H): in dL/dh_t from the outputs, out dL/dz_t (so the bias
+ * gradient is its column sum). WxT (H, I) and WhT (H, H) are the transposed weights; dX
+ * (T, B, I) may be NULL. */
+void rcml_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                           const float *WxT, const float *WhT, const float *Hs, float *dHs,
+                           float *dWx, float *dWh, float *dX);
+/* LSTM, gates [i | f | g | o] (the torch order), W (I, 4H), U (H, 4H), b (4H):
+ * c_t = f c_{t-1} + i g, h_t = o tanh(c_t), zero initial state. G (T, B, 4H) gets the
+ * gate activations, Cs and Hs (T, B, H) the cell and hidden states. */
+void rcml_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                           const float *W, const float *U, const float *b, float *G, float *Cs,
+                           float *Hs);
+/* BPTT for the above: dHs in dL/dh_t (modified), dG (T, B, 4H) gets dL/d(gate
+ * pre-activations) (its column sum is the bias gradient), dc (B, H) scratch, WT (4H, I),
+ * UT (4H, H) transposed weights; dX may be NULL. */
+void rcml_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                            const float *WT, const float *UT, const float *G, const float *Cs,
+                            const float *Hs, float *dHs, float *dG, float *dc, float *dW,
+                            float *dU, float *dX);
 /* Rows whose argmax matches the target's (labels or one-hot argmax); one column:
  * (p >= threshold) == (t >= 0.5). */
 size_t rcml_nn_count_correct_f32(size_t m, size_t n, const float *pred, const float *target,
@@ -338,28 +345,6 @@ void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *d
 /* mask = (u >= rate) / (1 - rate); y = x * mask; n floats; mask may equal u. */
 void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
                          float *y);
-/* Elman RNN over a time-major batch: h_t = act(x_t Wx + h_{t-1} Wh + b), h_{-1} = 0.
- * X (T, B, I), Wx (I, H), Wh (H, H), b (H); Hs (T, B, H) gets every h_t. act is tanh,
- * sigmoid, relu or linear. */
-void rcml_nn_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
-                             const float *Wx, const float *Wh, const float *b, float *Hs);
-/* BPTT for the above. dHs (T, B, H): in dL/dh_t from the outputs, out dL/dz_t.
- * WxT (H, I) and WhT (H, H) are the transposed weights; dX (T, B, I) may be NULL. */
-void rcml_nn_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
-                              const float *WxT, const float *WhT, const float *Hs, float *dHs,
-                              float *dWx, float *dWh, float *db, float *dX);
-/* LSTM, gates [i | f | g | o] (the torch order), W (I, 4H), U (H, 4H), b (4H):
- * c_t = f c_{t-1} + i g, h_t = o tanh(c_t), zero initial state. G (T, B, 4H) gets the
- * gate activations, Cs and Hs (T, B, H) the cell and hidden states. */
-void rcml_nn_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
-                              const float *W, const float *U, const float *b, float *G,
-                              float *Cs, float *Hs);
-/* BPTT for the above: dHs in dL/dh_t (modified), dG (T, B, 4H) and dc (B, H) scratch,
- * WT (4H, I), UT (4H, H) transposed weights; dX may be NULL. */
-void rcml_nn_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
-                               const float *WT, const float *UT, const float *G,
-                               const float *Cs, const float *Hs, float *dHs, float *dG,
-                               float *dc, float *dW, float *dU, float *db, float *dX);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,7 @@
  * exactly one task with a fixed loop order.
  */
 #include "rcmlrs.h"
-#include "internal.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +38,7 @@ static void rcml_sum_part(void *ctx, size_t b, size_t e) {
 static double rcml_sum_any(const float *x, size_t n, int sq, double mean) {
     rcml_sum_job_t j;
     size_t i, parts;
-    j.t = rcml_ew_table();
+    j.t = rcml_kernels()->ew;
     j.x = x;
     j.mean = mean;
     j.sq = sq;
@@ -54,8 +54,8 @@ double rcml_sum_f32(const float *x, size_t n) { return rcml_sum_any(x, n, 0, 0.0
 double rcml_sumsqdev_f32(const float *x, size_t n, double mean) {
     return rcml_sum_any(x, n, 1, mean);
 }
-float rcml_min_f32(const float *x, size_t n) { return rcml_ew_table()->min(x, n); }
-float rcml_max_f32(const float *x, size_t n) { return rcml_ew_table()->max(x, n); }
+float rcml_min_f32(const float *x, size_t n) { return rcml_kernels()->ew->min(x, n); }
+float rcml_max_f32(const float *x, size_t n) { return rcml_kernels()->ew->max(x, n); }
 
 size_t rcml_argmax_f32(const float *x, size_t n) {
     size_t i, best = 0;
@@ -262,7 +262,7 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
 }
 
 static void rcml_axis_run(rcml_axis_job_t *j) {
-    j->t = rcml_ew_table();
+    j->t = rcml_kernels()->ew;
     j->ntiles = j->inner == 1 ? 1 : (j->inner + RCML_TILE - 1) / RCML_TILE;
     size_t units = j->outer * j->ntiles;
     size_t per = j->len * RCML_MIN(j->inner, (size_t)RCML_TILE);

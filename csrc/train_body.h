@@ -1,13 +1,12 @@
-/* train_body.h - loss and optimizer kernels, ONE source compiled once per backend.
- *
- * Included by train_serial.c, train_baseline.c, train_avx2.c and train_avx512.c, which
- * define RCML_SFX(name), RCML_LOOP and the target ISA first (the pattern of ew_body.h).
+/* train_body.h - THE loss and optimizer math (what rc.losses, rc.optim and rc.nn use),
+ * ONE source compiled once per ISA through isa_body.h (RCML_SFX, RCML_LOOP and the target
+ * ISA defined by the includer).
  * Elementwise results are IEEE-exact per element (no contraction, sqrt and division are
  * correctly rounded), and every sum uses a fixed lane layout (16 double accumulators,
  * combined pairwise), so all backends give identical bits.
  */
 #include "rcmlrs.h"
-#include "train_internal.h"
+#include "kernels.h"
 #include "mathf.h"
 
 #include <math.h>
@@ -137,6 +136,36 @@ static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scal
         if (grad) {
             float *gb = grad + b;
             RCML_LOOP for (i = 0; i < len; i++) gb[i] = RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
+        }
+        for (i = 0; i + 16 <= len; i += 16) {
+            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)term[i + j];
+        }
+        for (; i < len; i++) tail += (double)term[i];
+    }
+    return RCML_SFX(tr_fold)(acc, tail);
+}
+
+/* one BCE-with-logits term, max(z, 0) - z a + log1p(e^-|z|): stable for any finite z (no
+ * log of 0, no overflow), the form of torch's binary_cross_entropy_with_logits */
+RCML_INLINE float RCML_SFX(tr_bcel_term)(float a, float z) {
+    float az = rcml_absf(z);
+    return ((z > 0.0f ? z : 0.0f) - z * a) + RCML_SFX(tr_log1pf)(rcml_exp_neg(-az));
+}
+
+/* sum of BCE-with-logits terms; grad = (sigmoid(z) - a) * scale. Same two-pass blocks as
+ * bce above. */
+static double RCML_SFX(bce_logits)(const float *a, const float *z, size_t n, float scale,
+                                   float *grad) {
+    float term[RCML_TR_BLK];
+    double acc[16] = {0}, tail = 0.0;
+    size_t b, i, j, len;
+    for (b = 0; b < n; b += RCML_TR_BLK) {
+        len = RCML_MIN((size_t)RCML_TR_BLK, n - b);
+        const float *ab = a + b, *zb = z + b;
+        RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bcel_term)(ab[i], zb[i]);
+        if (grad) {
+            float *gb = grad + b;
+            RCML_LOOP for (i = 0; i < len; i++) gb[i] = (rcml_sigmoidf(zb[i]) - ab[i]) * scale;
         }
         for (i = 0; i + 16 <= len; i += 16) {
             RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)term[i + j];
@@ -357,5 +386,6 @@ static void RCML_SFX(sgd)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
 }
 
 const rcml_train_table_t RCML_SFX(rcml_train) = {
-    RCML_SFX(mse), RCML_SFX(mae), RCML_SFX(bce), RCML_SFX(xent), RCML_SFX(adam), RCML_SFX(sgd),
+    RCML_SFX(mse),  RCML_SFX(mae), RCML_SFX(bce),
+    RCML_SFX(bce_logits), RCML_SFX(xent), RCML_SFX(adam), RCML_SFX(sgd),
 };

@@ -29,6 +29,7 @@ from rcmlrs import losses, optim
 from rcmlrs.losses import (
     binary_cross_entropy,
     binary_cross_entropy_deriv,
+    binary_cross_entropy_with_logits,
     cross_entropy_deriv,
     cross_entropy_loss,
     mae_deriv,
@@ -48,6 +49,7 @@ __all__ = [
     "adam_update",
     "binary_cross_entropy",
     "binary_cross_entropy_deriv",
+    "binary_cross_entropy_with_logits",
     "cross_entropy_deriv",
     "cross_entropy_loss",
     "losses",

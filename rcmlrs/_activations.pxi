@@ -3,13 +3,14 @@
 # Python decides what, these helpers check shapes and arguments, C does the arithmetic
 # (csrc/act_body.h, one pass per call, GIL released for big inputs).
 
-# activation names accepted by _act_id (case-insensitive; nn layers use this)
+# THE activation name table (case-insensitive): tensor methods, rc.nn layers and autograd
+# all map names to the one C enum rcml_act_t through it. softmax is a row-wise layer form.
 _ACT_IDS = {
     "linear": RCML_ACT_LINEAR, "identity": RCML_ACT_LINEAR, "none": RCML_ACT_LINEAR,
     "relu": RCML_ACT_RELU, "leaky_relu": RCML_ACT_LEAKY_RELU, "lrelu": RCML_ACT_LEAKY_RELU,
     "sigmoid": RCML_ACT_SIGMOID, "tanh": RCML_ACT_TANH, "swish": RCML_ACT_SWISH,
     "silu": RCML_ACT_SWISH, "gelu": RCML_ACT_GELU, "gelu_tanh": RCML_ACT_GELU,
-    "gelu_erf": RCML_ACT_GELU_ERF, "erf": RCML_ACT_ERF,
+    "gelu_erf": RCML_ACT_GELU_ERF, "erf": RCML_ACT_ERF, "softmax": RCML_ACT_SOFTMAX,
 }
 
 
@@ -20,7 +21,7 @@ def _act_id(name):
     if not isinstance(name, str):
         raise TypeError(f"activation name must be a str or None, got {type(name).__name__}")
     try:
-        return _ACT_IDS[name.lower()]
+        return _ACT_IDS[name.strip().lower().replace("-", "_")]
     except KeyError:
         raise ValueError(f"unknown activation {name!r}; known: {sorted(_ACT_IDS)}") from None
 

@@ -107,6 +107,7 @@ cdef extern from "rcmlrs.h" nogil:
         RCML_ACT_GELU_ERF
         RCML_ACT_ERF
         RCML_ACT_COUNT
+        RCML_ACT_SOFTMAX
 
     void rcml_act_f32(int act, const float *x, float param, float *out, size_t n) noexcept
     void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t n) noexcept
@@ -115,6 +116,10 @@ cdef extern from "rcmlrs.h" nogil:
     int rcml_act_has_output_backward(int act) noexcept
     int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad,
                                           float param, float *out, size_t n) noexcept
+    void rcml_bias_act_f32(int act, float param, size_t m, size_t n, const float *bias,
+                           float *z, float *y) noexcept
+    void rcml_act_layer_backward_f32(int act, float param, size_t m, size_t n, const float *z,
+                                     const float *y, const float *grad, float *dz) noexcept
     void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
                                float *out) noexcept
     void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
@@ -135,6 +140,8 @@ cdef extern from "rcmlrs.h" nogil:
     double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *grad) noexcept
     double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
                                          float *grad) noexcept
+    double rcml_binary_cross_entropy_logits_f32(const float *actual, const float *logits,
+                                                size_t n, float *grad) noexcept
     double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows,
                                   size_t cols, float *grad) noexcept
     double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels,
@@ -146,34 +153,8 @@ cdef extern from "rcmlrs.h" nogil:
                       double momentum, double dampening, double weight_decay, int nesterov,
                       int first) noexcept
 
-# ---------------------------------------------------------- neural nets (rc.nn)
+# ------------------------------------------------------------------ layers (rc.nn)
 cdef extern from "rcmlrs.h" nogil:
-    enum:
-        RCML_NN_LINEAR
-        RCML_NN_RELU
-        RCML_NN_LEAKY_RELU
-        RCML_NN_SIGMOID
-        RCML_NN_TANH
-        RCML_NN_SWISH
-        RCML_NN_GELU
-        RCML_NN_SOFTMAX
-
-    void rcml_nn_gemm_f32(int trans_a, size_t m, size_t n, size_t k, const float *A,
-                          const float *B, float beta, float *C) noexcept
-    void rcml_nn_bias_act_f32(int act, float slope, size_t m, size_t n, const float *bias,
-                              float *z, float *y) noexcept
-    void rcml_nn_act_backward_f32(int act, float slope, size_t m, size_t n, const float *z,
-                                  const float *y, const float *g, float *dz) noexcept
-    void rcml_nn_colsum_f32(size_t m, size_t n, const float *g, float beta, float *out) noexcept
-    double rcml_nn_softmax_xent_f32(size_t m, size_t n, const float *logits,
-                                    const float *target, int labels, float grad_scale,
-                                    float *grad) noexcept
-    double rcml_nn_mse_f32(size_t n, const float *t, const float *p, float grad_scale,
-                           float *grad) noexcept
-    double rcml_nn_mae_f32(size_t n, const float *t, const float *p, float grad_scale,
-                           float *grad) noexcept
-    double rcml_nn_bce_f32(size_t n, const float *t, const float *p, int from_logits,
-                           float grad_scale, float *grad) noexcept
     size_t rcml_nn_count_correct_f32(size_t m, size_t n, const float *pred,
                                      const float *target, int labels, float threshold) noexcept
     void rcml_nn_gather_rows_f32(const float *src, size_t row_len, const int64_t *idx,
@@ -183,18 +164,17 @@ cdef extern from "rcmlrs.h" nogil:
     void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *dst) noexcept
     void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
                              float *y) noexcept
-    void rcml_nn_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H,
-                                 const float *X, const float *Wx, const float *Wh,
-                                 const float *b, float *Hs) noexcept
-    void rcml_nn_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H,
-                                  const float *X, const float *WxT, const float *WhT,
-                                  const float *Hs, float *dHs, float *dWx, float *dWh,
-                                  float *db, float *dX) noexcept
-    void rcml_nn_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
-                                  const float *W, const float *U, const float *b, float *G,
-                                  float *Cs, float *Hs) noexcept
-    void rcml_nn_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
-                                   const float *WT, const float *UT, const float *G,
-                                   const float *Cs, const float *Hs, float *dHs, float *dG,
-                                   float *dc, float *dW, float *dU, float *db,
-                                   float *dX) noexcept
+    void rcml_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H,
+                              const float *X, const float *Wx, const float *Wh,
+                              const float *b, float *Hs) noexcept
+    void rcml_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H,
+                               const float *X, const float *WxT, const float *WhT,
+                               const float *Hs, float *dHs, float *dWx, float *dWh,
+                               float *dX) noexcept
+    void rcml_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                               const float *W, const float *U, const float *b, float *G,
+                               float *Cs, float *Hs) noexcept
+    void rcml_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                const float *WT, const float *UT, const float *G,
+                                const float *Cs, const float *Hs, float *dHs, float *dG,
+                                float *dc, float *dW, float *dU, float *dX) noexcept

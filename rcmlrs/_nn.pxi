@@ -1,7 +1,9 @@
 # Private helpers behind rc.nn (included at the end of _tensor.pyx, so they see the
-# RamTensor fields). Each one checks the sizes it relies on, allocates its outputs and
-# calls one fused kernel of csrc/nn_kernels.c: a training step is a handful of calls.
-# Names start with _nn_; they are not public API and may change.
+# RamTensor fields). Each one checks every size the C side reads, allocates its outputs
+# and calls the SAME kernels as the tensor methods: the packed GEMM of ``@``, the layer
+# forms of csrc/act_body.h (bias + activation, backward from z or y) and the reductions.
+# A training step is a handful of calls. Names start with _nn_; they are not public API.
+# Activation ids are the one table's (_act_id in _activations.pxi).
 
 cdef enum:
     NN_NOGIL_WORK = 32768  # multiply-adds above which a product runs without the GIL
@@ -17,28 +19,41 @@ cdef int _nn_check(bint ok, str what) except -1:
     return 0
 
 
-def _nn_dense_forward(RamTensor x, RamTensor W, RamTensor b, int act, float slope):
-    """z = x @ W + b, y = act(z) over the L*R rows of x; returns (z, y) (y is z when linear)."""
+cdef int _nn_act_check(int act, str what) except -1:
+    if not ((0 <= act < RCML_ACT_COUNT) or act == RCML_ACT_SOFTMAX):
+        raise ValueError(f"{what}: unknown activation id {act}")
+    return 0
+
+
+def _nn_dense_forward(RamTensor x, RamTensor W, RamTensor b, int act, float param):
+    """z = x @ W + b, y = act(z) over the L*R rows of x; returns (z, y) (y is z when linear).
+    The product is the tensor ``x @ W`` call (one shared weight layer), the bias and
+    activation the layer form of the tensor kernels: y == (x @ W + b).<act>() bit for bit."""
+    _nn_act_check(act, "Dense")
     cdef Py_ssize_t m = _nn_rows(x), k = x.C, n = W.C
     _nn_check(W.L == 1 and W.R == k and b.n == n,
               f"Dense: input of shape {x.shape} does not fit kernel {W.shape} / bias {b.shape}")
     cdef RamTensor z = _empty(x.L, x.R, n)
-    cdef RamTensor y = z if act == RCML_NN_LINEAR else _empty(x.L, x.R, n)
+    cdef RamTensor y = z if act == RCML_ACT_LINEAR else _empty(x.L, x.R, n)
+    if m == 0 or n == 0:
+        return z, y
     if m * n * k > NN_NOGIL_WORK:
         with nogil:
-            rcml_nn_gemm_f32(0, m, n, k, x.data, W.data, 0.0, z.data)
-            rcml_nn_bias_act_f32(act, slope, m, n, b.data, z.data, y.data)
+            rcml_gemm_batched_f32(x.L, 0, 0, x.R, n, k, 1.0, x.data, x.R * k, W.data, 0,
+                                  0.0, z.data)
+            rcml_bias_act_f32(act, param, m, n, b.data, z.data, y.data)
     else:
-        rcml_nn_gemm_f32(0, m, n, k, x.data, W.data, 0.0, z.data)
-        rcml_nn_bias_act_f32(act, slope, m, n, b.data, z.data, y.data)
+        rcml_gemm_batched_f32(x.L, 0, 0, x.R, n, k, 1.0, x.data, x.R * k, W.data, 0, 0.0,
+                              z.data)
+        rcml_bias_act_f32(act, param, m, n, b.data, z.data, y.data)
     return z, y
 
 
 def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor z, RamTensor y, RamTensor g,
-                       RamTensor dW, RamTensor db, int act, float slope, bint need_dx,
-                       float beta=0.0):
-    """dz = g * act'(z); dW = beta dW + x^T dz; db = beta db + colsum(dz);
-    dx = dz @ W^T (None unless need_dx)."""
+                       RamTensor dW, RamTensor db, int act, float param, bint need_dx):
+    """dz = g * act'(z) (the tensor's ``z.<act>_backward(g, output=y)``); dW = x^T dz;
+    db = dz summed over rows (the tensor reduction); dx = dz @ W^T (None unless need_dx)."""
+    _nn_act_check(act, "Dense.backward")
     cdef Py_ssize_t m = _nn_rows(x), k = x.C, n = W.C
     _nn_check(W.L == 1 and W.R == k and z.n == m * n and y.n == z.n and g.n == z.n
               and dW.n == W.n and db.n == n,
@@ -49,71 +64,42 @@ def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor z, RamTensor y, RamTe
     if need_dx:
         dx = _empty(x.L, x.R, k)
     with nogil:
-        rcml_nn_act_backward_f32(act, slope, m, n, z.data, y.data, g.data, dz.data)
-        rcml_nn_gemm_f32(1, k, n, m, x.data, dz.data, beta, dW.data)
-        rcml_nn_colsum_f32(m, n, dz.data, beta, db.data)
-        if need_dx:
-            rcml_gemm_f32(0, 1, m, k, n, 1.0, dz.data, W.data, 0.0, dx.data)
+        if m == 0 or n == 0:
+            # nothing flows back: the gradients of a product over no rows are zeros
+            rcml_fill_f32(0.0, dW.data, dW.n)
+            rcml_fill_f32(0.0, db.data, db.n)
+            if need_dx:
+                rcml_fill_f32(0.0, dx.data, dx.n)
+        else:
+            rcml_act_layer_backward_f32(act, param, m, n, z.data, y.data, g.data, dz.data)
+            rcml_gemm_f32(1, 0, k, n, m, 1.0, x.data, dz.data, 0.0, dW.data)
+            rcml_reduce_axis_f32(RCML_RED_SUM, dz.data, 1, m, n, 0.0, db.data)
+            if need_dx:
+                rcml_gemm_f32(0, 1, m, k, n, 1.0, dz.data, W.data, 0.0, dx.data)
     return dx
 
 
-def _nn_activation(RamTensor x, int act, float slope):
-    """act(x) as a new tensor (softmax per row)."""
+def _nn_activation(RamTensor x, int act, float param):
+    """act(x) as a new tensor over rows of x (softmax: per row), the tensor's kernels."""
+    _nn_act_check(act, "activation")
     cdef RamTensor y = _empty(x.L, x.R, x.C)
     if x.n:
         memcpy(y.data, x.data, x.n * 4)
-        rcml_nn_bias_act_f32(act, slope, _nn_rows(x), x.C, NULL, y.data, y.data)
+        rcml_bias_act_f32(act, param, _nn_rows(x), x.C, NULL, y.data, y.data)
     return y
 
 
-def _nn_activation_backward(RamTensor z, RamTensor y, RamTensor g, int act, float slope):
+def _nn_activation_backward(RamTensor z, RamTensor y, RamTensor g, int act, float param):
     """g * act'(z) (softmax: the Jacobian-vector product per row)."""
-    _nn_check(z.n == y.n and z.n == g.n, "activation backward: shapes differ")
+    _nn_act_check(act, "activation backward")
+    _nn_check(z.n == y.n and z.n == g.n and z.C == g.C,
+              f"activation backward: shapes differ: z {z.shape}, y {y.shape}, "
+              f"grad {g.shape}")
     cdef RamTensor dz = _empty(g.L, g.R, g.C)
-    rcml_nn_act_backward_f32(act, slope, _nn_rows(z), z.C, z.data, y.data, g.data, dz.data)
+    if z.n:
+        rcml_act_layer_backward_f32(act, param, _nn_rows(z), z.C, z.data, y.data, g.data,
+                                    dz.data)
     return dz
-
-
-def _nn_loss(int kind, RamTensor pred, RamTensor target, bint labels, bint want_grad):
-    """(mean loss, gradient w.r.t. pred or None). kind: 0 softmax cross-entropy on logits,
-    1 mse, 2 mae, 3 binary cross-entropy on logits, 4 binary cross-entropy on probabilities.
-    Cross-entropy averages over rows, the others over elements."""
-    cdef Py_ssize_t m = _nn_rows(pred), n = pred.C, i
-    cdef RamTensor grad = None
-    cdef float *gp = NULL
-    cdef double total
-    cdef float scale
-    cdef float c
-    if labels:
-        _nn_check(target.n == m, f"loss: {target.n} labels for {m} predictions")
-        if kind == 0:
-            for i in range(m):
-                c = target.data[i]
-                if not (c >= 0 and c < n and c == <float>(<Py_ssize_t>c)):
-                    raise ValueError(f"cross_entropy: label {c} at row {i} is not a class "
-                                     f"index in [0, {n})")
-    else:
-        _nn_check(target.n == pred.n, f"loss: target of shape {target.shape} does not match "
-                                      f"predictions of shape {pred.shape}")
-    if want_grad:
-        grad = _empty(pred.L, pred.R, pred.C)
-        gp = grad.data
-    if pred.n == 0:
-        return 0.0, grad
-    if kind == 0:
-        scale = 1.0 / m
-        with nogil:
-            total = rcml_nn_softmax_xent_f32(m, n, pred.data, target.data, labels, scale, gp)
-        return total / m, grad
-    scale = 1.0 / pred.n
-    with nogil:
-        if kind == 1:
-            total = rcml_nn_mse_f32(pred.n, target.data, pred.data, scale, gp)
-        elif kind == 2:
-            total = rcml_nn_mae_f32(pred.n, target.data, pred.data, scale, gp)
-        else:
-            total = rcml_nn_bce_f32(pred.n, target.data, pred.data, kind == 3, scale, gp)
-    return total / pred.n, grad
 
 
 def _nn_count_correct(RamTensor pred, RamTensor target, bint labels, float threshold):
@@ -180,76 +166,97 @@ def _nn_dropout(RamTensor x, float rate, uint64_t seed_, uint64_t offset):
     return y, mask
 
 
+cdef int _nn_rnn_act_check(int act) except -1:
+    if act not in (RCML_ACT_TANH, RCML_ACT_SIGMOID, RCML_ACT_RELU, RCML_ACT_LINEAR):
+        raise ValueError(f"RNN: activation id {act} is not tanh, sigmoid, relu or linear")
+    return 0
+
+
 def _nn_rnn_forward(RamTensor x, RamTensor Wx, RamTensor Wh, RamTensor b, int act):
     """Every hidden state (T, B, H) of h_t = act(x_t Wx + h_{t-1} Wh + b)."""
+    _nn_rnn_act_check(act)
     cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = Wh.C
-    _nn_check(Wx.n == I * H and Wh.n == H * H and b.n == H and Wx.R == I,
-              f"RNN: input of shape {x.shape} does not fit kernel {Wx.shape}")
+    _nn_check(Wx.L == 1 and Wx.R == I and Wx.C == H and Wh.L == 1 and Wh.R == H
+              and b.n == H, f"RNN: input of shape {x.shape} does not fit kernels "
+              f"{Wx.shape}, {Wh.shape} and bias {b.shape}")
     cdef RamTensor hs = _empty(T, B, H)
     if hs.n:
         with nogil:
-            rcml_nn_rnn_forward_f32(act, T, B, I, H, x.data, Wx.data, Wh.data, b.data, hs.data)
+            rcml_rnn_forward_f32(act, T, B, I, H, x.data, Wx.data, Wh.data, b.data, hs.data)
     return hs
 
 
 def _nn_rnn_backward(int act, RamTensor x, RamTensor Wx, RamTensor Wh, RamTensor hs,
                      RamTensor dhs, RamTensor dWx, RamTensor dWh, RamTensor db, bint need_dx):
-    """BPTT; dhs (T, B, H) holds dL/dh_t and is overwritten. Returns dx or None."""
+    """BPTT; dhs (T, B, H) holds dL/dh_t and is overwritten (with dL/dz_t). Fills dWx,
+    dWh, db (the column sum of dL/dz, the tensor reduction). Returns dx or None."""
+    _nn_rnn_act_check(act)
     cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = Wh.C
-    _nn_check(hs.n == T * B * H and dhs.n == hs.n and dWx.n == I * H and dWh.n == H * H
-              and db.n == H and Wx.n == I * H, "RNN.backward: shapes do not fit")
+    _nn_check(Wx.L == 1 and Wx.R == I and Wx.C == H and Wh.L == 1 and Wh.R == H
+              and hs.L == T and hs.R == B and hs.C == H and dhs.n == hs.n
+              and dWx.n == Wx.n and dWh.n == Wh.n and db.n == H,
+              f"RNN.backward: shapes do not fit: x {x.shape}, kernels {Wx.shape} "
+              f"{Wh.shape}, states {hs.shape}, grads {dhs.shape}")
     cdef RamTensor WxT = _empty(1, H, I), WhT = _empty(1, H, H)
     cdef RamTensor dx = _empty(T, B, I) if need_dx else None
     with nogil:
-        rcml_transpose_f32(Wx.data, 1, I, H, WxT.data)
-        rcml_transpose_f32(Wh.data, 1, H, H, WhT.data)
-        rcml_nn_rnn_backward_f32(act, T, B, I, H, x.data, WxT.data, WhT.data, hs.data,
-                                 dhs.data, dWx.data, dWh.data, db.data,
-                                 dx.data if need_dx else NULL)
+        if hs.n == 0:
+            rcml_fill_f32(0.0, dWx.data, dWx.n)
+            rcml_fill_f32(0.0, dWh.data, dWh.n)
+            rcml_fill_f32(0.0, db.data, db.n)
+            if need_dx:
+                rcml_fill_f32(0.0, dx.data, dx.n)
+        else:
+            rcml_transpose_f32(Wx.data, 1, I, H, WxT.data)
+            rcml_transpose_f32(Wh.data, 1, H, H, WhT.data)
+            rcml_rnn_backward_f32(act, T, B, I, H, x.data, WxT.data, WhT.data, hs.data,
+                                  dhs.data, dWx.data, dWh.data,
+                                  dx.data if need_dx else NULL)
+            rcml_reduce_axis_f32(RCML_RED_SUM, dhs.data, 1, T * B, H, 0.0, db.data)
     return dx
 
 
 def _nn_lstm_forward(RamTensor x, RamTensor W, RamTensor U, RamTensor b):
     """(G, Cs, Hs): gate activations (T, B, 4H), cell and hidden states (T, B, H)."""
     cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = U.R
-    _nn_check(W.n == I * 4 * H and U.n == H * 4 * H and b.n == 4 * H and W.R == I,
-              f"LSTM: input of shape {x.shape} does not fit kernel {W.shape}")
+    _nn_check(W.L == 1 and W.R == I and W.C == 4 * H and U.L == 1 and U.C == 4 * H
+              and b.n == 4 * H, f"LSTM: input of shape {x.shape} does not fit kernels "
+              f"{W.shape}, {U.shape} and bias {b.shape}")
     cdef RamTensor G = _empty(T, B, 4 * H), Cs = _empty(T, B, H), Hs = _empty(T, B, H)
     if Hs.n:
         with nogil:
-            rcml_nn_lstm_forward_f32(T, B, I, H, x.data, W.data, U.data, b.data, G.data,
-                                     Cs.data, Hs.data)
+            rcml_lstm_forward_f32(T, B, I, H, x.data, W.data, U.data, b.data, G.data,
+                                  Cs.data, Hs.data)
     return G, Cs, Hs
 
 
 def _nn_lstm_backward(RamTensor x, RamTensor W, RamTensor U, RamTensor G, RamTensor Cs,
                       RamTensor Hs, RamTensor dhs, RamTensor dW, RamTensor dU, RamTensor db,
                       bint need_dx):
+    """BPTT; dhs (T, B, H) holds dL/dh_t and is overwritten. Fills dW, dU, db (the column
+    sum of the gate gradients). Returns dx or None."""
     cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = U.R
-    _nn_check(Hs.n == T * B * H and Cs.n == Hs.n and dhs.n == Hs.n and G.n == 4 * Hs.n
-              and dW.n == W.n and dU.n == U.n and db.n == 4 * H and W.n == I * 4 * H,
-              "LSTM.backward: shapes do not fit")
+    _nn_check(W.L == 1 and W.R == I and W.C == 4 * H and U.L == 1 and U.C == 4 * H
+              and Hs.L == T and Hs.R == B and Hs.C == H and Cs.n == Hs.n
+              and dhs.n == Hs.n and G.L == T and G.R == B and G.C == 4 * H
+              and dW.n == W.n and dU.n == U.n and db.n == 4 * H,
+              f"LSTM.backward: shapes do not fit: x {x.shape}, kernels {W.shape} {U.shape}, "
+              f"states {Hs.shape}, grads {dhs.shape}")
     cdef RamTensor WT = _empty(1, 4 * H, I), UT = _empty(1, 4 * H, H)
     cdef RamTensor dG = _empty(T, B, 4 * H), dc = _empty(1, B, H)
     cdef RamTensor dx = _empty(T, B, I) if need_dx else None
     with nogil:
-        rcml_transpose_f32(W.data, 1, I, 4 * H, WT.data)
-        rcml_transpose_f32(U.data, 1, H, 4 * H, UT.data)
-        rcml_nn_lstm_backward_f32(T, B, I, H, x.data, WT.data, UT.data, G.data, Cs.data,
-                                  Hs.data, dhs.data, dG.data, dc.data, dW.data, dU.data,
-                                  db.data, dx.data if need_dx else NULL)
+        if Hs.n == 0:
+            rcml_fill_f32(0.0, dW.data, dW.n)
+            rcml_fill_f32(0.0, dU.data, dU.n)
+            rcml_fill_f32(0.0, db.data, db.n)
+            if need_dx:
+                rcml_fill_f32(0.0, dx.data, dx.n)
+        else:
+            rcml_transpose_f32(W.data, 1, I, 4 * H, WT.data)
+            rcml_transpose_f32(U.data, 1, H, 4 * H, UT.data)
+            rcml_lstm_backward_f32(T, B, I, H, x.data, WT.data, UT.data, G.data, Cs.data,
+                                   Hs.data, dhs.data, dG.data, dc.data, dW.data, dU.data,
+                                   dx.data if need_dx else NULL)
+            rcml_reduce_axis_f32(RCML_RED_SUM, dG.data, 1, T * B, 4 * H, 0.0, db.data)
     return dx
-
-
-def _nn_gemm(RamTensor a, RamTensor b, RamTensor c, bint trans_a, float beta):
-    """c = beta c + op(a) @ b in place over 2-D views (rows = layers * rows)."""
-    cdef Py_ssize_t m, k
-    if trans_a:
-        k, m = _nn_rows(a), a.C
-    else:
-        m, k = _nn_rows(a), a.C
-    _nn_check(_nn_rows(b) == k and c.n == m * b.C and (beta == 0.0 or beta == 1.0),
-              f"_nn_gemm: shapes {a.shape}, {b.shape}, {c.shape} do not fit")
-    with nogil:
-        rcml_nn_gemm_f32(trans_a, m, b.C, k, a.data, b.data, beta, c.data)
-    return c

@@ -8,15 +8,19 @@ cdef enum:
     _LOSS_MSE = 0
     _LOSS_MAE = 1
     _LOSS_BCE = 2
+    _LOSS_BCE_LOGITS = 3
 
 
 def _elem_loss(int kind, actual, predicted, bint want_value, bint want_grad, str what):
-    """(mean loss or None, d loss / d predicted or None) for mse (0), mae (1), bce (2)."""
+    """(mean loss or None, d loss / d predicted or None) for mse (0), mae (1), bce (2),
+    bce from logits (3)."""
     cdef RamTensor a = _as_tensor(actual, what)
     cdef RamTensor p = _as_tensor(predicted, what)
     cdef RamTensor g = None
     cdef float *gp = NULL
     cdef double val = 0.0
+    if kind < _LOSS_MSE or kind > _LOSS_BCE_LOGITS:
+        raise ValueError(f"{what}: unknown loss kind {kind}")
     if a.L != p.L or a.R != p.R or a.C != p.C:
         raise ShapeError(f"{what}: shapes differ: actual {a.shape} vs predicted {p.shape}")
     if want_grad:
@@ -28,15 +32,19 @@ def _elem_loss(int kind, actual, predicted, bint want_value, bint want_grad, str
                 val = rcml_mse_f32(a.data, p.data, a.n, gp)
             elif kind == _LOSS_MAE:
                 val = rcml_mae_f32(a.data, p.data, a.n, gp)
-            else:
+            elif kind == _LOSS_BCE:
                 val = rcml_binary_cross_entropy_f32(a.data, p.data, a.n, gp)
+            else:
+                val = rcml_binary_cross_entropy_logits_f32(a.data, p.data, a.n, gp)
     else:
         if kind == _LOSS_MSE:
             val = rcml_mse_f32(a.data, p.data, a.n, gp)
         elif kind == _LOSS_MAE:
             val = rcml_mae_f32(a.data, p.data, a.n, gp)
-        else:
+        elif kind == _LOSS_BCE:
             val = rcml_binary_cross_entropy_f32(a.data, p.data, a.n, gp)
+        else:
+            val = rcml_binary_cross_entropy_logits_f32(a.data, p.data, a.n, gp)
     return (val if want_value else None), g
 
 

@@ -12,7 +12,12 @@ Formulas (n elements, N rows, p = predicted, a = actual, z = logits):
 - ``mae``: mean(|p - a|); grad sign(p - a)/n (0 where equal).
 - ``binary_cross_entropy``: mean(-(a log p + (1 - a) log(1 - p))) with both logs clamped
   at -100 as in PyTorch, so p = 0 or 1 stays finite; grad (p - a)/max(p(1 - p), 1e-12)/n.
-  ``p`` should lie in [0, 1] (apply a sigmoid first); outside it the value is NaN.
+  ``p`` should lie in [0, 1] (apply a sigmoid first); outside it the value is NaN. This
+  clamp is THE binary cross-entropy policy of rcmlrs: rc.nn, rc.losses and autograd use it
+  (no Keras-style eps clip of p anywhere).
+- ``binary_cross_entropy_with_logits``: the same loss of p = sigmoid(z), computed from the
+  logits z as mean(max(z, 0) - z a + log1p(e^-|z|)) (stable, no clamp needed); grad
+  (sigmoid(z) - a)/n.
 - ``cross_entropy``: from logits, mean over rows of logsumexp(z_r) - z_r[label]
   (max-shifted, stable for any finite logits); ``actual`` is one-hot / a distribution of
   the logits' shape, or integer class labels, one per row. grad (softmax(z) - a)/N.
@@ -34,6 +39,7 @@ __all__ = [
     "Loss",
     "binary_cross_entropy",
     "binary_cross_entropy_deriv",
+    "binary_cross_entropy_with_logits",
     "cross_entropy_deriv",
     "cross_entropy_loss",
     "get",
@@ -43,7 +49,7 @@ __all__ = [
     "mse_loss",
 ]
 
-_MSE, _MAE, _BCE = 0, 1, 2
+_MSE, _MAE, _BCE, _BCE_LOGITS = 0, 1, 2, 3
 
 
 # ------------------------------------------------------------------ functions
@@ -78,6 +84,14 @@ def binary_cross_entropy(actual, predicted) -> float:
 def binary_cross_entropy_deriv(actual, predicted) -> RamTensor:
     """d binary_cross_entropy / d predicted = ``(p - a) / max(p (1 - p), 1e-12) / n``."""
     return _tensor._elem_loss(_BCE, actual, predicted, False, True, "binary_cross_entropy_deriv")[1]
+
+
+def binary_cross_entropy_with_logits(actual, logits) -> float:
+    """Mean binary cross-entropy of ``sigmoid(logits)`` against targets ``actual``, from the
+    logits (stable for any finite logits): ``mean(max(z, 0) - z a + log1p(e^-|z|))``."""
+    return _tensor._elem_loss(
+        _BCE_LOGITS, actual, logits, True, False, "binary_cross_entropy_with_logits"
+    )[0]
 
 
 def cross_entropy_loss(actual, logits) -> float:
@@ -213,10 +227,21 @@ class MAE(_ElementLoss):
 
 
 class BinaryCrossEntropy(_ElementLoss):
-    """Binary cross-entropy of probabilities (clamped logs, finite at 0 and 1)."""
+    """Binary cross-entropy of probabilities (clamped logs, finite at 0 and 1), or with
+    ``from_logits=True`` of ``sigmoid(predicted)`` computed from the logits (stable; the
+    gradient is then ``(sigmoid(z) - a) / n``, what a sigmoid output layer fuses with)."""
 
     name = "binary_cross_entropy"
-    kind = _BCE
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+        self.kind = _BCE_LOGITS if self.from_logits else _BCE
+
+    def __repr__(self):
+        return f"BinaryCrossEntropy(from_logits={self.from_logits})"
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "from_logits": self.from_logits}
 
 
 class CrossEntropy(Loss):

@@ -1,4 +1,5 @@
-/* The serial reference of the activation kernels: act_body.h with vectorisation switched off. */
+/* The serial reference of every kernel family: the bodies as plain loops, vectorisation
+ * off. Every other backend is tested bit for bit against this one. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-vectorize", "no-tree-slp-vectorize")
 #define RCML_LOOP
@@ -8,4 +9,4 @@
 #define RCML_LOOP
 #endif
 #define RCML_SFX(name) name##_serial
-#include "act_body.h"
+#include "isa_body.h"

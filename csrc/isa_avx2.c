@@ -1,0 +1,16 @@
+/* Every kernel family compiled for AVX2 + FMA (GCC/Clang only; see internal.h). */
+/* -fno-trapping-math: see isa_baseline.c */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "internal.h"
+#ifdef RCML_HAVE_X86_TARGETS
+#include "target_avx2_begin.h"
+#define RCML_LOOP
+#define RCML_BODY_AVX2 1
+#define RCML_SFX(name) name##_avx2
+#include "isa_body.h"
+#include "target_end.h"
+#else
+typedef int rcml_isa_avx2_unused;
+#endif

@@ -1,0 +1,13 @@
+/* Every kernel family for the platform's default ISA (SSE2 on x86-64, NEON on arm64; all
+ * an MSVC build gets). */
+#define RCML_FMA_EMULATE 1 /* see mathf.h: no FMA instruction at this ISA */
+/* -fno-trapping-math lets GCC if-convert the selects in the log/exp helpers (speculating a
+ * multiply that cannot change any result), so those loops vectorise; values, NaN and inf
+ * behave exactly as without it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#define RCML_LOOP
+#define RCML_BODY_BASELINE 1
+#define RCML_SFX(name) name##_baseline
+#include "isa_body.h"

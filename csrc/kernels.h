@@ -1,0 +1,121 @@
+/* kernels.h - private: the one table of kernels per ISA.
+ *
+ * Every kernel family (elementwise and reductions: ew_body.h; activations, softmax and
+ * normalization: act_body.h; losses and optimizers: train_body.h; recurrent layers:
+ * rnn_body.h) is ONE source. Each ISA has one translation unit (isa_serial.c,
+ * isa_baseline.c, isa_avx2.c, isa_avx512.c; NEON is the baseline on arm64) that compiles
+ * every body through isa_body.h and fills one rcml_kernels_t. dispatch.c holds the only
+ * switch (rcml_kernels()); the public entry points in elementwise.c, reduce.c,
+ * activations.c, loss.c, optim.c and layers.c pick the table there and split the work
+ * over the thread pool in chunks that do not depend on the thread count.
+ */
+#ifndef RCMLRS_KERNELS_H
+#define RCMLRS_KERNELS_H
+
+#include "internal.h"
+
+/* ------------------------------------------------------------ elementwise */
+typedef struct {
+    void (*binary)(int op, const float *a, const float *b, float *out, size_t n);
+    void (*binary_scalar)(int op, const float *a, float s, float *out, size_t n);
+    void (*unary)(int op, const float *x, float p0, float p1, float *out, size_t n);
+    double (*sum)(const float *x, size_t n);
+    double (*sumsqdev)(const float *x, size_t n, double mean);
+    float (*min)(const float *x, size_t n);
+    float (*max)(const float *x, size_t n);
+} rcml_ew_table_t;
+
+/* ------------------------------------------------------------ activations */
+enum { RCML_SMX_SOFTMAX = 0, RCML_SMX_LOG = 1, RCML_SMX_BACKWARD = 2 };
+
+typedef struct {
+    void (*act)(int act, const float *x, float a, float *out, size_t n);
+    void (*deriv)(int act, const float *x, float a, float *out, size_t n);
+    void (*backward)(int act, const float *x, const float *g, float a, float *out, size_t n);
+    void (*backward_out)(int act, const float *y, const float *g, float a, float *out, size_t n);
+    /* softmax family over `outer` slices of (len, inner) */
+    void (*softmax)(int mode, const float *x, const float *g, size_t outer, size_t len,
+                    size_t inner, float *out);
+    void (*norm_apply)(const float *x, size_t outer, size_t len, size_t inner,
+                       const float *sub, const float *div, float *out);
+    /* layer forms over m rows of n (see rcml_bias_act_f32 and rcml_act_layer_backward_f32):
+     * the same per-element functions and row softmax as the kernels above */
+    void (*bias_act)(int act, float a, size_t m, size_t n, const float *bias, float *z,
+                     float *y);
+    void (*layer_backward)(int act, float a, size_t m, size_t n, const float *z,
+                           const float *y, const float *g, float *dz);
+} rcml_act_table_t;
+
+/* -------------------------------------------------------- losses, optimizers */
+/* Adam scalars, each rounded to float32 once (as torch does for a float32 tensor). */
+typedef struct {
+    float decay;   /* 1 - lr*wd for AdamW, else 1 (p * 1 is exact) */
+    float wd;      /* L2 coefficient; used only when l2 != 0 */
+    float w1;      /* 1 - beta1, the lerp weight */
+    float w1c;     /* 1 - w1, for lerp's upper branch */
+    float beta2;   /* v decay */
+    float w2;      /* 1 - beta2 */
+    float ibc2s;   /* 1 / sqrt(1 - beta2^step): a multiply instead of a division */
+    float eps;
+    float nss;     /* -lr / (1 - beta1^step) */
+    int lerp_hi;   /* w1 >= 0.5: torch's lerp uses end - (end - self)*(1 - w) */
+    int l2;
+} rcml_adam_hp_t;
+
+typedef struct {
+    float nlr;      /* -lr */
+    float wd;
+    float momentum;
+    float damp1;    /* 1 - dampening */
+    int l2, use_buf, first, nesterov;
+} rcml_sgd_hp_t;
+
+typedef struct {
+    /* loss partial sums over [0, n); grad (may be NULL) gets the scaled derivative */
+    double (*mse)(const float *a, const float *p, size_t n, float scale, float *grad);
+    double (*mae)(const float *a, const float *p, size_t n, float scale, float *grad);
+    double (*bce)(const float *a, const float *p, size_t n, float scale, float *grad);
+    double (*bce_logits)(const float *a, const float *z, size_t n, float scale, float *grad);
+    /* sum of row losses over `rows` rows; exactly one of target / labels is non-NULL */
+    double (*xent)(const float *z, const float *target, const int64_t *labels, size_t rows,
+                   size_t cols, float scale, float *grad);
+    void (*adam)(const float *g, float *p, float *m, float *v, float *vmax, size_t n,
+                 const rcml_adam_hp_t *hp);
+    void (*sgd)(const float *g, float *p, float *buf, size_t n, const rcml_sgd_hp_t *hp);
+} rcml_train_table_t;
+
+/* ------------------------------------------------------------ recurrent layers */
+typedef struct {
+    /* h_t = f(x_t Wx + h_{t-1} Wh + b) for t < T; see rcml_rnn_forward_f32 */
+    void (*rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                        const float *Wx, const float *Wh, const float *b, float *Hs);
+    void (*rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+                         const float *WxT, const float *WhT, const float *Hs, float *dHs,
+                         float *dWx, float *dWh, float *dX);
+    void (*lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                         const float *W, const float *U, const float *b, float *G, float *Cs,
+                         float *Hs);
+    void (*lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                          const float *WT, const float *UT, const float *G, const float *Cs,
+                          const float *Hs, float *dHs, float *dG, float *dc, float *dW,
+                          float *dU, float *dX);
+} rcml_rnn_table_t;
+
+/* ------------------------------------------------------------ the one table */
+typedef struct {
+    const rcml_ew_table_t *ew;
+    const rcml_act_table_t *act;
+    const rcml_train_table_t *train;
+    const rcml_rnn_table_t *rnn;
+} rcml_kernels_t;
+
+extern const rcml_kernels_t rcml_kernels_serial;
+extern const rcml_kernels_t rcml_kernels_baseline;
+#ifdef RCML_HAVE_X86_TARGETS
+extern const rcml_kernels_t rcml_kernels_avx2;
+extern const rcml_kernels_t rcml_kernels_avx512;
+#endif
+/* The active backend's table (dispatch.c: the only switch over ISAs). */
+const rcml_kernels_t *rcml_kernels(void);
+
+#endif

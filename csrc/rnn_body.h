@@ -1,0 +1,139 @@
+/* rnn_body.h - the recurrent layers' time loops (Elman RNN, LSTM) and their BPTT, ONE
+ * source compiled per ISA through isa_body.h. No activation math of its own: the RNN's
+ * bias + activation and its derivative are act_body.h's layer forms, the LSTM gates use
+ * the same element functions (rcml_sigmoidf, rcml_tanhf and the y-derivatives) as the
+ * tensor methods. Products go through the packed GEMM driver, whose bits do not depend on
+ * the thread count; the loops run on the calling thread in a fixed order.
+ */
+#include "kernels.h"
+
+#include <string.h>
+
+/* C = beta C + op(A) @ B (A stored k x m when ta) */
+#define RNN_GEMM(ta, m, n, k, A, B, beta, C) \
+    rcml_gemm_f32((ta), 0, (m), (n), (k), 1.0f, (A), (B), (beta), (C))
+
+static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H,
+                                  const float *X, const float *Wx, const float *Wh,
+                                  const float *b, float *Hs) {
+    size_t t;
+    const size_t BH = B * H;
+    /* all input projections at once, then the recurrence one step at a time */
+    RNN_GEMM(0, T * B, H, I, X, Wx, 0.0f, Hs);
+    for (t = 0; t < T; t++) {
+        float *h = Hs + t * BH;
+        if (t > 0) RNN_GEMM(0, B, H, H, h - BH, Wh, 1.0f, h);
+        RCML_SFX(bias_act)(act, 0.0f, B, H, b, h, h);
+    }
+}
+
+/* dHs: in dL/dh_t from the outputs, out dL/dz_t (z the pre-activation) for every step */
+static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H,
+                                   const float *X, const float *WxT, const float *WhT,
+                                   const float *Hs, float *dHs, float *dWx, float *dWh,
+                                   float *dX) {
+    size_t t;
+    const size_t BH = B * H;
+    for (t = T; t-- > 0;) {
+        float *dz = dHs + t * BH;
+        RCML_SFX(layer_backward)(act, 0.0f, B, H, NULL, Hs + t * BH, dz, dz);
+        if (t > 0) RNN_GEMM(0, B, H, H, dz, WhT, 1.0f, dz - BH);
+    }
+    if (T > 1)
+        RNN_GEMM(1, H, H, (T - 1) * B, Hs, dHs + BH, 0.0f, dWh);
+    else
+        memset(dWh, 0, H * H * sizeof(float));
+    RNN_GEMM(1, I, H, T * B, X, dHs, 0.0f, dWx);
+    if (dX) RNN_GEMM(0, T * B, I, H, dHs, WxT, 0.0f, dX);
+}
+
+/* One LSTM step's gates and state for one row (gates [i | f | g | o], torch's order).
+ * Separate simple loops over restrict pointers so each one vectorises. */
+static void RCML_SFX(lstm_cell)(size_t H, const float *RCML_RESTRICT b,
+                                float *RCML_RESTRICT gr, const float *RCML_RESTRICT cp,
+                                float *RCML_RESTRICT c, float *RCML_RESTRICT h) {
+    size_t j;
+    RCML_LOOP for (j = 0; j < 4 * H; j++) gr[j] = gr[j] + b[j];
+    RCML_LOOP for (j = 0; j < 2 * H; j++) gr[j] = rcml_sigmoidf(gr[j]); /* i, f */
+    RCML_LOOP for (j = 2 * H; j < 3 * H; j++) gr[j] = rcml_tanhf(gr[j]); /* g */
+    RCML_LOOP for (j = 3 * H; j < 4 * H; j++) gr[j] = rcml_sigmoidf(gr[j]); /* o */
+    const float *ig = gr, *fg = gr + H, *gg = gr + 2 * H, *og = gr + 3 * H;
+    if (cp) {
+        RCML_LOOP for (j = 0; j < H; j++) c[j] = fg[j] * cp[j] + ig[j] * gg[j];
+    } else {
+        RCML_LOOP for (j = 0; j < H; j++) c[j] = ig[j] * gg[j];
+    }
+    RCML_LOOP for (j = 0; j < H; j++) h[j] = og[j] * rcml_tanhf(c[j]);
+}
+
+static void RCML_SFX(lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                   const float *W, const float *U, const float *b, float *G,
+                                   float *Cs, float *Hs) {
+    size_t t, r;
+    const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
+    RNN_GEMM(0, T * B, H4, I, X, W, 0.0f, G);
+    for (t = 0; t < T; t++) {
+        float *g = G + t * BG;
+        if (t > 0) RNN_GEMM(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
+        for (r = 0; r < B; r++)
+            RCML_SFX(lstm_cell)(H, b, g + r * H4, t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
+                                Cs + t * BH + r * H, Hs + t * BH + r * H);
+    }
+}
+
+/* Gate gradients of one row at one step; dc (in: from step t+1, out: to step t-1). */
+static void RCML_SFX(lstm_cell_backward)(size_t H, const float *RCML_RESTRICT gr,
+                                         const float *RCML_RESTRICT c,
+                                         const float *RCML_RESTRICT cp,
+                                         const float *RCML_RESTRICT dh,
+                                         float *RCML_RESTRICT dcr, float *RCML_RESTRICT dg) {
+    size_t j;
+    const float *ig = gr, *fg = gr + H, *gg = gr + 2 * H, *og = gr + 3 * H;
+    float *di = dg, *df = dg + H, *dgg = dg + 2 * H, *dout = dg + 3 * H;
+    RCML_LOOP for (j = 0; j < H; j++) {
+        float tc = rcml_tanhf(c[j]);
+        float dcv = dcr[j] + dh[j] * og[j] * act_tanh_dy(tc);
+        dout[j] = dh[j] * tc * act_sigmoid_dy(og[j]);
+        di[j] = dcv * gg[j] * act_sigmoid_dy(ig[j]);
+        dgg[j] = dcv * ig[j] * act_tanh_dy(gg[j]);
+        df[j] = dcv; /* times c_{t-1} f (1 - f) below */
+        dcr[j] = dcv * fg[j];
+    }
+    if (cp) {
+        RCML_LOOP for (j = 0; j < H; j++) df[j] = df[j] * cp[j] * act_sigmoid_dy(fg[j]);
+    } else {
+        RCML_LOOP for (j = 0; j < H; j++) df[j] = 0.0f; /* c_{-1} = 0 */
+    }
+}
+
+static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                    const float *WT, const float *UT, const float *G,
+                                    const float *Cs, const float *Hs, float *dHs, float *dG,
+                                    float *dc, float *dW, float *dU, float *dX) {
+    size_t t, r;
+    const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
+    memset(dc, 0, BH * sizeof(float));
+    for (t = T; t-- > 0;) {
+        for (r = 0; r < B; r++)
+            RCML_SFX(lstm_cell_backward)(H, G + t * BG + r * H4, Cs + t * BH + r * H,
+                                         t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
+                                         dHs + t * BH + r * H, dc + r * H,
+                                         dG + t * BG + r * H4);
+        if (t > 0) RNN_GEMM(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
+    }
+    if (T > 1)
+        RNN_GEMM(1, H, H4, (T - 1) * B, Hs, dG + BG, 0.0f, dU);
+    else
+        memset(dU, 0, H * H4 * sizeof(float));
+    RNN_GEMM(1, I, H4, T * B, X, dG, 0.0f, dW);
+    if (dX) RNN_GEMM(0, T * B, I, H4, dG, WT, 0.0f, dX);
+}
+
+#undef RNN_GEMM
+
+const rcml_rnn_table_t RCML_SFX(rcml_rnn) = {
+    RCML_SFX(rnn_forward),
+    RCML_SFX(rnn_backward),
+    RCML_SFX(lstm_forward),
+    RCML_SFX(lstm_backward),
+};
