@@ -44,6 +44,9 @@ def act_id(name: str) -> int:
     return _T._act_id(name)
 
 
+code = act_id  # older spelling
+
+
 def canonical(name: object, what: str = "activation", allowed: Iterable[str] = NAMES) -> str:
     """The canonical activation name for ``name`` (None -> "linear"; aliases such as
     "silu" or "lrelu" resolve through the tensor API's table), or ValueError listing
@@ -66,4 +69,4 @@ def canonical(name: object, what: str = "activation", allowed: Iterable[str] = N
     return key
 
 
-__all__ = ["LEAKY_SLOPE", "NAMES", "act_id", "canonical"]
+__all__ = ["LEAKY_SLOPE", "NAMES", "act_id", "canonical", "code"]
