@@ -24,7 +24,7 @@ def _copy_include(package_dir):
     into build_lib for wheels, and into the source tree for in-place/editable builds."""
     dest = os.path.join(package_dir, "include")
     os.makedirs(dest, exist_ok=True)
-    files = [os.path.join(HERE, "csrc", "rcmlrs.h")] + sorted(
+    files = [os.path.join(HERE, "csrc", h) for h in ("rcmlrs.h", "rcmlrs_capi.h")] + sorted(
         glob(os.path.join(HERE, "rcmlrs", "*.pxd"))
     )
     for f in files:
@@ -79,14 +79,27 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-sources = ["rcmlrs/_tensor.pyx"] + sorted(glob("csrc/*.c"))
+# rcmlrs._tensor holds every C kernel, the dispatch state and the thread pool, and exports
+# them as the capsule rcmlrs._tensor._C_API; the other Cython modules cimport RamTensor and
+# call the same kernels through that table (RCMLRS_USE_CAPI, csrc/rcmlrs_capi.h), so
+# there is one copy of each kernel and one backend choice in the process.
+headers = sorted(glob("csrc/*.h"))
 extensions = [
     Extension(
         "rcmlrs._tensor",
-        sources=sources,
+        sources=["rcmlrs/_tensor.pyx"] + sorted(glob("csrc/*.c")),
         include_dirs=["csrc"],
-        depends=sorted(glob("csrc/*.h")),
+        depends=headers,
     )
+] + [
+    Extension(
+        f"rcmlrs.{name}",
+        sources=[f"rcmlrs/{name}.pyx"],
+        include_dirs=["csrc"],
+        define_macros=[("RCMLRS_USE_CAPI", "1")],
+        depends=headers + ["rcmlrs/_tensor.pxd", "rcmlrs/_kernels.pxd"],
+    )
+    for name in ("_train", "_layers")
 ]
 
 setup(

@@ -27,6 +27,15 @@ extern "C" {
 
 #define RCMLRS_ABI_VERSION 1
 
+/* Every entry point is declared as RCML_FN(return type, name)(parameters): a function here,
+ * or, in a module built with RCMLRS_USE_CAPI (see rcmlrs_capi.h), a pointer of that name
+ * filled from rcmlrs's C API capsule, so other extensions call the very same kernels. */
+#ifdef RCMLRS_USE_CAPI
+#define RCML_FN(ret, name) static ret(*name)
+#else
+#define RCML_FN(ret, name) ret name
+#endif
+
 typedef enum { RCML_OK = 0, RCML_EINVAL = 1, RCML_ENOMEM = 2 } rcml_status_t;
 
 /* ---------------------------------------------------------------- dispatch */
@@ -42,13 +51,13 @@ typedef enum {
     RCML_ISA_COUNT = 5
 } rcml_isa_t;
 
-void rcml_init(void);                  /* detect CPU features once; idempotent */
-int rcml_isa_available(int isa);       /* 1 if compiled in and supported by CPU + OS */
-int rcml_get_isa(void);                /* the active backend */
-int rcml_set_isa(int isa);             /* 0 on success, -1 if unavailable */
-int rcml_best_isa(void);               /* what detection chose */
-const char *rcml_isa_name(int isa);    /* "serial", "baseline", "avx2", "avx512", "neon" */
-const char *rcml_compiler(void);       /* compiler name and version */
+RCML_FN(void, rcml_init)(void);                  /* detect CPU features once; idempotent */
+RCML_FN(int, rcml_isa_available)(int isa);       /* 1 if compiled in and supported by CPU + OS */
+RCML_FN(int, rcml_get_isa)(void);                /* the active backend */
+RCML_FN(int, rcml_set_isa)(int isa);             /* 0 on success, -1 if unavailable */
+RCML_FN(int, rcml_best_isa)(void);               /* what detection chose */
+RCML_FN(const char *, rcml_isa_name)(int isa);    /* "serial", "baseline", "avx2", "avx512", "neon" */
+RCML_FN(const char *, rcml_compiler)(void);       /* compiler name and version */
 
 /* ----------------------------------------------------------------- threads */
 /* fn(ctx, begin, end) is called for consecutive chunks [begin, end) of [0, n) whose
@@ -57,9 +66,9 @@ const char *rcml_compiler(void);       /* compiler name and version */
  * Runs inline when n <= grain, when one thread is configured, or when the pool is
  * already busy (nested or concurrent calls). */
 typedef void (*rcml_chunk_fn)(void *ctx, size_t begin, size_t end);
-void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx);
-void rcml_set_num_threads(int n); /* n >= 1 */
-int rcml_get_num_threads(void);
+RCML_FN(void, rcml_parallel_for)(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx);
+RCML_FN(void, rcml_set_num_threads)(int n); /* n >= 1 */
+RCML_FN(int, rcml_get_num_threads)(void);
 
 /* ------------------------------------------------------------- elementwise */
 typedef enum {
@@ -73,13 +82,13 @@ typedef enum {
 } rcml_binop_t;
 
 /* out[i] = a[i] op b[i]; n floats; out may equal a or b. */
-void rcml_binary_f32(int op, const float *a, const float *b, float *out, size_t n);
+RCML_FN(void, rcml_binary_f32)(int op, const float *a, const float *b, float *out, size_t n);
 /* out[i] = a[i] op s; n floats; out may equal a. RSUB gives s - a[i], RDIV s / a[i]. */
-void rcml_binary_scalar_f32(int op, const float *a, float s, float *out, size_t n);
+RCML_FN(void, rcml_binary_scalar_f32)(int op, const float *a, float s, float *out, size_t n);
 /* Broadcasting form over 3 axes: out has shape[0..2] (contiguous); a and b are read at
  * offsets l*as[0] + r*as[1] + c*as[2] (strides in floats, 0 on a broadcast axis).
  * out must not overlap a or b unless it equals that operand with identical strides. */
-void rcml_binary_bcast_f32(int op, const float *a, const ptrdiff_t as[3], const float *b,
+RCML_FN(void, rcml_binary_bcast_f32)(int op, const float *a, const ptrdiff_t as[3], const float *b,
                            const ptrdiff_t bs[3], float *out, const size_t shape[3]);
 
 typedef enum {
@@ -97,22 +106,22 @@ typedef enum {
 } rcml_unop_t;
 
 /* out[i] = f(x[i]; p0, p1); n floats; out may equal x. */
-void rcml_unary_f32(int op, const float *x, float p0, float p1, float *out, size_t n);
+RCML_FN(void, rcml_unary_f32)(int op, const float *x, float p0, float p1, float *out, size_t n);
 
 /* -------------------------------------------------------------- reductions */
 /* All sums accumulate in double over fixed 4096-element blocks combined in order, so
  * they are accurate (sum of 1e6 x 0.1f = 100000.0015) and independent of threads. */
-double rcml_sum_f32(const float *x, size_t n);
+RCML_FN(double, rcml_sum_f32)(const float *x, size_t n);
 /* sum((x - mean)^2), the second pass of a two-pass variance. */
-double rcml_sumsqdev_f32(const float *x, size_t n, double mean);
+RCML_FN(double, rcml_sumsqdev_f32)(const float *x, size_t n, double mean);
 /* min / max; NaN if any element is NaN (NumPy semantics); n >= 1. */
-float rcml_min_f32(const float *x, size_t n);
-float rcml_max_f32(const float *x, size_t n);
+RCML_FN(float, rcml_min_f32)(const float *x, size_t n);
+RCML_FN(float, rcml_max_f32)(const float *x, size_t n);
 /* index of the first maximum (first NaN if any); n >= 1. */
-size_t rcml_argmax_f32(const float *x, size_t n);
+RCML_FN(size_t, rcml_argmax_f32)(const float *x, size_t n);
 /* median of n >= 1 values (mean of the two middle ones for even n); NaN if any is NaN.
  * Reorders `scratch` (a copy of the data, n floats). */
-float rcml_median_f32(float *scratch, size_t n);
+RCML_FN(float, rcml_median_f32)(float *scratch, size_t n);
 
 typedef enum {
     RCML_RED_SUM = 0,
@@ -125,34 +134,34 @@ typedef enum {
 
 /* Reduce the middle axis of x viewed as (outer, len, inner), len >= 1:
  * out[o*inner + i] = red_{j<len} x[(o*len + j)*inner + i]. */
-void rcml_reduce_axis_f32(int op, const float *x, size_t outer, size_t len, size_t inner,
+RCML_FN(void, rcml_reduce_axis_f32)(int op, const float *x, size_t outer, size_t len, size_t inner,
                           double ddof, float *out);
 /* Same view; out gets the index j of the first maximum (first NaN). */
-void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+RCML_FN(void, rcml_argmax_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
                           int64_t *out);
 
 /* ------------------------------------------------------------------- shape */
 /* out (L, C, R) = x (L, R, C) with rows and cols swapped in every layer; no aliasing. */
-void rcml_transpose_f32(const float *x, size_t layers, size_t rows, size_t cols, float *out);
+RCML_FN(void, rcml_transpose_f32)(const float *x, size_t layers, size_t rows, size_t cols, float *out);
 /* Copy x (L, R, C) into out (L2, R2, C2), cropping or filling with `fill`; no aliasing. */
-void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, float *out,
+RCML_FN(void, rcml_pad_f32)(const float *x, size_t L, size_t R, size_t C, float fill, float *out,
                   size_t L2, size_t R2, size_t C2);
 /* out[i] = v for n floats. */
-void rcml_fill_f32(float v, float *out, size_t n);
+RCML_FN(void, rcml_fill_f32)(float v, float *out, size_t n);
 
 /* ------------------------------------------------------------------ random */
 /* Counter-based generator: element i depends only on (seed, offset + i), so a seed gives
  * the same numbers on every platform, backend and thread count. */
-void rcml_random_uniform_f32(uint64_t seed, uint64_t offset, float low, float high, float *out,
+RCML_FN(void, rcml_random_uniform_f32)(uint64_t seed, uint64_t offset, float low, float high, float *out,
                              size_t n); /* low + (high - low) * u, u in [0, 1) on a 2^-24 grid */
-void rcml_random_normal_f32(uint64_t seed, uint64_t offset, float mean, float std, float *out,
+RCML_FN(void, rcml_random_normal_f32)(uint64_t seed, uint64_t offset, float mean, float std, float *out,
                             size_t n); /* Box-Muller in double with portable log/cos */
 
 /* ------------------------------------------------------------------ memory */
 /* 64-byte aligned allocation for tensor buffers; NULL on failure or nbytes == 0 is
  * rounded up to one cache line. Free with rcml_free_aligned. */
-void *rcml_alloc_aligned(size_t nbytes);
-void rcml_free_aligned(void *p);
+RCML_FN(void *, rcml_alloc_aligned)(size_t nbytes);
+RCML_FN(void, rcml_free_aligned)(void *p);
 
 /* ------------------------------------------------------------ matrix product */
 /* C = alpha * op(A) @ op(B) + beta * C for one layer, all row-major and contiguous:
@@ -162,12 +171,12 @@ void rcml_free_aligned(void *p);
  * Packed GEMM (csrc/matmul.c): for one backend the bits do not depend on the thread
  * count; backends differ within float32 rounding (FMA vs multiply-add, summation order),
  * and the serial backend is the plain reference loop. k == 0 gives C = beta*C. */
-void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+RCML_FN(void, rcml_gemm_f32)(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                    const float *A, const float *B, float beta, float *C);
 /* The same over `layers` layers: layer l uses A + l*stride_a, B + l*stride_b and
  * C + l*m*n (a stride of 0 broadcasts one layer, e.g. a shared weight, which is then
  * packed once). Deterministic for any thread count. */
-void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n,
+RCML_FN(void, rcml_gemm_batched_f32)(size_t layers, int trans_a, int trans_b, size_t m, size_t n,
                            size_t k, float alpha, const float *A, size_t stride_a,
                            const float *B, size_t stride_b, float beta, float *C);
 
@@ -192,19 +201,19 @@ typedef enum {
 } rcml_act_t;
 
 /* out[i] = f(x[i]); n floats; out may equal x. */
-void rcml_act_f32(int act, const float *x, float param, float *out, size_t n);
+RCML_FN(void, rcml_act_f32)(int act, const float *x, float param, float *out, size_t n);
 /* out[i] = f'(x[i]), the derivative at the pre-activation x; n floats; out may equal x. */
-void rcml_act_deriv_f32(int act, const float *x, float param, float *out, size_t n);
+RCML_FN(void, rcml_act_deriv_f32)(int act, const float *x, float param, float *out, size_t n);
 /* out[i] = grad[i] * f'(x[i]) in one pass (relu/leaky_relu select grad instead of
  * multiplying, so an inf gradient where f' = 0 gives 0); out may equal x or grad. */
-void rcml_act_backward_f32(int act, const float *x, const float *grad, float param,
+RCML_FN(void, rcml_act_backward_f32)(int act, const float *x, const float *grad, float param,
                            float *out, size_t n);
 /* The same from the saved forward output y = f(x) instead of x: one memory-bound pass
  * (relu, leaky_relu with param > 0, sigmoid y(1-y), tanh 1-y^2, linear; what a network
  * layer uses). Returns 0, or -1 (nothing written) for an activation whose derivative is
  * not a function of y. out may equal y or grad. */
-int rcml_act_has_output_backward(int act);
-int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad, float param,
+RCML_FN(int, rcml_act_has_output_backward)(int act);
+RCML_FN(int, rcml_act_backward_from_output_f32)(int act, const float *y, const float *grad, float param,
                                       float *out, size_t n);
 
 /* Layer forms, over m rows of n (a Dense layer's z = x @ W): z += bias per row (bias, n
@@ -212,13 +221,13 @@ int rcml_act_backward_from_output_f32(int act, const float *y, const float *grad
  * row softmax below). The same kernels as rcml_act_f32 / rcml_softmax_f32 and the single
  * rounding of a broadcast add, so a layer equals (x @ W + b).<f>() bit for bit. y may
  * equal z. */
-void rcml_bias_act_f32(int act, float param, size_t m, size_t n, const float *bias, float *z,
+RCML_FN(void, rcml_bias_act_f32)(int act, float param, size_t m, size_t n, const float *bias, float *z,
                        float *y);
 /* dz = grad * f'(z) over m rows of n. With y = f(z) given (may be NULL) and f' a function
  * of y (linear, relu, sigmoid, tanh, leaky_relu with param > 0) it is
  * rcml_act_backward_from_output_f32 on y, else rcml_act_backward_f32 on z; softmax:
  * J(z)^T grad per row (dz must not equal grad then). dz may equal grad otherwise. */
-void rcml_act_layer_backward_f32(int act, float param, size_t m, size_t n, const float *z,
+RCML_FN(void, rcml_act_layer_backward_f32)(int act, float param, size_t m, size_t n, const float *z,
                                  const float *y, const float *grad, float *dz);
 
 /* Softmax family along the middle axis of x viewed as (outer, len, inner), len >= 1
@@ -226,28 +235,28 @@ void rcml_act_layer_backward_f32(int act, float param, size_t m, size_t n, const
  * input; a NaN makes its slice NaN), exponentials are summed in a fixed order, so the
  * result is the same for every backend and thread count. */
 /* out = e^(x - max) / sum e^(x - max); out may equal x. */
-void rcml_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner, float *out);
+RCML_FN(void, rcml_softmax_axis_f32)(const float *x, size_t outer, size_t len, size_t inner, float *out);
 /* out = (x - max) - log(sum e^(x - max)); out may equal x. */
-void rcml_log_softmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+RCML_FN(void, rcml_log_softmax_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
                                float *out);
 /* out = J(x)^T grad per slice = y * (grad - sum(grad * y)), y = softmax(x) recomputed;
  * out may equal x but not grad. */
-void rcml_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer,
+RCML_FN(void, rcml_softmax_backward_axis_f32)(const float *x, const float *grad, size_t outer,
                                     size_t len, size_t inner, float *out);
 /* The row forms used by network layers: x is rows x cols, softmax over each row. */
-void rcml_softmax_f32(const float *x, size_t rows, size_t cols, float *out);
-void rcml_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out);
-void rcml_softmax_backward_f32(const float *x, const float *grad, size_t rows, size_t cols,
+RCML_FN(void, rcml_softmax_f32)(const float *x, size_t rows, size_t cols, float *out);
+RCML_FN(void, rcml_log_softmax_f32)(const float *x, size_t rows, size_t cols, float *out);
+RCML_FN(void, rcml_softmax_backward_f32)(const float *x, const float *grad, size_t rows, size_t cols,
                                float *out);
 /* out (rows, cols, cols): J[r][i][j] = y_i (delta_ij - y_j), y = softmax(row r of x);
  * no aliasing. */
-void rcml_softmax_jacobian_f32(const float *x, size_t rows, size_t cols, float *out);
+RCML_FN(void, rcml_softmax_jacobian_f32)(const float *x, size_t rows, size_t cols, float *out);
 
 /* ---------------------------------------------- normalization (issue 4) */
 /* x viewed as (outer, len, inner); sub and div hold outer*inner values (one per slice):
  * out = div == 0 ? 0 : (x - sub) / div, so a constant slice (div = range or std = 0)
  * gives zeros, not NaN. out may equal x. */
-void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
+RCML_FN(void, rcml_norm_apply_f32)(const float *x, size_t outer, size_t len, size_t inner,
                          const float *sub, const float *div, float *out);
 /* ------------------------------------------------- losses (issue 4, training) */
 /* Every loss returns the MEAN as a double (NaN when there is nothing to average) and,
@@ -256,27 +265,27 @@ void rcml_norm_apply_f32(const float *x, size_t outer, size_t len, size_t inner,
  * count or the backend. grad must not overlap the inputs. */
 
 /* mean((p - a)^2) over n floats; grad = (2/n) * (p - a). */
-double rcml_mse_f32(const float *actual, const float *pred, size_t n, float *grad);
+RCML_FN(double, rcml_mse_f32)(const float *actual, const float *pred, size_t n, float *grad);
 /* mean(|p - a|); grad = sign(p - a) / n (0 where p == a, NaN where p - a is NaN). */
-double rcml_mae_f32(const float *actual, const float *pred, size_t n, float *grad);
+RCML_FN(double, rcml_mae_f32)(const float *actual, const float *pred, size_t n, float *grad);
 /* mean((a - 1) * max(log1p(-p), -100) - a * max(log p, -100)), the clamped form of
  * torch.nn.functional.binary_cross_entropy; grad = (p - a) / max((1 - p) p, 1e-12) / n,
  * finite for p = 0 or 1. p outside [0, 1] gives NaN. */
-double rcml_binary_cross_entropy_f32(const float *actual, const float *pred, size_t n,
+RCML_FN(double, rcml_binary_cross_entropy_f32)(const float *actual, const float *pred, size_t n,
                                      float *grad);
 /* mean(max(z, 0) - z a + log1p(e^-|z|)), binary cross-entropy from logits z (stable for
  * any finite z; torch's binary_cross_entropy_with_logits); grad = (sigmoid(z) - a) / n. */
-double rcml_binary_cross_entropy_logits_f32(const float *actual, const float *logits, size_t n,
+RCML_FN(double, rcml_binary_cross_entropy_logits_f32)(const float *actual, const float *logits, size_t n,
                                             float *grad);
 /* Softmax cross-entropy from logits (rows x cols, row-major), mean over rows:
  * loss_r = sum_c t_rc (lse_r - z_rc), lse_r = max_r + log sum_c e^(z_rc - max_r) (stable for
  * any finite logits). target is one-hot or any distribution per row (classes with t = 0
  * contribute nothing, even where z = -inf); grad = (softmax(z) * sum_c t - t) / rows. */
-double rcml_cross_entropy_f32(const float *logits, const float *target, size_t rows,
+RCML_FN(double, rcml_cross_entropy_f32)(const float *logits, const float *target, size_t rows,
                               size_t cols, float *grad);
 /* The same with one class index per row, labels[r] in [0, cols) (checked by the caller);
  * identical bits to the one-hot form. */
-double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels, size_t rows,
+RCML_FN(double, rcml_cross_entropy_labels_f32)(const float *logits, const int64_t *labels, size_t rows,
                                      size_t cols, float *grad);
 
 /* ----------------------------------------------------- optimizers (issue 4) */
@@ -290,13 +299,13 @@ double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels,
  * (torch divides by sqrt(1 - beta2^step); the reciprocal is <= 1 ulp from that and saves a
  * division). step >= 1 is the step number after incrementing (bias correction). grad is
  * read only; param, m, v (and vmax) are updated; none of them may overlap another. */
-void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
+RCML_FN(void, rcml_adam_f32)(const float *grad, float *param, float *m, float *v, float *vmax, size_t n,
                    int64_t step, double lr, double beta1, double beta2, double eps,
                    double weight_decay, int decoupled);
 /* One SGD step as torch.optim.SGD: g = grad + wd*p (wd != 0); with momentum != 0,
  * buf = first ? g : buf*momentum + (1 - dampening)*g and g = nesterov ? g + momentum*buf
  * : buf; then p += -lr*g. buf may be NULL when momentum == 0. No overlaps. */
-void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
+RCML_FN(void, rcml_sgd_f32)(const float *grad, float *param, float *buf, size_t n, double lr,
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int first);
 
@@ -309,44 +318,46 @@ void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double 
 /* Elman RNN over a time-major batch: h_t = act(x_t Wx + h_{t-1} Wh + b), h_{-1} = 0.
  * X (T, B, I), Wx (I, H), Wh (H, H), b (H); Hs (T, B, H) gets every h_t. act is tanh,
  * sigmoid, relu or linear (an act whose derivative is a function of its output). */
-void rcml_rnn_forward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+RCML_FN(void, rcml_rnn_forward_f32)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                           const float *Wx, const float *Wh, const float *b, float *Hs);
 /* BPTT for the above. dHs (T, B, H): in dL/dh_t from the outputs, out dL/dz_t (so the bias
  * gradient is its column sum). WxT (H, I) and WhT (H, H) are the transposed weights; dX
  * (T, B, I) may be NULL. */
-void rcml_rnn_backward_f32(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
+RCML_FN(void, rcml_rnn_backward_f32)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                            const float *WxT, const float *WhT, const float *Hs, float *dHs,
                            float *dWx, float *dWh, float *dX);
 /* LSTM, gates [i | f | g | o] (the torch order), W (I, 4H), U (H, 4H), b (4H):
  * c_t = f c_{t-1} + i g, h_t = o tanh(c_t), zero initial state. G (T, B, 4H) gets the
  * gate activations, Cs and Hs (T, B, H) the cell and hidden states. */
-void rcml_lstm_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+RCML_FN(void, rcml_lstm_forward_f32)(size_t T, size_t B, size_t I, size_t H, const float *X,
                            const float *W, const float *U, const float *b, float *G, float *Cs,
                            float *Hs);
 /* BPTT for the above: dHs in dL/dh_t (modified), dG (T, B, 4H) gets dL/d(gate
  * pre-activations) (its column sum is the bias gradient), dc (B, H) scratch, WT (4H, I),
  * UT (4H, H) transposed weights; dX may be NULL. */
-void rcml_lstm_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+RCML_FN(void, rcml_lstm_backward_f32)(size_t T, size_t B, size_t I, size_t H, const float *X,
                             const float *WT, const float *UT, const float *G, const float *Cs,
                             const float *Hs, float *dHs, float *dG, float *dc, float *dW,
                             float *dU, float *dX);
 /* Rows whose argmax matches the target's (labels or one-hot argmax); one column:
  * (p >= threshold) == (t >= 0.5). */
-size_t rcml_nn_count_correct_f32(size_t m, size_t n, const float *pred, const float *target,
+RCML_FN(size_t, rcml_nn_count_correct_f32)(size_t m, size_t n, const float *pred, const float *target,
                                  int labels, float threshold);
 /* dst[i] = src row idx[i] (row_len floats each); no aliasing. */
-void rcml_nn_gather_rows_f32(const float *src, size_t row_len, const int64_t *idx,
+RCML_FN(void, rcml_nn_gather_rows_f32)(const float *src, size_t row_len, const int64_t *idx,
                              size_t count, float *dst);
 /* Sample-major (N, T, F) -> time-major batch: dst[t, b] = src[idx[b], t]; no aliasing. */
-void rcml_nn_gather_seq_f32(const float *src, size_t T, size_t F, const int64_t *idx, size_t B,
+RCML_FN(void, rcml_nn_gather_seq_f32)(const float *src, size_t T, size_t F, const int64_t *idx, size_t B,
                             float *dst);
 /* dst (B, A, F) = src (A, B, F) with the first two axes swapped; no aliasing. */
-void rcml_nn_swap01_f32(size_t A, size_t B, size_t F, const float *src, float *dst);
+RCML_FN(void, rcml_nn_swap01_f32)(size_t A, size_t B, size_t F, const float *src, float *dst);
 /* mask = (u >= rate) / (1 - rate); y = x * mask; n floats; mask may equal u. */
-void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, float *mask,
+RCML_FN(void, rcml_nn_dropout_f32)(size_t n, float rate, const float *u, const float *x, float *mask,
                          float *y);
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "rcmlrs_capi.h"
 #endif /* RCMLRS_H */

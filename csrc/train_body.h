@@ -119,32 +119,6 @@ RCML_INLINE float RCML_SFX(tr_bce_grad)(float a, float p, float scale) {
     return ((p - a) / den) * scale;
 }
 
-/* Two passes per block of 256: the per-element terms (two logs, a division) go through a
- * plain loop the vectoriser handles like any unary kernel, then the block is added into
- * the 16 double lanes. Fusing both into one 16-lane loop defeated GCC's vectoriser
- * (scalar code, ~40x slower). The block is a multiple of 16, so lanes stay aligned. */
-#define RCML_TR_BLK 256
-static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scale,
-                            float *grad) {
-    float term[RCML_TR_BLK];
-    double acc[16] = {0}, tail = 0.0;
-    size_t b, i, j, len;
-    for (b = 0; b < n; b += RCML_TR_BLK) {
-        len = RCML_MIN((size_t)RCML_TR_BLK, n - b);
-        const float *ab = a + b, *pb = p + b;
-        RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bce_term)(ab[i], pb[i]);
-        if (grad) {
-            float *gb = grad + b;
-            RCML_LOOP for (i = 0; i < len; i++) gb[i] = RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
-        }
-        for (i = 0; i + 16 <= len; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)term[i + j];
-        }
-        for (; i < len; i++) tail += (double)term[i];
-    }
-    return RCML_SFX(tr_fold)(acc, tail);
-}
-
 /* one BCE-with-logits term, max(z, 0) - z a + log1p(e^-|z|): stable for any finite z (no
  * log of 0, no overflow), the form of torch's binary_cross_entropy_with_logits */
 RCML_INLINE float RCML_SFX(tr_bcel_term)(float a, float z) {
@@ -152,20 +126,32 @@ RCML_INLINE float RCML_SFX(tr_bcel_term)(float a, float z) {
     return ((z > 0.0f ? z : 0.0f) - z * a) + RCML_SFX(tr_log1pf)(rcml_exp_neg(-az));
 }
 
-/* sum of BCE-with-logits terms; grad = (sigmoid(z) - a) * scale. Same two-pass blocks as
- * bce above. */
-static double RCML_SFX(bce_logits)(const float *a, const float *z, size_t n, float scale,
-                                   float *grad) {
+/* Binary cross-entropy of probabilities p (logits == 0) or of sigmoid(z) from the logits
+ * (grad (sigmoid(z) - a) * scale). Two passes per block of 256: the per-element terms (two
+ * logs, a division) go through a plain loop the vectoriser handles like any unary kernel,
+ * then the block is added into the 16 double lanes. Fusing both into one 16-lane loop
+ * defeated GCC's vectoriser (scalar code, ~40x slower). The block is a multiple of 16, so
+ * lanes stay aligned. */
+#define RCML_TR_BLK 256
+static double RCML_SFX(bce_any)(int logits, const float *a, const float *p, size_t n,
+                                float scale, float *grad) {
     float term[RCML_TR_BLK];
     double acc[16] = {0}, tail = 0.0;
     size_t b, i, j, len;
     for (b = 0; b < n; b += RCML_TR_BLK) {
         len = RCML_MIN((size_t)RCML_TR_BLK, n - b);
-        const float *ab = a + b, *zb = z + b;
-        RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bcel_term)(ab[i], zb[i]);
-        if (grad) {
-            float *gb = grad + b;
-            RCML_LOOP for (i = 0; i < len; i++) gb[i] = (rcml_sigmoidf(zb[i]) - ab[i]) * scale;
+        const float *ab = a + b, *pb = p + b;
+        float *gb = grad ? grad + b : NULL;
+        if (logits) {
+            RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bcel_term)(ab[i], pb[i]);
+            if (gb) {
+                RCML_LOOP for (i = 0; i < len; i++) gb[i] = (rcml_sigmoidf(pb[i]) - ab[i]) * scale;
+            }
+        } else {
+            RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bce_term)(ab[i], pb[i]);
+            if (gb) {
+                RCML_LOOP for (i = 0; i < len; i++) gb[i] = RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
+            }
         }
         for (i = 0; i + 16 <= len; i += 16) {
             RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)term[i + j];
@@ -173,6 +159,16 @@ static double RCML_SFX(bce_logits)(const float *a, const float *z, size_t n, flo
         for (; i < len; i++) tail += (double)term[i];
     }
     return RCML_SFX(tr_fold)(acc, tail);
+}
+
+static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scale,
+                            float *grad) {
+    return RCML_SFX(bce_any)(0, a, p, n, scale, grad);
+}
+
+static double RCML_SFX(bce_logits)(const float *a, const float *z, size_t n, float scale,
+                                   float *grad) {
+    return RCML_SFX(bce_any)(1, a, z, n, scale, grad);
 }
 
 /* Row maximum with a fixed 16-lane layout (max is exact, so only NaN handling matters:

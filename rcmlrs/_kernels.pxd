@@ -178,3 +178,11 @@ cdef extern from "rcmlrs.h" nogil:
                                 const float *WT, const float *UT, const float *G,
                                 const float *Cs, const float *Hs, float *dHs, float *dG,
                                 float *dc, float *dW, float *dU, float *dX) noexcept
+
+# The C API importer of csrc/rcmlrs_capi.h (modules built with RCMLRS_USE_CAPI only).
+cdef extern from "rcmlrs.h":
+    int rcml_capi_import() except -1
+    ctypedef struct rcml_capi_t:
+        pass
+    const rcml_capi_t *rcml_capi_table() noexcept
+    const char *RCML_CAPI_NAME

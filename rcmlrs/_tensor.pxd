@@ -1,4 +1,10 @@
-# The RamTensor object layout, for Cython extensions that cimport it.
+# The RamTensor object layout and the helpers rcmlrs's other Cython modules (_train,
+# _layers) and third-party extensions cimport.
+
+# Above this many floats a kernel runs without the GIL (releasing it costs ~100 ns).
+cdef enum:
+    NOGIL_MIN = 16384
+
 cdef class RamTensor:
     cdef float *data          # L*R*C contiguous float32 values
     cdef Py_ssize_t L, R, C   # layers, rows, cols
@@ -13,3 +19,11 @@ cdef class RamTensor:
 
     cdef inline void _set_meta(self) noexcept
     cdef Py_ssize_t _offset(self, object key) except -1
+
+
+# A new tensor of shape (L, R, C), contents uninitialised (checked size).
+cdef RamTensor _empty(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C)
+# x as a RamTensor (no copy when it already is one); TypeError naming `what` otherwise.
+cdef RamTensor _as_tensor(object x, str what)
+# True when the buffers of a and b share memory.
+cdef bint _overlaps(RamTensor a, RamTensor b) noexcept

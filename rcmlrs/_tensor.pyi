@@ -6,7 +6,7 @@
 # branches are declared already and listed in the allowlist until they exist at runtime.
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar, Literal, SupportsFloat, SupportsIndex, TypeAlias, overload
+from typing import Any, ClassVar, SupportsFloat, SupportsIndex, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -284,7 +284,6 @@ def compiler() -> str: ...
 
 # ---- private helpers (not API; may change). Declared so that rcmlrs's own modules
 # (losses.py, optim.py, data.py, nn/) type-check against them; stubtest checks these too.
-_Labels: TypeAlias = npt.NDArray[np.int64]  # C-contiguous int64, one class index per row
 
 def _rebuild(L: SupportsIndex, R: SupportsIndex, C: SupportsIndex, payload: bytes) -> RamTensor: ...
 def _gemm_into(
@@ -298,170 +297,4 @@ def _gemm_into(
 ) -> RamTensor: ...
 def _act_id(name: str | None) -> int: ...
 
-# _train.pxi: losses and optimizer steps. The loss helpers return (value, gradient),
-# each None unless asked for.
-@overload
-def _elem_loss(
-    kind: int,
-    actual: _TensorLike,
-    predicted: _TensorLike,
-    want_value: Literal[True],
-    want_grad: Literal[False],
-    what: str,
-) -> tuple[float, None]: ...
-@overload
-def _elem_loss(
-    kind: int,
-    actual: _TensorLike,
-    predicted: _TensorLike,
-    want_value: Literal[False],
-    want_grad: Literal[True],
-    what: str,
-) -> tuple[None, RamTensor]: ...
-@overload
-def _elem_loss(
-    kind: int,
-    actual: _TensorLike,
-    predicted: _TensorLike,
-    want_value: Literal[True],
-    want_grad: Literal[True],
-    what: str,
-) -> tuple[float, RamTensor]: ...
-@overload
-def _elem_loss(
-    kind: int,
-    actual: _TensorLike,
-    predicted: _TensorLike,
-    want_value: bool,
-    want_grad: bool,
-    what: str,
-) -> tuple[float | None, RamTensor | None]: ...
-@overload
-def _xent(
-    logits: _TensorLike,
-    target: _TensorLike | None,
-    labels: _Labels | None,
-    want_value: Literal[True],
-    want_grad: Literal[False],
-    what: str,
-) -> tuple[float, None]: ...
-@overload
-def _xent(
-    logits: _TensorLike,
-    target: _TensorLike | None,
-    labels: _Labels | None,
-    want_value: Literal[False],
-    want_grad: Literal[True],
-    what: str,
-) -> tuple[None, RamTensor]: ...
-@overload
-def _xent(
-    logits: _TensorLike,
-    target: _TensorLike | None,
-    labels: _Labels | None,
-    want_value: Literal[True],
-    want_grad: Literal[True],
-    what: str,
-) -> tuple[float, RamTensor]: ...
-@overload
-def _xent(
-    logits: _TensorLike,
-    target: _TensorLike | None,
-    labels: _Labels | None,
-    want_value: bool,
-    want_grad: bool,
-    what: str,
-) -> tuple[float | None, RamTensor | None]: ...
-def _adam_step(
-    param: RamTensor,
-    grad: _TensorLike,
-    m: RamTensor,
-    v: RamTensor,
-    vmax: RamTensor | None,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled: bool,
-    what: str,
-) -> None: ...
-def _sgd_step(
-    param: RamTensor,
-    grad: _TensorLike,
-    buf: RamTensor | None,
-    lr: float,
-    momentum: float,
-    dampening: float,
-    weight_decay: float,
-    nesterov: bool,
-    first: bool,
-    what: str,
-) -> None: ...
-def _empty_like(t: _TensorLike) -> RamTensor: ...
-
-# _nn.pxi: layer kernels behind rc.nn. act is an id of the one activation table (_act_id).
-def _nn_dense_forward(
-    x: RamTensor, W: RamTensor, b: RamTensor, act: int, slope: float
-) -> tuple[RamTensor, RamTensor]: ...
-def _nn_dense_backward(
-    x: RamTensor,
-    W: RamTensor,
-    z: RamTensor,
-    y: RamTensor,
-    g: RamTensor,
-    dW: RamTensor,
-    db: RamTensor,
-    act: int,
-    slope: float,
-    need_dx: bool,
-) -> RamTensor | None: ...
-def _nn_activation(x: RamTensor, act: int, slope: float) -> RamTensor: ...
-def _nn_activation_backward(
-    z: RamTensor, y: RamTensor, g: RamTensor, act: int, slope: float
-) -> RamTensor: ...
-def _nn_count_correct(
-    pred: RamTensor, target: RamTensor, labels: bool, threshold: float
-) -> int: ...
-def _nn_gather_rows(
-    src: RamTensor, row_len: SupportsIndex, idx: _Labels, start: SupportsIndex, count: SupportsIndex
-) -> RamTensor: ...
-def _nn_gather_seq(
-    src: RamTensor, idx: _Labels, start: SupportsIndex, count: SupportsIndex
-) -> RamTensor: ...
-def _nn_swap01(x: RamTensor) -> RamTensor: ...
-def _nn_dropout(
-    x: RamTensor, rate: float, seed_: int, offset: int
-) -> tuple[RamTensor, RamTensor]: ...
-def _nn_rnn_forward(
-    x: RamTensor, Wx: RamTensor, Wh: RamTensor, b: RamTensor, act: int
-) -> RamTensor: ...
-def _nn_rnn_backward(
-    act: int,
-    x: RamTensor,
-    Wx: RamTensor,
-    Wh: RamTensor,
-    hs: RamTensor,
-    dhs: RamTensor,
-    dWx: RamTensor,
-    dWh: RamTensor,
-    db: RamTensor,
-    need_dx: bool,
-) -> RamTensor | None: ...
-def _nn_lstm_forward(
-    x: RamTensor, W: RamTensor, U: RamTensor, b: RamTensor
-) -> tuple[RamTensor, RamTensor, RamTensor]: ...
-def _nn_lstm_backward(
-    x: RamTensor,
-    W: RamTensor,
-    U: RamTensor,
-    G: RamTensor,
-    Cs: RamTensor,
-    Hs: RamTensor,
-    dhs: RamTensor,
-    dW: RamTensor,
-    dU: RamTensor,
-    db: RamTensor,
-    need_dx: bool,
-) -> RamTensor | None: ...
+_C_API: object  # the C API capsule (csrc/rcmlrs_capi.h)

@@ -36,9 +36,7 @@ class FormatError(RCMLRSError, ValueError):
     """A file is damaged, truncated, hostile or not in an rcmlrs/safetensors format."""
 
 
-# Above this many floats a kernel runs without the GIL (releasing it costs ~100 ns).
-cdef enum:
-    NOGIL_MIN = 16384
+# NOGIL_MIN (in _tensor.pxd): above this many floats a kernel runs without the GIL.
 # A tensor may hold at most 2^40 floats (4 TiB): anything larger is a mistake, and the
 # limit keeps every byte count far from overflow on every platform.
 cdef char *_FMT_F = b"f"
@@ -1373,5 +1371,11 @@ def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
 
 
 include "_activations.pxi"
-include "_train.pxi"
-include "_nn.pxi"
+
+# ============================================================================ C API
+
+from cpython.pycapsule cimport PyCapsule_New
+
+# Every entry point of csrc/rcmlrs.h, for rcmlrs's other Cython modules and third-party
+# extensions (csrc/rcmlrs_capi.h): one copy of the kernels, one dispatch state, one pool.
+_C_API = PyCapsule_New(<void *>rcml_capi_table(), RCML_CAPI_NAME, NULL)

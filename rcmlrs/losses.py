@@ -28,7 +28,7 @@ predicted)`` gives ``(float, RamTensor)`` in one pass.
 
 from __future__ import annotations
 
-from rcmlrs import _tensor
+from rcmlrs import _tensor, _train
 from rcmlrs._tensor import RamTensor, ShapeError
 
 __all__ = [
@@ -57,39 +57,39 @@ _MSE, _MAE, _BCE, _BCE_LOGITS = 0, 1, 2, 3
 
 def mse_loss(actual, predicted) -> float:
     """Mean squared error ``mean((predicted - actual)^2)``."""
-    return _tensor._elem_loss(_MSE, actual, predicted, True, False, "mse_loss")[0]
+    return _train._elem_loss(_MSE, actual, predicted, True, False, "mse_loss")[0]
 
 
 def mse_deriv(actual, predicted) -> RamTensor:
     """d mse_loss / d predicted = ``2 (predicted - actual) / n``."""
-    return _tensor._elem_loss(_MSE, actual, predicted, False, True, "mse_deriv")[1]
+    return _train._elem_loss(_MSE, actual, predicted, False, True, "mse_deriv")[1]
 
 
 def mae_loss(actual, predicted) -> float:
     """Mean absolute error ``mean(|predicted - actual|)``."""
-    return _tensor._elem_loss(_MAE, actual, predicted, True, False, "mae_loss")[0]
+    return _train._elem_loss(_MAE, actual, predicted, True, False, "mae_loss")[0]
 
 
 def mae_deriv(actual, predicted) -> RamTensor:
     """d mae_loss / d predicted = ``sign(predicted - actual) / n`` (0 where equal)."""
-    return _tensor._elem_loss(_MAE, actual, predicted, False, True, "mae_deriv")[1]
+    return _train._elem_loss(_MAE, actual, predicted, False, True, "mae_deriv")[1]
 
 
 def binary_cross_entropy(actual, predicted) -> float:
     """Mean binary cross-entropy of probabilities ``predicted`` in [0, 1] against targets
     ``actual`` (logs clamped at -100, so saturated predictions stay finite)."""
-    return _tensor._elem_loss(_BCE, actual, predicted, True, False, "binary_cross_entropy")[0]
+    return _train._elem_loss(_BCE, actual, predicted, True, False, "binary_cross_entropy")[0]
 
 
 def binary_cross_entropy_deriv(actual, predicted) -> RamTensor:
     """d binary_cross_entropy / d predicted = ``(p - a) / max(p (1 - p), 1e-12) / n``."""
-    return _tensor._elem_loss(_BCE, actual, predicted, False, True, "binary_cross_entropy_deriv")[1]
+    return _train._elem_loss(_BCE, actual, predicted, False, True, "binary_cross_entropy_deriv")[1]
 
 
 def binary_cross_entropy_with_logits(actual, logits) -> float:
     """Mean binary cross-entropy of ``sigmoid(logits)`` against targets ``actual``, from the
     logits (stable for any finite logits): ``mean(max(z, 0) - z a + log1p(e^-|z|))``."""
-    return _tensor._elem_loss(
+    return _train._elem_loss(
         _BCE_LOGITS, actual, logits, True, False, "binary_cross_entropy_with_logits"
     )[0]
 
@@ -99,13 +99,13 @@ def cross_entropy_loss(actual, logits) -> float:
     rows count), mean over rows. ``actual``: one-hot (or class probabilities) of the
     logits' shape, or integer class labels, one per row (list, NumPy array or tensor)."""
     logits, target, labels = _split_target(actual, logits, "cross_entropy_loss")
-    return _tensor._xent(logits, target, labels, True, False, "cross_entropy_loss")[0]
+    return _train._xent(logits, target, labels, True, False, "cross_entropy_loss")[0]
 
 
 def cross_entropy_deriv(actual, logits) -> RamTensor:
     """d cross_entropy_loss / d logits = ``(softmax(logits) - onehot(actual)) / rows``."""
     logits, target, labels = _split_target(actual, logits, "cross_entropy_deriv")
-    return _tensor._xent(logits, target, labels, False, True, "cross_entropy_deriv")[1]
+    return _train._xent(logits, target, labels, False, True, "cross_entropy_deriv")[1]
 
 
 def _split_target(actual, logits, what):
@@ -209,7 +209,7 @@ class _ElementLoss(Loss):
     kind = -1
 
     def value_and_grad_(self, actual, predicted, want_value, want_grad):
-        return _tensor._elem_loss(self.kind, actual, predicted, want_value, want_grad, self.name)
+        return _train._elem_loss(self.kind, actual, predicted, want_value, want_grad, self.name)
 
 
 class MSE(_ElementLoss):
@@ -251,7 +251,7 @@ class CrossEntropy(Loss):
 
     def value_and_grad_(self, actual, predicted, want_value, want_grad):
         logits, target, labels = _split_target(actual, predicted, self.name)
-        return _tensor._xent(logits, target, labels, want_value, want_grad, self.name)
+        return _train._xent(logits, target, labels, want_value, want_grad, self.name)
 
 
 _REGISTRY = {

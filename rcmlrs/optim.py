@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from rcmlrs import _tensor
+from rcmlrs import _tensor, _train
 from rcmlrs._tensor import RamTensor, ShapeError
 
 __all__ = ["SGD", "Adam", "Optimizer", "adam_update"]
@@ -89,7 +89,7 @@ def adam_update(
     ``decoupled_weight_decay`` (AdamW: ``param *= 1 - lr * weight_decay``)."""
     what = "adam_update"
     s = _step_count(step, what)
-    _tensor._adam_step(
+    _train._adam_step(
         param,
         grad,
         m,
@@ -337,7 +337,7 @@ class Adam(Optimizer):
 
     def _update(self, p, g, st, what) -> None:
         step = st["step"] + 1
-        _tensor._adam_step(
+        _train._adam_step(
             p,
             g,
             st["m"],
@@ -401,9 +401,9 @@ class SGD(Optimizer):
         buf = st["momentum_buffer"]
         first = False
         if self.momentum != 0.0 and buf is None:
-            buf = _tensor._empty_like(p)  # fully written by the first step
+            buf = _train._empty_like(p)  # fully written by the first step
             first = True
-        _tensor._sgd_step(
+        _train._sgd_step(
             p,
             g,
             buf if self.momentum != 0.0 else None,

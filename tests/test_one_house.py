@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
+from rcmlrs import _layers as _L
 from rcmlrs import _tensor as _T
 from rcmlrs import nn
 
@@ -199,9 +200,9 @@ def test_layer_kernels_agree_across_backends():
             out = []
             for name in ACTIVATIONS:
                 code = _T._act_id(name)
-                y = _T._nn_activation(z, code, 0.01)
+                y = _L._nn_activation(z, code, 0.01)
                 out.append(_bits(y))
-                out.append(_bits(_T._nn_activation_backward(z, y, g, code, 0.01)))
+                out.append(_bits(_L._nn_activation_backward(z, y, g, code, 0.01)))
             hs = np.asarray(lstm.forward(x, training=True)).copy()
             results[isa] = (out, hs)
     finally:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import rcmlrs
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def gatherer(arr: np.ndarray, layout: str) -> Gather:
         src = rcmlrs.from_numpy(arr)
 
         def seq(order: np.ndarray, start: int, count: int) -> RamTensor:
-            return _T._nn_gather_seq(src, order, start, count)
+            return _L._nn_gather_seq(src, order, start, count)
 
         return seq
     row = math.prod(sample)
@@ -97,12 +97,12 @@ def gatherer(arr: np.ndarray, layout: str) -> Gather:
         hw, c = sample[0] * sample[1], sample[2]
 
         def images(order: np.ndarray, start: int, count: int) -> RamTensor:
-            return _T._nn_gather_rows(flat, row, order, start, count).reshape((count, hw, c))
+            return _L._nn_gather_rows(flat, row, order, start, count).reshape((count, hw, c))
 
         return images
 
     def rows(order: np.ndarray, start: int, count: int) -> RamTensor:
-        return _T._nn_gather_rows(flat, row, order, start, count)
+        return _L._nn_gather_rows(flat, row, order, start, count)
 
     return rows
 

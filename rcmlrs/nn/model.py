@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import rcmlrs
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _L
 from rcmlrs import losses as _losses
 from rcmlrs._tensor import RamTensor, RCMLRSError, ShapeError
 from rcmlrs.nn import batches as _b
@@ -470,7 +470,7 @@ class Sequential:
                 if want_acc or extra:
                     yb = targets.batch_tensor(order, s, c) if labels else actual
                     if want_acc:
-                        correct += _T._nn_count_correct(lin, yb, labels, thr)
+                        correct += _L._nn_count_correct(lin, yb, labels, thr)
                     for m in extra:
                         extra[m] += self._metric_sum(m, out, yb, labels)
                 if bar is not None and bar.due():
@@ -534,7 +534,7 @@ class Sequential:
             seen += c
             yb = targets.batch_tensor(order, s, c) if labels else actual
             if "accuracy" in self.metrics:
-                correct += _T._nn_count_correct(lin, yb, labels, thr)
+                correct += _L._nn_count_correct(lin, yb, labels, thr)
             for m in extra:
                 extra[m] += self._metric_sum(m, out, yb, labels)
         return self._logs(tot, seen, self._rows_per_sample(sample), correct, extra)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn.layers.base import Layer, Shape, as_batch
 from rcmlrs.nn.seeding import draw_seed
@@ -53,7 +53,7 @@ class Dropout(Layer):
             return x
         if self._seed is None:  # used by hand, outside fit
             self._seed = draw_seed()
-        y, self._mask = _T._nn_dropout(x, self.rate, self._seed, self._offset)
+        y, self._mask = _L._nn_dropout(x, self.rate, self._seed, self._offset)
         self._offset += x.size
         return y
 
@@ -101,7 +101,7 @@ class Flatten(Layer):
             return x
         if len(self.input_shape or ()) == 3:  # images (B, H*W, C): samples are contiguous
             return x.reshape((1, L, R * C))
-        return _T._nn_swap01(x).reshape((1, R, L * C))  # time-major (T, B, F)
+        return _L._nn_swap01(x).reshape((1, R, L * C))  # time-major (T, B, F)
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
         grad = as_batch(grad)
@@ -110,7 +110,7 @@ class Flatten(Layer):
             return grad.reshape((1, R, C))
         if len(self.input_shape or ()) == 3:
             return grad.reshape((L, R, C))
-        return _T._nn_swap01(grad.reshape((R, L, C)))
+        return _L._nn_swap01(grad.reshape((R, L, C)))
 
 
 __all__ = ["Dropout", "Flatten"]

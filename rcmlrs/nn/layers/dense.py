@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn import activations as _act
 from rcmlrs.nn import initializers
@@ -84,11 +84,11 @@ class Dense(Layer):
                 f"got input of shape {x.shape}"
             )
         self._x = x
-        self._z, self._y = _T._nn_dense_forward(x, self.W, self.b, self._act, self._slope)
+        self._z, self._y = _L._nn_dense_forward(x, self.W, self.b, self._act, self._slope)
         return self._y
 
     def _backward(self, grad: Any, act: int) -> RamTensor | None:
-        return _T._nn_dense_backward(
+        return _L._nn_dense_backward(
             self._x,
             self.W,
             self._z,

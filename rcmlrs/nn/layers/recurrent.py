@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import rcmlrs
-from rcmlrs import _tensor as _T
+from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn import activations as _act
 from rcmlrs.nn.layers.base import Layer, Shape, as_batch, check_bool, check_units
@@ -127,12 +127,12 @@ class RNN(_Recurrent):
             self._build_from(x)
         self._check_input(x)
         self._x = x
-        self._hs = _T._nn_rnn_forward(x, self.Wx, self.Wh, self.b, self._act)
+        self._hs = _L._nn_rnn_forward(x, self.Wx, self.Wh, self.b, self._act)
         return self._outputs(self._hs)
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
         dhs = self._grad_states(grad)
-        return _T._nn_rnn_backward(
+        return _L._nn_rnn_backward(
             self._act,
             self._x,
             self.Wx,
@@ -190,12 +190,12 @@ class LSTM(_Recurrent):
             self._build_from(x)
         self._check_input(x)
         self._x = x
-        self._G, self._cs, self._hs = _T._nn_lstm_forward(x, self.W, self.U, self.b)
+        self._G, self._cs, self._hs = _L._nn_lstm_forward(x, self.W, self.U, self.b)
         return self._outputs(self._hs)
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
         dhs = self._grad_states(grad)
-        return _T._nn_lstm_backward(
+        return _L._nn_lstm_backward(
             self._x,
             self.W,
             self.U,

@@ -1,8 +1,21 @@
-# Losses and optimizer steps (issue 4): thin, checked wrappers over csrc/loss.c and
-# csrc/optim.c. Included at the end of _tensor.pyx so they see RamTensor's fields and
-# the helpers (_empty, _as_tensor, ShapeError). Private: the public API lives in
-# rcmlrs/losses.py and rcmlrs/optim.py, which check the meaning (hyperparameters, label
-# forms); these check buffers and shapes and run the kernels without the GIL.
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, embedsignature=True
+"""Losses and optimizer steps: thin, checked wrappers over csrc/loss.c and csrc/optim.c
+(train_body.h). Private: the public API lives in rcmlrs/losses.py and rcmlrs/optim.py,
+which check the meaning (hyperparameters, label forms); these check every buffer and size
+the C side reads and run the kernels without the GIL."""
+
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcpy
+
+from rcmlrs._kernels cimport *
+from rcmlrs._tensor cimport NOGIL_MIN, RamTensor, _as_tensor, _empty, _overlaps
+
+from rcmlrs._tensor import ShapeError
+
+# The kernels live once, in rcmlrs._tensor; this module reaches them through its C API
+# capsule (csrc/rcmlrs_capi.h), so it shares their backend choice and thread pool.
+rcml_capi_import()
+
 
 cdef enum:
     _LOSS_MSE = 0

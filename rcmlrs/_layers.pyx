@@ -1,9 +1,22 @@
-# Private helpers behind rc.nn (included at the end of _tensor.pyx, so they see the
-# RamTensor fields). Each one checks every size the C side reads, allocates its outputs
-# and calls the SAME kernels as the tensor methods: the packed GEMM of ``@``, the layer
-# forms of csrc/act_body.h (bias + activation, backward from z or y) and the reductions.
-# A training step is a handful of calls. Names start with _nn_; they are not public API.
-# Activation ids are the one table's (_act_id in _activations.pxi).
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, embedsignature=True
+"""Layer kernels behind rc.nn. Each helper checks every size the C side reads, allocates
+its outputs and calls the SAME kernels as the tensor methods: the packed GEMM of ``@``,
+the layer forms of csrc/act_body.h (bias + activation, backward from z or y) and the
+reductions. A training step is a handful of calls. Names start with _nn_; they are not
+public API. Activation ids are the one table's (rcmlrs._tensor._act_id)."""
+
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcpy
+
+from rcmlrs._kernels cimport *
+from rcmlrs._tensor cimport NOGIL_MIN, RamTensor, _as_tensor, _empty, _overlaps
+
+from rcmlrs._tensor import ShapeError
+
+# The kernels live once, in rcmlrs._tensor; this module reaches them through its C API
+# capsule (csrc/rcmlrs_capi.h), so it shares their backend choice and thread pool.
+rcml_capi_import()
+
 
 cdef enum:
     NN_NOGIL_WORK = 32768  # multiply-adds above which a product runs without the GIL
