@@ -72,7 +72,13 @@ def load_csv(
     *,
     return_names: Literal[True],
 ) -> tuple[_F32, _F32 | None, list[str] | None]: ...
-def load_csv(path, target=-1, header=True, delimiter=",", return_names=False):
+def load_csv(
+    path: Any,
+    target: Any = -1,
+    header: bool = True,
+    delimiter: str = ",",
+    return_names: bool = False,
+) -> Any:
     """Read a numeric CSV file. ``target`` picks the label column (an index, negative
     from the end, or a header name; None: no target). Returns ``(x, y)`` as NumPy float32
     arrays ``(samples, features)`` and ``(samples,)`` (y None without a target); with
@@ -82,8 +88,8 @@ def load_csv(path, target=-1, header=True, delimiter=",", return_names=False):
     import numpy as np
 
     path = os.fspath(path)
-    names = None
-    rows = []
+    names: list[str] | None = None
+    rows: list[list[float]] = []
     width: Any = None  # an int once the first row (or the header) is read
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f, delimiter=delimiter)

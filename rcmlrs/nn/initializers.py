@@ -114,4 +114,17 @@ def get(init: str | Initializer) -> Initializer:
         ) from None
 
 
-__all__ = ["NAMES", "Initializer", "get", *NAMES]
+__all__ = [
+    "NAMES",
+    "Initializer",
+    "get",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "orthogonal",
+    "zeros",
+]

@@ -336,15 +336,13 @@ class Sequential:
 
     def _backward(self, grad: RamTensor) -> RamTensor | None:
         layers = self.layers
+        g: Any = grad
         if self._fused:
             g = layers[-1].backward_from_logits(grad)
-            for layer in reversed(layers[:-1]):
-                g = layer.backward(g)
-            return g
-        g2: RamTensor | None = grad
+            layers = layers[:-1]
         for layer in reversed(layers):
-            g2 = layer.backward(g2)  # type: ignore[arg-type]
-        return g2
+            g = layer.backward(g)
+        return g
 
     def _loss_input(self, out: RamTensor) -> RamTensor:
         return self.layers[-1].logits if self._fused else out

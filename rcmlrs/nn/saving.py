@@ -299,10 +299,10 @@ class _Plan:
                     f"the file has {len(tensors)} tensors, the architecture needs "
                     f"{n_params} parameters and {len(used)} optimizer state tensors"
                 )
-            for i, (want, t) in enumerate(zip(self.param_shapes or [], tensors, strict=False)):
-                if t.shape != want:
+            for i, (want, got) in enumerate(zip(self.param_shapes or [], tensors, strict=False)):
+                if got.shape != want:
                     raise ValueError(
-                        f"tensor {i} has shape {t.shape} where the architecture needs {want}"
+                        f"tensor {i} has shape {got.shape} where the architecture needs {want}"
                     )
         self.n_state = len(used)
 

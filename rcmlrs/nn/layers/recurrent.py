@@ -17,6 +17,7 @@ class _Recurrent(Layer):
     or every state (time, batch, units) with ``return_sequences``."""
 
     uses_sample_axes = True
+    _hs: RamTensor  # every hidden state of the last forward call
 
     def __init__(
         self,
