@@ -280,7 +280,10 @@ class _Plan:
                     ref = _dict(v, f"optimizer_state {i} {k}", {"tensor"})
                     j = _int_in(ref.get("tensor"), 0, len(tensors) - 1, "tensor index")
                     if j in used or (n_params is not None and j < n_params):
-                        raise ValueError(f"tensor {j} is referenced twice")
+                        raise ValueError(
+                            f"tensor {j} is a parameter or another state's, not "
+                            f"optimizer state {i} {_short(k)}"
+                        )
                     want = self.param_shapes[i] if self.param_shapes is not None else None
                     if want is not None and tensors[j].shape != want:
                         raise ValueError(
