@@ -309,6 +309,12 @@ class Sequential:
             return True
         if len(sample) >= 2 and not any(layer.uses_sample_axes for layer in self.layers):
             return False
+        built = self.input_shape or ()
+        if len(sample) >= 2 and len(built) >= 2 and self._layout_for(sample) == "rows":
+            # samples flattened on the way in: their axes must be the ones built for
+            # (flat (features,) samples of the same size are fine)
+            if sample != built:
+                return False
         shape = sample
         for layer in self.layers:
             try:
