@@ -36,7 +36,7 @@ __all__ = ["batches", "load_csv", "load_images", "train_test_split"]
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
 
-def _parse_float(cell: str, path, line: int, col: int, name):
+def _parse_float(cell: str, path: str, line: int, col: int, name: str | None) -> float:
     try:
         return float(cell)
     except ValueError:
@@ -142,7 +142,7 @@ def load_csv(
     return x, y
 
 
-def _require_pillow():
+def _require_pillow() -> Any:
     try:
         from PIL import Image
     except ImportError:

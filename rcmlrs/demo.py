@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 
-def two_spirals(n_per_class=500, noise=0.2, seed=0):
+def two_spirals(n_per_class: int = 500, noise: float = 0.2, seed: int = 0) -> tuple[Any, Any]:
     """Two interleaved spirals in the plane: x (2n, 2) float32, y (2n,) in {0, 1}."""
     import numpy as np
 
@@ -30,7 +30,7 @@ def two_spirals(n_per_class=500, noise=0.2, seed=0):
     return x.astype(np.float32), y
 
 
-def sine_waves(n, steps=20, seed=0):
+def sine_waves(n: int, steps: int = 20, seed: int = 0) -> tuple[Any, Any]:
     """n windows of sine waves with random phase and frequency: x (n, steps, 1) and the
     next value y (n, 1)."""
     import numpy as np

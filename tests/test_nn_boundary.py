@@ -174,3 +174,20 @@ def test_labels_of_any_integer_dtype_and_sequence_labels():
     p = m.predict(s)
     acc = (np.argmax(p, axis=2) == labels).mean()
     assert m.evaluate(s, labels)["accuracy"] == pytest.approx(acc)
+
+
+def test_declared_input_shape_and_seed():
+    """A first layer with input_shape builds at fit with fit's seed (reproducible)."""
+    x, y = _blobs(40)
+
+    def run():
+        m = nn.Sequential([nn.Dense(4, "tanh", input_shape=(2,)), nn.Dense(3)])
+        m.compile("adam", "cross_entropy")
+        m.fit(x, y, epochs=1, seed=9, verbose=0)
+        return m.get_weights()
+
+    assert all(a.equals(b) for a, b in zip(run(), run(), strict=True))
+    m = nn.Sequential([nn.Dense(4, input_shape=(3,))])
+    m.compile("adam", "mse")
+    with pytest.raises(rc.ShapeError, match=r"expects samples of shape \(3,\)"):
+        m.fit(x, y, verbose=0)

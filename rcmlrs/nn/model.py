@@ -263,7 +263,7 @@ class Sequential:
                 self._logits_out = True
             elif act == "sigmoid":
                 self._fused = self._logits_out = True
-                self._loss_fn = _losses.BinaryCrossEntropy(from_logits=True)  # type: ignore[call-arg]
+                self._loss_fn = _losses.BinaryCrossEntropy(from_logits=True)
 
     # ------------------------------------------------------------------ data
     def _samples(self, x: Any, what: str) -> tuple[np.ndarray, Shape]:
@@ -348,7 +348,8 @@ class Sequential:
             layers = layers[:-1]
         for layer in reversed(layers):
             g = layer.backward(g)
-        return g
+        out: RamTensor | None = g
+        return out
 
     def _loss_input(self, out: RamTensor) -> RamTensor:
         return self.layers[-1].logits if self._fused else out
@@ -404,6 +405,8 @@ class Sequential:
             not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2
         ):
             raise TypeError("fit: validation_data must be a tuple (x_val, y_val)")
+        if not self.built and self._declared_input_shape() is not None:
+            self.build(self._declared_input_shape(), seed)  # type: ignore[arg-type]
         xa, sample, targets = self._prepare(x, y, "fit")
         n = xa.shape[0]
         if n == 0:
@@ -495,7 +498,12 @@ class Sequential:
         return math.prod(out[:-1]) if len(out) > 1 else 1
 
     def _logs(
-        self, tot_loss: float, seen: int, rows_per_sample: int, correct: int, extra: dict
+        self,
+        tot_loss: float,
+        seen: int,
+        rows_per_sample: int,
+        correct: int,
+        extra: dict[str, float],
     ) -> dict[str, float]:
         units = self.layers[-1].output_shape[-1]  # type: ignore[index]
         rows = seen * rows_per_sample

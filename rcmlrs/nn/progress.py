@@ -21,8 +21,6 @@ class History:
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
 
-    _append = append
-
     def __repr__(self) -> str:
         last = {k: round(v[-1], 4) for k, v in self.history.items() if v}
         return f"History(epochs={len(self.epoch)}, last={last})"

@@ -381,9 +381,10 @@ def load_model(
     (with ``compile``) the same optimizer and state, so training resumes exactly.
     ``custom_objects`` maps class names to user Layer (or Loss) classes. A damaged or
     hostile file raises ``rc.FormatError``."""
-    from rcmlrs.io import load_binary_with_metadata
+    from rcmlrs import io
 
-    tensors, meta = load_binary_with_metadata(path)
+    load: Any = io.load_binary_with_metadata
+    tensors, meta = load(path)
     return model_from_parts(tensors, meta, repr(os.fspath(path)), compile, custom_objects)
 
 

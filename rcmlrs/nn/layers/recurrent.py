@@ -63,9 +63,9 @@ class _Recurrent(Layer):
     def _outputs(self, hs: RamTensor) -> RamTensor:
         return hs if self.return_sequences else hs[hs.layers - 1]
 
-    def _grad_states(self, grad: Any) -> RamTensor:
+    def _grad_states(self, g: Any) -> RamTensor:
         """dL/dh_t for every step as a fresh (T, B, H) tensor (the kernel overwrites it)."""
-        grad = as_batch(grad)
+        grad: RamTensor = as_batch(g)
         T, B, H = self._hs.shape
         if self.return_sequences:
             if grad.shape != (T, B, H):
@@ -79,9 +79,11 @@ class _Recurrent(Layer):
                 f"{type(self).__name__}.backward: gradient of shape {grad.shape}, "
                 f"expected {(1, B, H)}"
             )
+        last: RamTensor = grad.reshape((1, B, H))
         if T == 1:
-            return grad.reshape((1, B, H))
-        return rcmlrs.concat([rcmlrs.zeros((T - 1, B, H)), grad.reshape((1, B, H))], axis=0)
+            return last
+        out: RamTensor = rcmlrs.concat([rcmlrs.zeros((T - 1, B, H)), last], axis=0)
+        return out
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
