@@ -135,6 +135,9 @@ const rcml_kernels_t *rcml_kernels(void) {
     case RCML_ISA_AVX2: return &rcml_kernels_avx2;
     case RCML_ISA_AVX512: return &rcml_kernels_avx512;
 #endif
-    default: return &rcml_kernels_baseline; /* baseline, and NEON on arm64 */
+#ifdef RCML_ARM64
+    case RCML_ISA_NEON: return &rcml_kernels_neon;
+#endif
+    default: return &rcml_kernels_baseline;
     }
 }

@@ -48,6 +48,17 @@ static float RCML_SFX(powi1)(float x, long k) {
     return r;
 }
 
+static double RCML_SFX(powi1_d)(double x, long k) {
+    /* x^k by squaring in double; k >= 0 */
+    double r = 1.0, base = x;
+    while (k) {
+        if (k & 1) r *= base;
+        base *= base;
+        k >>= 1;
+    }
+    return r;
+}
+
 static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *out, size_t n) {
     size_t i;
     switch (op) {
@@ -75,7 +86,9 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
         } else if (k >= 0) {
             for (i = 0; i < n; i++) out[i] = RCML_SFX(powi1)(x[i], k);
         } else {
-            for (i = 0; i < n; i++) out[i] = 1.0f / RCML_SFX(powi1)(x[i], -k);
+            /* 1 / x^-k in double: float32 x^-k overflows (or goes subnormal) where its
+             * reciprocal is still representable, e.g. 1e20^-2 = 1e-40 */
+            for (i = 0; i < n; i++) out[i] = (float)(1.0 / RCML_SFX(powi1_d)((double)x[i], -k));
         }
         break;
     }

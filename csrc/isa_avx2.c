@@ -9,6 +9,11 @@
 #define RCML_LOOP
 #define RCML_BODY_AVX2 1
 #define RCML_SFX(name) name##_avx2
+#ifdef RCML_GEMM_X86_KERNELS
+#define RCML_ISA_GEMM (&rcml_gemm_kernels_avx2)
+#else
+#define RCML_ISA_GEMM (&rcml_gemm_kernels_portable) /* clang-cl: see gemm.h */
+#endif
 #include "isa_body.h"
 #include "target_end.h"
 #else

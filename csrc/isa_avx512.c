@@ -9,6 +9,11 @@
 #define RCML_LOOP
 #define RCML_BODY_AVX512 1
 #define RCML_SFX(name) name##_avx512
+#ifdef RCML_GEMM_X86_KERNELS
+#define RCML_ISA_GEMM (&rcml_gemm_kernels_avx512)
+#else
+#define RCML_ISA_GEMM (&rcml_gemm_kernels_portable) /* clang-cl: see gemm.h */
+#endif
 #include "isa_body.h"
 #include "target_end.h"
 #else

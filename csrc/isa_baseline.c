@@ -10,4 +10,13 @@
 #define RCML_LOOP
 #define RCML_BODY_BASELINE 1
 #define RCML_SFX(name) name##_baseline
+#define RCML_ISA_GEMM (&rcml_gemm_kernels_portable)
 #include "isa_body.h"
+
+#ifdef RCML_ARM64
+/* NEON is the arm64 baseline: the same bodies, with the hand-tuned NEON GEMM kernels */
+const rcml_kernels_t rcml_kernels_neon = {
+    &rcml_ew_baseline, &rcml_act_baseline, &rcml_train_baseline, &rcml_rnn_baseline,
+    &rcml_gemm_kernels_neon,
+};
+#endif

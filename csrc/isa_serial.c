@@ -9,4 +9,5 @@
 #define RCML_LOOP
 #endif
 #define RCML_SFX(name) name##_serial
+#define RCML_ISA_GEMM NULL /* the plain reference loop */
 #include "isa_body.h"

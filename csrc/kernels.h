@@ -13,6 +13,7 @@
 #define RCMLRS_KERNELS_H
 
 #include "internal.h"
+#include "gemm.h"
 
 /* ------------------------------------------------------------ elementwise */
 typedef struct {
@@ -107,6 +108,9 @@ typedef struct {
     const rcml_act_table_t *act;
     const rcml_train_table_t *train;
     const rcml_rnn_table_t *rnn;
+    /* the hand-tuned GEMM micro-kernels of this ISA (gemm_*.c, matmul.c's portable
+     * ones); NULL for the serial backend, whose product is the plain reference loop */
+    const rcml_gemm_kernels_t *gemm;
 } rcml_kernels_t;
 
 extern const rcml_kernels_t rcml_kernels_serial;
@@ -114,6 +118,9 @@ extern const rcml_kernels_t rcml_kernels_baseline;
 #ifdef RCML_HAVE_X86_TARGETS
 extern const rcml_kernels_t rcml_kernels_avx2;
 extern const rcml_kernels_t rcml_kernels_avx512;
+#endif
+#ifdef RCML_ARM64
+extern const rcml_kernels_t rcml_kernels_neon;
 #endif
 /* The active backend's table (dispatch.c: the only switch over ISAs). */
 const rcml_kernels_t *rcml_kernels(void);

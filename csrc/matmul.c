@@ -23,6 +23,7 @@
 #include "rcmlrs.h"
 #include "internal.h"
 #include "gemm.h"
+#include "kernels.h"
 
 /* ------------------------------------------------------------- serial reference */
 static float rcml_at(const float *X, int trans, size_t rows, size_t cols, size_t i, size_t j) {
@@ -164,19 +165,8 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
     PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable,
     NULL, NULL};
 
-static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) {
-    switch (rcml_get_isa()) {
-#ifdef RCML_GEMM_X86_KERNELS
-    case RCML_ISA_AVX512: return &rcml_gemm_kernels_avx512;
-    case RCML_ISA_AVX2: return &rcml_gemm_kernels_avx2;
-#endif
-#ifdef RCML_ARM64
-    case RCML_ISA_NEON: return &rcml_gemm_kernels_neon;
-#endif
-    case RCML_ISA_SERIAL: return NULL;
-    default: return &rcml_gemm_kernels_portable;
-    }
-}
+/* this backend's micro-kernels (the one table of dispatch.c); NULL: the serial reference */
+static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels()->gemm; }
 
 /* ------------------------------------------------------------------- blocking */
 /* k block. An MR x KC panel of A (8 x 256 x 4 B = 8 KB with AVX-512) stays in the 32 KB

@@ -5,6 +5,10 @@
  * over threads and any platform give the same numbers. The normal draw uses Box-Muller
  * with log and cos written here in double arithmetic (no libm), so it is bit-identical
  * across C libraries too.
+ *
+ * Counters: uniform element i uses counter offset + i; normal element i uses the two
+ * counters offset + 2i and offset + 2i + 1, so a normal draw of n numbers consumes 2n
+ * counters and the caller's global stream advances by that much (rcmlrs/_tensor.pyx).
  */
 #include "rcmlrs.h"
 #include "internal.h"
@@ -27,11 +31,13 @@ void rcml_random_uniform_f32(uint64_t seed, uint64_t offset, float low, float hi
                              size_t n) {
     uint64_t key = rcml_key(seed);
     size_t i;
-    float span = high - low;
+    /* in double, high - low cannot overflow (float32 high - low does past 3.4e38) */
+    double lo = (double)low, span = (double)high - (double)low;
+    float top = nextafterf(high, low); /* the largest float32 below high */
     for (i = 0; i < n; i++) {
-        float u = (float)(rcml_draw(key, offset + i) >> 40) * (1.0f / 16777216.0f);
-        float v = low + span * u;
-        out[i] = v < high || span == 0.0f ? v : low; /* rounding may hit high: keep [low, high) */
+        double u = (double)(rcml_draw(key, offset + i) >> 40) * (1.0 / 16777216.0);
+        float v = (float)(lo + span * u);
+        out[i] = v < high || span == 0.0 ? v : top; /* rounding may hit high: keep [low, high) */
     }
 }
 
@@ -77,7 +83,7 @@ void rcml_random_normal_f32(uint64_t seed, uint64_t offset, float mean, float st
     uint64_t key = rcml_key(seed);
     size_t i;
     for (i = 0; i < n; i++) {
-        uint64_t c = (offset + i) * 2;
+        uint64_t c = offset + 2 * (uint64_t)i;
         /* u1 in (0, 1] so the log is finite; u2 in [0, 1) */
         double u1 = ((double)(rcml_draw(key, c) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
         double u2 = (double)(rcml_draw(key, c + 1) >> 11) * (1.0 / 9007199254740992.0);

@@ -134,16 +134,24 @@ cdef RamTensor _softmax_jacobian(RamTensor x):
     return out
 
 
+# Past this size a deviation or a std may overflow float32 in the float32 pass (FLT_MAX is
+# 3.4e38; the margin covers the rounding of mean and std to float32).
+cdef double _WIDE = 1e38
+
+
 cdef RamTensor _normalize(RamTensor x, object axis, bint zscore, double ddof, bint inplace,
                           str what):
     """(x - min) / (max - min) or (x - mean) / std, over all elements or per slice along
-    one axis; a constant slice gives zeros."""
+    one axis; a constant slice gives zeros. Where float32 would overflow (a range or a
+    deviation beyond 3.4e38, e.g. min_max_norm of [3.4e38, -3.4e38]) the whole tensor is
+    normalized in double instead (_normalize_double)."""
     cdef RamTensor out = x if inplace else _empty(x.L, x.R, x.C)
     cdef RamTensor sub, div
-    cdef float s0, d0
+    cdef float s0, d0, mx
     cdef double m, ss, dn
-    cdef size_t outer, ln, inner
+    cdef size_t outer, ln, inner, k
     cdef int a
+    cdef bint wide = False
     if x.n == 0:
         return out
     if axis is None:
@@ -154,10 +162,17 @@ cdef RamTensor _normalize(RamTensor x, object axis, bint zscore, double ddof, bi
                 dn = <double>x.n - ddof
                 s0 = <float>m
                 d0 = <float>sqrt(ss / dn) if dn > 0 else <float>NAN
+                # |x - mean| <= sqrt(ss): past _WIDE, x - mean or std may overflow float32
+                wide = sqrt(ss) > _WIDE or (dn > 0 and sqrt(ss / dn) > _WIDE)
             else:
                 s0 = rcml_min_f32(x.data, x.n)
-                d0 = rcml_max_f32(x.data, x.n) - s0
-            rcml_norm_apply_f32(x.data, 1, x.n, 1, &s0, &d0, out.data)
+                mx = rcml_max_f32(x.data, x.n)
+                d0 = mx - s0
+                wide = isinf(d0) and isfinite(s0) and isfinite(mx)
+            if wide:
+                _normalize_double(x.data, 1, x.n, 1, zscore, ddof, out.data)
+            else:
+                rcml_norm_apply_f32(x.data, 1, x.n, 1, &s0, &d0, out.data)
         return out
     a = _axis_index(axis, what)
     outer, ln, inner = _axis_view(x, a)
@@ -169,9 +184,58 @@ cdef RamTensor _normalize(RamTensor x, object axis, bint zscore, double ddof, bi
         if zscore:
             rcml_reduce_axis_f32(RCML_RED_MEAN, x.data, outer, ln, inner, 0.0, sub.data)
             rcml_reduce_axis_f32(RCML_RED_STD, x.data, outer, ln, inner, ddof, div.data)
+            dn = sqrt(<double>ln - ddof) if <double>ln - ddof > 0 else 0.0
+            for k in range(<size_t>div.n):  # sqrt(ss) = std * sqrt(ln - ddof) per slice
+                if isfinite(sub.data[k]) and (isinf(div.data[k])
+                                              or <double>div.data[k] * dn > _WIDE):
+                    wide = True
         else:
             rcml_reduce_axis_f32(RCML_RED_MIN, x.data, outer, ln, inner, 0.0, sub.data)
             rcml_reduce_axis_f32(RCML_RED_MAX, x.data, outer, ln, inner, 0.0, div.data)
+            for k in range(<size_t>div.n):
+                if (isfinite(sub.data[k]) and isfinite(div.data[k])
+                        and isinf(div.data[k] - sub.data[k])):
+                    wide = True
             rcml_binary_f32(RCML_SUB, div.data, sub.data, div.data, div.n)
-        rcml_norm_apply_f32(x.data, outer, ln, inner, sub.data, div.data, out.data)
+        if wide:
+            _normalize_double(x.data, outer, ln, inner, zscore, ddof, out.data)
+        else:
+            rcml_norm_apply_f32(x.data, outer, ln, inner, sub.data, div.data, out.data)
     return out
+
+
+cdef void _normalize_double(const float *x, size_t outer, size_t ln, size_t inner,
+                            bint zscore, double ddof, float *out) noexcept nogil:
+    """The normalization of every slice computed in double (min, max, mean and std in
+    double, one rounding to float32 at the end): the path for inputs whose range or
+    deviations overflow float32. Same rules: a constant slice gives zeros, NaN in a slice
+    makes it NaN. ``out`` may be ``x``."""
+    cdef size_t o, i, j, p
+    cdef double v, lo, hi, sub, div, dn
+    cdef bint nan
+    for o in range(outer):
+        for i in range(inner):
+            p = o * ln * inner + i  # element j of this slice is x[p + j * inner]
+            if zscore:
+                v = 0.0
+                for j in range(ln):
+                    v += x[p + j * inner]
+                sub = v / <double>ln
+                v = 0.0
+                for j in range(ln):
+                    v += (x[p + j * inner] - sub) * (x[p + j * inner] - sub)
+                dn = <double>ln - ddof
+                div = sqrt(v / dn) if dn > 0 else NAN
+            else:
+                lo = x[p]
+                hi = x[p]
+                nan = False
+                for j in range(ln):
+                    v = x[p + j * inner]
+                    nan = nan or v != v
+                    lo = v if v < lo else lo
+                    hi = v if v > hi else hi
+                sub = NAN if nan else lo
+                div = NAN if nan else hi - lo
+            for j in range(ln):
+                out[p + j * inner] = 0.0 if div == 0.0 else <float>((x[p + j * inner] - sub) / div)

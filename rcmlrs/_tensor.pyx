@@ -9,15 +9,18 @@ augmented operators.
 
 cimport cython
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_STRIDES
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_ND, PyBUF_RECORDS_RO, PyBUF_STRIDES
+from cpython.buffer cimport PyBuffer_IsContiguous
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.math cimport NAN, copysign, fabs, sqrt
-from libc.stdint cimport int64_t, uint64_t
+from libc.math cimport NAN, copysign, fabs, isfinite, isinf, sqrt
+from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.string cimport memcmp, memcpy, memset
 
 from rcmlrs._kernels cimport *
 
 import os as _os
+import sys as _sys
+from operator import index as _index
 
 rcml_init()
 
@@ -70,10 +73,16 @@ class Shape:
         return f"Shape(x={self.x}, y={self.y})"
 
 
+cdef object _int_arg(object k, str what):
+    """A Python int from an index-like argument (its __index__ runs exactly once here,
+    so callers convert every argument before they read a tensor's pointer or shape)."""
+    if isinstance(k, bool) or not hasattr(k, "__index__"):
+        raise TypeError(f"{what} must be an int, got {type(k).__name__}")
+    return _index(k)
+
+
 cdef Py_ssize_t _check_dim(object d, str what) except -1:
-    if isinstance(d, bool) or not hasattr(d, "__index__"):
-        raise TypeError(f"{what}: a dimension must be an int, got {type(d).__name__}")
-    cdef object v = d.__index__()
+    cdef object v = _int_arg(d, f"{what}: a dimension")
     if v < 0:
         raise ValueError(f"{what}: negative dimension {v}")
     if v > MAX_ELEMENTS:
@@ -83,8 +92,8 @@ cdef Py_ssize_t _check_dim(object d, str what) except -1:
 
 cdef tuple _shape3(object shape, str what):
     """int or 1-3 tuple (or Shape) -> (layers, rows, cols), right-aligned."""
-    if isinstance(shape, Shape):
-        return (1, shape.x, shape.y)
+    if isinstance(shape, Shape):  # its fields are assignable: check them again
+        return (1, _check_dim(shape.x, what), _check_dim(shape.y, what))
     if isinstance(shape, RamTensor):
         return (<RamTensor>shape).shape
     if not isinstance(shape, (tuple, list)):
@@ -100,9 +109,11 @@ cdef tuple _shape3(object shape, str what):
 
 cdef tuple _shape2(object shape, str what):
     if isinstance(shape, Shape):
-        return (shape.x, shape.y)
-    if isinstance(shape, (tuple, list)) and len(shape) == 2:
-        return (_check_dim(shape[0], what), _check_dim(shape[1], what))
+        return (_check_dim(shape.x, what), _check_dim(shape.y, what))
+    if isinstance(shape, (tuple, list)):
+        shape = tuple(shape)  # a list could shrink while its items are converted
+        if len(shape) == 2:
+            return (_check_dim(shape[0], what), _check_dim(shape[1], what))
     raise TypeError(f"{what}: shape must be a Shape or a (rows, cols) tuple")
 
 
@@ -138,9 +149,17 @@ cdef class RamTensor:
         self.base = None
 
     def __init__(self, data=None):
+        # A second __init__ would swap the buffer under live views and under operations
+        # running on this tensor (an __index__ or __float__ can call it): refuse it.
+        if self.data != NULL or self.has_view:
+            raise RuntimeError("RamTensor.__init__: this tensor is already initialised; "
+                               "a tensor's buffer and shape never change (make a new one)")
         if data is None:
             data = []
         cdef RamTensor t = tensor(data)
+        if self.data != NULL or self.has_view:  # converting data re-entered __init__
+            raise RuntimeError("RamTensor.__init__: this tensor was initialised while its "
+                               "data was being converted")
         # steal t's buffer
         self.data, self.L, self.R, self.C, self.n = t.data, t.L, t.R, t.C, t.n
         self.owns = t.owns
@@ -300,8 +319,13 @@ cdef class RamTensor:
 
     # --------------------------------------------------------------- indexing
     cdef Py_ssize_t _offset(self, object key) except -1:
-        if not isinstance(key, tuple) or len(key) != 3:
+        # a plain tuple (a subclass's __len__ could lie; indexing here is unchecked)
+        key = tuple(key) if isinstance(key, tuple) else None
+        if key is None or len(key) != 3:
             raise TypeError("index with t[layer, row, col] (three ints) or t[layer]")
+        # every index is converted before the shape is read; the bounds are checked on
+        # Python ints, so a huge index is an IndexError, never an OverflowError
+        cdef tuple vals = tuple([_int_arg(k, "tensor index") for k in key])
         cdef Py_ssize_t dims[3]
         cdef Py_ssize_t idx[3]
         cdef int a
@@ -309,10 +333,7 @@ cdef class RamTensor:
         dims[1] = self.R
         dims[2] = self.C
         for a in range(3):
-            k = key[a]
-            if isinstance(k, bool) or not hasattr(k, "__index__"):
-                raise TypeError(f"tensor index must be an int, got {type(k).__name__}")
-            v = k.__index__()
+            v = vals[a]
             if v < -dims[a] or v >= dims[a]:
                 raise IndexError(f"index {v} is out of range for axis {a} of size {dims[a]} "
                                  f"(shape {self.shape})")
@@ -325,9 +346,10 @@ cdef class RamTensor:
         if not isinstance(key, tuple):
             if isinstance(key, bool) or not hasattr(key, "__index__"):
                 raise TypeError(f"tensor index must be an int or a 3-tuple, got {type(key).__name__}")
-            l = key.__index__() if key.__index__() >= 0 else key.__index__() + self.L
-            if l < 0 or l >= self.L:
-                raise IndexError(f"layer index {key} is out of range for {self.L} layers")
+            v = _index(key)  # once, before the shape is read; compared as a Python int
+            if v < -self.L or v >= self.L:
+                raise IndexError(f"layer index {v} is out of range for {self.L} layers")
+            l = v + self.L if v < 0 else v
             out = _empty(1, self.R, self.C)
             if out.n:
                 memcpy(out.data, self.data + l * self.R * self.C, out.n * 4)
@@ -354,7 +376,8 @@ cdef class RamTensor:
         return True
 
     def allclose(self, other, double rtol=1e-5, double atol=1e-8):
-        """NumPy's rule |a - b| <= atol + rtol * |b| elementwise (broadcasting); NaN is never close."""
+        """NumPy's rule |a - b| <= atol + rtol * |b| elementwise (broadcasting), as
+        ``np.allclose``: an infinity is close only to the same infinity, NaN to nothing."""
         cdef RamTensor b = _as_tensor(other, "allclose")
         cdef Py_ssize_t L, R, C
         cdef Py_ssize_t as_[3]
@@ -369,34 +392,38 @@ cdef class RamTensor:
                     y = b.data[l * bs[0] + r * bs[1] + c * bs[2]]
                     if x == y:
                         continue
+                    # x != y here: an infinity (or NaN) on either side is never close;
+                    # without this, inf <= atol + rtol * inf would call 0 close to inf
+                    if not (isfinite(x) and isfinite(y)):
+                        return False
                     if not (fabs(x - y) <= atol + rtol * fabs(y)):
                         return False
         return True
 
     # ------------------------------------------------------------- arithmetic
     def __add__(self, other):
-        return _binary_op(self, other, RCML_ADD, "add")
+        return _binary_op(self, other, RCML_ADD, "add", True)
 
     def __radd__(self, other):
-        return _binary_op(self, other, RCML_ADD, "add")
+        return _binary_op(self, other, RCML_ADD, "add", True)
 
     def __sub__(self, other):
-        return _binary_op(self, other, RCML_SUB, "sub")
+        return _binary_op(self, other, RCML_SUB, "sub", True)
 
     def __rsub__(self, other):
-        return _binary_op(self, other, RCML_RSUB, "sub")
+        return _binary_op(self, other, RCML_RSUB, "sub", True)
 
     def __mul__(self, other):
-        return _binary_op(self, other, RCML_MUL, "mul")
+        return _binary_op(self, other, RCML_MUL, "mul", True)
 
     def __rmul__(self, other):
-        return _binary_op(self, other, RCML_MUL, "mul")
+        return _binary_op(self, other, RCML_MUL, "mul", True)
 
     def __truediv__(self, other):
-        return _binary_op(self, other, RCML_DIV, "div")
+        return _binary_op(self, other, RCML_DIV, "div", True)
 
     def __rtruediv__(self, other):
-        return _binary_op(self, other, RCML_RDIV, "div")
+        return _binary_op(self, other, RCML_RDIV, "div", True)
 
     def __iadd__(self, other):
         return _inplace_op(self, other, RCML_ADD, "add")
@@ -500,10 +527,9 @@ cdef class RamTensor:
         return _unary(self, RCML_POWF, _to_float(p, "powf"), 0.0)
 
     def clip(self, lo, hi):
-        """Elementwise min(max(x, lo), hi); NaN stays NaN."""
+        """Elementwise min(max(x, lo), hi); NaN stays NaN. With lo > hi every element
+        becomes hi (as ``np.clip`` and ``torch.clamp``)."""
         cdef float a = _to_float(lo, "clip"), b = _to_float(hi, "clip")
-        if a > b:
-            raise ValueError(f"clip: lo {lo} is greater than hi {hi}")
         return _unary(self, RCML_CLIP, a, b)
 
     def map(self, fn):
@@ -533,10 +559,11 @@ cdef class RamTensor:
         """Pad or crop this tensor's columns (and layers) with ``pad_value`` so the
         product with ``other`` is defined, then multiply."""
         cdef RamTensor b = _as_tensor(other, "pad_matmul_to_another")
+        cdef float fill = _to_float(pad_value, "pad_matmul_to_another")  # before the shapes
         cdef Py_ssize_t L = self.L if (b.L == 1 or self.L == b.L) else b.L
         a = self
         if self.C != b.R or L != self.L:
-            a = self.pad((self.R, b.R), L, pad_value)
+            a = self.pad((self.R, b.R), L, fill)
         return _matmul(a, b, False, False)
 
     # ------------------------------------------------------------- reductions
@@ -629,10 +656,11 @@ cdef class RamTensor:
         one dimension may be -1 and is then inferred)."""
         if not isinstance(shape, (tuple, list, Shape, RamTensor)):
             shape = (shape,)
-        if isinstance(shape, (tuple, list)) and any(
-                not isinstance(d, bool) and hasattr(d, "__index__") and d.__index__() == -1
-                for d in shape):
-            dims = [d.__index__() for d in shape]
+        if isinstance(shape, (tuple, list)):
+            # convert every dimension once, before this tensor's size is read
+            shape = tuple([_int_arg(d, "reshape: a dimension") for d in tuple(shape)])
+        if isinstance(shape, tuple) and -1 in shape:
+            dims = list(shape)
             if dims.count(-1) > 1:
                 raise ShapeError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
             known = 1
@@ -657,8 +685,10 @@ cdef class RamTensor:
         """Pad or crop to (layers, rows, cols): ``shape`` is a Shape or (rows, cols);
         new cells get ``pad_value``; ``layers=None`` keeps the layer count."""
         R2, C2 = _shape2(shape, "pad")
-        L2 = self.L if layers is None else _check_dim(layers, "pad")
+        L2 = None if layers is None else _check_dim(layers, "pad")
         cdef float fill = _to_float(pad_value, "pad")
+        if L2 is None:  # every argument is converted before the shape is read
+            L2 = self.L
         cdef RamTensor out = _empty(L2, R2, C2)
         if out.n:
             rcml_pad_f32(self.data, self.L, self.R, self.C, fill, out.data, L2, R2, C2)
@@ -668,9 +698,7 @@ cdef class RamTensor:
         """A copy with layer ``layer_index`` replaced by ``matrix`` (rows x cols; a
         2-D array, nested list or a one-layer tensor)."""
         cdef RamTensor m = _as_tensor(matrix, "insert_matrix")
-        if isinstance(layer_index, bool) or not hasattr(layer_index, "__index__"):
-            raise TypeError("insert_matrix: layer_index must be an int")
-        li = layer_index.__index__()
+        li = _int_arg(layer_index, "insert_matrix: layer_index")
         if li < 0:
             li += self.L
         if li < 0 or li >= self.L:
@@ -933,7 +961,10 @@ cdef tuple _broadcast_shape(RamTensor a, RamTensor b, str what, Py_ssize_t *as_,
     return (out[0], out[1], out[2])
 
 
-cdef object _binary_op(RamTensor a, object other, int op, str what):
+cdef object _binary_op(RamTensor a, object other, int op, str what, bint operator=False):
+    """a op other. An operand of an unsupported type is a TypeError for the method forms;
+    the operators return NotImplemented instead, so Python can try the other operand
+    (and then raises its own TypeError). A ragged list is a ShapeError for both."""
     cdef RamTensor b, out
     cdef float s
     cdef Py_ssize_t as_[3]
@@ -953,8 +984,10 @@ cdef object _binary_op(RamTensor a, object other, int op, str what):
     else:
         try:
             b = _as_tensor(other, what)
-        except (TypeError, ValueError):
-            return NotImplemented
+        except TypeError:
+            if operator:
+                return NotImplemented
+            raise
     if a.L == b.L and a.R == b.R and a.C == b.C:
         out = _empty(a.L, a.R, a.C)
         if a.n >= NOGIL_MIN:
@@ -990,8 +1023,8 @@ cdef object _inplace_op(RamTensor a, object other, int op, str what):
         return a
     try:
         b = _as_tensor(other, what)
-    except (TypeError, ValueError):
-        return NotImplemented
+    except TypeError:
+        return NotImplemented  # only the augmented operators come here
     L, R, C = _broadcast_shape(a, b, what, as_, bs)
     if (L, R, C) != a.shape:
         raise ShapeError(f"{what} (in place): result shape {(L, R, C)} differs from the "
@@ -1140,37 +1173,83 @@ def tensor(data):
     return _from_array(arr, True)
 
 
+cdef char _NATIVE_ORDER = ord("<") if _sys.byteorder == "little" else ord(">")
+
+
+cdef bint _is_float32(const Py_buffer *v) noexcept:
+    """The buffer holds native float32 items: format "f", "@f", "=f", or "<f" (">f") on a
+    little- (big-) endian host."""
+    if v.itemsize != 4 or v.format == NULL:  # no format means unsigned bytes
+        return False
+    cdef const char *f = v.format
+    if f[0] == b"@" or f[0] == b"=" or f[0] == _NATIVE_ORDER:
+        f += 1
+    return f[0] == b"f" and f[1] == 0
+
+
+cdef tuple _buffer_dims(const Py_buffer *v, str what):
+    """(layers, rows, cols) of a 0-3 dim buffer, right-aligned as in ``rc.tensor``."""
+    cdef int nd = v.ndim
+    if nd > 3:
+        shp = tuple([v.shape[i] for i in range(nd)])
+        raise ShapeError(f"{what}: {nd}-D input of shape {shp}; at most 3 dims")
+    dims = [1, 1, 1]
+    for i in range(nd):
+        dims[3 - nd + i] = v.shape[i]
+    return tuple(dims)
+
+
 cdef RamTensor _from_array(object arr, bint copy):
+    """A copy of a NumPy array. Shape and bytes come from the buffer of the float32,
+    C-contiguous array NumPy makes of it, never from Python attributes."""
     import numpy as np
-    if arr.ndim > 3:
-        raise ShapeError(f"tensor: {arr.ndim}-D input of shape {arr.shape}; at most 3 dims")
-    dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
-    cdef RamTensor out = _empty(dims[0], dims[1], dims[2])
-    cdef const float[::1] flat
-    if out.n:
-        flat = np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)
-        memcpy(out.data, &flat[0], out.n * 4)
+    src = np.ascontiguousarray(arr, dtype=np.float32)
+    cdef Py_buffer v
+    PyObject_GetBuffer(src, &v, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
+    cdef RamTensor out
+    try:
+        if not _is_float32(&v):
+            raise TypeError("tensor: internal error, the float32 copy is not float32")
+        L, R, C = _buffer_dims(&v, "tensor")
+        out = _empty(L, R, C)
+        if out.n * 4 != v.len:
+            raise ShapeError(f"tensor: buffer of {v.len} bytes does not hold shape {out.shape}")
+        if out.n:
+            memcpy(out.data, v.buf, out.n * 4)
+    finally:
+        PyBuffer_Release(&v)
     return out
 
 
 def from_numpy(arr):
-    """A tensor sharing ``arr``'s memory when it is a writable, float32, C-contiguous
-    array of 1-3 dims (changes show on both sides); otherwise a float32 copy."""
+    """A tensor sharing ``arr``'s memory when it is a writable, native float32,
+    C-contiguous array of 1-3 dims whose address is a multiple of 4 bytes (changes show
+    on both sides); otherwise a float32 copy. An array at an odd address (for example
+    ``np.frombuffer(b, np.float32, offset=1)``) is copied, because the kernels read
+    aligned floats.
+
+    Shape, strides, dtype and contiguity are read from the array's buffer (the buffer
+    protocol), never from its Python attributes, which an ndarray subclass can override.
+    """
     import numpy as np
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(arr).__name__}")
-    if arr.ndim > 3:
-        raise ShapeError(f"from_numpy: {arr.ndim}-D array of shape {arr.shape}; at most 3 dims")
-    if arr.dtype != np.float32 or not arr.flags.c_contiguous or not arr.flags.writeable \
-            or arr.ndim == 0 or arr.size == 0:
-        return tensor(arr)
     cdef RamTensor t = RamTensor.__new__(RamTensor)
-    PyObject_GetBuffer(arr, &t.view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
-    t.has_view = True
+    try:
+        PyObject_GetBuffer(arr, &t.view, PyBUF_RECORDS_RO)
+    except (BufferError, TypeError, ValueError):
+        # a dtype with no buffer format (datetime64, ...): NumPy's own C-level view of it
+        return tensor(np.asarray(arr).view(np.ndarray))
+    t.has_view = True  # released by __dealloc__, also when this function raises
+    L, R, C = _buffer_dims(&t.view, "from_numpy")
+    cdef Py_ssize_t n = _checked_size(L, R, C, "from_numpy")
+    if (t.view.ndim == 0 or n == 0 or t.view.readonly or not _is_float32(&t.view)
+            or not PyBuffer_IsContiguous(&t.view, b"C")
+            or (<uintptr_t>t.view.buf) % sizeof(float) != 0):
+        # copy, reading the same buffer through a memoryview (not arr's attributes)
+        return tensor(np.asarray(memoryview(arr)))
     t.base = arr
-    dims = (1,) * (3 - arr.ndim) + tuple(arr.shape)
-    t.L, t.R, t.C = dims
-    t.n = _checked_size(t.L, t.R, t.C, "from_numpy")
+    t.L, t.R, t.C, t.n = L, R, C, n
     t.data = <float *>t.view.buf
     t.owns = False
     t._set_meta()
@@ -1216,6 +1295,9 @@ def seed(n):
 
 
 cdef tuple _take_stream(object seed_, Py_ssize_t n):
+    """(seed, first counter) of a draw that consumes ``n`` counters: the global generator
+    advances by exactly what the draw uses, so successive unseeded draws never share a
+    counter (a normal number takes two)."""
     global _g_counter
     if seed_ is None:
         off = _g_counter
@@ -1223,13 +1305,16 @@ cdef tuple _take_stream(object seed_, Py_ssize_t n):
         return (_g_seed, off)
     if isinstance(seed_, bool) or not hasattr(seed_, "__index__"):
         raise TypeError(f"seed must be an int or None, got {type(seed_).__name__}")
-    return (seed_.__index__() & 0xFFFFFFFFFFFFFFFF, 0)
+    return (_index(seed_) & 0xFFFFFFFFFFFFFFFF, 0)
 
 
 def random(shape, low=0.0, high=1.0, seed=None):
-    """Uniform numbers in [low, high) from the counter-based generator."""
+    """Uniform numbers in [low, high) from the counter-based generator (computed in
+    double, so any finite float32 range works, even one wider than the largest float)."""
     L, R, C = _shape3(shape, "random")
     cdef float lo = _to_float(low, "random"), hi = _to_float(high, "random")
+    if not (isfinite(lo) and isfinite(hi)):
+        raise ValueError(f"random: low {low} and high {high} must be finite float32 values")
     if not (lo <= hi):
         raise ValueError(f"random: low {low} must not exceed high {high}")
     cdef RamTensor out = _empty(L, R, C)
@@ -1248,7 +1333,7 @@ def randn(shape, mean=0.0, std=1.0, seed=None):
         raise ValueError(f"randn: std must be >= 0, got {std}")
     cdef RamTensor out = _empty(L, R, C)
     cdef uint64_t s, off
-    s, off = _take_stream(seed, out.n)
+    s, off = _take_stream(seed, 2 * out.n)  # Box-Muller: two counters per number
     with nogil:
         rcml_random_normal_f32(s, off, mu, sd, out.data, out.n)
     return out

@@ -31,11 +31,19 @@ Guarantees
       subnormals, infinities).
     * Paths are used exactly as given (``str`` or ``os.PathLike``); no extension is added.
     * Saves are atomic: the file is written to a temporary file in the target's folder,
-      flushed, fsynced and moved over the target with ``os.replace``. Any failure leaves
-      the old file byte-identical and removes the temporary file.
-    * Loads never execute anything (no pickle, no eval). Every size, offset and shape is
-      checked against the file length before anything is allocated; anything damaged,
-      truncated or inconsistent raises ``rc.FormatError`` saying what is wrong.
+      flushed, fsynced and moved over the target with ``os.replace``. Any failure
+      (KeyboardInterrupt included) leaves the old file byte-identical and removes the
+      temporary file. A temporary file is named ``.<name>.<pid>-<host>-<random>.tmp``;
+      when a writer was killed before it could clean up, the next save to the same
+      target removes its temporary file once that process is gone (POSIX; on other
+      systems such files are left alone).
+    * A writer never writes a file its own reader would refuse: a header over the
+      100 MB limit is a ValueError before anything is written.
+    * Loads never execute anything (no pickle, no eval). Only regular files are read
+      (a FIFO, device or directory is a FormatError, and is never opened in a way that
+      could block). Every size, offset and shape is checked against the file length
+      before anything is allocated; anything damaged, truncated or inconsistent raises
+      ``rc.FormatError`` saying what is wrong.
     * On a big-endian host the data is byte-swapped after reading and before writing,
       so files are always little-endian.
 """
@@ -46,6 +54,7 @@ import functools
 import json
 import os
 import re
+import stat
 import struct
 import sys
 import zlib
@@ -83,6 +92,7 @@ _BIG_ENDIAN = sys.byteorder == "big"
 _CANONICAL_NAN_BITS = 0x7FC00000
 _JSON_CHUNK = 1 << 16  # values formatted per step when writing JSON (bounds memory)
 _IO_CHUNK = 1 << 22  # bytes per read/write call: checksumming overlaps I/O chunk by chunk
+_JSON_WS = b" \t\n\r"  # the whitespace JSON (and safetensors) allows before the header's {
 _THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does not pay
 
 
@@ -137,27 +147,90 @@ def _raw_bytes(t: RamTensor):
     return memoryview(cast("Buffer", t)).cast("B")
 
 
+@functools.lru_cache(maxsize=1)
+def _host_tag() -> str:
+    """8 hex digits naming this machine in temporary file names, so that a save never
+    judges (by pid) the temporary file of a writer on another machine sharing the folder."""
+    import socket
+
+    return f"{zlib.crc32(socket.gethostname().encode('utf-8', 'replace')):08x}"
+
+
+def _temp_name(base: str, pid: int) -> str:
+    """The name of a save's temporary file for target ``base``, written by process ``pid``."""
+    return f".{base}.{pid}-{_host_tag()}-{os.urandom(6).hex()}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    """False only when no process ``pid`` exists (POSIX); True when unsure."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: existence check, nothing is sent
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def _remove_stale_temps(folder: str, base: str) -> None:
+    """Remove temporary files of earlier saves to ``base`` whose writer process has died
+    (killed mid-save: SIGKILL, power loss, os._exit). Only on POSIX, where os.kill(pid, 0)
+    is a harmless existence check (on Windows os.kill terminates processes), and only
+    files of this machine and of other processes: a live writer's file is never touched."""
+    if os.name != "posix":
+        return
+    pattern = re.compile(
+        rf"\.{re.escape(base)}\.([0-9]{{1,10}})-{_host_tag()}-[0-9a-f]{{12}}\.tmp", re.ASCII
+    )
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    me = os.getpid()
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None:
+            continue
+        pid = int(m.group(1))
+        if pid == me or _pid_alive(pid):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
 def _atomic_write(path, write_body, what: str) -> None:
     """Write a file by calling ``write_body(f)`` on a temporary file in the target's folder,
     then flush, fsync and ``os.replace`` it over ``path``. On any failure (including
-    KeyboardInterrupt) the temporary file is removed and the old file is untouched."""
+    KeyboardInterrupt) the temporary file is removed and the old file is untouched. The
+    temporary file's name carries this process's pid, so a later save can remove it if
+    this process is killed before it can (``_remove_stale_temps``)."""
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     folder, base = os.path.split(os.path.abspath(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
-        try:
-            # 0o666 & ~umask, like a plain open(path, "wb") would give
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 random name collisions
-        raise FileExistsError(f"{what}: cannot create a temporary file in {folder!r}")
+    _remove_stale_temps(folder, base)
+    tmp = None
+    fd = -1
     try:
-        with os.fdopen(fd, "wb") as f:
+        for _ in range(100):
+            name = os.path.join(folder, _temp_name(base, os.getpid()))
+            try:
+                # 0o666 & ~umask, like a plain open(path, "wb") would give
+                fd = os.open(name, flags, 0o666)
+            except FileExistsError:
+                continue
+            tmp = name
+            break
+        else:  # pragma: no cover - 100 random name collisions
+            raise FileExistsError(f"{what}: cannot create a temporary file in {folder!r}")
+        f = os.fdopen(fd, "wb")
+        fd = -1  # f owns it now
+        with f:
             write_body(f)
             f.flush()
             os.fsync(f.fileno())
@@ -166,11 +239,15 @@ def _atomic_write(path, write_body, what: str) -> None:
         except OSError:
             pass
         os.replace(tmp, path)
+        tmp = None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if fd >= 0:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
     # make the rename itself durable (POSIX only; best effort)
     if hasattr(os, "O_DIRECTORY"):
@@ -184,6 +261,51 @@ def _atomic_write(path, write_body, what: str) -> None:
             pass
         finally:
             os.close(dfd)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _open_regular(path, what: str, buffered: bool):
+    """Open ``path`` for reading if it is a regular file; returns (file, size).
+
+    A FIFO, device, socket or directory is a FormatError: reading /dev/zero would never
+    end and opening a FIFO blocks until a writer appears. The path is checked with
+    ``os.stat`` before opening, and the open itself is non-blocking (O_NONBLOCK), so a
+    FIFO swapped in between cannot block either; ``fstat`` of the open file decides."""
+    path = os.fspath(path)
+    st = os.stat(path)  # FileNotFoundError, PermissionError, ... as usual
+    if not stat.S_ISREG(st.st_mode):
+        raise FormatError(f"{what}: {_short(path)} is {_kind(st.st_mode)}, not a regular file")
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_BINARY", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_NOCTTY", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FormatError(f"{what}: {_short(path)} is {_kind(st.st_mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):  # no effect on a regular file; restore the default
+            os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb", buffering=-1 if buffered else 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return f, st.st_size
 
 
 def _empty_tensor(shape) -> RamTensor:
@@ -213,16 +335,25 @@ def _reject_constant(name):
     raise FormatError(f"invalid JSON: bare {name} is not JSON (write it as a string)")
 
 
+def _container_count(text) -> int:
+    """How many '{' and '[' ``text`` holds (inside strings too: counting is cheap)."""
+    if isinstance(text, str):
+        return text.count("{") + text.count("[")
+    return text.count(b"{") + text.count(b"[")
+
+
+def _max_containers(length: int) -> int:
+    """The most '{' / '[' a JSON text of ``length`` bytes may hold (see _parse_json)."""
+    return length // 8 + 16
+
+
 def _parse_json(text, what: str):
     """json.loads that rejects duplicate keys and bare NaN/Infinity, and turns every
     parsing problem (bad UTF-8, syntax, deep nesting, huge numbers) into FormatError."""
     # A legitimate file has few containers per byte; a flood of "{}" or "[]" would make
     # the parser allocate ~30x the text size, so it is refused before parsing.
-    if isinstance(text, str):
-        containers = text.count("{") + text.count("[")
-    else:
-        containers = text.count(b"{") + text.count(b"[")
-    if containers > len(text) // 8 + 16:
+    containers = _container_count(text)
+    if containers > _max_containers(len(text)):
         raise FormatError(
             f"{what}: {containers} JSON objects/arrays in {len(text)} bytes; not a plausible header"
         )
@@ -315,7 +446,20 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
         offset += t.nbytes
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
-
+    # never write a file the reader refuses: the same header limits, before any I/O
+    if len(hbytes) > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"{what}: the header would be {len(hbytes)} bytes, over the {MAX_HEADER_BYTES}-byte "
+            f"limit of safetensors readers (rcmlrs's included); save fewer tensors or less "
+            f"metadata"
+        )
+    containers = _container_count(hbytes)
+    if containers > _max_containers(len(hbytes)):
+        raise ValueError(
+            f"{what}: the header would hold {containers} JSON '{{' / '[' characters in "
+            f"{len(hbytes)} bytes, more than readers accept (one per 8 bytes); the "
+            f"metadata strings have too many brackets"
+        )
     return hbytes
 
 
@@ -470,7 +614,8 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
     hbytes = f.read(hlen)
     if len(hbytes) != hlen:
         raise FormatError(f"{what}: file ended early inside the header (truncated)")
-    if not hbytes.startswith(b"{"):
+    # JSON whitespace may precede the '{' (the safetensors package accepts it too)
+    if not hbytes.lstrip(_JSON_WS).startswith(b"{"):
         raise FormatError(f"{what}: header does not start with '{{'; not a safetensors file")
     header = _parse_json(hbytes, f"{what}: header")
     if not isinstance(header, dict):
@@ -611,8 +756,8 @@ def load_binary_with_metadata(path, *, verify=True):
     unnoticed.
     """
     what = "load_state_binary"
-    with open(os.fspath(path), "rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
+    f, size = _open_regular(path, what, buffered=False)
+    with f:
         return _read_binary(f, size, what, verify=verify)
 
 
@@ -735,8 +880,9 @@ def load_state_json(path) -> list:
     """Load the list of tensors saved by ``save_tensors_json``. Damaged or hostile files
     raise ``rc.FormatError``."""
     what = "load_state_json"
-    with open(os.fspath(path), "rb") as f:
-        raw = f.read()
+    f, size = _open_regular(path, what, buffered=True)
+    with f:
+        raw = f.read(size)  # never more than fstat said: a growing file cannot run away
     return _read_json(raw, what)
 
 

@@ -172,8 +172,8 @@ def test_powers_and_clip(rng):
     np.testing.assert_allclose((t**0.5).numpy(), np.sqrt(a), rtol=2e-6)
     c = rc.tensor([-2.0, 0.5, 3.0, float("nan")]).clip(-1, 1).numpy().ravel()
     assert c[:3].tolist() == [-1.0, 0.5, 1.0] and np.isnan(c[3])
-    with pytest.raises(ValueError):
-        t.clip(1, 0)
+    # lo > hi gives hi everywhere, as np.clip and torch.clamp (defect 11 of the hardening issue)
+    np.testing.assert_array_equal(t.clip(1, 0).numpy(), np.clip(a, np.float32(1), np.float32(0)))
     with pytest.raises(TypeError):
         t.powi(1.5)
     neg = rc.tensor([-1.0, 1.0])
