@@ -125,8 +125,12 @@ def models() -> list[tuple[dict[str, Any], list[rc.RamTensor]]]:
 def container(description: str | bytes, tensors: list[rc.RamTensor]) -> bytes:
     """A valid rcmlrs container (checksummed) holding ``tensors`` and the description."""
     text = description.decode("utf-8", "replace") if isinstance(description, bytes) else description
+    try:
+        header = rio._binary_header(tensors, {saving.META_KEY: text}, "fuzz")
+    except ValueError:  # the writer refuses what its reader would refuse: write it raw
+        return plain_file(text, tensors)
     buf = io.BytesIO()
-    rio._write_binary(buf, tensors, rio._binary_header(tensors, {saving.META_KEY: text}, "fuzz"))
+    rio._write_binary(buf, tensors, header)
     return buf.getvalue()
 
 
