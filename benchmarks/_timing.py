@@ -49,7 +49,7 @@ def single_thread(rc):  # noqa: ANN001, ANN201 (rcmlrs module; torch module or N
     except ImportError:
         torch = None
     print(
-        f"rcmlrs {rc.__version__} backend={rc._tensor.get_backend()} numpy {np.__version__}"
+        f"rcmlrs {rc.__version__} backend={rc._runtime.get_backend()} numpy {np.__version__}"
         + (f" torch {torch.__version__}" if torch else " (torch not installed: no torch column)")
     )
     return torch

@@ -24,7 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import best_time, fmt_time  # noqa: E402
 
 import rcmlrs as rc  # noqa: E402
-from rcmlrs import _tensor  # noqa: E402
+from rcmlrs import (
+    _runtime,  # noqa: E402
+)
 
 PEAK_PER_CORE = 240e9
 
@@ -80,7 +82,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="skip n = 2048")
     args = ap.parse_args()
     print(
-        f"rcmlrs {rc.__version__} backend {_tensor.get_backend()} ({_tensor.compiler()}), "
+        f"rcmlrs {rc.__version__} backend {_runtime.get_backend()} ({_runtime.compiler()}), "
         f"numpy {np.__version__}, threadpoolctl {'yes' if threadpool_limits else 'no'}"
     )
     sizes = [4, 16, 64, 256, 512, 1024] + ([] if args.quick else [2048])

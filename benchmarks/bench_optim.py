@@ -206,7 +206,7 @@ def main():
     args = ap.parse_args()
     rc.set_num_threads(1)
     print(
-        f"rcmlrs {rc.__version__}, backend {rc._tensor.get_backend()}, threads "
+        f"rcmlrs {rc.__version__}, backend {rc._runtime.get_backend()}, threads "
         f"{rc.get_num_threads()}; numpy {np.__version__}; torch "
         f"{torch.__version__ if torch is not None else 'n/a'}"
     )

@@ -195,7 +195,7 @@ def main(argv=None):
     if torch is not None:
         t = bench_rnn_torch(xs, ys, args.steps, args.repeats, "LSTM")
         rows.append(("", "torch.nn.LSTM", t, t / ours))
-    print(f"rcmlrs {rc.__version__}, backend {rc._tensor.get_backend()}, 1 thread")
+    print(f"rcmlrs {rc.__version__}, backend {rc._runtime.get_backend()}, 1 thread")
     print("| work | library | time (ms) | ratio (rival / rcmlrs) |")
     print("| --- | --- | ---: | ---: |")
     for work, lib, sec, ratio in rows:

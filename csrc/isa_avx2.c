@@ -3,7 +3,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include "internal.h"
+#include "kernels.h" /* before RCML_ISA_GEMM: gemm.h decides RCML_GEMM_X86_KERNELS */
 #ifdef RCML_HAVE_X86_TARGETS
 #include "target_avx2_begin.h"
 #define RCML_LOOP

@@ -9,6 +9,7 @@
 #endif
 #define RCML_LOOP
 #define RCML_BODY_BASELINE 1
+#include "kernels.h"
 #define RCML_SFX(name) name##_baseline
 #define RCML_ISA_GEMM (&rcml_gemm_kernels_portable)
 #include "isa_body.h"

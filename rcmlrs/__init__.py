@@ -14,15 +14,12 @@ from rcmlrs._tensor import (
     concat,
     from_numpy,
     full,
-    get_num_threads,
     ones,
-    randn,
-    random,
-    seed,
-    set_num_threads,
     tensor,
     zeros,
 )
+from rcmlrs._random import randn, random, seed
+from rcmlrs._runtime import get_num_threads, set_num_threads
 from rcmlrs._version import __version__
 from rcmlrs.io import load_state_binary, load_state_json, save_tensors_binary, save_tensors_json
 from rcmlrs import losses, optim

@@ -27,3 +27,7 @@ cdef RamTensor _empty(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C)
 cdef RamTensor _as_tensor(object x, str what)
 # True when the buffers of a and b share memory.
 cdef bint _overlaps(RamTensor a, RamTensor b) noexcept
+# The tensor shape (L, R, C) of an int or a 1-3 tuple (right-aligned), checked.
+cdef tuple _shape3(object shape, str what)
+# A float32 from a Python number; TypeError naming `what` otherwise.
+cdef float _to_float(object v, str what) except? -1

@@ -18,7 +18,6 @@ from libc.string cimport memcmp, memcpy, memset
 
 from rcmlrs._kernels cimport *
 
-import os as _os
 import sys as _sys
 from operator import index as _index
 
@@ -209,6 +208,8 @@ cdef class RamTensor:
     @classmethod
     def new_random(cls, shape, layer_length, rand_min, rand_max, seed=None):
         """Uniform numbers in [rand_min, rand_max) of (layer_length, shape.x, shape.y)."""
+        from rcmlrs._random import random
+
         R, C = _shape2(shape, "new_random")
         return random((_check_dim(layer_length, "new_random"), R, C), rand_min, rand_max,
                       seed=seed)
@@ -1279,66 +1280,6 @@ def full(shape, value):
     return out
 
 
-# the global generator: (seed, counter); every unseeded draw takes the next counters
-cdef uint64_t _g_seed = <uint64_t>int.from_bytes(_os.urandom(8), "little")
-cdef uint64_t _g_counter = 0
-
-
-def seed(n):
-    """Seed the global generator. The same seed gives the same numbers on every
-    platform and thread count."""
-    global _g_seed, _g_counter
-    if isinstance(n, bool) or not hasattr(n, "__index__"):
-        raise TypeError(f"seed: expected an int, got {type(n).__name__}")
-    _g_seed = <uint64_t>(n.__index__() & 0xFFFFFFFFFFFFFFFF)
-    _g_counter = 0
-
-
-cdef tuple _take_stream(object seed_, Py_ssize_t n):
-    """(seed, first counter) of a draw that consumes ``n`` counters: the global generator
-    advances by exactly what the draw uses, so successive unseeded draws never share a
-    counter (a normal number takes two)."""
-    global _g_counter
-    if seed_ is None:
-        off = _g_counter
-        _g_counter += <uint64_t>n
-        return (_g_seed, off)
-    if isinstance(seed_, bool) or not hasattr(seed_, "__index__"):
-        raise TypeError(f"seed must be an int or None, got {type(seed_).__name__}")
-    return (_index(seed_) & 0xFFFFFFFFFFFFFFFF, 0)
-
-
-def random(shape, low=0.0, high=1.0, seed=None):
-    """Uniform numbers in [low, high) from the counter-based generator (computed in
-    double, so any finite float32 range works, even one wider than the largest float)."""
-    L, R, C = _shape3(shape, "random")
-    cdef float lo = _to_float(low, "random"), hi = _to_float(high, "random")
-    if not (isfinite(lo) and isfinite(hi)):
-        raise ValueError(f"random: low {low} and high {high} must be finite float32 values")
-    if not (lo <= hi):
-        raise ValueError(f"random: low {low} must not exceed high {high}")
-    cdef RamTensor out = _empty(L, R, C)
-    cdef uint64_t s, off
-    s, off = _take_stream(seed, out.n)
-    with nogil:
-        rcml_random_uniform_f32(s, off, lo, hi, out.data, out.n)
-    return out
-
-
-def randn(shape, mean=0.0, std=1.0, seed=None):
-    """Normal numbers N(mean, std^2) from the counter-based generator (Box-Muller)."""
-    L, R, C = _shape3(shape, "randn")
-    cdef float mu = _to_float(mean, "randn"), sd = _to_float(std, "randn")
-    if not (sd >= 0):
-        raise ValueError(f"randn: std must be >= 0, got {std}")
-    cdef RamTensor out = _empty(L, R, C)
-    cdef uint64_t s, off
-    s, off = _take_stream(seed, 2 * out.n)  # Box-Muller: two counters per number
-    with nogil:
-        rcml_random_normal_f32(s, off, mu, sd, out.data, out.n)
-    return out
-
-
 def concat(tensors, axis=0):
     """Join tensors along ``axis`` (0, 1 or 2; negatives allowed); the other axes must match."""
     ts = [_as_tensor(t, "concat") for t in tensors]
@@ -1369,55 +1310,6 @@ def concat(tensors, axis=0):
                 memcpy(out.data + o * chunk_out + pos, t2.data + o * chunk, chunk * 4)
         pos += chunk
     return out
-
-
-# ======================================================================= runtime
-
-
-def set_num_threads(n):
-    """Use n threads (n >= 1) for large kernels. Results do not depend on n."""
-    if isinstance(n, bool) or not hasattr(n, "__index__"):
-        raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
-    v = n.__index__()
-    if v < 1 or v > 256:
-        raise ValueError(f"set_num_threads: need 1 <= n <= 256, got {v}")
-    rcml_set_num_threads(v)
-
-
-def get_num_threads():
-    """The number of threads large kernels use."""
-    return rcml_get_num_threads()
-
-
-def capabilities():
-    """Backends compiled in and supported by this CPU, best last."""
-    return [rcml_isa_name(i).decode() for i in range(RCML_ISA_COUNT) if rcml_isa_available(i)]
-
-
-def get_backend():
-    """The active backend: serial, baseline, avx2, avx512 or neon."""
-    return rcml_isa_name(rcml_get_isa()).decode()
-
-
-def best_backend():
-    """The backend CPU detection chose at import."""
-    return rcml_isa_name(rcml_best_isa()).decode()
-
-
-def set_backend(name):
-    """Pin a backend by name (tests use this to run every variant)."""
-    for i in range(RCML_ISA_COUNT):
-        if rcml_isa_name(i).decode() == name:
-            if rcml_set_isa(i) != 0:
-                raise ValueError(f"set_backend: backend {name!r} is not available on this CPU "
-                                 f"(available: {capabilities()})")
-            return
-    raise ValueError(f"set_backend: unknown backend {name!r}")
-
-
-def compiler():
-    """The C compiler the kernels were built with."""
-    return rcml_compiler().decode()
 
 
 def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,

@@ -77,7 +77,7 @@ def run(epochs_mlp: int = 30, epochs_rnn: int = 8, verbose: int = 0) -> int:
     t0 = time.perf_counter()
     rc.seed(2024)
     print(
-        f"rcmlrs {rc.__version__} demo (backend {rc._tensor.get_backend()}, "
+        f"rcmlrs {rc.__version__} demo (backend {rc._runtime.get_backend()}, "
         f"{rc.get_num_threads()} threads)"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
 
 def get_include() -> str:
@@ -20,11 +20,11 @@ def config() -> dict:
 
     return {
         "version": __version__,
-        "backend": _tensor.get_backend(),
-        "best_backend": _tensor.best_backend(),
-        "available_backends": _tensor.capabilities(),
-        "compiler": _tensor.compiler(),
-        "threads": _tensor.get_num_threads(),
+        "backend": _runtime.get_backend(),
+        "best_backend": _runtime.best_backend(),
+        "available_backends": _runtime.capabilities(),
+        "compiler": _runtime.compiler(),
+        "threads": _runtime.get_num_threads(),
         "python": sys.version.split()[0],
     }
 
@@ -49,4 +49,4 @@ def _default_threads() -> int:
     return max(1, min(n, 256))
 
 
-_tensor.set_num_threads(_default_threads())
+_runtime.set_num_threads(_default_threads())

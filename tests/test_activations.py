@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 _erfc64 = np.frompyfunc(math.erfc, 1, 1)
 K = math.sqrt(2.0 / math.pi)
 
@@ -330,7 +330,7 @@ def _all_kernels(x, g, rows):
 @pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
 def test_backend_matches_serial_all_lengths(name):
     rng = np.random.default_rng(7)
-    old = _tensor.get_backend()
+    old = _runtime.get_backend()
     try:
         for n in range(68):
             # one float in, so the borrowed buffers are not 64-byte aligned
@@ -340,16 +340,16 @@ def test_backend_matches_serial_all_lengths(name):
                 bx[3] = np.nan
                 bx[4] = -np.inf
             x, g = bx[1:], bg[1:]
-            _tensor.set_backend("serial")
+            _runtime.set_backend("serial")
             with np.errstate(all="ignore"):
                 want = _all_kernels(x, g, 2 if n else 0)
-            _tensor.set_backend(name)
+            _runtime.set_backend(name)
             with np.errstate(all="ignore"):
                 got = _all_kernels(x, g, 2 if n else 0)
             for i, (w, gt) in enumerate(zip(want, got, strict=True)):
                 np.testing.assert_array_equal(gt, w, err_msg=f"{name} n={n} kernel #{i}")
     finally:
-        _tensor.set_backend(old)
+        _runtime.set_backend(old)
 
 
 def test_thread_count_does_not_change_bits(threads):

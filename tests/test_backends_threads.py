@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 
 
 def _run_all(x, y):
@@ -38,35 +38,35 @@ def _run_all(x, y):
 @pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
 def test_backend_matches_serial_all_lengths(name):
     rng = np.random.default_rng(11)
-    old = _tensor.get_backend()
+    old = _runtime.get_backend()
     try:
         for n in range(68):
             # offset by one float so the buffers are not 64-byte aligned
             bx = rng.uniform(-3, 3, n + 1).astype(np.float32)
             by = rng.uniform(0.5, 3, n + 1).astype(np.float32)
             x, y = bx[1:], by[1:]
-            _tensor.set_backend("serial")
+            _runtime.set_backend("serial")
             want = _run_all(x, y)
-            _tensor.set_backend(name)
+            _runtime.set_backend(name)
             got = _run_all(x, y)
             for w, g in zip(want, got, strict=True):
                 np.testing.assert_array_equal(g, w, err_msg=f"{name} n={n}")
     finally:
-        _tensor.set_backend(old)
+        _runtime.set_backend(old)
 
 
 def test_backend_switch_errors():
     with pytest.raises(ValueError):
-        _tensor.set_backend("quantum")
-    assert _tensor.get_backend() in BACKENDS
-    assert _tensor.best_backend() in BACKENDS
+        _runtime.set_backend("quantum")
+    assert _runtime.get_backend() in BACKENDS
+    assert _runtime.best_backend() in BACKENDS
 
 
 def test_env_backend_pin(tmp_path):
     import subprocess
     import sys
 
-    code = "import rcmlrs._tensor as t; print(t.get_backend())"
+    code = "import rcmlrs._runtime as t; print(t.get_backend())"
     env = dict(__import__("os").environ, RCMLRS_BACKEND="serial")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True

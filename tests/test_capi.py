@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _layers, _tensor, _train
+from rcmlrs import _layers, _runtime, _tensor, _train
 
 
 def _header(name: str) -> str:
@@ -62,13 +62,13 @@ def test_the_other_modules_share_the_kernels_and_the_backend():
     # so compare with and without the pin).
     a = rc.random((3, 40), seed=1)
     p = rc.random((3, 40), seed=2)
-    old = _tensor.get_backend()
+    old = _runtime.get_backend()
     try:
-        _tensor.set_backend("serial")
+        _runtime.set_backend("serial")
         v1, g1 = _train._elem_loss(2, a, p, True, True, "bce")
         y1 = _layers._nn_activation(p, _tensor._act_id("gelu"), 0.0)
     finally:
-        _tensor.set_backend(old)
+        _runtime.set_backend(old)
     v2, g2 = _train._elem_loss(2, a, p, True, True, "bce")
     y2 = _layers._nn_activation(p, _tensor._act_id("gelu"), 0.0)
     assert v1 == v2 and g1.equals(g2) and y1.equals(y2)

@@ -22,7 +22,7 @@ def test_show_config(capsys):
 
     rc.show_config()
     text = capsys.readouterr().out
-    assert rc.__version__ in text and rc._tensor.get_backend() in text
+    assert rc.__version__ in text and rc._runtime.get_backend() in text
 
 
 def test_demo_runs():

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
 # 0, tails of 8/16-lane vectors, a 4096 reduction block +- 1, the 2^16 chunk grain and
 # the 2^18 parallel threshold +- a tail
 SIZES = [0, 1, 7, 15, 16, 17, 33, 4095, 4097, 65537, 262143, 262161]
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 
 
 def _ops(a: rc.RamTensor, b: rc.RamTensor) -> dict[str, object]:
@@ -80,9 +80,9 @@ def _same(x: object, y: object) -> bool:
 
 @pytest.fixture
 def restore():
-    be, th = _tensor.get_backend(), rc.get_num_threads()
+    be, th = _runtime.get_backend(), rc.get_num_threads()
     yield
-    _tensor.set_backend(be)
+    _runtime.set_backend(be)
     rc.set_num_threads(th)
 
 
@@ -94,13 +94,13 @@ def test_every_backend_and_thread_count_matches_serial(n: int, restore: None) ->
     if n > 3:  # specials in the tail and the head
         a[0, 0, 0] = float("nan") if n > 40 else 0.0
         a[shape[0] - 1, shape[1] - 1, shape[2] - 1] = float("inf")
-    _tensor.set_backend("serial")
+    _runtime.set_backend("serial")
     rc.set_num_threads(1)
     ref = _ops(a, b)
     a0, b0 = a.copy(), b.copy()
     for be in BACKENDS:
         for threads in (1, 2):
-            _tensor.set_backend(be)
+            _runtime.set_backend(be)
             rc.set_num_threads(threads)
             got = _ops(a, b)
             bad = [k for k in ref if not _same(ref[k], got[k])]

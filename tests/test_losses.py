@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 
 
 @pytest.fixture
 def restore_runtime():
-    backend, threads = _tensor.get_backend(), rc.get_num_threads()
+    backend, threads = _runtime.get_backend(), rc.get_num_threads()
     yield
-    _tensor.set_backend(backend)
+    _runtime.set_backend(backend)
     rc.set_num_threads(threads)
 
 
@@ -270,11 +270,11 @@ def test_every_backend_and_thread_count_matches_serial_bitwise(n, rng, restore_r
     cols = 29
     z = (rng.standard_normal((max(1, n // cols), cols)) * 3).astype(np.float32)
     lab = rng.integers(0, cols, z.shape[0])
-    _tensor.set_backend("serial")
+    _runtime.set_backend("serial")
     rc.set_num_threads(1)
     ref = _all_losses(a, p, z, lab, ba, bp)
     for backend in BACKENDS:
-        _tensor.set_backend(backend)
+        _runtime.set_backend(backend)
         for threads in (1, 2, 5):
             rc.set_num_threads(threads)
             got = _all_losses(a, p, z, lab, ba, bp)

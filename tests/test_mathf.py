@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 _erf64 = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -82,14 +82,14 @@ def test_backends_give_serial_bits(name):
         lambda t: t.sigmoid(),
         lambda t: t.erf(),
     ]
-    old = _tensor.get_backend()
+    old = _runtime.get_backend()
     try:
-        _tensor.set_backend("serial")
+        _runtime.set_backend("serial")
         want = [op(rc.from_numpy(x)).numpy().copy() for op in ops]
-        _tensor.set_backend(name)
+        _runtime.set_backend(name)
         got = [op(rc.from_numpy(x)).numpy().copy() for op in ops]
     finally:
-        _tensor.set_backend(old)
+        _runtime.set_backend(old)
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(g.view(np.uint32), w.view(np.uint32))
 

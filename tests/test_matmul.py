@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime, _tensor
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 U = 2.0**-24
 
 
 @pytest.fixture
 def restore():
-    old_backend, old_threads = _tensor.get_backend(), rc.get_num_threads()
+    old_backend, old_threads = _runtime.get_backend(), rc.get_num_threads()
     yield
-    _tensor.set_backend(old_backend)
+    _runtime.set_backend(old_backend)
     rc.set_num_threads(old_threads)
 
 
@@ -99,7 +99,7 @@ BACKEND_SIZES = [
 @pytest.mark.parametrize("name", BACKENDS)
 def test_every_backend(name, restore):
     rng = np.random.default_rng(7)
-    _tensor.set_backend(name)
+    _runtime.set_backend(name)
     for m, k, n in BACKEND_SIZES:
         for ta in (False, True):
             for tb in (False, True):
@@ -116,9 +116,9 @@ def test_tiny_path_matches_serial_bitwise(name, restore):
         for ta in (False, True):
             for tb in (False, True):
                 a, b = _stored(rng, 3, m, k, ta), _stored(rng, 3, k, n, tb)
-                _tensor.set_backend("serial")
+                _runtime.set_backend("serial")
                 want = _mm(a, b, ta, tb)
-                _tensor.set_backend(name)
+                _runtime.set_backend(name)
                 np.testing.assert_array_equal(_mm(a, b, ta, tb), want)
 
 
@@ -165,7 +165,7 @@ def test_operator_and_promotion():
 @pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
 def test_thread_count_bit_equality(name, restore):
     rng = np.random.default_rng(4)
-    _tensor.set_backend(name)
+    _runtime.set_backend(name)
     cases = [
         ((1, 600, 600), (1, 600, 600)),
         ((1, 300, 700), (1, 700, 260)),
@@ -189,7 +189,7 @@ def test_thread_count_bit_equality(name, restore):
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_nan_inf_reach_only_their_outputs(name, restore):
-    _tensor.set_backend(name)
+    _runtime.set_backend(name)
     rng = np.random.default_rng(6)
     for m, k, n in [(4, 4, 4), (40, 70, 50), (130, 300, 290)]:
         if name == "serial" and m > 100:
@@ -216,7 +216,7 @@ def test_nan_inf_reach_only_their_outputs(name, restore):
 def test_gemm_into_alpha_beta(restore):
     rng = np.random.default_rng(8)
     for name in BACKENDS:
-        _tensor.set_backend(name)
+        _runtime.set_backend(name)
         for m, k, n in [(3, 4, 5), (40, 300, 70), (129, 520, 33)]:
             a = rng.standard_normal((2, m, k)).astype(np.float32)
             b = rng.standard_normal((1, k, n)).astype(np.float32)

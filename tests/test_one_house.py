@@ -16,8 +16,8 @@ import pytest
 
 import rcmlrs as rc
 from rcmlrs import _layers as _L
+from rcmlrs import _runtime, nn
 from rcmlrs import _tensor as _T
-from rcmlrs import nn
 
 ACTIVATIONS = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu", "softmax"]
 
@@ -192,11 +192,11 @@ def test_layer_kernels_agree_across_backends():
     x = rc.tensor(rng.normal(size=(6, 4, 5)).astype(np.float32))
     lstm = nn.LSTM(7, return_sequences=True)
     lstm.build((6, 5), nn.layers._Seeds(1))
-    old = _T.get_backend()
+    old = _runtime.get_backend()
     results = {}
     try:
-        for isa in _T.capabilities():
-            _T.set_backend(isa)
+        for isa in _runtime.capabilities():
+            _runtime.set_backend(isa)
             out = []
             for name in ACTIVATIONS:
                 code = _T._act_id(name)
@@ -206,7 +206,7 @@ def test_layer_kernels_agree_across_backends():
             hs = np.asarray(lstm.forward(x, training=True)).copy()
             results[isa] = (out, hs)
     finally:
-        _T.set_backend(old)
+        _runtime.set_backend(old)
     ref_bits, ref_hs = results["serial"]
     for isa, (bits, hs) in results.items():
         for a, b in zip(ref_bits, bits, strict=True):

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 import rcmlrs as rc
-from rcmlrs import _tensor
+from rcmlrs import _runtime
 
-BACKENDS = _tensor.capabilities()
+BACKENDS = _runtime.capabilities()
 SHAPES = [(3, 4), (1, 1, 1), (2, 5, 33), (257,)]
 
 
 @pytest.fixture
 def restore_runtime():
-    backend, threads = _tensor.get_backend(), rc.get_num_threads()
+    backend, threads = _runtime.get_backend(), rc.get_num_threads()
     yield
-    _tensor.set_backend(backend)
+    _runtime.set_backend(backend)
     rc.set_num_threads(threads)
 
 
@@ -285,11 +285,11 @@ def _trajectory(n, steps=4):
 
 @pytest.mark.parametrize("n", [1, 45, 200_003])
 def test_every_backend_and_thread_count_matches_serial_bitwise(n, restore_runtime):
-    _tensor.set_backend("serial")
+    _runtime.set_backend("serial")
     rc.set_num_threads(1)
     ref = _trajectory(n)
     for backend in BACKENDS:
-        _tensor.set_backend(backend)
+        _runtime.set_backend(backend)
         for threads in (1, 2, 5):
             rc.set_num_threads(threads)
             for a, b in zip(ref, _trajectory(n), strict=True):
