@@ -329,6 +329,8 @@ class Sequential:
         return True
 
     def _prepare(self, x: Any, y: Any, what: str) -> tuple[np.ndarray, Shape, _b.Targets]:
+        if not self.layers:
+            raise ValueError(f"{what}: the model has no layers")
         xa, sample = self._samples(x, what)
         labels_ok = isinstance(self.loss, _losses.CrossEntropy)
         targets = _b.Targets(y, xa.shape[0], self._output_shape_for(sample), labels_ok, what)

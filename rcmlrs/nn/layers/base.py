@@ -229,12 +229,11 @@ class Layer:
         return cls(**config)
 
     def __repr__(self) -> str:
-        cfg = ", ".join(
-            f"{k}={v!r}"
-            for k, v in self.get_config().items()
-            if k != "name" and not (k == "trainable" and v)
-        )
-        return f"{type(self).__name__}({cfg})"
+        cfg = self.get_config()
+        parts = [f"{k}={v!r}" for k, v in cfg.items() if k not in ("name", "trainable")]
+        if cfg.get("trainable") is False:
+            parts.append("trainable=False")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 __all__ = ["Layer", "Shape", "as_batch", "check_units"]
