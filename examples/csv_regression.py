@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             write_csv(path, n)
         x, y = rc.data.load_csv(path, target=-1, header=True)
     print(f"loaded x {x.shape}, y {y.shape} from {os.path.basename(path)}")
-    x = x.z_score_norm(axis=1)  # per feature: mean 0, std 1 over the samples
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)  # per feature: mean 0, std 1
     xtr, xte, ytr, yte = rc.data.train_test_split(x, y, 0.2, seed=0)
     model = rc.nn.Sequential([rc.nn.Dense(32, "tanh"), rc.nn.Dense(32, "tanh"), rc.nn.Dense(1)])
     model.compile(rc.Adam(lr=3e-3), "mse", metrics=["mae"])

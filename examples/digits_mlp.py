@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         x, y = x[:400], y[:400]
     epochs = 3 if args.small else args.epochs
     xtr, xte, ytr, yte = rc.data.train_test_split(x, y, 0.2, seed=0)
-    ytr, yte = ytr.ravel().astype(int), yte.ravel().astype(int)
     model = rc.nn.Sequential(
         [
             rc.nn.Dense(128, activation="relu"),
@@ -56,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     print(model.summary())
     res = model.evaluate(xte, yte)
     print(f"test accuracy {res['accuracy']:.4f}, loss {res['loss']:.4f}")
+    # predict speaks NumPy, samples first: (n, 10) class scores
+    predicted = np.argmax(model.predict(xte), axis=1)
+    print(f"predict: {int((predicted == yte).sum())} of {len(yte)} test digits right")
     if args.save:
         model.save(args.save)
         print(f"saved to {args.save}")

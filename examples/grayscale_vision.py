@@ -22,11 +22,12 @@ import rcmlrs as rc
 def make_images(
     n: int, size: int, seed: int = 0
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """n images (n, size, size) in [0, 1]: class 0 dark, class 1 light, with noise."""
+    """n images (n, size, size, 1) in [0, 1] (channels last, as rc.data.load_images
+    gives them): class 0 dark, class 1 light, with noise."""
     r = np.random.default_rng(seed)
     y = r.integers(0, 2, n)
-    base = np.where(y == 1, 0.7, 0.3)[:, None, None]
-    x = np.clip(base + r.normal(0.0, 0.25, (n, size, size)), 0.0, 1.0).astype(np.float32)
+    base = np.where(y == 1, 0.7, 0.3)[:, None, None, None]
+    x = np.clip(base + r.normal(0.0, 0.25, (n, size, size, 1)), 0.0, 1.0).astype(np.float32)
     return x, y
 
 
@@ -37,7 +38,7 @@ def write_folder(folder: str, x: npt.NDArray[np.float32], y: npt.NDArray[np.int6
         os.makedirs(os.path.join(folder, name), exist_ok=True)
     for i, (img, c) in enumerate(zip(x, y, strict=True)):
         name = "white" if c else "black"
-        Image.fromarray((img * 255).astype(np.uint8), "L").save(
+        Image.fromarray((img[:, :, 0] * 255).astype(np.uint8), "L").save(
             os.path.join(folder, name, f"{i:05d}.png")
         )
 
@@ -51,21 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     x, y = make_images(n, size)
     if args.folder:
         write_folder(args.folder, x, y)
-        xt, yt, classes = rc.data.load_images(args.folder, size)
-        print(f"loaded {xt.shape[0]} images of classes {classes} from {args.folder}")
-        x, y = xt.numpy(), yt.numpy().reshape(-1).astype(int)
-    xtr, xte, ytr, yte = rc.data.train_test_split(x.reshape(len(x), -1), y, 0.25, seed=0)
-    model = rc.nn.Sequential([rc.nn.Dense(16, "relu"), rc.nn.Dense(2, "softmax")])
+        x, y, classes = rc.data.load_images(args.folder, size)  # (n, H, W, 1), (n,)
+        print(f"loaded {x.shape[0]} images of classes {classes} from {args.folder}")
+    xtr, xte, ytr, yte = rc.data.train_test_split(x, y, 0.25, seed=0)
+    # Flatten reads each (H, W, 1) image as H * W features
+    model = rc.nn.Sequential([rc.nn.Flatten(), rc.nn.Dense(16, "relu"), rc.nn.Dense(2, "softmax")])
     model.compile(rc.Adam(lr=1e-2), "cross_entropy", metrics=["accuracy"])
-    model.fit(
-        xtr,
-        ytr.ravel().astype(int),
-        epochs=epochs,
-        batch_size=32,
-        seed=0,
-        verbose=0 if args.small else 1,
-    )
-    res = model.evaluate(xte, yte.ravel().astype(int))
+    model.fit(xtr, ytr, epochs=epochs, batch_size=32, seed=0, verbose=0 if args.small else 1)
+    res = model.evaluate(xte, yte)
     print(f"test accuracy {res['accuracy']:.3f} (loss {res['loss']:.4f})")
     return 0 if res["accuracy"] > 0.9 else 1
 

@@ -14,6 +14,13 @@ def test_demo_run(capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and "validation mse" in out
     assert out.count("predictions identical") == 2
+    assert "Epoch" not in out  # a summary, not a line per epoch
+
+
+def test_demo_verbose_shows_progress(capsys):
+    assert demo.run(epochs_mlp=2, epochs_rnn=1, verbose=1) == 0
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "[==============================]" in out
 
 
 def test_demo_datasets():
@@ -35,5 +42,10 @@ def test_python_m_rcmlrs_demo():
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
-    assert "Epoch 1/" in r.stdout and "[==============================]" in r.stdout
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) <= 15, r.stdout  # compact: a few lines per part
+    assert "Epoch" not in r.stdout
+    assert "test accuracy" in r.stdout and "ms/epoch" in r.stdout
     assert "predictions identical" in r.stdout and "DIFFER" not in r.stdout
+    done = [ln for ln in lines if ln.startswith("done in")]
+    assert done and float(done[0].split()[2]) < 10.0  # about a second on one core

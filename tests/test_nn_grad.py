@@ -1,4 +1,7 @@
-"""rc.nn gradients against finite differences and against torch autograd (same weights)."""
+"""rc.nn gradients against finite differences (always) and against torch autograd (same
+weights; those tests skip one by one when torch is missing)."""
+
+import sys
 
 import numpy as np
 import pytest
@@ -38,9 +41,20 @@ def _fd_check(layer, x, r, params_and_grads, eps=1e-2, rtol=3e-2, atol=3e-3, n_p
             assert abs(num - gv[i]) <= atol + rtol * abs(num), (i, num, gv[i])
 
 
-@pytest.mark.parametrize(
-    "act", ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu", "softmax"]
-)
+ACTIVATIONS = [
+    "linear",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "swish",
+    "gelu",
+    "gelu_erf",
+    "softmax",
+]
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
 def test_dense_finite_differences(act):
     layer = nn.Dense(5, activation=act)
     x = rc.tensor(_rand((7, 4), 1))
@@ -64,25 +78,31 @@ def test_recurrent_finite_differences(cls, ret_seq):
     _fd_check(layer, x, r.astype(np.float64), saved + [(x, dx)])
 
 
-torch = pytest.importorskip("torch")
+def _torch():
+    return pytest.importorskip("torch")
 
-_TORCH_ACT = {
-    "linear": lambda z: z,
-    "relu": torch.relu,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "swish": torch.nn.functional.silu,
-    "gelu": lambda z: torch.nn.functional.gelu(z, approximate="tanh"),
-    "softmax": lambda z: torch.softmax(z, dim=-1),
-}
+
+def _torch_act(name):
+    torch = _torch()
+    F = torch.nn.functional
+    return {
+        "linear": lambda z: z,
+        "relu": torch.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "swish": F.silu,
+        "gelu": lambda z: F.gelu(z, approximate="tanh"),
+        "gelu_erf": lambda z: F.gelu(z, approximate="none"),
+        "softmax": lambda z: torch.softmax(z, dim=-1),
+    }[name]
 
 
 def _t(a, grad=False):
-    return torch.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
+    return _torch().tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
 
 
-@pytest.mark.parametrize("act", sorted(_TORCH_ACT))
+@pytest.mark.parametrize("act", ACTIVATIONS)
 def test_dense_vs_torch(act):
     layer = nn.Dense(9, activation=act)
     x = _rand((16, 12), 5)
@@ -90,7 +110,7 @@ def test_dense_vs_torch(act):
     r = _rand((16, 9), 6)
     dx = layer.backward(rc.tensor(r))
     W, b, xt = _t(_np(layer.W)[0], True), _t(_np(layer.b)[0, 0], True), _t(x, True)
-    yt = _TORCH_ACT[act](xt @ W + b)
+    yt = _torch_act(act)(xt @ W + b)
     (yt * _t(r)).sum().backward()
     np.testing.assert_allclose(_np(y)[0], yt.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(_np(dx)[0], xt.grad.numpy(), rtol=1e-4, atol=1e-5)
@@ -100,6 +120,7 @@ def test_dense_vs_torch(act):
 
 @pytest.mark.parametrize("ret_seq", [False, True])
 def test_rnn_vs_torch(ret_seq):
+    torch = _torch()
     T, B, I, H = 7, 4, 3, 8
     layer = nn.RNN(H, return_sequences=ret_seq)
     x = _rand((T, B, I), 7)
@@ -131,6 +152,7 @@ def test_rnn_vs_torch(ret_seq):
 
 @pytest.mark.parametrize("ret_seq", [False, True])
 def test_lstm_vs_torch(ret_seq):
+    torch = _torch()
     T, B, I, H = 6, 3, 4, 5
     layer = nn.LSTM(H, return_sequences=ret_seq)
     x = _rand((T, B, I), 9)
@@ -162,15 +184,18 @@ def test_lstm_vs_torch(ret_seq):
 
 @pytest.mark.parametrize("labels", [True, False])
 def test_softmax_cross_entropy_vs_torch(labels):
+    """Softmax + cross-entropy fused in the model (the loss takes the last layer's logits,
+    the layer runs backward_from_logits) against torch's cross_entropy."""
+    torch = _torch()
     model = nn.Sequential([nn.Dense(6, activation="tanh"), nn.Dense(4, activation="softmax")])
     model.compile("sgd", "cross_entropy")
     model.build((5,), seed=3)
     x = _rand((11, 5), 11)
     cls = np.random.default_rng(12).integers(0, 4, 11)
     onehot = np.eye(4, dtype=np.float32)[cls]
-    target = cls.astype(np.float32).reshape(1, 11, 1) if labels else onehot
+    target = cls if labels else rc.tensor(onehot)
     out = model._forward(rc.tensor(x), True)
-    loss, grad = model.loss(model._loss_input(out), rc.tensor(target), labels, True)
+    loss, grad = model._loss_fn.value_and_grad(target, model._loss_input(out))
     model._backward(grad)
     l1, l2 = model.layers
     W1, b1 = _t(_np(l1.W)[0], True), _t(_np(l1.b)[0, 0], True)
@@ -188,11 +213,43 @@ def test_softmax_cross_entropy_vs_torch(labels):
         )
 
 
+def test_sigmoid_binary_cross_entropy_fused_finite_differences():
+    """Sigmoid + binary cross-entropy: the model hands the loss the logits; the weight
+    gradients equal central differences of the loss (no torch needed)."""
+    model = nn.Sequential([nn.Dense(4, "tanh"), nn.Dense(1, "sigmoid")])
+    model.compile("sgd", "binary_cross_entropy")
+    model.build((3,), seed=5)
+    x = rc.tensor(_rand((9, 3), 21))
+    y = rc.tensor((np.arange(9) % 2).astype(np.float32).reshape(1, 9, 1))
+
+    def loss_value():
+        out = model._forward(x, False)
+        return model._loss_fn.value_and_grad(y, model._loss_input(out))[0]
+
+    out = model._forward(x, True)
+    _, grad = model._loss_fn.value_and_grad(y, model._loss_input(out))
+    model._backward(grad)
+    analytic = [_np(g) for g in model.grads]
+    eps = 1e-2
+    for p, g in zip(model.params, analytic, strict=True):
+        pv, gv = p.numpy().reshape(-1), g.reshape(-1)
+        for i in range(min(4, pv.size)):
+            old = float(pv[i])
+            pv[i] = old + eps
+            lp = loss_value()
+            pv[i] = old - eps
+            lm = loss_value()
+            pv[i] = old
+            num = (lp - lm) / (2 * eps)
+            assert abs(num - gv[i]) <= 2e-3 + 3e-2 * abs(num), (i, num, gv[i])
+
+
 @pytest.mark.parametrize("name", ["mse", "mae", "binary_cross_entropy"])
 def test_regression_losses_vs_torch(name):
+    torch = _torch()
     p = np.random.default_rng(13).uniform(0.05, 0.95, (1, 8, 3)).astype(np.float32)
     t = np.random.default_rng(14).uniform(0, 1, (1, 8, 3)).astype(np.float32)
-    loss, grad = nn.losses.get(name)(rc.tensor(p), rc.tensor(t), False, from_logits=False)
+    loss, grad = rc.losses.get(name).value_and_grad(rc.tensor(t), rc.tensor(p))
     pt = _t(p, True)
     fn = {
         "mse": torch.nn.functional.mse_loss,
@@ -203,3 +260,12 @@ def test_regression_losses_vs_torch(name):
     ref.backward()
     assert abs(loss - ref.item()) < 1e-5
     np.testing.assert_allclose(_np(grad), pt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_finite_differences_run_without_torch(monkeypatch):
+    """Only the torch comparisons skip when torch is missing."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    with pytest.raises(pytest.skip.Exception):
+        _torch()
+    test_dense_finite_differences("gelu")
+    test_recurrent_finite_differences(nn.LSTM, False)

@@ -1,17 +1,20 @@
 """rc.nn: Keras-style networks on rcmlrs tensors.
 
-``Sequential`` stacks layers (``Dense``, ``RNN``, ``LSTM``, ``Dropout``, ``Flatten``);
-``compile`` picks optimizer and loss; ``fit`` trains with mini-batches and a progress
-line; ``evaluate``, ``predict``, ``summary``, ``save`` and ``load_model`` do the rest.
-Every layer has an explicit ``forward(x, training)`` / ``backward(grad)`` with
-``params``/``grads`` so each step of the math can be read and checked.
+``Sequential`` stacks layers (``Dense``, ``RNN``, ``LSTM``, ``Dropout``, ``Flatten``, or
+your own ``Layer`` subclass); ``compile`` picks optimizer and loss (one of ``rc.losses``);
+``fit`` trains with mini-batches and a progress line; ``evaluate``, ``predict`` (NumPy
+out, samples first), ``summary``, ``save`` and ``load_model`` do the rest. Every layer
+has an explicit ``forward(x, training)`` / ``backward(grad)`` with ``params``/``grads``
+so each step of the math can be read and checked (the protocol: layers/base.py).
 """
 
-from rcmlrs.nn import activations
+from rcmlrs import losses
+from rcmlrs.nn import activations, initializers
 from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer
-from rcmlrs.nn.losses import Loss
-from rcmlrs.nn.model import History, NonFiniteLossError, Sequential, load_model
+from rcmlrs.nn.model import NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
+from rcmlrs.nn.progress import History
+from rcmlrs.nn.saving import load_model
 
 __all__ = [
     "LSTM",
@@ -23,9 +26,10 @@ __all__ = [
     "Flatten",
     "History",
     "Layer",
-    "Loss",
     "NonFiniteLossError",
     "Sequential",
     "activations",
+    "initializers",
     "load_model",
+    "losses",
 ]

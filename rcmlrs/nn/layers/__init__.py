@@ -1,0 +1,23 @@
+"""rc.nn layers: the ``Layer`` protocol (base.py) and one file per layer family.
+
+``LAYERS`` maps the class names that ``model.save`` writes to the built-in classes
+``load_model`` may rebuild (user classes come through ``custom_objects``).
+"""
+
+from rcmlrs.nn.layers.base import Layer
+from rcmlrs.nn.layers.core import Dropout, Flatten
+from rcmlrs.nn.layers.dense import Dense
+from rcmlrs.nn.layers.recurrent import LSTM, RNN
+from rcmlrs.nn.seeding import Seeds
+
+_Seeds = Seeds  # the spelling tests/test_one_house.py uses
+
+LAYERS: dict[str, type[Layer]] = {
+    "Dense": Dense,
+    "RNN": RNN,
+    "LSTM": LSTM,
+    "Dropout": Dropout,
+    "Flatten": Flatten,
+}
+
+__all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer"]

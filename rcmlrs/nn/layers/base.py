@@ -1,0 +1,239 @@
+"""The ``Layer`` protocol: everything ``Sequential`` knows about a layer.
+
+A layer works on *engine batches*, rank-3 RamTensors, and describes itself with
+*per-sample shapes* (no batch axis). A batch of samples of shape
+
+- ``(features,)`` is ``(1, batch, features)``              layout ``"rows"``
+- ``(timesteps, features)`` is time-major ``(T, batch, f)`` layout ``"time_major"``
+- ``(H, W, C)`` is ``(batch, H * W, C)``                    layout ``"images"``
+
+(``"rows"`` of a sample of any rank is the sample flattened in C order.)
+
+What the model calls, and nothing else:
+
+``build(input_shape, seeds)``
+    create the weights with ``add_weight`` (call ``super().build`` first); afterwards
+    ``input_shape``, ``output_shape``, ``params`` and ``grads`` are set.
+``compute_output_shape(input_shape)``
+    the per-sample output shape; raises ShapeError for an input it cannot take.
+``weight_shapes(input_shape)``
+    the shapes ``build`` will create, without allocating (``load_model`` checks a file's
+    tensors against them first); None when unknown.
+``input_layout(input_shape)``
+    the engine layout the layer wants a batch of such samples in, when it is the first
+    layer (None: it does not care, ask the next layer).
+``forward(x, training)`` / ``backward(grad)``
+    ``backward`` writes ``grads`` (or rebinds them: the model reads ``grads`` after every
+    call) and returns dL/dx, or may return None when ``compute_input_grad`` is False
+    (the model sets that on its first layer).
+``reseed(seed)``
+    called before every training epoch with a seed of its own (Dropout draws its masks
+    from it); the default ignores it.
+``output_activation``, ``logits``, ``backward_from_logits(grad)``
+    the loss may take over the output activation: when ``output_activation`` is
+    "softmax" (with cross-entropy) or "sigmoid" (with binary cross-entropy) the model
+    reads ``logits`` (the pre-activation) after ``forward`` and calls
+    ``backward_from_logits(dL/dlogits)`` instead of ``backward``.
+``trainable``, ``params``, ``grads``, ``get_weights``/``set_weights``, ``count_params``
+    a layer with ``trainable = False`` keeps its weights: the optimizer skips them.
+``uses_sample_axes``
+    True when the layer gives meaning to the leading per-sample axes (time steps, pixels),
+    as RNN, LSTM and Flatten do. A model with no such layer refuses samples of rank >= 2:
+    an ``(n, T, f)`` array fed to a plain MLP is a mistake, not a sequence.
+``get_config()`` / ``from_config(config)``
+    JSON-able constructor arguments, so ``model.save`` can rebuild the layer.
+
+A subclass that defines ``forward`` and ``backward`` (with ``add_weight`` in ``build``)
+trains in ``Sequential`` with no change anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import rcmlrs
+from rcmlrs._tensor import RamTensor, ShapeError
+from rcmlrs.nn import initializers
+from rcmlrs.nn.seeding import Seeds
+
+Shape = tuple[Any, ...]  # a per-sample shape; a timestep count may be None
+
+
+def as_batch(x: Any) -> RamTensor:
+    """``x`` as a RamTensor (no copy when it already is one)."""
+    return x if isinstance(x, RamTensor) else rcmlrs.tensor(x)
+
+
+def check_units(units: object, what: str) -> int:
+    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units < 2**31:
+        raise ValueError(f"{what}: units must be a positive int, got {units!r}")
+    return units
+
+
+def check_bool(v: object, name: str, what: str) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"{what}: {name} must be True or False, got {v!r}")
+    return v
+
+
+def check_name(name: object, what: str) -> str | None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"{what}: name must be a str or None, got {type(name).__name__}")
+    return name
+
+
+def check_input_shape(shape: object, what: str) -> Shape | None:
+    """A declared per-sample ``input_shape`` (positive ints; a timestep count may be None)."""
+    if shape is None:
+        return None
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= 3:
+        raise ValueError(f"{what}: input_shape must be a tuple of 1 to 3 dims, got {shape!r}")
+    for i, d in enumerate(shape):
+        if d is None and i == 0 and len(shape) == 2:
+            continue
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d < 2**31:
+            raise ValueError(
+                f"{what}: input_shape must hold positive ints (None only for the number "
+                f"of timesteps), got {tuple(shape)!r}"
+            )
+    return tuple(shape)
+
+
+class Layer:
+    """Base class of rc.nn layers; see the module docstring for the protocol."""
+
+    kind: ClassVar[str] = "layer"  # stem of the default name ("dense", "dense_1", ...)
+    uses_sample_axes: ClassVar[bool] = False
+
+    def __init__(
+        self, name: str | None = None, trainable: bool = True, input_shape: Any = None
+    ) -> None:
+        what = type(self).__name__
+        self.name = check_name(name, what)
+        self.trainable = check_bool(trainable, "trainable", what)
+        self.declared_input_shape = check_input_shape(input_shape, what)
+        self.params: list[RamTensor] = []
+        self.grads: list[RamTensor] = []
+        self.built = False
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self.compute_input_grad = True
+
+    # ------------------------------------------------------------------ shapes
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+    def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]] | None:
+        """Shapes of the params ``build`` creates for ``input_shape``; None if unknown."""
+        return [] if type(self).build is Layer.build else None
+
+    def input_layout(self, input_shape: Shape) -> str | None:
+        n = len(input_shape)
+        return "rows" if n == 1 else "time_major" if n == 2 else "images"
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
+        """Record the shapes (subclasses call this first, then ``add_weight``)."""
+        input_shape = tuple(input_shape)
+        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.input_shape = input_shape
+        self.params, self.grads = [], []
+        self.built = True
+        return self.output_shape
+
+    def add_weight(
+        self,
+        shape: Sequence[int],
+        initializer: str | initializers.Initializer = "glorot_uniform",
+        seeds: Seeds | None = None,
+    ) -> RamTensor:
+        """A new parameter of ``shape`` (1-3 dims, right-aligned to rank 3) with its
+        gradient buffer, appended to ``params``/``grads``."""
+        dims = tuple(int(d) for d in shape)
+        full = (1,) * (3 - len(dims)) + dims
+        if len(full) != 3:
+            raise ShapeError(f"add_weight: shape must have 1 to 3 dims, got {tuple(shape)}")
+        seeds = seeds if seeds is not None else Seeds()
+        seed = seeds.next()
+        if seeds.initialize:
+            w = initializers.get(initializer)(full, seed)
+        else:
+            w = rcmlrs.zeros(full)
+        self.params.append(w)
+        self.grads.append(rcmlrs.zeros(full))
+        return w
+
+    def _build_from(self, x: RamTensor) -> None:
+        """Build from a first engine batch when used by hand (rows or time-major)."""
+        self.build((x.cols,) if x.layers == 1 else (x.layers, x.cols), Seeds())
+
+    # ------------------------------------------------------------------ compute
+    def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward")
+
+    def backward(self, grad: RamTensor) -> RamTensor | None:
+        raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def __call__(self, x: Any, training: bool = False) -> RamTensor:
+        return self.forward(as_batch(x), training)
+
+    def reseed(self, seed: int) -> None:
+        """Called by ``fit`` before every epoch; layers without randomness ignore it."""
+
+    # the loss may take over the output activation (see the module docstring)
+    @property
+    def output_activation(self) -> str | None:
+        return None
+
+    @property
+    def logits(self) -> RamTensor:
+        raise NotImplementedError(f"{type(self).__name__} has no logits")
+
+    def backward_from_logits(self, grad: RamTensor) -> RamTensor | None:
+        raise NotImplementedError(f"{type(self).__name__} cannot skip its activation")
+
+    # ------------------------------------------------------------------ weights
+    def count_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+    def get_weights(self) -> list[RamTensor]:
+        return [p.copy() for p in self.params]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Copy ``weights`` (tensors or arrays of the params' sizes) into the params."""
+        weights = list(weights)
+        if len(weights) != len(self.params):
+            raise ValueError(
+                f"{self.name}: set_weights got {len(weights)} tensors, the layer "
+                f"has {len(self.params)}"
+            )
+        new = [as_batch(w) for w in weights]
+        for p, w in zip(self.params, new, strict=True):
+            if w.size != p.size:
+                raise ShapeError(
+                    f"{self.name}: set_weights: weight of shape {w.shape} does not "
+                    f"fit parameter of shape {p.shape}"
+                )
+        for p, w in zip(self.params, new, strict=True):
+            p.numpy().reshape(-1)[:] = w.numpy().reshape(-1)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        cfg = self.get_config()
+        parts = [f"{k}={v!r}" for k, v in cfg.items() if k not in ("name", "trainable")]
+        if cfg.get("trainable") is False:
+            parts.append("trainable=False")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+__all__ = ["Layer", "Shape", "as_batch", "check_units"]

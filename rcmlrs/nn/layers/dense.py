@@ -1,0 +1,131 @@
+"""Dense: ``y = act(x @ W + b)``, one fused kernel each way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rcmlrs import _layers as _L
+from rcmlrs._tensor import RamTensor, ShapeError
+from rcmlrs.nn import activations as _act
+from rcmlrs.nn import initializers
+from rcmlrs.nn.layers.base import Layer, Shape, as_batch, check_bool, check_units
+from rcmlrs.nn.seeding import Seeds
+
+
+class Dense(Layer):
+    """Fully connected: ``y = act(x @ W + b)`` with W ``(1, in, units)`` shared by every
+    row of the batch (and every time step of a time-major one), b ``(1, 1, units)``.
+    Computes with the tensor API's kernels: the output equals ``(x @ W + b).<act>()``
+    bit for bit. Initial W from ``kernel_initializer`` (Glorot uniform), b zero."""
+
+    kind = "dense"
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        input_shape: Any = None,
+        input_dim: int | None = None,
+        name: str | None = None,
+        trainable: bool = True,
+    ) -> None:
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        super().__init__(name, trainable, input_shape)
+        self.units = check_units(units, "Dense")
+        self.activation = _act.canonical(activation, "Dense")
+        self.use_bias = check_bool(use_bias, "use_bias", "Dense")
+        if not isinstance(kernel_initializer, str):
+            raise TypeError("Dense: kernel_initializer must be a name")
+        initializers.get(kernel_initializer)  # validates the name
+        self.kernel_initializer = kernel_initializer
+        self._act = _act.act_id(self.activation)
+        self._linear = _act.act_id("linear")
+        self._slope = _act.LEAKY_SLOPE
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) not in (1, 2):
+            raise ShapeError(
+                f"Dense: per-sample input shape must be (features,) or "
+                f"(timesteps, features), got {tuple(input_shape)}; add Flatten() first"
+            )
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]]:
+        self.compute_output_shape(input_shape)
+        shapes = [(1, int(input_shape[-1]), self.units)]
+        return shapes + [(1, 1, self.units)] if self.use_bias else shapes
+
+    def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
+        out = super().build(input_shape, seeds)
+        seeds = seeds if seeds is not None else Seeds()
+        w_shape = self.weight_shapes(input_shape)[0]
+        self.W = self.add_weight(w_shape, self.kernel_initializer, seeds)
+        self.dW = self.grads[-1]
+        if self.use_bias:
+            self.b = self.add_weight((1, 1, self.units), "zeros", seeds)
+            self.db = self.grads[-1]
+        else:  # a constant zero bias and a scratch gradient nobody reads
+            self.b, self.db = (
+                initializers.zeros((1, 1, self.units)),
+                initializers.zeros((1, 1, self.units)),
+            )
+        return out
+
+    def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        x = as_batch(x)
+        if not self.built:
+            self._build_from(x)
+        if x.cols != self.W.rows:
+            raise ShapeError(
+                f"{self.name or 'Dense'}: expected {self.W.rows} input features, "
+                f"got input of shape {x.shape}"
+            )
+        self._x = x
+        self._z, self._y = _L._nn_dense_forward(x, self.W, self.b, self._act, self._slope)
+        return self._y
+
+    def _backward(self, grad: Any, act: int) -> RamTensor | None:
+        return _L._nn_dense_backward(
+            self._x,
+            self.W,
+            self._z,
+            self._y,
+            as_batch(grad),
+            self.dW,
+            self.db,
+            act,
+            self._slope,
+            self.compute_input_grad,
+        )
+
+    def backward(self, grad: RamTensor) -> RamTensor | None:
+        return self._backward(grad, self._act)
+
+    @property
+    def output_activation(self) -> str | None:
+        return self.activation
+
+    @property
+    def logits(self) -> RamTensor:
+        """The pre-activation ``x @ W + b`` of the last forward call."""
+        return self._z
+
+    def backward_from_logits(self, grad: RamTensor) -> RamTensor | None:
+        """Backward from dL/d(pre-activation), skipping the activation's derivative (the
+        loss took the logits: softmax + cross-entropy, sigmoid + binary cross-entropy)."""
+        return self._backward(grad, self._linear)
+
+    def get_config(self) -> dict[str, Any]:
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=self.activation)
+        if not self.use_bias:
+            cfg["use_bias"] = False
+        if self.kernel_initializer != "glorot_uniform":
+            cfg["kernel_initializer"] = self.kernel_initializer
+        return cfg
+
+
+__all__ = ["Dense"]
