@@ -422,3 +422,33 @@ def test_truncated_and_foreign_files(tmp_path):
     (tmp_path / "plain.st").write_bytes(struct.pack("<Q", len(header)) + header)
     with pytest.raises(rc.FormatError, match="bad model description"):
         nn.load_model(tmp_path / "plain.st")
+
+
+def test_an_optimizer_save_cannot_store_never_comes_back_as_another(tmp_path):
+    """A user optimizer class is not silently replaced by Adam on load: save warns, and the
+    model loads uncompiled (with a warning) so fit asks for compile."""
+
+    class MySGD:
+        def __init__(self):
+            self.params = []
+
+        def add_params(self, params):
+            self.params += list(params)
+
+        def step(self, grads):
+            for p, g in zip(self.params, grads, strict=True):
+                p -= g * 0.01
+
+    x, y = _blobs(40)
+    model = nn.Sequential([nn.Dense(3)])
+    model.compile(MySGD(), "cross_entropy")
+    model.fit(x, y, epochs=1, verbose=0, seed=0)
+    path = tmp_path / "m.rc"
+    with pytest.warns(UserWarning, match="MySGD"):
+        model.save(path)
+    with pytest.warns(UserWarning, match="uncompiled"):
+        back = nn.load_model(path)
+    assert back.optimizer is None and back.loss is None
+    np.testing.assert_array_equal(back.predict(x), model.predict(x))
+    with pytest.raises(RuntimeError, match="compile"):
+        back.fit(x, y, epochs=1, verbose=0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import rcmlrs
@@ -87,6 +88,13 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     cfg = model_config(model)
     tensors: list[RamTensor] = list(model.params)
     opt = model.optimizer
+    if opt is not None and not _optim.savable(opt):
+        warnings.warn(
+            f"save: the optimizer {type(opt).__name__} is not one model.save can store "
+            f"({sorted(_optim.OPTIMIZERS)}); the weights are saved, the optimizer and its "
+            f"state are not, and load_model will return the model uncompiled",
+            stacklevel=3,
+        )
     if opt is not None and _optim.savable(opt) and list(opt.params):
         sd = opt.state_dict()
         states = []
@@ -168,7 +176,12 @@ def _loss_from(spec: object, custom: dict[str, Any]) -> _losses.Loss:
     return type(loss)(**extra) if extra else loss
 
 
-def _optimizer_from(spec: object) -> Any:
+def _optimizer_from(spec: object, version: int) -> Any:
+    """The saved optimizer, or None when the file says its optimizer could not be saved
+    (a class rcmlrs does not know): the model then loads uncompiled, never with a
+    different optimizer than the one it was trained with."""
+    if version >= 2 and spec is None:
+        return None
     if spec is None or isinstance(spec, str):  # version 1: a name or nothing
         return _optim.get(spec or "adam")
     spec = _dict(spec, "compile optimizer", {"class", "config"})
@@ -253,7 +266,7 @@ class _Plan:
             ):
                 raise ValueError(f"compile metrics must be a list of {_METRICS}")
             self.metrics = list(metrics)
-            self.optimizer = _optimizer_from(comp.get("optimizer"))
+            self.optimizer = _optimizer_from(comp.get("optimizer"), self.version)
 
         # optimizer state: per parameter, ints, None or {"tensor": i} of that param's shape
         self.opt_state: dict[str, Any] | None = None
@@ -349,7 +362,14 @@ def model_from_parts(
             ):
                 raise ValueError("the tensors do not fit the architecture")
         model.set_weights(tensors[:n])
-        if compile and plan.loss is not None:
+        if compile and plan.loss is not None and plan.optimizer is None:
+            warnings.warn(
+                f"load_model: {where} was trained with an optimizer that model.save cannot "
+                f"store (not one of {sorted(_optim.OPTIMIZERS)}); the model is loaded "
+                f"uncompiled: call compile(optimizer, loss) before fit",
+                stacklevel=3,
+            )
+        elif compile and plan.loss is not None:
             model.compile(plan.optimizer, plan.loss, plan.metrics)
             if plan.opt_state is not None:
                 opt = model.optimizer
