@@ -197,5 +197,3 @@ def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
     with nogil:
         rcml_gemm_batched_f32(L, ta, tb, m, n, k, fa, a.data, sa, b.data, sb, fb, out.data)
     return out
-
-

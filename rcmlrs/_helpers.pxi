@@ -263,5 +263,3 @@ cdef RamTensor _matmul(RamTensor a, RamTensor b, bint ta, bint tb):
     with nogil:
         rcml_gemm_batched_f32(L, ta, tb, m, n, k, 1.0, a.data, sa, b.data, sb, 0.0, out.data)
     return out
-
-

@@ -23,6 +23,17 @@ cdef enum:
     _LOSS_BCE_LOGITS = 3
 
 
+cdef inline double _elem_kernel(int kind, const float *a, const float *p, size_t n,
+                                float *g) noexcept nogil:
+    if kind == _LOSS_MSE:
+        return rcml_mse_f32(a, p, n, g)
+    if kind == _LOSS_MAE:
+        return rcml_mae_f32(a, p, n, g)
+    if kind == _LOSS_BCE:
+        return rcml_binary_cross_entropy_f32(a, p, n, g)
+    return rcml_binary_cross_entropy_logits_f32(a, p, n, g)
+
+
 def _elem_loss(int kind, actual, predicted, bint want_value, bint want_grad, str what):
     """(mean loss or None, d loss / d predicted or None) for mse (0), mae (1), bce (2),
     bce from logits (3)."""
@@ -40,23 +51,9 @@ def _elem_loss(int kind, actual, predicted, bint want_value, bint want_grad, str
         gp = g.data
     if a.n >= NOGIL_MIN:
         with nogil:
-            if kind == _LOSS_MSE:
-                val = rcml_mse_f32(a.data, p.data, a.n, gp)
-            elif kind == _LOSS_MAE:
-                val = rcml_mae_f32(a.data, p.data, a.n, gp)
-            elif kind == _LOSS_BCE:
-                val = rcml_binary_cross_entropy_f32(a.data, p.data, a.n, gp)
-            else:
-                val = rcml_binary_cross_entropy_logits_f32(a.data, p.data, a.n, gp)
+            val = _elem_kernel(kind, a.data, p.data, a.n, gp)
     else:
-        if kind == _LOSS_MSE:
-            val = rcml_mse_f32(a.data, p.data, a.n, gp)
-        elif kind == _LOSS_MAE:
-            val = rcml_mae_f32(a.data, p.data, a.n, gp)
-        elif kind == _LOSS_BCE:
-            val = rcml_binary_cross_entropy_f32(a.data, p.data, a.n, gp)
-        else:
-            val = rcml_binary_cross_entropy_logits_f32(a.data, p.data, a.n, gp)
+        val = _elem_kernel(kind, a.data, p.data, a.n, gp)
     return (val if want_value else None), g
 
 
