@@ -248,7 +248,19 @@ static float RCML_SFX(max)(const float *x, size_t n) {
 }
 #endif
 
+/* Column sums of a (len, inner) block, tw <= inner columns wide, added into acc in row
+ * order: each column is a sequential double sum, so the bits do not depend on how the loop
+ * over columns is vectorised (axis reductions, a layer's bias gradient). */
+static void RCML_SFX(cols_acc)(const float *x, size_t len, size_t inner, size_t tw,
+                               double *RCML_RESTRICT acc) {
+    size_t r, i;
+    for (r = 0; r < len; r++) {
+        const float *p = x + r * inner;
+        RCML_LOOP for (i = 0; i < tw; i++) acc[i] += (double)p[i];
+    }
+}
+
 const rcml_ew_table_t RCML_SFX(rcml_ew) = {
     RCML_SFX(binary),   RCML_SFX(binary_scalar), RCML_SFX(unary), RCML_SFX(sum),
-    RCML_SFX(sumsqdev), RCML_SFX(min),           RCML_SFX(max),
+    RCML_SFX(sumsqdev), RCML_SFX(min),           RCML_SFX(max),   RCML_SFX(cols_acc),
 };

@@ -24,6 +24,8 @@ typedef struct {
     double (*sumsqdev)(const float *x, size_t n, double mean);
     float (*min)(const float *x, size_t n);
     float (*max)(const float *x, size_t n);
+    /* acc[i] += x[r * inner + i] for r < len, i < tw: column sums in double, row by row */
+    void (*cols_acc)(const float *x, size_t len, size_t inner, size_t tw, double *acc);
 } rcml_ew_table_t;
 
 /* ------------------------------------------------------------ activations */

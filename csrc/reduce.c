@@ -235,10 +235,7 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
         }
         double acc[RCML_TILE];
         for (i = 0; i < tw; i++) acc[i] = 0.0;
-        for (r = 0; r < j->len; r++) {
-            const float *p = base + r * j->inner;
-            for (i = 0; i < tw; i++) acc[i] += (double)p[i];
-        }
+        j->t->cols_acc(base, j->len, j->inner, tw, acc);
         if (j->op == RCML_RED_SUM) {
             for (i = 0; i < tw; i++) dst[i] = (float)acc[i];
             continue;
