@@ -93,3 +93,23 @@ def test_config_reports_a_backend_and_compiler():
     assert cfg["backend"] in cfg["available_backends"]
     assert cfg["compiler"]
     assert os.path.basename(rc.get_include()) == "include"
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject.toml lists packages explicitly: a new folder (nn/layers) left out of it
+    installs fine in editable mode and is missing from every wheel."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        pytest.skip("tomllib needs Python 3.11")
+
+    pyproject = PKG.parent / "pyproject.toml"
+    if not pyproject.is_file():
+        pytest.skip("pyproject.toml is not beside the package (an installed wheel)")
+    listed = set(tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(PKG.parent).parts)
+        for p in PKG.rglob("__init__.py")
+        if "include" not in p.parts
+    }
+    assert found == listed
