@@ -68,7 +68,9 @@ run -c "import rcmlrs; rcmlrs.show_config()"
 pytest_
 
 # every backend and 2 threads: SIMD variants and the pool must be as clean as serial
-for be in $(run -c "from rcmlrs import _tensor as t; print(' '.join(t.capabilities()))"); do
+# (assigned first: under set -e a failing command substitution in a for list is ignored)
+backends=$(run -c "from rcmlrs import _runtime as t; print(' '.join(t.capabilities()))")
+for be in $backends; do
     echo "== RCMLRS_BACKEND=$be, 2 threads"
     RCMLRS_BACKEND=$be RCMLRS_NUM_THREADS=2 pytest_
 done
