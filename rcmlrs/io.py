@@ -60,6 +60,7 @@ import sys
 import zlib
 from typing import TYPE_CHECKING, cast
 
+from rcmlrs._crc32 import _NO_CRC, _Crc32, _NoCrc
 from rcmlrs._tensor import FormatError, RamTensor, from_numpy, zeros
 
 __all__ = [
@@ -71,8 +72,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     from typing_extensions import Buffer
 
 FORMAT_NAME = "rcmlrs"
@@ -93,7 +92,6 @@ _CANONICAL_NAN_BITS = 0x7FC00000
 _JSON_CHUNK = 1 << 16  # values formatted per step when writing JSON (bounds memory)
 _IO_CHUNK = 1 << 22  # bytes per read/write call: checksumming overlaps I/O chunk by chunk
 _JSON_WS = b" \t\n\r"  # the whitespace JSON (and safetensors) allows before the header's {
-_THREADED_CRC_MIN = 1 << 23  # below this many data bytes a helper thread does not pay
 
 
 # ============================================================================ helpers
@@ -463,90 +461,6 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
     return hbytes
 
 
-# ---- CRC-32 in parallel: zlib checksums chunks on worker threads (it releases the GIL)
-# and the chunk CRCs are joined with crc32_combine (zlib's algorithm; Python's zlib module
-# does not expose it): crc(A + B) = crc(A) * x^(8 len B) mod P  xor  crc(B).
-
-_CRC_POLY = 0xEDB88320  # CRC-32 polynomial, bit-reflected as zlib uses it
-_X2N: list[int] = []  # _X2N[k] = x^(2^k) mod P
-_CRC_POOL = None  # (pid, ThreadPoolExecutor), made on first use, remade after fork
-
-
-def _multmodp(a: int, b: int) -> int:
-    """a * b modulo P over GF(2), reflected (zlib's multmodp)."""
-    p = 0
-    for i in range(31, -1, -1):
-        if (a >> i) & 1:
-            p ^= b
-        b = (b >> 1) ^ _CRC_POLY if b & 1 else b >> 1
-    return p
-
-
-@functools.lru_cache(maxsize=64)
-def _x8nmodp(n: int) -> int:
-    """x^(8 n) modulo P: the factor that shifts a CRC past n zero bytes."""
-    if not _X2N:
-        p = 1 << 30  # x^1
-        table = [p]
-        for _ in range(31):
-            p = _multmodp(p, p)
-            table.append(p)
-        _X2N[:] = table
-    p, k = 1 << 31, 3  # x^0, and 8 = 2^3
-    while n:
-        if n & 1:
-            p = _multmodp(_X2N[k & 31], p)
-        n >>= 1
-        k += 1
-    return p
-
-
-def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """CRC-32 of A + B from crc1 = crc(A), crc2 = crc(B) and len2 = len(B)."""
-    return _multmodp(_x8nmodp(len2), crc1) ^ crc2
-
-
-def _crc_pool() -> ThreadPoolExecutor:
-    global _CRC_POOL
-    pid = os.getpid()
-    if _CRC_POOL is None or _CRC_POOL[0] != pid:  # a forked child has no worker threads
-        from concurrent.futures import ThreadPoolExecutor
-
-        workers = max(1, min(4, (os.cpu_count() or 1) - 1))
-        _CRC_POOL = (pid, ThreadPoolExecutor(workers, thread_name_prefix="rcmlrs-crc32"))
-    return _CRC_POOL[1]
-
-
-class _Crc32:
-    """A running CRC-32 over chunks added in file order. Above ``_THREADED_CRC_MIN`` bytes
-    in all, chunks are checksummed on worker threads while the caller goes on reading or
-    writing, and ``result()`` joins the pieces; below, it is computed inline."""
-
-    def __init__(self, crc: int, total: int):
-        self.crc = crc
-        self._pending: list[tuple[Future[int], int]] | None = (
-            [] if total >= _THREADED_CRC_MIN else None
-        )
-        self._pool = _crc_pool() if self._pending is not None else None
-
-    def add(self, chunk) -> None:
-        if self._pending is None:
-            self.crc = zlib.crc32(chunk, self.crc)
-        else:
-            pool = cast("ThreadPoolExecutor", self._pool)  # made with _pending
-            self._pending.append((pool.submit(zlib.crc32, chunk), len(chunk)))
-
-    def result(self) -> int:
-        """The CRC so far (waits for the workers; call it even on error paths)."""
-        if self._pending:
-            crc = self.crc
-            for future, n in self._pending:
-                crc = _crc32_combine(crc, future.result(), n)
-            self.crc = crc
-            self._pending = []
-        return self.crc
-
-
 def _write_binary(f, tensors: list, hbytes: bytes) -> None:
     """Write the file to ``f`` (seekable): the header with a zero checksum, the data while
     the CRC-32 is computed beside it, then the header again with the checksum in place."""
@@ -571,15 +485,6 @@ def _write_binary(f, tensors: list, hbytes: bytes) -> None:
     f.seek(8)
     f.write(hbytes.replace(placeholder, b'"crc32":"%08x"' % value))
     f.seek(end)
-
-
-class _NoCrc:
-    @staticmethod
-    def add(chunk) -> None:
-        pass
-
-
-_NO_CRC = _NoCrc()
 
 
 def _readinto_exact(f, mv, crc: _Crc32 | _NoCrc, what: str) -> None:

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rcmlrs as rc
+from rcmlrs import _crc32
 from rcmlrs import io as rio
 
 # ----------------------------------------------------------------------------- helpers
@@ -704,7 +705,7 @@ def test_exports():
 
 @pytest.mark.parametrize("threaded_min, chunk", [(1, 64), (1, 1 << 22), (1 << 40, 64)])
 def test_chunked_and_threaded_checksum_paths(tmp_path, monkeypatch, threaded_min, chunk):
-    monkeypatch.setattr(rio, "_THREADED_CRC_MIN", threaded_min)
+    monkeypatch.setattr(_crc32, "_THREADED_CRC_MIN", threaded_min)
     monkeypatch.setattr(rio, "_IO_CHUNK", chunk)
     ts = sample_tensors() + [rc.randn((3, 50, 70), seed=2)]
     p = tmp_path / "w"
@@ -712,7 +713,7 @@ def test_chunked_and_threaded_checksum_paths(tmp_path, monkeypatch, threaded_min
     monkeypatch.undo()
     data = p.read_bytes()
     assert_same(ts, rc.load_state_binary(p))  # written chunked, read plainly
-    monkeypatch.setattr(rio, "_THREADED_CRC_MIN", threaded_min)
+    monkeypatch.setattr(_crc32, "_THREADED_CRC_MIN", threaded_min)
     monkeypatch.setattr(rio, "_IO_CHUNK", chunk)
     assert_same(ts, rc.load_state_binary(p))
     for pos in (len(data) - 1, len(data) - 5000, len(data) // 2):
@@ -742,16 +743,16 @@ def test_crc32_combine_matches_zlib():
     for _ in range(200):
         a = rng.randbytes(rng.randrange(0, 2000))
         b = rng.randbytes(rng.choice([0, 1, 3, rng.randrange(0, 5000)]))
-        assert rio._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+        assert _crc32._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
     big = rng.randbytes(1 << 16)
-    assert rio._crc32_combine(7, zlib.crc32(big), len(big)) == zlib.crc32(big, 7)
+    assert _crc32._crc32_combine(7, zlib.crc32(big), len(big)) == zlib.crc32(big, 7)
 
 
 def test_crc_pool_is_remade_in_a_forked_child(monkeypatch):
-    first = rio._crc_pool()
-    assert rio._crc_pool() is first
+    first = _crc32._crc_pool()
+    assert _crc32._crc_pool() is first
     monkeypatch.setattr(os, "getpid", lambda: -12345)
-    child = rio._crc_pool()
+    child = _crc32._crc_pool()
     assert child is not first
     child.shutdown()
 
