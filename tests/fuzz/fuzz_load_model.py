@@ -37,29 +37,10 @@ from rcmlrs import io as rio
 from rcmlrs import nn
 from rcmlrs.nn import saving
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fuzz_load import Provider  # noqa: E402  (the same stand-in for atheris's provider)
+
 TARGETS = 3
-
-
-class Provider:
-    """A tiny deterministic stand-in for atheris.FuzzedDataProvider."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-        self.pos = 0
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
-            return 0
-        self.pos += 1
-        return self.data[self.pos - 1]
-
-    def pick(self, options: Any) -> Any:
-        return options[self.byte() % len(options)]
-
-    def rest(self) -> bytes:
-        out = self.data[self.pos :]
-        self.pos = len(self.data)
-        return out
 
 
 # ------------------------------------------------------------------ valid models
