@@ -18,6 +18,7 @@ import rcmlrs as rc
 from rcmlrs import _layers as _L
 from rcmlrs import _runtime, nn
 from rcmlrs import _tensor as _T
+from rcmlrs.nn.seeding import Seeds
 
 ACTIVATIONS = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu", "softmax"]
 
@@ -33,7 +34,7 @@ def _bits(t):
 
 def _dense(units, act, x, seed=0):
     layer = nn.Dense(units, activation=act)
-    layer.build((x.shape[-1],), nn.layers._Seeds(seed))
+    layer.build((x.shape[-1],), Seeds(seed))
     W, b = layer.params
     # a non-zero bias, so the bias path is exercised
     b.numpy()[...] = np.linspace(-0.5, 0.5, units, dtype=np.float32)
@@ -82,7 +83,7 @@ def test_dense_backward_equals_tensor_api_bit_for_bit(act):
 def _identity_dense(act):
     """Dense(1) with W = 1, b = 0: its output is act(x) exactly."""
     layer = nn.Dense(1, activation=act)
-    layer.build((1,), nn.layers._Seeds(0))
+    layer.build((1,), Seeds(0))
     layer.set_weights([rc.ones((1, 1, 1)), rc.zeros((1, 1, 1))])
     return layer
 
@@ -104,7 +105,7 @@ def test_dense_swish_at_minus_inf_is_minus_zero():
 
 def test_activation_names_come_from_one_table():
     for name in ACTIVATIONS:
-        assert nn.activations.code(nn.activations.canonical(name)) == _T._act_id(name)
+        assert nn.activations.act_id(nn.activations.canonical(name)) == _T._act_id(name)
     assert _T._act_id("SiLU") == _T._act_id("swish")
     assert _T._act_id("LReLU") == _T._act_id("leaky_relu")
     assert _T._act_id(None) == _T._act_id("linear")
@@ -176,7 +177,7 @@ def test_rnn_first_step_equals_tensor_api(act):
     rng = np.random.default_rng(2)
     x = rc.tensor(rng.normal(size=(1, 4, 3)).astype(np.float32))  # T = 1, time-major
     layer = nn.RNN(6, activation=act)
-    layer.build((1, 3), nn.layers._Seeds(0))
+    layer.build((1, 3), Seeds(0))
     Wx, _, b = layer.params
     b.numpy()[...] = 0.25
     h = layer.forward(x, training=True)
@@ -191,7 +192,7 @@ def test_layer_kernels_agree_across_backends():
     g = rc.tensor(rng.normal(0, 1, (3, 5, 37)).astype(np.float32))
     x = rc.tensor(rng.normal(size=(6, 4, 5)).astype(np.float32))
     lstm = nn.LSTM(7, return_sequences=True)
-    lstm.build((6, 5), nn.layers._Seeds(1))
+    lstm.build((6, 5), Seeds(1))
     old = _runtime.get_backend()
     results = {}
     try:

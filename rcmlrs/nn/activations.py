@@ -44,9 +44,6 @@ def act_id(name: str) -> int:
     return _T._act_id(name)
 
 
-code = act_id  # older spelling
-
-
 def canonical(name: object, what: str = "activation", allowed: Iterable[str] = NAMES) -> str:
     """The canonical activation name for ``name`` (None -> "linear"; aliases such as
     "silu" or "lrelu" resolve through the tensor API's table), or ValueError listing
@@ -69,4 +66,4 @@ def canonical(name: object, what: str = "activation", allowed: Iterable[str] = N
     return key
 
 
-__all__ = ["LEAKY_SLOPE", "NAMES", "act_id", "canonical", "code"]
+__all__ = ["LEAKY_SLOPE", "NAMES", "act_id", "canonical"]

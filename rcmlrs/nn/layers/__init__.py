@@ -8,9 +8,6 @@ from rcmlrs.nn.layers.base import Layer
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
-from rcmlrs.nn.seeding import Seeds
-
-_Seeds = Seeds  # the spelling tests/test_one_house.py uses
 
 LAYERS: dict[str, type[Layer]] = {
     "Dense": Dense,
