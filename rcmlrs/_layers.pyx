@@ -38,6 +38,16 @@ cdef int _nn_act_check(int act, str what) except -1:
     return 0
 
 
+cdef void _nn_zero_grads(RamTensor a, RamTensor b, RamTensor c, RamTensor dx,
+                         bint need_dx) noexcept nogil:
+    """The gradients of a layer that saw no rows (or no steps) are zeros."""
+    rcml_fill_f32(0.0, a.data, a.n)
+    rcml_fill_f32(0.0, b.data, b.n)
+    rcml_fill_f32(0.0, c.data, c.n)
+    if need_dx:
+        rcml_fill_f32(0.0, dx.data, dx.n)
+
+
 def _nn_dense_forward(RamTensor x, RamTensor W, RamTensor b, int act, float param):
     """z = x @ W + b, y = act(z) over the L*R rows of x; returns (z, y) (y is z when linear).
     The product is the tensor ``x @ W`` call (one shared weight layer), the bias and
@@ -214,11 +224,7 @@ def _nn_rnn_backward(int act, RamTensor x, RamTensor Wx, RamTensor Wh, RamTensor
     cdef RamTensor dx = _empty(T, B, I) if need_dx else None
     with nogil:
         if hs.n == 0:
-            rcml_fill_f32(0.0, dWx.data, dWx.n)
-            rcml_fill_f32(0.0, dWh.data, dWh.n)
-            rcml_fill_f32(0.0, db.data, db.n)
-            if need_dx:
-                rcml_fill_f32(0.0, dx.data, dx.n)
+            _nn_zero_grads(dWx, dWh, db, dx, need_dx)
         else:
             rcml_transpose_f32(Wx.data, 1, I, H, WxT.data)
             rcml_transpose_f32(Wh.data, 1, H, H, WhT.data)
@@ -260,11 +266,7 @@ def _nn_lstm_backward(RamTensor x, RamTensor W, RamTensor U, RamTensor G, RamTen
     cdef RamTensor dx = _empty(T, B, I) if need_dx else None
     with nogil:
         if Hs.n == 0:
-            rcml_fill_f32(0.0, dW.data, dW.n)
-            rcml_fill_f32(0.0, dU.data, dU.n)
-            rcml_fill_f32(0.0, db.data, db.n)
-            if need_dx:
-                rcml_fill_f32(0.0, dx.data, dx.n)
+            _nn_zero_grads(dW, dU, db, dx, need_dx)
         else:
             rcml_transpose_f32(W.data, 1, I, 4 * H, WT.data)
             rcml_transpose_f32(U.data, 1, H, 4 * H, UT.data)

@@ -178,19 +178,49 @@ def seed_files() -> list[bytes]:
     return out
 
 
-def main(argv: list[str]) -> None:
+def mutate(rng, data: bytes, seeds: list, interesting: list, keep: int = 0) -> bytes:
+    """1-4 random edits of ``data`` (byte, cut, insert, delete, splice with a seed, insert
+    an interesting token), leaving its first ``keep`` bytes (a target selector) alone: the
+    seeded, atheris-free stand-in for the fuzzer's mutations."""
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randrange(6)
+        i = rng.randrange(keep, len(b) + 1)
+        if op == 0 and len(b) > keep:
+            b[min(i, len(b) - 1)] = rng.randrange(256)
+        elif op == 1:
+            del b[i:]
+        elif op == 2:
+            b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        elif op == 3:
+            del b[i : i + rng.randint(1, 8)]
+        elif op == 4:
+            other = rng.choice(seeds)
+            j = rng.randrange(keep, len(other) + 1)
+            b[i:] = other[j:]
+        else:
+            b[i:i] = rng.choice(interesting)
+    return bytes(b)
+
+
+def run(argv: list[str], seeds, one_input) -> None:
+    """Fuzz ``one_input`` with atheris; an empty corpus folder gets ``seeds()`` first."""
     import atheris
 
     folders = [a for a in argv[1:] if not a.startswith("-")]
     if folders and not os.path.isfile(folders[0]):  # a file argument is a replay
         os.makedirs(folders[0], exist_ok=True)
         if not os.listdir(folders[0]):
-            for i, s in enumerate(seed_files()):
+            for i, s in enumerate(seeds()):
                 with open(os.path.join(folders[0], f"seed{i:02d}"), "wb") as f:
                     f.write(s)
     atheris.instrument_all()  # coverage feedback from rcmlrs.io, json, struct, ...
     atheris.Setup(argv, one_input)
     atheris.Fuzz()
+
+
+def main(argv: list[str]) -> None:
+    run(argv, seed_files, one_input)
 
 
 if __name__ == "__main__":

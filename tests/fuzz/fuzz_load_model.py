@@ -38,7 +38,8 @@ from rcmlrs import nn
 from rcmlrs.nn import saving
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fuzz_load import Provider  # noqa: E402  (the same stand-in for atheris's provider)
+import fuzz_load  # noqa: E402  (its Provider and atheris runner serve both harnesses)
+from fuzz_load import Provider  # noqa: E402
 
 TARGETS = 3
 
@@ -275,18 +276,7 @@ def seed_files() -> list[bytes]:
 
 
 def main(argv: list[str]) -> None:
-    import atheris
-
-    folders = [a for a in argv[1:] if not a.startswith("-")]
-    if folders and not os.path.isfile(folders[0]):  # a file argument is a replay
-        os.makedirs(folders[0], exist_ok=True)
-        if not os.listdir(folders[0]):
-            for i, s in enumerate(seed_files()):
-                with open(os.path.join(folders[0], f"seed{i:02d}"), "wb") as f:
-                    f.write(s)
-    atheris.instrument_all()
-    atheris.Setup(argv, one_input)
-    atheris.Fuzz()
+    fuzz_load.run(argv, seed_files, one_input)
 
 
 if __name__ == "__main__":

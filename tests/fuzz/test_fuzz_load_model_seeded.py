@@ -36,25 +36,8 @@ _INTERESTING = [
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:
-    b = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        op = rng.randrange(6)
-        i = rng.randrange(1, len(b) + 1)  # keep the target byte
-        if op == 0 and len(b) > 1:
-            b[min(i, len(b) - 1)] = rng.randrange(256)
-        elif op == 1:
-            del b[i:]
-        elif op == 2:
-            b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-        elif op == 3:
-            del b[i : i + rng.randint(1, 8)]
-        elif op == 4:
-            other = rng.choice(SEEDS)
-            j = rng.randrange(1, len(other) + 1)
-            b[i:] = other[j:]
-        else:  # interesting JSON where numbers and values are
-            b[i:i] = rng.choice(_INTERESTING)
-    return bytes(b)
+    # keep the target byte; interesting JSON where numbers and values are
+    return fuzz_load_model.fuzz_load.mutate(rng, data, SEEDS, _INTERESTING, keep=1)
 
 
 def test_seeds_load():

@@ -17,38 +17,22 @@ import fuzz_load  # noqa: E402
 SEEDS = fuzz_load.seed_files()
 
 
+# interesting numbers in ASCII, where JSON digits are
+_INTERESTING = [
+    b"-1",
+    b"0",
+    b"4294967296",
+    b"18446744073709551616",
+    b"1e309",
+    b"[",
+    b"{",
+    b'"',
+    b"\\u0000",
+]
+
+
 def mutate(rng: random.Random, data: bytes) -> bytes:
-    b = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        op = rng.randrange(6)
-        i = rng.randrange(len(b) + 1)
-        if op == 0 and b:
-            b[min(i, len(b) - 1)] = rng.randrange(256)
-        elif op == 1:
-            del b[i:]
-        elif op == 2:
-            b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-        elif op == 3:
-            del b[i : i + rng.randint(1, 8)]
-        elif op == 4:
-            other = rng.choice(SEEDS)
-            j = rng.randrange(len(other) + 1)
-            b[i:] = other[j:]
-        else:  # interesting numbers in ASCII, where JSON digits are
-            b[i:i] = rng.choice(
-                [
-                    b"-1",
-                    b"0",
-                    b"4294967296",
-                    b"18446744073709551616",
-                    b"1e309",
-                    b"[",
-                    b"{",
-                    b'"',
-                    b"\\u0000",
-                ]
-            )
-    return bytes(b)
+    return fuzz_load.mutate(rng, data, SEEDS, _INTERESTING)
 
 
 # inputs the fuzzer once crashed on (fixed): empty tensors with huge dimensions

@@ -48,10 +48,25 @@ class _Recurrent(Layer):
     def _build_from(self, x: RamTensor) -> None:
         self.build((x.layers, x.cols), Seeds())
 
-    def _weight_shapes(self, input_shape: Shape, gates: int) -> list[tuple[int, int, int]]:
+    GATES = 1  # gate blocks side by side in each weight (LSTM: 4)
+
+    def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]]:
         self.compute_output_shape(input_shape)
-        i, g = int(input_shape[-1]), gates * self.units
+        i, g = int(input_shape[-1]), self.GATES * self.units
         return [(1, i, g), (1, self.units, g), (1, 1, g)]
+
+    def _add_weights(
+        self, input_shape: Shape, seeds: Seeds | None
+    ) -> tuple[RamTensor, RamTensor, RamTensor]:
+        """The input kernel (Glorot), the recurrent kernel (orthogonal) and the bias
+        (zeros), in that order."""
+        seeds = seeds if seeds is not None else Seeds()
+        k, r, b = self.weight_shapes(input_shape)
+        return (
+            self.add_weight(k, "glorot_uniform", seeds),
+            self.add_weight(r, "orthogonal", seeds),
+            self.add_weight(b, "zeros", seeds),
+        )
 
     def _check_input(self, x: RamTensor) -> None:
         if x.cols != self.params[0].rows:
@@ -111,16 +126,9 @@ class RNN(_Recurrent):
         self.activation = _act.canonical(activation, "RNN", self.ACTIVATIONS)
         self._act = _act.act_id(self.activation)
 
-    def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]]:
-        return self._weight_shapes(input_shape, 1)
-
     def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
         out = super().build(input_shape, seeds)
-        seeds = seeds if seeds is not None else Seeds()
-        wx, wh, b = self.weight_shapes(input_shape)
-        self.Wx = self.add_weight(wx, "glorot_uniform", seeds)
-        self.Wh = self.add_weight(wh, "orthogonal", seeds)
-        self.b = self.add_weight(b, "zeros", seeds)
+        self.Wx, self.Wh, self.b = self._add_weights(input_shape, seeds)
         self.dWx, self.dWh, self.db = self.grads
         return out
 
@@ -171,17 +179,12 @@ class LSTM(_Recurrent):
     ) -> None:
         super().__init__(units, return_sequences, input_shape, name, trainable)
 
-    def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]]:
-        return self._weight_shapes(input_shape, 4)
+    GATES = 4
 
     def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
         out = super().build(input_shape, seeds)
-        seeds = seeds if seeds is not None else Seeds()
-        w, u, b = self.weight_shapes(input_shape)
-        self.W = self.add_weight(w, "glorot_uniform", seeds)
-        self.U = self.add_weight(u, "orthogonal", seeds)
-        self.b = self.add_weight(b, "zeros", seeds)
-        if seeds.initialize:  # forget gate bias 1: remember by default
+        self.W, self.U, self.b = self._add_weights(input_shape, seeds)
+        if seeds is None or seeds.initialize:  # forget gate bias 1: remember by default
             H = self.units
             self.b.numpy()[0, 0, H : 2 * H] = 1.0
         self.dW, self.dU, self.db = self.grads
