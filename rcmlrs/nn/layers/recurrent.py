@@ -75,6 +75,16 @@ class _Recurrent(Layer):
                 f"features per time step, got input of shape {x.shape}"
             )
 
+    def _take_input(self, x: Any) -> RamTensor:
+        """x as a time-major batch (building the layer on first use), checked and kept
+        for backward."""
+        x = as_batch(x)
+        if not self.built:
+            self._build_from(x)
+        self._check_input(x)
+        self._x = x
+        return x
+
     def _outputs(self, hs: RamTensor) -> RamTensor:
         return hs if self.return_sequences else hs[hs.layers - 1]
 
@@ -133,11 +143,7 @@ class RNN(_Recurrent):
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
-        x = as_batch(x)
-        if not self.built:
-            self._build_from(x)
-        self._check_input(x)
-        self._x = x
+        x = self._take_input(x)
         self._hs = _L._nn_rnn_forward(x, self.Wx, self.Wh, self.b, self._act)
         return self._outputs(self._hs)
 
@@ -191,11 +197,7 @@ class LSTM(_Recurrent):
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
-        x = as_batch(x)
-        if not self.built:
-            self._build_from(x)
-        self._check_input(x)
-        self._x = x
+        x = self._take_input(x)
         self._G, self._cs, self._hs = _L._nn_lstm_forward(x, self.W, self.U, self.b)
         return self._outputs(self._hs)
 
