@@ -249,9 +249,25 @@ static void RCML_SFX(softmax_row)(int mode, const float *x, const float *g, size
         RCML_LOOP for (i = 0; i < n; i++) out[i] = out[i] * inv;
         return;
     }
-    /* backward: y = e * inv, dot = sum g*y, out = y * (g - dot) */
     float acc[16] = {0};
     i = 0;
+    if (mode == RCML_SMX_LOG_BACKWARD) {
+        /* log_softmax backward: y = e * inv (softmax's bits), sg = sum g, out = g - y sg */
+        for (; i + 16 <= n; i += 16) {
+            RCML_LOOP for (j = 0; j < 16; j++) {
+                out[i + j] = out[i + j] * inv;
+                acc[j] += g[i + j];
+            }
+        }
+        for (; i < n; i++) {
+            out[i] = out[i] * inv;
+            acc[i & 15] += g[i];
+        }
+        float sg = act_fold16(acc);
+        RCML_LOOP for (i = 0; i < n; i++) out[i] = g[i] - out[i] * sg;
+        return;
+    }
+    /* backward: y = e * inv, dot = sum g*y, out = y * (g - dot) */
     for (; i + 16 <= n; i += 16) {
         RCML_LOOP for (j = 0; j < 16; j++) {
             float y = out[i + j] * inv;
@@ -318,8 +334,24 @@ static void RCML_SFX(softmax_cols)(int mode, const float *x, const float *g, siz
             }
             continue;
         }
-        /* backward; m now holds the dot products */
+        /* backward; m now holds the dot products (log_softmax: the sums of g) */
         for (b = 0; b < nb; b++) m[b] = 0.0f;
+        if (mode == RCML_SMX_LOG_BACKWARD) {
+            for (j = 0; j < len; j++) {
+                const float *gr = g + i0 + j * inner;
+                float *orow = ob + j * inner;
+                RCML_LOOP for (b = 0; b < nb; b++) {
+                    orow[b] = orow[b] * s[b];
+                    m[b] += gr[b];
+                }
+            }
+            for (j = 0; j < len; j++) {
+                const float *gr = g + i0 + j * inner;
+                float *orow = ob + j * inner;
+                RCML_LOOP for (b = 0; b < nb; b++) orow[b] = gr[b] - orow[b] * m[b];
+            }
+            continue;
+        }
         for (j = 0; j < len; j++) {
             const float *gr = g + i0 + j * inner;
             float *orow = ob + j * inner;

@@ -165,6 +165,11 @@ void rcml_softmax_backward_axis_f32(const float *x, const float *grad, size_t ou
     rcml_smx_run(RCML_SMX_BACKWARD, x, grad, outer, len, inner, out);
 }
 
+void rcml_log_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer, size_t len,
+                                        size_t inner, float *out) {
+    rcml_smx_run(RCML_SMX_LOG_BACKWARD, x, grad, outer, len, inner, out);
+}
+
 void rcml_softmax_f32(const float *x, size_t rows, size_t cols, float *out) {
     rcml_smx_run(RCML_SMX_SOFTMAX, x, NULL, rows, cols, 1, out);
 }

@@ -29,7 +29,7 @@ typedef struct {
 } rcml_ew_table_t;
 
 /* ------------------------------------------------------------ activations */
-enum { RCML_SMX_SOFTMAX = 0, RCML_SMX_LOG = 1, RCML_SMX_BACKWARD = 2 };
+enum { RCML_SMX_SOFTMAX = 0, RCML_SMX_LOG = 1, RCML_SMX_BACKWARD = 2, RCML_SMX_LOG_BACKWARD = 3 };
 
 typedef struct {
     void (*act)(int act, const float *x, float a, float *out, size_t n);
@@ -73,14 +73,25 @@ typedef struct {
 } rcml_sgd_hp_t;
 
 typedef struct {
-    /* loss partial sums over [0, n); grad (may be NULL) gets the scaled derivative */
-    double (*mse)(const float *a, const float *p, size_t n, float scale, float *grad);
-    double (*mae)(const float *a, const float *p, size_t n, float scale, float *grad);
-    double (*bce)(const float *a, const float *p, size_t n, float scale, float *grad);
-    double (*bce_logits)(const float *a, const float *z, size_t n, float scale, float *grad);
-    /* sum of row losses over `rows` rows; exactly one of target / labels is non-NULL */
-    double (*xent)(const float *z, const float *target, const int64_t *labels, size_t rows,
-                   size_t cols, float scale, float *grad);
+    /* loss partial sums over [0, n): sum w_i l_i (w NULL: 1); grad (may be NULL) gets
+     * scale * w_i * dl_i/dp_i, out (may be NULL) the terms w_i l_i */
+    double (*mse)(const float *a, const float *p, const float *w, size_t n, float scale,
+                  float *grad, float *out);
+    double (*mae)(const float *a, const float *p, const float *w, size_t n, float scale,
+                  float *grad, float *out);
+    double (*bce)(const float *a, const float *p, const float *w, size_t n, float scale,
+                  float *grad, float *out);
+    double (*bce_logits)(const float *a, const float *z, const float *w, size_t n, float scale,
+                         float *grad, float *out);
+    /* sum of row losses over `rows` rows against the smoothed target k1 t + k0; exactly
+     * one of target / labels is non-NULL; w: one weight per row or NULL; out: one loss
+     * per row or NULL */
+    double (*xent)(const float *z, const float *target, const int64_t *labels, const float *w,
+                   size_t rows, size_t cols, float k1, float k0, float scale, float *grad,
+                   float *out);
+    /* sum of -cw[label] lp[r, label] over rows (cw: per-class weights or NULL) */
+    double (*nll)(const float *lp, const int64_t *labels, const float *cw, size_t rows, size_t cols,
+                  float scale, float *grad, float *out);
     void (*adam)(const float *g, float *p, float *m, float *v, float *vmax, size_t n,
                  const rcml_adam_hp_t *hp);
     void (*sgd)(const float *g, float *p, float *buf, size_t n, const rcml_sgd_hp_t *hp);

@@ -246,6 +246,10 @@ RCML_FN(void, rcml_log_softmax_axis_f32)(const float *x, size_t outer, size_t le
  * out may equal x but not grad. */
 RCML_FN(void, rcml_softmax_backward_axis_f32)(const float *x, const float *grad, size_t outer,
                                               size_t len, size_t inner, float *out);
+/* out = grad - softmax(x) * sum(grad) per slice (the backward of log_softmax at its input
+ * x), softmax recomputed, one fused pass per slice; out may equal x but not grad. */
+RCML_FN(void, rcml_log_softmax_backward_axis_f32)(const float *x, const float *grad, size_t outer,
+                                                  size_t len, size_t inner, float *out);
 /* The row forms used by network layers: x is rows x cols, softmax over each row. */
 RCML_FN(void, rcml_softmax_f32)(const float *x, size_t rows, size_t cols, float *out);
 RCML_FN(void, rcml_log_softmax_f32)(const float *x, size_t rows, size_t cols, float *out);
@@ -290,6 +294,48 @@ RCML_FN(double, rcml_cross_entropy_f32)(const float *logits, const float *target
  * identical bits to the one-hot form. */
 RCML_FN(double, rcml_cross_entropy_labels_f32)(const float *logits, const int64_t *labels,
                                                size_t rows, size_t cols, float *grad);
+
+/* The losses with options (issue 14). kind: which elementwise loss; reduction: MEAN, SUM
+ * or NONE. The functions above are these with no weights, MEAN and no out (same bits). */
+typedef enum {
+    RCML_LOSS_MSE = 0,       /* (p - a)^2 */
+    RCML_LOSS_MAE = 1,       /* |p - a| */
+    RCML_LOSS_BCE = 2,       /* the clamped binary cross-entropy of probabilities p */
+    RCML_LOSS_BCE_LOGITS = 3 /* binary cross-entropy of sigmoid(z) from the logits z */
+} rcml_loss_t;
+typedef enum {
+    RCML_REDUCE_MEAN = 0, /* the (weighted) mean; NaN when there is nothing to average */
+    RCML_REDUCE_SUM = 1,  /* the (weighted) sum; 0 for no elements */
+    RCML_REDUCE_NONE = 2  /* out gets every term; returns their sum */
+} rcml_reduction_t;
+
+/* Elementwise loss `kind` with optional per-element weights (weight: n floats or NULL):
+ * l_i = w_i f(a_i, p_i); returns sum_i l_i / n (MEAN: divided by the COUNT, as torch's
+ * weighted binary_cross_entropy and Keras's sample_weight do), sum_i l_i (SUM, NONE).
+ * grad (n floats or NULL) = d(returned value)/dp, for NONE d(sum_i l_i)/dp_i = w_i f'.
+ * out (n floats) gets every l_i; NULL unless reduction is NONE. Bits of the unweighted
+ * MEAN are those of rcml_mse_f32 etc.; a weight of 1 changes no bit. No overlaps. */
+RCML_FN(double, rcml_elem_loss_f32)(int kind, const float *actual, const float *pred,
+                                    const float *weight, size_t n, int reduction, float *grad,
+                                    float *out);
+/* Softmax cross-entropy of rcml_cross_entropy_f32 (target != NULL) or
+ * rcml_cross_entropy_labels_f32 (labels != NULL) with options: label smoothing eps in
+ * [0, 1] (torch's: the target becomes (1 - eps) t + eps / cols), per-row weights (rows
+ * floats or NULL), l_r = w_r * row loss. MEAN returns sum_r l_r / sum_r w_r (torch's
+ * weighted mean; / rows without weights), SUM and NONE sum_r l_r; grad = d(returned
+ * value)/d(logits) (NONE: of the sum); out (rows floats, NONE) gets every l_r. */
+RCML_FN(double, rcml_cross_entropy_ex_f32)(const float *logits, const float *target,
+                                           const int64_t *labels, const float *weight, size_t rows,
+                                           size_t cols, float label_smoothing, int reduction,
+                                           float *grad, float *out);
+/* Negative log-likelihood (torch.nn.functional.nll_loss) of log-probabilities lp (rows x
+ * cols) at labels[r] in [0, cols) (checked by the caller): l_r = -cw[y_r] lp[r, y_r] with
+ * per-CLASS weights cw (cols floats, or NULL for 1). MEAN returns sum_r l_r / sum_r
+ * cw[y_r] (/ rows without weights), SUM and NONE sum_r l_r; grad (rows x cols) =
+ * d(returned value)/d(lp), -scale cw[y_r] at the label and 0 elsewhere; out as above. */
+RCML_FN(double, rcml_nll_loss_f32)(const float *log_probs, const int64_t *labels,
+                                   const float *class_weight, size_t rows, size_t cols,
+                                   int reduction, float *grad, float *out);
 
 /* ----------------------------------------------------- optimizers (issue 4) */
 /* One Adam / AdamW / AMSGrad step on n parameters, in place, one pass, with the arithmetic

@@ -95,7 +95,11 @@
     X(rcml_nn_gather_rows_f32)                                                                     \
     X(rcml_nn_gather_seq_f32)                                                                      \
     X(rcml_nn_swap01_f32)                                                                          \
-    X(rcml_nn_dropout_f32)
+    X(rcml_nn_dropout_f32)                                                                         \
+    X(rcml_elem_loss_f32)                                                                          \
+    X(rcml_cross_entropy_ex_f32)                                                                   \
+    X(rcml_nll_loss_f32)                                                                           \
+    X(rcml_log_softmax_backward_axis_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);

@@ -37,67 +37,11 @@ RCML_INLINE double RCML_SFX(tr_fold)(double *acc, double tail) {
 
 /* ------------------------------------------------------------------- losses */
 
-/* sum (p-a)^2; grad = scale * (p - a) */
-static double RCML_SFX(mse)(const float *a, const float *p, size_t n, float scale, float *grad) {
-    double acc[16] = {0}, tail = 0.0;
-    size_t i = 0, j;
-    if (grad) {
-        for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) {
-                float d = p[i + j] - a[i + j];
-                grad[i + j] = scale * d;
-                acc[j] += (double)d * (double)d;
-            }
-        }
-    } else {
-        for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) {
-                float d = p[i + j] - a[i + j];
-                acc[j] += (double)d * (double)d;
-            }
-        }
-    }
-    for (; i < n; i++) {
-        float d = p[i] - a[i];
-        if (grad) grad[i] = scale * d;
-        tail += (double)d * (double)d;
-    }
-    return RCML_SFX(tr_fold)(acc, tail);
-}
-
 /* sign(d) * s with sign(0) = 0 and NaN kept */
 RCML_INLINE float RCML_SFX(tr_sign_scaled)(float d, float s) {
     float r = d > 0.0f ? s : 0.0f;
     r = d < 0.0f ? -s : r;
     return d != d ? d : r;
-}
-
-/* sum |p-a|; grad = scale * sign(p - a) */
-static double RCML_SFX(mae)(const float *a, const float *p, size_t n, float scale, float *grad) {
-    double acc[16] = {0}, tail = 0.0;
-    size_t i = 0, j;
-    if (grad) {
-        for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) {
-                float d = p[i + j] - a[i + j];
-                grad[i + j] = RCML_SFX(tr_sign_scaled)(d, scale);
-                acc[j] += (double)fabsf(d);
-            }
-        }
-    } else {
-        for (; i + 16 <= n; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) {
-                float d = p[i + j] - a[i + j];
-                acc[j] += (double)fabsf(d);
-            }
-        }
-    }
-    for (; i < n; i++) {
-        float d = p[i] - a[i];
-        if (grad) grad[i] = RCML_SFX(tr_sign_scaled)(d, scale);
-        tail += (double)fabsf(d);
-    }
-    return RCML_SFX(tr_fold)(acc, tail);
 }
 
 /* one BCE term, torch's clamped form: (a - 1) * max(log1p(-p), -100) - a * max(log p, -100).
@@ -124,49 +68,130 @@ RCML_INLINE float RCML_SFX(tr_bcel_term)(float a, float z) {
     return ((z > 0.0f ? z : 0.0f) - z * a) + RCML_SFX(tr_log1pf)(rcml_exp_neg(-az));
 }
 
-/* Binary cross-entropy of probabilities p (logits == 0) or of sigmoid(z) from the logits
- * (grad (sigmoid(z) - a) * scale). Two passes per block of 256: the per-element terms (two
- * logs, a division) go through a plain loop the vectoriser handles like any unary kernel,
- * then the block is added into the 16 double lanes. Fusing both into one 16-lane loop
- * defeated GCC's vectoriser (scalar code, ~40x slower). The block is a multiple of 16, so
- * lanes stay aligned. */
+/* THE element math of the elementwise losses, written once: the term l(a, p) (as a double:
+ * (p - a)^2 and |p - a| are exact there) and s * dl/dp. kind is a constant at every call
+ * site, so each loop below compiles to the one loss it names. */
+RCML_FORCE_INLINE double RCML_SFX(tr_term)(int kind, float a, float p) {
+    float d = p - a;
+    switch (kind) {
+    case RCML_LOSS_MSE: return (double)d * (double)d;
+    case RCML_LOSS_MAE: return (double)fabsf(d);
+    case RCML_LOSS_BCE: return (double)RCML_SFX(tr_bce_term)(a, p);
+    default: return (double)RCML_SFX(tr_bcel_term)(a, p);
+    }
+}
+
+RCML_FORCE_INLINE float RCML_SFX(tr_grad)(int kind, float a, float p, float s) {
+    switch (kind) {
+    case RCML_LOSS_MSE: return s * (p - a);
+    case RCML_LOSS_MAE: return RCML_SFX(tr_sign_scaled)(p - a, s);
+    case RCML_LOSS_BCE: return RCML_SFX(tr_bce_grad)(a, p, s);
+    default: return (rcml_sigmoidf(p) - a) * s;
+    }
+}
+
+/* Elementwise loss over [0, n): returns sum_i w_i l(a_i, p_i) (w NULL: w_i = 1), writes
+ * grad_i = tr_grad(a_i, p_i, scale * w_i) and out_i = (float)(w_i l_i) when those are
+ * non-NULL. Element i of the chunk goes into double lane i % 16, the tail n % 16 in order,
+ * whichever loop runs, so every path gives the same bits and a weight of 1 changes none
+ * (x * 1 is exact).
+ * mse and mae without weights or out: one fused 16-lane pass (their terms are a subtract
+ * and a multiply; ~1.4x faster than the blocks below). Otherwise blocks of 256: the terms
+ * (logs, a division for BCE) go through plain loops the vectoriser handles like any unary
+ * kernel, then the block is added into the lanes. Fusing BCE's terms and lanes into one
+ * loop defeated GCC's vectoriser (scalar code, ~40x slower). */
 #define RCML_TR_BLK 256
-static double RCML_SFX(bce_any)(int logits, const float *a, const float *p, size_t n, float scale,
-                                float *grad) {
-    float term[RCML_TR_BLK];
+RCML_FORCE_INLINE double RCML_SFX(tr_elem)(int kind, const float *a, const float *p, const float *w,
+                                           size_t n, float scale, float *grad, float *out) {
+    double term[RCML_TR_BLK];
+    float tf[RCML_TR_BLK];
     double acc[16] = {0}, tail = 0.0;
-    size_t b, i, j, len;
-    for (b = 0; b < n; b += RCML_TR_BLK) {
-        len = RCML_MIN((size_t)RCML_TR_BLK, n - b);
-        const float *ab = a + b, *pb = p + b;
-        float *gb = grad ? grad + b : NULL;
-        if (logits) {
-            RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bcel_term)(ab[i], pb[i]);
-            if (gb) {
-                RCML_LOOP for (i = 0; i < len; i++) gb[i] = (rcml_sigmoidf(pb[i]) - ab[i]) * scale;
+    size_t b, i = 0, j, len;
+    if (kind <= RCML_LOSS_MAE && !w && !out) {
+        if (grad) {
+            for (; i + 16 <= n; i += 16) {
+                RCML_LOOP for (j = 0; j < 16; j++) {
+                    float aj = a[i + j], pj = p[i + j]; /* read once: grad may alias */
+                    grad[i + j] = RCML_SFX(tr_grad)(kind, aj, pj, scale);
+                    acc[j] += RCML_SFX(tr_term)(kind, aj, pj);
+                }
             }
         } else {
-            RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_bce_term)(ab[i], pb[i]);
-            if (gb) {
-                RCML_LOOP for (i = 0; i < len; i++) gb[i] =
-                    RCML_SFX(tr_bce_grad)(ab[i], pb[i], scale);
+            for (; i + 16 <= n; i += 16) {
+                RCML_LOOP for (j = 0; j < 16; j++) acc[j] +=
+                    RCML_SFX(tr_term)(kind, a[i + j], p[i + j]);
             }
         }
-        for (i = 0; i + 16 <= len; i += 16) {
-            RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)term[i + j];
+        for (; i < n; i++) {
+            float ai = a[i], pi = p[i];
+            if (grad) grad[i] = RCML_SFX(tr_grad)(kind, ai, pi, scale);
+            tail += RCML_SFX(tr_term)(kind, ai, pi);
         }
-        for (; i < len; i++) tail += (double)term[i];
+        return RCML_SFX(tr_fold)(acc, tail);
+    }
+    for (b = 0; b < n; b += RCML_TR_BLK) {
+        len = RCML_MIN((size_t)RCML_TR_BLK, n - b);
+        const float *ab = a + b, *pb = p + b, *wb = w ? w + b : NULL;
+        float *gb = grad ? grad + b : NULL, *ob = out ? out + b : NULL;
+        /* BCE's terms are floats: they stay in tf (half the bytes) unless weighted */
+        const int flt = kind >= RCML_LOSS_BCE && !wb;
+        if (kind >= RCML_LOSS_BCE) {
+            RCML_LOOP for (i = 0; i < len; i++) tf[i] =
+                (float)RCML_SFX(tr_term)(kind, ab[i], pb[i]);
+            if (wb) {
+                RCML_LOOP for (i = 0; i < len; i++) term[i] = (double)tf[i] * (double)wb[i];
+            }
+        } else {
+            RCML_LOOP for (i = 0; i < len; i++) term[i] = RCML_SFX(tr_term)(kind, ab[i], pb[i]);
+            if (wb) {
+                RCML_LOOP for (i = 0; i < len; i++) term[i] *= (double)wb[i];
+            }
+        }
+        if (gb && wb) {
+            RCML_LOOP for (i = 0; i < len; i++) gb[i] =
+                RCML_SFX(tr_grad)(kind, ab[i], pb[i], scale * wb[i]);
+        } else if (gb) {
+            RCML_LOOP for (i = 0; i < len; i++) gb[i] =
+                RCML_SFX(tr_grad)(kind, ab[i], pb[i], scale);
+        }
+        if (ob && flt) {
+            RCML_LOOP for (i = 0; i < len; i++) ob[i] = tf[i];
+        } else if (ob) {
+            RCML_LOOP for (i = 0; i < len; i++) ob[i] = (float)term[i];
+        }
+        if (flt) {
+            for (i = 0; i + 16 <= len; i += 16) {
+                RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)tf[i + j];
+            }
+            for (; i < len; i++) tail += (double)tf[i];
+        } else {
+            for (i = 0; i + 16 <= len; i += 16) {
+                RCML_LOOP for (j = 0; j < 16; j++) acc[j] += term[i + j];
+            }
+            for (; i < len; i++) tail += term[i];
+        }
     }
     return RCML_SFX(tr_fold)(acc, tail);
 }
 
-static double RCML_SFX(bce)(const float *a, const float *p, size_t n, float scale, float *grad) {
-    return RCML_SFX(bce_any)(0, a, p, n, scale, grad);
+static double RCML_SFX(mse)(const float *a, const float *p, const float *w, size_t n, float scale,
+                            float *grad, float *out) {
+    return RCML_SFX(tr_elem)(RCML_LOSS_MSE, a, p, w, n, scale, grad, out);
 }
 
-static double RCML_SFX(bce_logits)(const float *a, const float *z, size_t n, float scale,
-                                   float *grad) {
-    return RCML_SFX(bce_any)(1, a, z, n, scale, grad);
+static double RCML_SFX(mae)(const float *a, const float *p, const float *w, size_t n, float scale,
+                            float *grad, float *out) {
+    return RCML_SFX(tr_elem)(RCML_LOSS_MAE, a, p, w, n, scale, grad, out);
+}
+
+static double RCML_SFX(bce)(const float *a, const float *p, const float *w, size_t n, float scale,
+                            float *grad, float *out) {
+    return RCML_SFX(tr_elem)(RCML_LOSS_BCE, a, p, w, n, scale, grad, out);
+}
+
+static double RCML_SFX(bce_logits)(const float *a, const float *z, const float *w, size_t n,
+                                   float scale, float *grad, float *out) {
+    return RCML_SFX(tr_elem)(RCML_LOSS_BCE_LOGITS, a, z, w, n, scale, grad, out);
 }
 
 /* Row maximum with a fixed 16-lane layout (max is exact, so only NaN handling matters:
@@ -222,10 +247,31 @@ static float RCML_SFX(tr_rowsumexp)(const float *z, size_t cols, float m, float 
     return acc[0] + tail;
 }
 
-/* Sum over rows of the cross-entropy row loss; see rcml_cross_entropy_f32. */
+/* sum_c (m - z_c) over a row in 16 double lanes; plus cols * log s it is the row's loss
+ * against the uniform target, what label smoothing mixes in */
+static double RCML_SFX(tr_rowdev)(const float *z, size_t cols, float m) {
+    double acc[16] = {0}, tail = 0.0;
+    size_t c = 0, j;
+    for (; c + 16 <= cols; c += 16) {
+        RCML_LOOP for (j = 0; j < 16; j++) acc[j] += (double)m - (double)z[c + j];
+    }
+    for (; c < cols; c++) tail += (double)m - (double)z[c];
+    return RCML_SFX(tr_fold)(acc, tail);
+}
+
+/* Sum over rows of the cross-entropy row loss against t' = k1 t + k0 (label smoothing:
+ * k1 = 1 - eps, k0 = eps / cols; without it k1 = 1, k0 = 0), t one-hot (labels) or a
+ * distribution (target):
+ *   l_r = w_r (k1 sum_c t_c (lse - z_c) + k0 sum_c (lse - z_c))      (w NULL: w_r = 1)
+ *   grad_r = (softmax(z_r) sum_c t'_c - t'_r) * scale * w_r,  out_r = (float)l_r.
+ * Labels and the matching one-hot rows give identical bits, with or without smoothing.
+ * See rcml_cross_entropy_ex_f32. */
 static double RCML_SFX(xent)(const float *zall, const float *target, const int64_t *labels,
-                             size_t rows, size_t cols, float scale, float *gall) {
-    double total = 0.0;
+                             const float *w, size_t rows, size_t cols, float k1, float k0,
+                             float scale, float *gall, float *out) {
+    const int smooth = k1 != 1.0f || k0 != 0.0f;
+    const float kc = k0 * (float)cols;
+    double total = 0.0, loss;
     size_t r, c, j;
     for (r = 0; r < rows; r++) {
         const float *z = zall + r * cols;
@@ -233,21 +279,23 @@ static double RCML_SFX(xent)(const float *zall, const float *target, const int64
         float m = RCML_SFX(tr_rowmax)(z, cols);
         float s = RCML_SFX(tr_rowsumexp)(z, cols, m, g);
         float logs = rcml_logf(s);
+        float sr = w ? scale * w[r] : scale;
         if (labels) {
             size_t lab = (size_t)labels[r];
             /* lse - z_label, with m - z_label exact in double */
-            total += ((double)m - (double)z[lab]) + (double)logs;
+            loss = ((double)m - (double)z[lab]) + (double)logs;
             if (g) {
-                float inv = s;
+                /* t' is k1 + k0 at the label, k0 elsewhere; sum_c t'_c = k1 + k0 cols */
+                float inv = s, ts = smooth ? k1 + kc : 1.0f, hit = k1 + k0, miss = k0;
                 RCML_LOOP for (c = 0; c < cols; c++) {
-                    float q = g[c] / inv;
-                    q = c == lab ? q - 1.0f : q;
-                    g[c] = q * scale;
+                    float q = (g[c] / inv) * ts;
+                    q = q - rcml_self(c == lab, hit, miss);
+                    g[c] = q * sr;
                 }
             }
         } else {
             const float *t = target + r * cols;
-            double acc[16] = {0}, tail = 0.0, tsum_d;
+            double acc[16] = {0}, tail = 0.0;
             float tacc[16] = {0}, ttail = 0.0f, tsum;
             c = 0;
             for (; c + 16 <= cols; c += 16) {
@@ -269,16 +317,45 @@ static double RCML_SFX(xent)(const float *zall, const float *target, const int64
                 for (k = 0; k < j; k++) tacc[k] += tacc[k + j];
             }
             tsum = tacc[0] + ttail;
-            tsum_d = RCML_SFX(tr_fold)(acc, tail);
             /* sum_c t_c (lse - z_c) = sum_c t_c (m - z_c) + (sum_c t_c) log s */
-            total += tsum_d + (double)tsum * (double)logs;
+            loss = RCML_SFX(tr_fold)(acc, tail) + (double)tsum * (double)logs;
             if (g) {
-                float inv = s;
+                float inv = s, ts = smooth ? tsum * k1 + kc : tsum;
                 RCML_LOOP for (c = 0; c < cols; c++) {
-                    float q = (g[c] / inv) * tsum;
-                    g[c] = (q - t[c]) * scale;
+                    float q = (g[c] / inv) * ts;
+                    float tc = rcml_self(smooth, t[c] * k1 + k0, t[c]);
+                    g[c] = (q - tc) * sr;
                 }
             }
+        }
+        if (smooth) {
+            double uni = RCML_SFX(tr_rowdev)(z, cols, m) + (double)cols * (double)logs;
+            loss = (double)k1 * loss + (double)k0 * uni;
+        }
+        if (w) loss *= (double)w[r];
+        if (out) out[r] = (float)loss;
+        total += loss;
+    }
+    return total;
+}
+
+/* Negative log-likelihood over `rows` rows of log-probabilities (rows x cols):
+ * l_r = -cw[y_r] lp[r, y_r] (cw NULL: 1); returns sum_r l_r, writes out_r = (float)l_r and
+ * grad row r = -scale cw[y_r] at y_r, 0 elsewhere. See rcml_nll_loss_f32. */
+static double RCML_SFX(nll)(const float *lp, const int64_t *labels, const float *cw, size_t rows,
+                            size_t cols, float scale, float *grad, float *out) {
+    double total = 0.0;
+    size_t r, c;
+    for (r = 0; r < rows; r++) {
+        size_t lab = (size_t)labels[r];
+        float wr = cw ? cw[lab] : 1.0f;
+        double loss = -(double)lp[r * cols + lab] * (double)wr;
+        if (out) out[r] = (float)loss;
+        total += loss;
+        if (grad) {
+            float *g = grad + r * cols;
+            RCML_LOOP for (c = 0; c < cols; c++) g[c] = 0.0f;
+            g[lab] = -(scale * wr);
         }
     }
     return total;
@@ -380,6 +457,6 @@ static void RCML_SFX(sgd)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
 }
 
 const rcml_train_table_t RCML_SFX(rcml_train) = {
-    RCML_SFX(mse),  RCML_SFX(mae),  RCML_SFX(bce), RCML_SFX(bce_logits),
-    RCML_SFX(xent), RCML_SFX(adam), RCML_SFX(sgd),
+    RCML_SFX(mse),  RCML_SFX(mae), RCML_SFX(bce),  RCML_SFX(bce_logits),
+    RCML_SFX(xent), RCML_SFX(nll), RCML_SFX(adam), RCML_SFX(sgd),
 };
