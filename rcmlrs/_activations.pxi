@@ -91,6 +91,7 @@ cdef enum:
     _SMX_SOFTMAX = 0
     _SMX_LOG = 1
     _SMX_BACKWARD = 2
+    _SMX_LOG_BACKWARD = 3
 
 
 cdef RamTensor _softmax(RamTensor x, object axis, int mode, object grad, str what):
@@ -99,7 +100,7 @@ cdef RamTensor _softmax(RamTensor x, object axis, int mode, object grad, str wha
     cdef size_t outer, ln, inner
     outer, ln, inner = _axis_view(x, a)
     cdef RamTensor g = None
-    if mode == _SMX_BACKWARD:
+    if mode == _SMX_BACKWARD or mode == _SMX_LOG_BACKWARD:
         g = _grad_like(x, grad, what)
     cdef RamTensor out = _empty(x.L, x.R, x.C)
     if x.n == 0:
@@ -119,8 +120,10 @@ cdef inline void _softmax_call(int mode, const float *x, const float *g, size_t 
         rcml_softmax_axis_f32(x, outer, ln, inner, out)
     elif mode == _SMX_LOG:
         rcml_log_softmax_axis_f32(x, outer, ln, inner, out)
-    else:
+    elif mode == _SMX_BACKWARD:
         rcml_softmax_backward_axis_f32(x, g, outer, ln, inner, out)
+    else:
+        rcml_log_softmax_backward_axis_f32(x, g, outer, ln, inner, out)
 
 
 cdef RamTensor _softmax_jacobian(RamTensor x):

@@ -126,6 +126,8 @@ cdef extern from "rcmlrs.h" nogil:
                                    float *out) noexcept
     void rcml_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer,
                                         size_t len, size_t inner, float *out) noexcept
+    void rcml_log_softmax_backward_axis_f32(const float *x, const float *grad, size_t outer,
+                                            size_t len, size_t inner, float *out) noexcept
     void rcml_softmax_f32(const float *x, size_t rows, size_t cols, float *out) noexcept
     void rcml_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out) noexcept
     void rcml_softmax_backward_f32(const float *x, const float *grad, size_t rows, size_t cols,
@@ -146,6 +148,25 @@ cdef extern from "rcmlrs.h" nogil:
                                   size_t cols, float *grad) noexcept
     double rcml_cross_entropy_labels_f32(const float *logits, const int64_t *labels,
                                          size_t rows, size_t cols, float *grad) noexcept
+    ctypedef enum rcml_loss_t:
+        RCML_LOSS_MSE
+        RCML_LOSS_MAE
+        RCML_LOSS_BCE
+        RCML_LOSS_BCE_LOGITS
+    ctypedef enum rcml_reduction_t:
+        RCML_REDUCE_MEAN
+        RCML_REDUCE_SUM
+        RCML_REDUCE_NONE
+    double rcml_elem_loss_f32(int kind, const float *actual, const float *pred,
+                              const float *weight, size_t n, int reduction, float *grad,
+                              float *out) noexcept
+    double rcml_cross_entropy_ex_f32(const float *logits, const float *target,
+                                     const int64_t *labels, const float *weight, size_t rows,
+                                     size_t cols, float label_smoothing, int reduction,
+                                     float *grad, float *out) noexcept
+    double rcml_nll_loss_f32(const float *log_probs, const int64_t *labels,
+                             const float *class_weight, size_t rows, size_t cols,
+                             int reduction, float *grad, float *out) noexcept
     void rcml_adam_f32(const float *grad, float *param, float *m, float *v, float *vmax,
                        size_t n, int64_t step, double lr, double beta1, double beta2,
                        double eps, double weight_decay, int decoupled) noexcept

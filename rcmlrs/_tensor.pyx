@@ -859,6 +859,11 @@ cdef class RamTensor:
         (x is this tensor, the softmax input)."""
         return _softmax(self, axis, _SMX_BACKWARD, grad_output, "softmax_backward")
 
+    def log_softmax_backward(self, grad_output, axis=-1):
+        """The backward of log_softmax at its input x (this tensor) per slice along
+        ``axis``: g - softmax(x) * sum(g), in one fused pass (softmax recomputed)."""
+        return _softmax(self, axis, _SMX_LOG_BACKWARD, grad_output, "log_softmax_backward")
+
     def softmax_jacobian(self):
         """The Jacobian of the row softmax for every row: shape (layers*rows, cols, cols),
         J[r, i, j] = y_i (delta_ij - y_j)."""

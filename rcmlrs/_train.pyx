@@ -22,81 +22,158 @@ cdef enum:
     _LOSS_BCE = 2
     _LOSS_BCE_LOGITS = 3
 
-
-cdef inline double _elem_kernel(int kind, const float *a, const float *p, size_t n,
-                                float *g) noexcept nogil:
-    if kind == _LOSS_MSE:
-        return rcml_mse_f32(a, p, n, g)
-    if kind == _LOSS_MAE:
-        return rcml_mae_f32(a, p, n, g)
-    if kind == _LOSS_BCE:
-        return rcml_binary_cross_entropy_f32(a, p, n, g)
-    return rcml_binary_cross_entropy_logits_f32(a, p, n, g)
+# reductions, in the order of rcml_reduction_t
+_REDUCTIONS = ("mean", "sum", "none")
 
 
-def _elem_loss(int kind, actual, predicted, bint want_value, bint want_grad, str what):
-    """(mean loss or None, d loss / d predicted or None) for mse (0), mae (1), bce (2),
-    bce from logits (3)."""
+cdef const float *_weights(object weight, Py_ssize_t n, str per, str what) except? NULL:
+    """The address of ``weight`` (None, or a C-contiguous float32 buffer of n values: the
+    caller has already broadcast it), after checking its length; NULL for None."""
+    cdef const float[::1] w
+    if weight is None:
+        return NULL
+    w = weight
+    if w.shape[0] != n:
+        raise ShapeError(f"{what}: weight has {w.shape[0]} values, expected {n} ({per})")
+    if n == 0:
+        return NULL
+    return &w[0]
+
+
+cdef _check_reduction(int reduction, str what):
+    if reduction < RCML_REDUCE_MEAN or reduction > RCML_REDUCE_NONE:
+        raise ValueError(f"{what}: unknown reduction code {reduction}")
+
+
+cdef const int64_t *_label_ptr(object labels, RamTensor z, str whose, str what) except? NULL:
+    """The address of ``labels`` (a C-contiguous int64 buffer of one class index per row
+    of z), after checking the count and the range 0..C-1."""
+    cdef const int64_t[::1] lab = labels
+    cdef Py_ssize_t i, rows = z.L * z.R, C = z.C
+    cdef int64_t c
+    if lab.shape[0] != rows:
+        raise ShapeError(f"{what}: {lab.shape[0]} labels for {whose} of shape {z.shape} "
+                         f"({rows} rows)")
+    for i in range(rows):
+        c = lab[i]
+        if c < 0 or c >= C:
+            raise ValueError(f"{what}: label {c} (row {i}) is out of range for "
+                             f"{C} classes (valid: 0..{C - 1})")
+    return &lab[0] if rows else NULL
+
+
+def _elem_loss(int kind, actual, predicted, bint want_value, bint want_grad, str what,
+               weight=None, int reduction=RCML_REDUCE_MEAN):
+    """(loss or None, d loss / d predicted or None) for mse (0), mae (1), bce (2), bce from
+    logits (3). ``weight``: None or one float32 weight per element (C-contiguous; the
+    caller broadcasts per-row weights). ``reduction`` 0 mean (over the count), 1 sum, 2
+    none: the loss is then a tensor of the terms (predicted's shape) and the gradient that
+    of their sum."""
     cdef RamTensor a = _as_tensor(actual, what)
     cdef RamTensor p = _as_tensor(predicted, what)
     cdef RamTensor g = None
+    cdef RamTensor o = None
     cdef float *gp = NULL
+    cdef float *op = NULL
+    cdef const float *wp = NULL
     cdef double val = 0.0
     if kind < _LOSS_MSE or kind > _LOSS_BCE_LOGITS:
         raise ValueError(f"{what}: unknown loss kind {kind}")
+    _check_reduction(reduction, what)
     if a.L != p.L or a.R != p.R or a.C != p.C:
         raise ShapeError(f"{what}: shapes differ: actual {a.shape} vs predicted {p.shape}")
+    wp = _weights(weight, p.n, "one per element", what)
     if want_grad:
         g = _empty(p.L, p.R, p.C)
         gp = g.data
+    if want_value and reduction == RCML_REDUCE_NONE:
+        o = _empty(p.L, p.R, p.C)
+        op = o.data
     if a.n >= NOGIL_MIN:
         with nogil:
-            val = _elem_kernel(kind, a.data, p.data, a.n, gp)
+            val = rcml_elem_loss_f32(kind, a.data, p.data, wp, a.n, reduction, gp, op)
     else:
-        val = _elem_kernel(kind, a.data, p.data, a.n, gp)
-    return (val if want_value else None), g
+        val = rcml_elem_loss_f32(kind, a.data, p.data, wp, a.n, reduction, gp, op)
+    if not want_value:
+        return None, g
+    return (o if o is not None else val), g
 
 
-def _xent(logits, target, labels, bint want_value, bint want_grad, str what):
-    """Softmax cross-entropy over rows of ``logits`` viewed as (L*R, C), mean over rows.
-    Exactly one of ``target`` (same shape as logits) and ``labels`` (a C-contiguous
-    int64 array of L*R class indices) is given. Returns (loss or None, grad or None)."""
+def _xent(logits, target, labels, bint want_value, bint want_grad, str what, weight=None,
+          int reduction=RCML_REDUCE_MEAN, double label_smoothing=0.0):
+    """Softmax cross-entropy over rows of ``logits`` viewed as (L*R, C). Exactly one of
+    ``target`` (same shape as logits) and ``labels`` (a C-contiguous int64 array of L*R
+    class indices) is given. ``weight``: None or one float32 weight per row; the mean is
+    then sum(w l) / sum(w). ``reduction`` as in _elem_loss (none: an (L, R, 1) tensor of
+    row losses); ``label_smoothing`` in [0, 1]. Returns (loss or None, grad or None)."""
     cdef RamTensor z = _as_tensor(logits, what)
     cdef RamTensor t = None
     cdef RamTensor g = None
+    cdef RamTensor o = None
     cdef float *gp = NULL
-    cdef const int64_t[::1] lab
+    cdef float *op = NULL
+    cdef const float *tp = NULL
+    cdef const float *wp = NULL
     cdef const int64_t *lp = NULL
-    cdef Py_ssize_t rows = z.L * z.R, i
-    cdef int64_t c
+    cdef Py_ssize_t rows = z.L * z.R
     cdef double val = 0.0
+    cdef float eps = <float>label_smoothing
     if (target is None) == (labels is None):
         raise TypeError(f"{what}: give exactly one of target and labels")
+    _check_reduction(reduction, what)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if target is not None:
         t = _as_tensor(target, what)
         if t.L != z.L or t.R != z.R or t.C != z.C:
             raise ShapeError(f"{what}: shapes differ: actual {t.shape} vs logits {z.shape}")
+        tp = t.data
     else:
-        lab = labels
-        if lab.shape[0] != rows:
-            raise ShapeError(f"{what}: {lab.shape[0]} labels for logits of shape {z.shape} "
-                             f"({rows} rows)")
-        for i in range(rows):
-            c = lab[i]
-            if c < 0 or c >= z.C:
-                raise ValueError(f"{what}: label {c} (row {i}) is out of range for "
-                                 f"{z.C} classes (valid: 0..{z.C - 1})")
-        if rows:
-            lp = &lab[0]
+        lp = _label_ptr(labels, z, "logits", what)
+    wp = _weights(weight, rows, "one per row", what)
     if want_grad:
         g = _empty(z.L, z.R, z.C)
         gp = g.data
+    if want_value and reduction == RCML_REDUCE_NONE:
+        o = _empty(z.L, z.R, 1)
+        op = o.data
     with nogil:
-        if lp != NULL or t is None:
-            val = rcml_cross_entropy_labels_f32(z.data, lp, rows, z.C, gp)
-        else:
-            val = rcml_cross_entropy_f32(z.data, t.data, rows, z.C, gp)
-    return (val if want_value else None), g
+        val = rcml_cross_entropy_ex_f32(z.data, tp, lp, wp, rows, z.C, eps, reduction, gp, op)
+    if not want_value:
+        return None, g
+    return (o if o is not None else val), g
+
+
+def _nll(log_probs, labels, bint want_value, bint want_grad, str what, weight=None,
+         int reduction=RCML_REDUCE_MEAN):
+    """Negative log-likelihood over rows of ``log_probs`` viewed as (L*R, C) at
+    ``labels`` (a C-contiguous int64 array of L*R class indices). ``weight``: None or one
+    float32 weight per CLASS (C of them, torch's nll_loss weight); the mean is then
+    sum(w[y] l) / sum(w[y]). ``reduction`` as in _xent. Returns (loss or None, grad or
+    None)."""
+    cdef RamTensor z = _as_tensor(log_probs, what)
+    cdef RamTensor g = None
+    cdef RamTensor o = None
+    cdef float *gp = NULL
+    cdef float *op = NULL
+    cdef const float *wp = NULL
+    cdef const int64_t *lp = NULL
+    cdef Py_ssize_t rows = z.L * z.R
+    cdef double val = 0.0
+    _check_reduction(reduction, what)
+    lp = _label_ptr(labels, z, "log_probs", what)
+    wp = _weights(weight, z.C, "one per class", what)
+    if want_grad:
+        g = _empty(z.L, z.R, z.C)
+        gp = g.data
+    if want_value and reduction == RCML_REDUCE_NONE:
+        o = _empty(z.L, z.R, 1)
+        op = o.data
+    with nogil:
+        val = rcml_nll_loss_f32(z.data, lp, wp, rows, z.C, reduction, gp, op)
+    if not want_value:
+        return None, g
+    return (o if o is not None else val), g
 
 
 cdef RamTensor _state_tensor(object x, RamTensor param, str name, str what):
