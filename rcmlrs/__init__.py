@@ -27,12 +27,15 @@ from rcmlrs.losses import (
     binary_cross_entropy,
     binary_cross_entropy_deriv,
     binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_deriv,
     cross_entropy_deriv,
     cross_entropy_loss,
     mae_deriv,
     mae_loss,
     mse_deriv,
     mse_loss,
+    nll_deriv,
+    nll_loss,
 )
 from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
@@ -47,6 +50,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_deriv",
     "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_deriv",
     "cross_entropy_deriv",
     "cross_entropy_loss",
     "losses",
@@ -54,6 +58,8 @@ __all__ = [
     "mae_loss",
     "mse_deriv",
     "mse_loss",
+    "nll_deriv",
+    "nll_loss",
     "optim",
     "FormatError",
     "RCMLRSError",

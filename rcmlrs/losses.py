@@ -1,10 +1,10 @@
 """Loss functions: values, derivatives and fused value-and-gradient objects.
 
-Argument order is the original crate's: ``(actual, predicted)``. Every loss is the MEAN
-(over all elements, or over rows for cross-entropy) and every derivative is
-d(loss)/d(predicted) of that mean. Each pair is one fused C pass: the kernels compute the
-value (accumulated in double, deterministic for any thread count) and write the gradient
-in the same sweep over memory.
+Argument order is the original crate's: ``(actual, predicted)``. By default every loss is
+the MEAN (over all elements, or over rows for cross-entropy and nll) and every derivative
+is d(loss)/d(predicted) of that mean. Each pair is one fused C pass: the kernels compute
+the value (accumulated in double, deterministic for any thread count) and write the
+gradient in the same sweep over memory.
 
 Formulas (n elements, N rows, p = predicted, a = actual, z = logits):
 
@@ -21,9 +21,31 @@ Formulas (n elements, N rows, p = predicted, a = actual, z = logits):
 - ``cross_entropy``: from logits, mean over rows of logsumexp(z_r) - z_r[label]
   (max-shifted, stable for any finite logits); ``actual`` is one-hot / a distribution of
   the logits' shape, or integer class labels, one per row. grad (softmax(z) - a)/N.
+- ``nll``: from log-probabilities lp (e.g. ``z.log_softmax()``), mean over rows of
+  -lp_r[label]; ``actual`` integer class labels, one per row. grad -onehot(label)/N.
 
+Options (every function, derivative and Loss object; torch.nn.functional semantics):
+
+- ``reduction="mean" | "sum" | "none"``: "none" gives the loss of every element (mse, mae,
+  the binary cross-entropies: a tensor of ``predicted``'s shape) or of every row
+  (cross-entropy, nll: an (layers, rows, 1) tensor), and the derivative is that of their
+  sum (each term's derivative). The default "mean" gives the same bits as before options.
+- ``weight=``: per-SAMPLE weights for mse, mae and the binary cross-entropies (one per row,
+  broadcast over the columns, as Keras's ``sample_weight`` and torch's BCE ``weight`` of
+  shape (N, 1); also accepted: one per element, and R weights shared by every layer) and
+  for cross-entropy (one per row). Per-CLASS weights for nll (one per class, torch's
+  ``nll_loss(weight=)``). Each term is multiplied by its weight. The weighted "mean":
+  elementwise losses divide by the element COUNT (sum(w l) / n, what torch's weighted
+  binary_cross_entropy and Keras's sample_weight give); cross-entropy and nll divide by the
+  sum of the weights (sum(w_r l_r) / sum(w_r), torch's weighted cross_entropy/nll_loss;
+  for nll w_r = weight[label_r]). Weights of 1 change no bit.
+- ``label_smoothing=eps`` in [0, 1] (cross-entropy): the target becomes (1 - eps) t +
+  eps / C, as torch's ``cross_entropy(label_smoothing=)``, for labels and one-hot alike.
+
+The module functions return a Python float ("mean", "sum") or a RamTensor ("none").
 For networks, ``get(name)`` returns a loss object whose ``value_and_grad(actual,
-predicted)`` gives ``(float, RamTensor)`` in one pass.
+predicted)`` gives ``(float, RamTensor)`` in one pass; calling the object gives the loss as
+a (1, 1, 1) RamTensor (the terms for "none"), which an active autograd tape records.
 """
 
 from __future__ import annotations
@@ -34,12 +56,14 @@ from rcmlrs._tensor import RamTensor, ShapeError
 __all__ = [
     "MSE",
     "MAE",
+    "NLL",
     "BinaryCrossEntropy",
     "CrossEntropy",
     "Loss",
     "binary_cross_entropy",
     "binary_cross_entropy_deriv",
     "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_deriv",
     "cross_entropy_deriv",
     "cross_entropy_loss",
     "get",
@@ -47,74 +71,212 @@ __all__ = [
     "mae_loss",
     "mse_deriv",
     "mse_loss",
+    "nll_deriv",
+    "nll_loss",
 ]
 
 _MSE, _MAE, _BCE, _BCE_LOGITS = 0, 1, 2, 3
+_REDUCTIONS = {"mean": 0, "sum": 1, "none": 2}  # rcml_reduction_t
+
+
+# ------------------------------------------------------------------ options
+
+
+def _reduction(reduction, what) -> int:
+    """The kernels' code of a reduction name (ValueError naming it otherwise)."""
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return _REDUCTIONS[reduction]
+
+
+def _label_smoothing(eps, what) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"{what}: label_smoothing must be a number, got {type(eps).__name__}")
+    eps = float(eps)
+    if not 0.0 <= eps <= 1.0:  # NaN fails too
+        raise ValueError(f"{what}: label_smoothing must be in [0, 1], got {eps!r}")
+    return eps
+
+
+def _weight_values(weight, what):
+    """weight as a flat float32 NumPy array (a tensor, array, list or number)."""
+    import numpy as np
+
+    if isinstance(weight, (str, bytes, dict, set)):
+        raise TypeError(f"{what}: weight must be numbers, got {type(weight).__name__}")
+    arr = np.asarray(weight)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{what}: weight must be numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float32).reshape(-1), arr.shape
+
+
+def _shape_of(x):
+    """x's shape after the promotion rule (without copying a RamTensor)."""
+    if isinstance(x, RamTensor):
+        return x.shape
+    import numpy as np
+
+    shape = np.shape(x)
+    return (1,) * (3 - len(shape)) + tuple(shape) if len(shape) <= 3 else tuple(shape)
+
+
+def _per_row(w, wshape, L, R, what, expect):
+    """Weights given per row: L*R of them, or R shared by every layer."""
+    import numpy as np
+
+    if w.size == L * R:
+        return w
+    if w.size == R:
+        return np.tile(w, L)
+    raise ShapeError(f"{what}: weight of shape {tuple(wshape)} does not match {expect}")
+
+
+def _element_weights(weight, predicted, what):
+    """One float32 weight per element of predicted: per-row weights (L*R, or R shared by
+    the layers) repeated over the columns, or one per element."""
+    import numpy as np
+
+    w, wshape = _weight_values(weight, what)
+    L, R, C = _shape_of(predicted)[-3:]
+    if w.size == L * R * C and w.size not in (L * R, R):
+        return w
+    w = _per_row(
+        w,
+        wshape,
+        L,
+        R,
+        what,
+        f"predicted of shape {(L, R, C)}: one per row ({L * R}) or one per element ({L * R * C})",
+    )
+    return np.ascontiguousarray(np.repeat(w, C)) if C != 1 else w
+
+
+def _elem(kind, actual, predicted, weight, reduction, want_value, want_grad, what):
+    code = _reduction(reduction, what)
+    w = None
+    if weight is not None:
+        if not isinstance(predicted, RamTensor):
+            predicted = _tensor.tensor(predicted)
+        w = _element_weights(weight, predicted, what)
+    return _train._elem_loss(kind, actual, predicted, want_value, want_grad, what, w, code)
+
+
+def _xent(actual, logits, weight, reduction, label_smoothing, want_value, want_grad, what):
+    code = _reduction(reduction, what)
+    eps = _label_smoothing(label_smoothing, what)
+    logits, target, labels = _split_target(actual, logits, what)
+    w = None
+    if weight is not None:
+        L, R, _ = logits.shape
+        w, wshape = _weight_values(weight, what)
+        w = _per_row(
+            w, wshape, L, R, what, f"logits of shape {logits.shape}: one per row ({L * R})"
+        )
+    return _train._xent(logits, target, labels, want_value, want_grad, what, w, code, eps)
+
+
+def _nll(actual, log_probs, weight, reduction, want_value, want_grad, what):
+    code = _reduction(reduction, what)
+    log_probs, _, labels = _split_target(actual, log_probs, what, onehot=False)
+    w = None
+    if weight is not None:
+        C = log_probs.shape[2]
+        w, wshape = _weight_values(weight, what)
+        if w.size != C:
+            raise ShapeError(
+                f"{what}: weight of shape {tuple(wshape)} does not match log_probs of shape "
+                f"{log_probs.shape}: one per class ({C})"
+            )
+    return _train._nll(log_probs, labels, want_value, want_grad, what, w, code)
 
 
 # ------------------------------------------------------------------ functions
 
 
-def mse_loss(actual, predicted) -> float:
-    """Mean squared error ``mean((predicted - actual)^2)``."""
-    return _train._elem_loss(_MSE, actual, predicted, True, False, "mse_loss")[0]
+def mse_loss(actual, predicted, *, weight=None, reduction="mean"):
+    """Mean squared error ``mean((predicted - actual)^2)`` (a float; the terms as a tensor
+    for ``reduction="none"``; ``weight``: per row, see the module notes)."""
+    return _elem(_MSE, actual, predicted, weight, reduction, True, False, "mse_loss")[0]
 
 
-def mse_deriv(actual, predicted) -> RamTensor:
-    """d mse_loss / d predicted = ``2 (predicted - actual) / n``."""
-    return _train._elem_loss(_MSE, actual, predicted, False, True, "mse_deriv")[1]
+def mse_deriv(actual, predicted, *, weight=None, reduction="mean") -> RamTensor:
+    """d mse_loss / d predicted = ``2 (predicted - actual) / n`` (times the weights)."""
+    return _elem(_MSE, actual, predicted, weight, reduction, False, True, "mse_deriv")[1]
 
 
-def mae_loss(actual, predicted) -> float:
+def mae_loss(actual, predicted, *, weight=None, reduction="mean"):
     """Mean absolute error ``mean(|predicted - actual|)``."""
-    return _train._elem_loss(_MAE, actual, predicted, True, False, "mae_loss")[0]
+    return _elem(_MAE, actual, predicted, weight, reduction, True, False, "mae_loss")[0]
 
 
-def mae_deriv(actual, predicted) -> RamTensor:
+def mae_deriv(actual, predicted, *, weight=None, reduction="mean") -> RamTensor:
     """d mae_loss / d predicted = ``sign(predicted - actual) / n`` (0 where equal)."""
-    return _train._elem_loss(_MAE, actual, predicted, False, True, "mae_deriv")[1]
+    return _elem(_MAE, actual, predicted, weight, reduction, False, True, "mae_deriv")[1]
 
 
-def binary_cross_entropy(actual, predicted) -> float:
+def binary_cross_entropy(actual, predicted, *, weight=None, reduction="mean"):
     """Mean binary cross-entropy of probabilities ``predicted`` in [0, 1] against targets
     ``actual`` (logs clamped at -100, so saturated predictions stay finite)."""
-    return _train._elem_loss(_BCE, actual, predicted, True, False, "binary_cross_entropy")[0]
+    return _elem(_BCE, actual, predicted, weight, reduction, True, False, "binary_cross_entropy")[0]
 
 
-def binary_cross_entropy_deriv(actual, predicted) -> RamTensor:
+def binary_cross_entropy_deriv(actual, predicted, *, weight=None, reduction="mean") -> RamTensor:
     """d binary_cross_entropy / d predicted = ``(p - a) / max(p (1 - p), 1e-12) / n``."""
-    return _train._elem_loss(_BCE, actual, predicted, False, True, "binary_cross_entropy_deriv")[1]
+    what = "binary_cross_entropy_deriv"
+    return _elem(_BCE, actual, predicted, weight, reduction, False, True, what)[1]
 
 
-def binary_cross_entropy_with_logits(actual, logits) -> float:
+def binary_cross_entropy_with_logits(actual, logits, *, weight=None, reduction="mean"):
     """Mean binary cross-entropy of ``sigmoid(logits)`` against targets ``actual``, from the
     logits (stable for any finite logits): ``mean(max(z, 0) - z a + log1p(e^-|z|))``."""
-    return _train._elem_loss(
-        _BCE_LOGITS, actual, logits, True, False, "binary_cross_entropy_with_logits"
-    )[0]
+    what = "binary_cross_entropy_with_logits"
+    return _elem(_BCE_LOGITS, actual, logits, weight, reduction, True, False, what)[0]
 
 
-def cross_entropy_loss(actual, logits) -> float:
+def binary_cross_entropy_with_logits_deriv(
+    actual, logits, *, weight=None, reduction="mean"
+) -> RamTensor:
+    """d binary_cross_entropy_with_logits / d logits = ``(sigmoid(z) - a) / n``."""
+    what = "binary_cross_entropy_with_logits_deriv"
+    return _elem(_BCE_LOGITS, actual, logits, weight, reduction, False, True, what)[1]
+
+
+def cross_entropy_loss(actual, logits, *, weight=None, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy from ``logits`` (rows = samples, cols = classes; all layers'
     rows count), mean over rows. ``actual``: one-hot (or class probabilities) of the
-    logits' shape, or integer class labels, one per row (list, NumPy array or tensor)."""
-    logits, target, labels = _split_target(actual, logits, "cross_entropy_loss")
-    return _train._xent(logits, target, labels, True, False, "cross_entropy_loss")[0]
+    logits' shape, or integer class labels, one per row (list, NumPy array or tensor).
+    ``weight``: one per row (weighted mean sum(w l) / sum(w)); ``label_smoothing``: torch's."""
+    what = "cross_entropy_loss"
+    return _xent(actual, logits, weight, reduction, label_smoothing, True, False, what)[0]
 
 
-def cross_entropy_deriv(actual, logits) -> RamTensor:
+def cross_entropy_deriv(
+    actual, logits, *, weight=None, reduction="mean", label_smoothing=0.0
+) -> RamTensor:
     """d cross_entropy_loss / d logits = ``(softmax(logits) - onehot(actual)) / rows``."""
-    logits, target, labels = _split_target(actual, logits, "cross_entropy_deriv")
-    return _train._xent(logits, target, labels, False, True, "cross_entropy_deriv")[1]
+    what = "cross_entropy_deriv"
+    return _xent(actual, logits, weight, reduction, label_smoothing, False, True, what)[1]
 
 
-def _split_target(actual, logits, what):
+def nll_loss(actual, log_probs, weight=None, reduction="mean"):
+    """Negative log-likelihood ``mean(-log_probs[row, label])`` (torch's nll_loss; feed it
+    ``logits.log_softmax()``). ``actual``: integer class labels, one per row. ``weight``:
+    one per CLASS, as torch's; the weighted mean is sum(w[y] l) / sum(w[y])."""
+    return _nll(actual, log_probs, weight, reduction, True, False, "nll_loss")[0]
+
+
+def nll_deriv(actual, log_probs, weight=None, reduction="mean") -> RamTensor:
+    """d nll_loss / d log_probs: ``-w[label] / sum(w[y])`` at each row's label, 0 elsewhere."""
+    return _nll(actual, log_probs, weight, reduction, False, True, "nll_deriv")[1]
+
+
+def _split_target(actual, logits, what, onehot=True):
     """(logits tensor, target tensor, None) for one-hot targets or (logits tensor, None,
     int64 labels) for class labels.
 
-    A target whose promoted shape equals the logits' shape is one-hot (or a distribution);
-    anything else must be integer labels, one per row: L*R of them, or R (repeated over
-    the L layers)."""
+    A target whose promoted shape equals the logits' shape is one-hot (or a distribution;
+    only when ``onehot``); anything else must be integer labels, one per row: L*R of them,
+    or R (repeated over the L layers)."""
     import numpy as np
 
     if not isinstance(logits, RamTensor):
@@ -122,7 +284,7 @@ def _split_target(actual, logits, what):
     L, R, C = logits.shape
     rows = L * R
     if isinstance(actual, RamTensor):
-        if actual.shape == logits.shape:
+        if onehot and actual.shape == logits.shape:
             return logits, actual, None
         arr = np.asarray(actual).reshape(-1)
         shape = actual.shape
@@ -137,13 +299,16 @@ def _split_target(actual, logits, what):
             raise TypeError(
                 f"{what}: actual must be numbers (labels or one-hot), got dtype {arr.dtype}"
             )
-        if arr.ndim <= 3 and (1,) * (3 - arr.ndim) + shape == logits.shape:
+        if onehot and arr.ndim <= 3 and (1,) * (3 - arr.ndim) + shape == logits.shape:
             return logits, _tensor.tensor(arr), None  # one-hot / distribution of the logits' shape
         arr = arr.reshape(-1)
     if arr.size not in (rows, R):
         raise ShapeError(
             f"{what}: actual of shape {shape} is neither one-hot of the logits' "
             f"shape {logits.shape} nor one label per row ({rows} labels)"
+            if onehot
+            else f"{what}: actual of shape {shape} is not one label per row of "
+            f"log_probs of shape {logits.shape} ({rows} labels)"
         )
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
@@ -173,43 +338,90 @@ def _split_target(actual, logits, what):
 # -------------------------------------------------------------------- objects
 
 
+def _get_tape():
+    """The active autograd tape, or None (before rcmlrs.autograd exists: always None)."""
+    try:
+        from rcmlrs._tensor import _get_tape as get
+    except ImportError:
+        return None
+    return get()
+
+
 class Loss:
-    """A loss as an object: ``loss(actual, predicted)`` is the value,
+    """A loss as an object: ``loss(actual, predicted)`` is the value as a RamTensor ((1, 1,
+    1), or the terms for ``reduction="none"``; ``float(t)`` gives the number) that an
+    active autograd tape records, ``loss.value(...)`` the value as a float,
     ``loss.grad(actual, predicted)`` the derivative w.r.t. predicted, and
-    ``loss.value_and_grad(actual, predicted)`` both from one fused pass."""
+    ``loss.value_and_grad(actual, predicted)`` both from one fused pass. Every method
+    takes ``weight=`` (see the module notes: per sample, per class for NLL)."""
 
     name = "loss"
+    reduction = "mean"
+    takes_labels = False  # whether ``actual`` may be integer class labels (rc.nn reads it)
 
-    def __call__(self, actual, predicted) -> float:
-        return self.value_and_grad_(actual, predicted, True, False)[0]
+    def __init__(self, reduction: str = "mean") -> None:
+        _reduction(reduction, type(self).__name__)
+        self.reduction = reduction
 
-    def value(self, actual, predicted) -> float:
-        return self.value_and_grad_(actual, predicted, True, False)[0]
+    def __call__(self, actual, predicted, weight=None) -> RamTensor:
+        value = self._run(actual, predicted, weight, True, False)[0]
+        out = value if isinstance(value, RamTensor) else _tensor.full((1, 1, 1), value)
+        tape = _get_tape()
+        if tape is not None:
+            self._record(tape, out, actual, predicted, weight)
+        return out
 
-    def grad(self, actual, predicted) -> RamTensor:
-        return self.value_and_grad_(actual, predicted, False, True)[1]
+    def _record(self, tape, out, actual, predicted, weight) -> None:
+        """One tape op: the backward is this loss's own fused gradient kernel times the
+        upstream gradient (for "none", the terms' derivatives times it, elementwise)."""
+
+        def backward(g, needs):
+            grad = self._run(actual, predicted, weight, False, True)[1]
+            if g.size == 1 and float(g) == 1.0:
+                return (None, grad)  # the common case: the gradient itself, bit for bit
+            return (None, grad * g)
+
+        tape.record("loss", out, (actual, predicted), {"loss": self}, backward=backward)
+
+    def value(self, actual, predicted, weight=None):
+        return self._run(actual, predicted, weight, True, False)[0]
+
+    def grad(self, actual, predicted, weight=None) -> RamTensor:
+        return self._run(actual, predicted, weight, False, True)[1]
 
     deriv = grad
 
-    def value_and_grad(self, actual, predicted):
+    def value_and_grad(self, actual, predicted, weight=None):
         """``(loss, d loss / d predicted)`` in one pass over memory."""
-        return self.value_and_grad_(actual, predicted, True, True)
+        return self._run(actual, predicted, weight, True, True)
 
-    def value_and_grad_(self, actual, predicted, want_value, want_grad):
+    def _run(self, actual, predicted, weight, want_value, want_grad):
+        if weight is None:  # subclasses written before weights keep working
+            return self.value_and_grad_(actual, predicted, want_value, want_grad)
+        return self.value_and_grad_(actual, predicted, want_value, want_grad, weight=weight)
+
+    def value_and_grad_(self, actual, predicted, want_value, want_grad, weight=None):
         raise NotImplementedError
 
+    def _options(self) -> dict:
+        """The constructor options that differ from their defaults."""
+        return {"reduction": self.reduction} if self.reduction != "mean" else {}
+
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        opts = ", ".join(f"{k}={v!r}" for k, v in self._options().items())
+        return f"{type(self).__name__}({opts})"
 
     def get_config(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.name, **self._options()}
 
 
 class _ElementLoss(Loss):
     kind = -1
 
-    def value_and_grad_(self, actual, predicted, want_value, want_grad):
-        return _train._elem_loss(self.kind, actual, predicted, want_value, want_grad, self.name)
+    def value_and_grad_(self, actual, predicted, want_value, want_grad, weight=None):
+        return _elem(
+            self.kind, actual, predicted, weight, self.reduction, want_value, want_grad, self.name
+        )
 
 
 class MSE(_ElementLoss):
@@ -233,25 +445,54 @@ class BinaryCrossEntropy(_ElementLoss):
 
     name = "binary_cross_entropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
         self.from_logits = bool(from_logits)
         self.kind = _BCE_LOGITS if self.from_logits else _BCE
 
-    def __repr__(self):
-        return f"BinaryCrossEntropy(from_logits={self.from_logits})"
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "from_logits": self.from_logits}
+    def _options(self) -> dict:
+        return {"from_logits": self.from_logits, **super()._options()}
 
 
 class CrossEntropy(Loss):
-    """Softmax cross-entropy from logits; targets one-hot or integer labels per row."""
+    """Softmax cross-entropy from logits; targets one-hot or integer labels per row;
+    ``label_smoothing`` as torch's; ``weight=`` one per row (mean sum(w l) / sum(w))."""
 
     name = "cross_entropy"
+    takes_labels = True
 
-    def value_and_grad_(self, actual, predicted, want_value, want_grad):
-        logits, target, labels = _split_target(actual, predicted, self.name)
-        return _train._xent(logits, target, labels, want_value, want_grad, self.name)
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = _label_smoothing(label_smoothing, type(self).__name__)
+
+    def value_and_grad_(self, actual, predicted, want_value, want_grad, weight=None):
+        return _xent(
+            actual,
+            predicted,
+            weight,
+            self.reduction,
+            self.label_smoothing,
+            want_value,
+            want_grad,
+            self.name,
+        )
+
+    def _options(self) -> dict:
+        opts = super()._options()
+        if self.label_smoothing != 0.0:
+            opts["label_smoothing"] = self.label_smoothing
+        return opts
+
+
+class NLL(Loss):
+    """Negative log-likelihood of log-probabilities (torch's nll_loss) at integer labels,
+    one per row; ``weight=`` one per CLASS (mean sum(w[y] l) / sum(w[y]))."""
+
+    name = "nll"
+    takes_labels = True
+
+    def value_and_grad_(self, actual, predicted, want_value, want_grad, weight=None):
+        return _nll(actual, predicted, weight, self.reduction, want_value, want_grad, self.name)
 
 
 _REGISTRY = {
@@ -267,12 +508,16 @@ _REGISTRY = {
     "binary_cross_entropy": BinaryCrossEntropy,
     "binary_crossentropy": BinaryCrossEntropy,
     "bce": BinaryCrossEntropy,
+    "nll": NLL,
+    "nll_loss": NLL,
+    "negative_log_likelihood": NLL,
 }
 
 
 def get(loss) -> Loss:
     """A loss object from a name (``"mse"``, ``"mae"``, ``"cross_entropy"``,
-    ``"binary_cross_entropy"``, case-insensitive, a few Keras aliases) or a Loss."""
+    ``"binary_cross_entropy"``, ``"nll"``, case-insensitive, a few Keras aliases) or a
+    Loss."""
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, type) and issubclass(loss, Loss):

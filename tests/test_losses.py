@@ -368,7 +368,9 @@ def test_get_and_objects():
         rc.losses.get(3)
     a, p = [1.0, 2.0, 3.0], [1.5, 2.0, 2.0]
     v, g = loss.value_and_grad(a, p)
-    assert v == loss(a, p) == rc.mae_loss(a, p)
+    assert v == loss.value(a, p) == rc.mae_loss(a, p)
+    t = loss(a, p)  # calling the object gives the loss as a (1, 1, 1) tensor
+    assert isinstance(t, rc.RamTensor) and t.shape == (1, 1, 1) and float(t) == v
     assert g.equals(loss.grad(a, p)) and g.equals(rc.mae_deriv(a, p))
 
 

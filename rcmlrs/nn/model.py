@@ -209,6 +209,11 @@ class Sequential:
         and metrics ("accuracy", "mse", "mae")."""
         opt = _optim.get(optimizer)
         loss_obj = _losses.get(loss)
+        if getattr(loss_obj, "reduction", "mean") == "none":
+            raise ValueError(
+                "compile: a loss with reduction='none' gives a tensor of terms, not one "
+                "number to train on; use 'mean' or 'sum'"
+            )
         if isinstance(metrics, str):
             metrics = (metrics,)
         names = []
@@ -263,7 +268,9 @@ class Sequential:
                 self._logits_out = True
             elif act == "sigmoid":
                 self._fused = self._logits_out = True
-                self._loss_fn = _losses.BinaryCrossEntropy(from_logits=True)
+                self._loss_fn = _losses.BinaryCrossEntropy(
+                    from_logits=True, reduction=self.loss.reduction
+                )
 
     # ------------------------------------------------------------------ data
     def _samples(self, x: Any, what: str) -> tuple[np.ndarray, Shape]:
@@ -332,7 +339,7 @@ class Sequential:
         if not self.layers:
             raise ValueError(f"{what}: the model has no layers")
         xa, sample = self._samples(x, what)
-        labels_ok = isinstance(self.loss, _losses.CrossEntropy)
+        labels_ok = bool(getattr(self.loss, "takes_labels", False))
         targets = _b.Targets(y, xa.shape[0], self._output_shape_for(sample), labels_ok, what)
         return xa, sample, targets
 
