@@ -9,8 +9,11 @@ from rcmlrs._tensor import RamTensor, _TensorLike
 
 _Labels: TypeAlias = npt.NDArray[np.int64]
 
-# losses and optimizer steps. The loss helpers return (value, gradient),
-# each None unless asked for.
+# losses and optimizer steps. The loss helpers return (value, gradient), each None
+# unless asked for; the value is a float, or a RamTensor of the terms for reduction 2
+# ("none"). weight: None or a float32 buffer (per element, per row, per class).
+_Weight: TypeAlias = npt.NDArray[np.float32] | None
+
 @overload
 def _elem_loss(
     kind: int,
@@ -19,7 +22,9 @@ def _elem_loss(
     want_value: Literal[True],
     want_grad: Literal[False],
     what: str,
-) -> tuple[float, None]: ...
+    weight: _Weight = None,
+    reduction: int = 0,
+) -> tuple[float | RamTensor, None]: ...
 @overload
 def _elem_loss(
     kind: int,
@@ -28,6 +33,8 @@ def _elem_loss(
     want_value: Literal[False],
     want_grad: Literal[True],
     what: str,
+    weight: _Weight = None,
+    reduction: int = 0,
 ) -> tuple[None, RamTensor]: ...
 @overload
 def _elem_loss(
@@ -37,7 +44,9 @@ def _elem_loss(
     want_value: Literal[True],
     want_grad: Literal[True],
     what: str,
-) -> tuple[float, RamTensor]: ...
+    weight: _Weight = None,
+    reduction: int = 0,
+) -> tuple[float | RamTensor, RamTensor]: ...
 @overload
 def _elem_loss(
     kind: int,
@@ -46,7 +55,9 @@ def _elem_loss(
     want_value: bool,
     want_grad: bool,
     what: str,
-) -> tuple[float | None, RamTensor | None]: ...
+    weight: _Weight = None,
+    reduction: int = 0,
+) -> tuple[float | RamTensor | None, RamTensor | None]: ...
 @overload
 def _xent(
     logits: _TensorLike,
@@ -55,7 +66,10 @@ def _xent(
     want_value: Literal[True],
     want_grad: Literal[False],
     what: str,
-) -> tuple[float, None]: ...
+    weight: _Weight = None,
+    reduction: int = 0,
+    label_smoothing: float = 0.0,
+) -> tuple[float | RamTensor, None]: ...
 @overload
 def _xent(
     logits: _TensorLike,
@@ -64,6 +78,9 @@ def _xent(
     want_value: Literal[False],
     want_grad: Literal[True],
     what: str,
+    weight: _Weight = None,
+    reduction: int = 0,
+    label_smoothing: float = 0.0,
 ) -> tuple[None, RamTensor]: ...
 @overload
 def _xent(
@@ -73,7 +90,10 @@ def _xent(
     want_value: Literal[True],
     want_grad: Literal[True],
     what: str,
-) -> tuple[float, RamTensor]: ...
+    weight: _Weight = None,
+    reduction: int = 0,
+    label_smoothing: float = 0.0,
+) -> tuple[float | RamTensor, RamTensor]: ...
 @overload
 def _xent(
     logits: _TensorLike,
@@ -82,7 +102,19 @@ def _xent(
     want_value: bool,
     want_grad: bool,
     what: str,
-) -> tuple[float | None, RamTensor | None]: ...
+    weight: _Weight = None,
+    reduction: int = 0,
+    label_smoothing: float = 0.0,
+) -> tuple[float | RamTensor | None, RamTensor | None]: ...
+def _nll(
+    log_probs: _TensorLike,
+    labels: _Labels,
+    want_value: bool,
+    want_grad: bool,
+    what: str,
+    weight: _Weight = None,
+    reduction: int = 0,
+) -> tuple[float | RamTensor | None, RamTensor | None]: ...
 def _adam_step(
     param: RamTensor,
     grad: _TensorLike,

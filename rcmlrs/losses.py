@@ -495,7 +495,7 @@ class NLL(Loss):
         return _nll(actual, predicted, weight, self.reduction, want_value, want_grad, self.name)
 
 
-_REGISTRY = {
+_REGISTRY: dict[str, type[Loss]] = {
     "mse": MSE,
     "mean_squared_error": MSE,
     "mae": MAE,
