@@ -95,7 +95,11 @@
     X(rcml_nn_gather_rows_f32)                                                                     \
     X(rcml_nn_gather_seq_f32)                                                                      \
     X(rcml_nn_swap01_f32)                                                                          \
-    X(rcml_nn_dropout_f32)
+    X(rcml_nn_dropout_f32)                                                                         \
+    X(rcml_ternary_bcast_f32)                                                                      \
+    X(rcml_argmin_f32)                                                                             \
+    X(rcml_argmin_axis_f32)                                                                        \
+    X(rcml_cumsum_axis_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);
