@@ -38,7 +38,7 @@ from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 # subpackages last: they build on everything above
-from rcmlrs import data, nn  # noqa: E402
+from rcmlrs import autograd, data, nn  # noqa: E402
 
 __all__ = [
     "Adam",
@@ -62,6 +62,7 @@ __all__ = [
     "ShapeError",
     "__version__",
     "concat",
+    "autograd",
     "data",
     "from_numpy",
     "full",

@@ -64,8 +64,11 @@ cdef RamTensor _clip(RamTensor x, object lo, object hi):
     if (lo is None or _is_number(lo)) and (hi is None or _is_number(hi)):
         return _unary(x, RCML_CLIP, -INFINITY if lo is None else <float>lo,
                       INFINITY if hi is None else <float>hi)
-    return _ternary(RCML_CLAMP, x, _bound(lo, -INFINITY, "clip"), _bound(hi, INFINITY, "clip"),
-                    "clip")
+    cdef RamTensor lo_t = _bound(lo, -INFINITY, "clip"), hi_t = _bound(hi, INFINITY, "clip")
+    cdef RamTensor out = _ternary(RCML_CLAMP, x, lo_t, hi_t, "clip")
+    if _tape is not None:
+        _tape.record("clamp", out, (x, lo_t, hi_t), None)
+    return out
 
 
 def where(cond, a, b):
@@ -75,7 +78,10 @@ def where(cond, a, b):
     cdef RamTensor c = _as_tensor(cond, "where")
     cdef RamTensor x = _as_tensor(a, "where")
     cdef RamTensor y = _as_tensor(b, "where")
-    return _ternary(RCML_WHERE, c, x, y, "where")
+    cdef RamTensor out = _ternary(RCML_WHERE, c, x, y, "where")
+    if _tape is not None:
+        _tape.record("where", out, (c, x, y), None)
+    return out
 
 
 def maximum(a, b):
@@ -103,6 +109,8 @@ def _cumsum(RamTensor t, axis, bint reverse=False):
     cdef RamTensor out = _empty(t.L, t.R, t.C)
     with nogil:
         rcml_cumsum_axis_f32(t.data, outer, ln, inner, reverse, out.data)
+    if _tape is not None:
+        _tape.record("cumsum", out, (t,), {"axis": a, "reverse": reverse})
     return out
 
 

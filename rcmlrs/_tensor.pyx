@@ -23,6 +23,23 @@ from operator import index as _index
 
 rcml_init()
 
+# ----------------------------------------------------------------------- autograd hook
+# The recorder of the active rcmlrs.autograd tape(s), or None. Every differentiable op
+# ends with ``if _tape is not None: _tape.record(name, out, inputs, attrs)``: outside a
+# tape an op pays one pointer test and records nothing.
+cdef object _tape = None
+
+
+def _set_tape(recorder):
+    """Install the recorder rcmlrs.autograd uses (None: stop recording). Private."""
+    global _tape
+    _tape = recorder
+
+
+def _get_tape():
+    """The active recorder, or None (for Python code that records its own ops)."""
+    return _tape
+
 # ----------------------------------------------------------------------------- errors
 
 
@@ -301,6 +318,8 @@ cdef class RamTensor:
         cdef RamTensor out = _empty(self.L, self.R, self.C)
         if self.n:
             memcpy(out.data, self.data, self.n * 4)
+        if _tape is not None:
+            _tape.record("copy", out, (self,), None)
         return out
 
     def __copy__(self):
@@ -362,6 +381,7 @@ cdef class RamTensor:
     def __setitem__(self, key, value):
         cdef float v = _to_float(value, "__setitem__")
         self.data[self._offset(key)] = v
+        self._version += 1
 
     # ------------------------------------------------------------- comparison
     def equals(self, other):
@@ -667,6 +687,8 @@ cdef class RamTensor:
         cdef Py_ssize_t i
         for i in range(self.n):
             out.data[i] = _to_float(fn(<double>self.data[i]), "map")
+        if _tape is not None:  # no rule: a gradient through map raises, never silently 0
+            _tape.record("map", out, (self,), None)
         return out
 
     # ---------------------------------------------------------- matrix product
@@ -767,7 +789,7 @@ cdef class RamTensor:
         count); NaN if any element is NaN."""
         if self.n == 0:
             raise ValueError(f"median: tensor of shape {self.shape} is empty")
-        cdef RamTensor tmp = self.copy()
+        cdef RamTensor tmp = _clone(self)
         cdef float m
         with nogil:
             m = rcml_median_f32(tmp.data, tmp.n)
@@ -782,6 +804,8 @@ cdef class RamTensor:
                 rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
         else:
             rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
+        if _tape is not None:
+            _tape.record("transpose", out, (self,), None)
         return out
 
     @property
@@ -821,6 +845,8 @@ cdef class RamTensor:
         cdef RamTensor out = _empty(L, R, C)
         if self.n:
             memcpy(out.data, self.data, self.n * 4)
+        if _tape is not None:
+            _tape.record("reshape", out, (self,), None)
         return out
 
     def pad(self, shape, layers=None, pad_value=0.0):
@@ -834,6 +860,8 @@ cdef class RamTensor:
         cdef RamTensor out = _empty(L2, R2, C2)
         if out.n:
             rcml_pad_f32(self.data, self.L, self.R, self.C, fill, out.data, L2, R2, C2)
+        if _tape is not None:
+            _tape.record("pad", out, (self,), None)
         return out
 
     def insert_matrix(self, layer_index, matrix):
@@ -849,9 +877,13 @@ cdef class RamTensor:
         if m.L != 1 or m.R != self.R or m.C != self.C:
             raise ShapeError(f"insert_matrix: matrix of shape {m.shape} does not fit a layer "
                              f"of {self.shape}")
-        out = self.copy()
+        out = _empty(self.L, self.R, self.C)
+        if self.n:
+            memcpy((<RamTensor>out).data, self.data, self.n * 4)
         if m.n:
             memcpy((<RamTensor>out).data + <Py_ssize_t>li * self.R * self.C, m.data, m.n * 4)
+        if _tape is not None:
+            _tape.record("insert_matrix", out, (self, m), {"layer": li})
         return out
 
     # ------------------------------------------------- activations (issue 4)
