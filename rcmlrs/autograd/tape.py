@@ -328,7 +328,7 @@ def _fmt_attrs(attrs: dict | None) -> str:
 
 
 def srcs_out(srcs: Sequence[RamTensor], grads: dict[int, RamTensor], single: bool):
-    out = []
+    out: list[RamTensor] = []
     for s in srcs:
         g = grads.get(_key(s))
         if g is None:
