@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from threading import get_ident as _get_ident
 from typing import Any
 
 import rcmlrs
@@ -24,14 +25,14 @@ __all__ = ["Tape", "pause", "record"]
 class _Entry:
     __slots__ = ("name", "out", "inputs", "attrs", "needs", "backward", "versions")
 
-    def __init__(self, name, out, inputs, attrs, needs, backward):
+    def __init__(self, name, out, inputs, attrs, needs, backward, versions):
         self.name = name
         self.out = out
         self.inputs = inputs
         self.attrs = attrs
         self.needs = needs
         self.backward = backward
-        self.versions = tuple(x._version if isinstance(x, RamTensor) else 0 for x in inputs)
+        self.versions = versions
 
 
 class _Recorder:
@@ -50,7 +51,9 @@ _RECORDER = _Recorder()
 
 
 def _install() -> None:
-    _tensor._set_tape(_RECORDER if _RECORDER.tapes else None)
+    # one tape (the usual case) records directly: no fan-out call per op
+    tapes = _RECORDER.tapes
+    _tensor._set_tape(None if not tapes else tapes[0] if len(tapes) == 1 else _RECORDER)
 
 
 class pause:
@@ -130,14 +133,26 @@ class Tape:
 
     def record(self, name, out, inputs, attrs=None, backward=None) -> None:
         """Append one op (called by the tensor ops; see ``rcmlrs.autograd.record``)."""
-        if threading.get_ident() != self._thread:
+        # the hot path of a tape: plain loops (a generator per op costs a microsecond)
+        if _get_ident() != self._thread:
             return
         tracked = self._tracked
-        needs = tuple(isinstance(x, RamTensor) and _key(x) in tracked for x in inputs)
-        if not any(needs):
+        needs = []
+        versions = []
+        hit = False
+        for x in inputs:
+            if isinstance(x, RamTensor) and id(x) in tracked:
+                hit = True
+                needs.append(True)
+            else:
+                needs.append(False)
+            versions.append(x._version if isinstance(x, RamTensor) else 0)
+        if not hit:
             return
-        self._entries.append(_Entry(name, out, tuple(inputs), attrs, needs, backward))
-        tracked[_key(out)] = out
+        self._entries.append(
+            _Entry(name, out, tuple(inputs), attrs, tuple(needs), backward, tuple(versions))
+        )
+        tracked[id(out)] = out
 
     # ---------------------------------------------------------------- gradients
     def gradient(self, target: RamTensor, sources: Any, output_gradient: Any = None):
@@ -313,7 +328,7 @@ def _fmt_attrs(attrs: dict | None) -> str:
 
 
 def srcs_out(srcs: Sequence[RamTensor], grads: dict[int, RamTensor], single: bool):
-    out = []
+    out: list[RamTensor] = []
     for s in srcs:
         g = grads.get(_key(s))
         if g is None:
