@@ -14,8 +14,11 @@ from rcmlrs._tensor import (
     concat,
     from_numpy,
     full,
+    maximum,
+    minimum,
     ones,
     tensor,
+    where,
     zeros,
 )
 from rcmlrs._random import randn, random, seed
@@ -70,6 +73,8 @@ __all__ = [
     "get_num_threads",
     "load_state_binary",
     "load_state_json",
+    "maximum",
+    "minimum",
     "nn",
     "ones",
     "randn",
@@ -80,5 +85,6 @@ __all__ = [
     "set_num_threads",
     "show_config",
     "tensor",
+    "where",
     "zeros",
 ]
