@@ -339,8 +339,9 @@ cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
             rcml_fill_f32(-INFINITY, out.data, out.n)
         elif op == RCML_RED_MIN or op == RCML_RED_MAX:
             if out.n:
-                which = f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
-                raise ValueError(f"{what}: cannot reduce an empty {which} of shape {t.shape}")
+                which = f"an empty axis {axes[0]}" if len(axes) == 1 else f"the axes {axes}"
+                raise ValueError(f"{what}: cannot reduce {which} of shape {t.shape} (no "
+                                 f"elements)")
         else:
             rcml_fill_f32(NAN, out.data, out.n)
         if _tape is not None:
