@@ -536,9 +536,9 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
     return list(by_name.values()), meta
 
 
-def _read_container(f, size: int, what: str, dtypes: dict, verify: bool = True):
-    """Parse a safetensors/rcmlrs container whose tensors' dtypes are keys of ``dtypes``
-    (see _DTYPES) from the open binary file ``f`` of ``size`` bytes. Returns (dict of
+def _read_container(f, size: int, what: str, dtypes, verify: bool = True):
+    """Parse a safetensors/rcmlrs container whose tensors' dtypes are in ``dtypes``
+    (names in _ITEMSIZE) from the open binary file ``f`` of ``size`` bytes. Returns (dict of
     tensors by name, in order, metadata). The order is rcmlrs's ``tensor_order``, or
     else the data offsets' (a writer's order)."""
     if size < 8:
@@ -606,7 +606,7 @@ def _read_container(f, size: int, what: str, dtypes: dict, verify: bool = True):
                 f"({data_len} bytes); truncated file?"
             )
         # Python ints cannot overflow; the product is compared, never allocated
-        nbytes = shape[0] * shape[1] * shape[2] * _DTYPES[dtype][0]
+        nbytes = shape[0] * shape[1] * shape[2] * _ITEMSIZE[dtype]
         if nbytes != end - begin:
             raise FormatError(
                 f"{where}: shape {info['shape']} of {dtype} needs {nbytes} bytes but "
@@ -700,13 +700,13 @@ def _read_tensor(f, shape: tuple, dtype: str, crc: _Crc32 | _NoCrc, what: str) -
         return t
     import numpy as np
 
-    itemsize, convert = _DTYPES[dtype]
+    itemsize, convert = _ITEMSIZE[dtype], _CONVERT[dtype]
     out = t.numpy().reshape(-1)
     step = _IO_CHUNK // itemsize
     for pos in range(0, t.size, step):
         n = min(step, t.size - pos)
         raw = np.empty(n * itemsize, np.uint8)  # a fresh chunk: the CRC may still read the last
-        _readinto_exact(f, memoryview(raw), crc, what)
+        _readinto_exact(f, raw.data, crc, what)
         convert(raw, out[pos : pos + n])
     return t
 
@@ -729,14 +729,12 @@ def _f64_to_f32(raw, out) -> None:
         out[:] = raw.view("<f8")
 
 
-# dtype -> (bytes per item, conversion of the raw little-endian bytes into float32)
-_DTYPES = {
-    "F32": (4, None),
-    "F16": (2, _f16_to_f32),
-    "BF16": (2, _bf16_to_f32),
-    "F64": (8, _f64_to_f32),
-}
-_BINARY_DTYPES = {"F32": _DTYPES["F32"]}  # what load_state_binary reads
+# the safetensors dtypes rcmlrs reads: bytes per item, and the conversion of raw
+# little-endian bytes into float32 for all but F32
+_ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
+_CONVERT = {"F16": _f16_to_f32, "BF16": _bf16_to_f32, "F64": _f64_to_f32}
+_BINARY_DTYPES = ("F32",)  # what load_state_binary reads
+_NAMED_DTYPES = tuple(_ITEMSIZE)  # what load_file reads
 
 
 def load_binary_with_metadata(path, *, verify=True):
@@ -831,7 +829,7 @@ def _named_tensors(tensors, what: str):
         with np.errstate(over="ignore"):  # float64 beyond float32's range: +-inf
             a = np.ascontiguousarray(x, dtype="<f4").reshape(-1)
         entries.append((name, list(x.shape), a.nbytes))
-        raws.append(memoryview(a).cast("B") if a.size else None)
+        raws.append(a.view(np.uint8).data if a.size else None)
     return entries, raws
 
 
@@ -842,7 +840,7 @@ def load_file_with_metadata(path, *, verify=True):
     what = "load_file"
     f, size = _open_regular(path, what, buffered=False)
     with f:
-        return _read_container(f, size, what, _DTYPES, verify)
+        return _read_container(f, size, what, _NAMED_DTYPES, verify)
 
 
 def load_file(path, *, verify=True) -> dict:

@@ -144,7 +144,7 @@ def _check_named_roundtrip(named, metadata):
     buf = io.BytesIO()
     rio._write_named(buf, hbytes, raws)
     data = buf.getvalue()
-    again, meta = rio._read_container(io.BytesIO(data), len(data), "fuzz", rio._DTYPES)
+    again, meta = rio._read_container(io.BytesIO(data), len(data), "fuzz", rio._NAMED_DTYPES)
     assert list(again) == list(named) and meta == extra
     for a, b in zip(named.values(), again.values(), strict=True):
         assert a.shape == b.shape
@@ -158,7 +158,7 @@ def one_input(data: bytes) -> None:
     try:
         if target == 3:
             named, meta = rio._read_container(
-                io.BytesIO(payload), len(payload), "fuzz", rio._DTYPES
+                io.BytesIO(payload), len(payload), "fuzz", rio._NAMED_DTYPES
             )
             return _check_named_roundtrip(named, meta)
         if target == 1:
