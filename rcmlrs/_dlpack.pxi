@@ -483,7 +483,7 @@ cdef RamTensor _dlpack_import(object cap, object copy):
 
 def from_dlpack(x, *, copy=None):
     """A RamTensor from any DLPack producer (an object with ``__dlpack__``, such as a
-    PyTorch tensor, a NumPy array, a JAX or CuPy array on the CPU, or a DLPack capsule).
+    PyTorch tensor, a NumPy array, a JAX array on the CPU, or a DLPack capsule).
 
     Shares the producer's memory (zero-copy; the tensor keeps the producer alive) when it
     is float32, C-contiguous, writable and of 0-3 dims; dims are promoted like
