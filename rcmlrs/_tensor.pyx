@@ -215,6 +215,18 @@ cdef class RamTensor:
     def __releasebuffer__(self, Py_buffer *buffer):
         pass
 
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``); the capsule keeps the tensor alive. A versioned capsule
+        ("dltensor_versioned") when ``max_version`` >= (1, 0), else the legacy "dltensor".
+        ``stream`` must be None (CPU memory); ``dl_device`` None or (1, 0);
+        ``copy=True`` exports a copy. See _dlpack.pxi."""
+        return _dlpack_export(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """(1, 0): DLPack's kDLCPU, device 0."""
+        return (kDLCPU, 0)
+
     # ------------------------------------------------- original-crate spellings
     @classmethod
     def new_layer_zeros(cls, shape, layer_length):
@@ -1059,6 +1071,7 @@ include "_helpers.pxi"
 include "_constructors.pxi"
 include "_activations.pxi"
 include "_ops2.pxi"
+include "_dlpack.pxi"
 
 # ============================================================================ C API
 
