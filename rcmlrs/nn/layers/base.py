@@ -68,7 +68,7 @@ from typing import Any, ClassVar
 import rcmlrs
 from rcmlrs import _tensor
 from rcmlrs._tensor import RamTensor, ShapeError
-from rcmlrs.autograd.tape import pause, record
+from rcmlrs.autograd.tape import record
 from rcmlrs.nn import initializers
 from rcmlrs.nn.seeding import Seeds
 
@@ -257,8 +257,12 @@ class Layer:
     ) -> tuple[RamTensor, RamTensor]:
         """Forward with recording paused, then one tape entry ``(x, *params) -> out``
         (or the logits) whose rule is this call's ``backward``."""
-        with pause():
+        rec = _tensor._get_tape()
+        _tensor._set_tape(None)  # what autograd.pause does, without the object
+        try:
             out = self.forward(x, training)
+        finally:
+            _tensor._set_tape(rec)
         res = self.logits if from_logits else out
         if res is x:  # the identity (Dropout at inference, a flat Flatten): no op at all
             return out, res
