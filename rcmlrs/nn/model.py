@@ -118,6 +118,8 @@ class Model:
     output: with cross_entropy return logits. ``save_weights``/``load_weights`` store the
     weights (``model.save`` cannot store ``call``'s Python code)."""
 
+    _builds_on_predict = True  # a subclassed model builds on its first batch, as in Keras
+
     def __init__(self, name: str | None = None) -> None:
         object.__setattr__(self, "_layers", [])
         self.name = name if name is not None else _snake(type(self).__name__)
@@ -710,9 +712,9 @@ class Model:
         import numpy as np
 
         _check_int(batch_size, "batch_size", 1, "predict")
-        if not self.built:
+        if not self.built and not self._builds_on_predict:
             raise RuntimeError("predict: the model is not built; fit it (or call build) first")
-        data = self._data(x, None, "predict")
+        data = self._data(x, None, "predict", build=True)
         n = data.n
         result = np.empty((n, *data.out_sample), dtype=np.float32)
         order = np.arange(n, dtype=np.int64)
@@ -746,6 +748,8 @@ class Sequential(Model):
 
     Training runs every layer's own ``backward``, or, when a layer defines only
     ``forward``, the whole step on an ``rc.autograd.Tape`` (see the module docstring)."""
+
+    _builds_on_predict = False  # predict needs weights: fit, build or an input_shape first
 
     def __init__(self, layers: list[Layer] | None = None, name: str = "sequential") -> None:
         super().__init__(name)
