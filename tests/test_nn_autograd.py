@@ -552,3 +552,33 @@ def test_no_warning_from_a_plain_model():
         model = nn.Sequential([nn.Dense(2)])
         model.compile("adam", "mse")
         model.fit(rows(8, 3, 0), rows(8, 2, 1), verbose=0)
+
+
+# ---------------------------------------------------------------- the tape's fast paths
+
+
+def test_tape_gradient_of_some_sources_and_nested_tapes():
+    """The plan walk (sources that are not every watched tensor), two active tapes (the
+    recorder path) and the in-place check, after the tape's bookkeeping was slimmed."""
+    a, b = rc.tensor(rows(3, 4, 0)), rc.tensor(rows(4, 2, 1))
+    with rc.autograd.Tape() as outer:
+        outer.watch(a, b)
+        with rc.autograd.Tape() as inner:
+            inner.watch(b)
+            y = (a @ b).tanh() * 2.0
+            loss = (y * y).sum(axis=2).sum(axis=1)
+    (db_inner,) = inner.gradient(loss, [b])
+    da, db = outer.gradient(loss, [a, b])
+    (db_only,) = outer.gradient(loss, [b])  # a is watched but not a source: the plan walk
+    same_bits([db_inner, db_only], [db, db])
+    assert len(inner) == len(outer) == 6
+    torch = pytest.importorskip("torch")
+    ta = torch.tensor(a.numpy()[0], requires_grad=True)
+    tb = torch.tensor(b.numpy()[0], requires_grad=True)
+    ((torch.tanh(ta @ tb) * 2.0) ** 2).sum().backward()
+    close([da, db], [ta.grad, tb.grad], 1e-5)
+    assert "_, dw0 += matmul'(dt0)" in inner.listing(loss, [b])
+    assert "_, dw1 += matmul'(dt0)" in outer.listing(loss, [b])  # a pruned, shown as _
+    b += 1.0  # an input modified in place after it was recorded
+    with pytest.raises(RuntimeError, match="modified in place"):
+        outer.gradient(loss, [a])

@@ -133,10 +133,28 @@ class Tape:
             return
         tracked = self._tracked
         # a tracked tensor is kept alive, so no other live object (a number) has its id
-        needs = tuple([id(x) in tracked for x in inputs])
-        if True not in needs:
-            return
-        versions = [x._version if isinstance(x, RamTensor) else -1 for x in inputs]
+        n = len(inputs)
+        if n == 1:  # the common cases, spelled out (this is the hot path)
+            (a,) = inputs
+            if id(a) not in tracked:
+                return
+            needs: tuple[bool, ...] = (True,)
+            versions: tuple[int, ...] = (a._version if isinstance(a, RamTensor) else -1,)
+        elif n == 2:
+            a, b = inputs
+            na, nb = id(a) in tracked, id(b) in tracked
+            if not (na or nb):
+                return
+            needs = (na, nb)
+            versions = (
+                a._version if isinstance(a, RamTensor) else -1,
+                b._version if isinstance(b, RamTensor) else -1,
+            )
+        else:
+            needs = tuple([id(x) in tracked for x in inputs])
+            if True not in needs:
+                return
+            versions = tuple([x._version if isinstance(x, RamTensor) else -1 for x in inputs])
         self._entries.append((name, out, tuple(inputs), attrs, needs, backward, versions))
         tracked[id(out)] = out
 
@@ -181,15 +199,15 @@ class Tape:
         if all(id(w) in keep for w in self._watched):
             # every tracked tensor depends on a source: the recorded flags are the plan,
             # and an entry whose output gets no gradient is skipped as it comes
-            plan: Any = [(e, e[_NEEDS]) for e in reversed(self._entries)]
-        else:
-            plan = self._plan(target, srcs)
+            plan: Any = self._entries[::-1]
+        else:  # the entries on a path from a source, with the flags of such inputs only
+            plan = [(*e[:_NEEDS], needs, *e[_BACKWARD:]) for e, needs in self._plan(target, srcs)]
         grads: dict[int, RamTensor] = {id(target): seed}
         owned: set[int] = set()
         rules = RULES
         with pause():
-            for e, needs in plan:
-                name, out, inputs, attrs, _, backward, versions = e
+            for e in plan:
+                name, out, inputs, attrs, needs, backward, versions = e
                 ko = id(out)
                 g = grads.get(ko)
                 if g is None:

@@ -995,7 +995,9 @@ class Sequential(Model):
         return self._tape_forward, self._tape_apply
 
     def _backprop_forward(self, xb: RamTensor, actual: Any) -> tuple[float, Any, Any, Any]:
-        out = self._forward(xb, True)
+        out = xb
+        for layer in self.layers:  # no tape here: straight to forward (no __call__ cost)
+            out = layer.forward(out, True)
         lin = self.layers[-1].logits if self._fused else out
         loss, grad = self._loss_fn.value_and_grad(actual, lin)
         return loss, out, lin, grad
