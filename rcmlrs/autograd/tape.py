@@ -176,7 +176,7 @@ class Tape:
                 raise TypeError(
                     f"Tape.gradient: source {i} is a {type(s).__name__}, not a RamTensor"
                 )
-            if _key(s) not in self._tracked:
+            if id(s) not in self._tracked:
                 raise ValueError(
                     f"Tape.gradient: source {i} (shape {s.shape}) was not watched; call "
                     f"tape.watch(t) before computing with it"

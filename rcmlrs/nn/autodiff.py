@@ -85,7 +85,8 @@ def loss_on_tape(loss: _losses.Loss, actual: Any, predicted: RamTensor) -> RamTe
     out = rcmlrs.full((1, 1, 1), value)
 
     def rule(g: RamTensor, needs: tuple[bool, ...]) -> tuple[RamTensor]:
-        return (grad * g,)
+        # the usual incoming gradient is the seed 1: the product would be grad, bit for bit
+        return (grad if float(g) == 1.0 else grad * g,)
 
     record(loss.name, out, (predicted,), None, backward=rule)
     return out

@@ -119,6 +119,7 @@ class Model:
     weights (``model.save`` cannot store ``call``'s Python code)."""
 
     _builds_on_predict = True  # a subclassed model builds on its first batch, as in Keras
+    _layers: list[Layer]
 
     def __init__(self, name: str | None = None) -> None:
         object.__setattr__(self, "_layers", [])
@@ -471,13 +472,11 @@ class Model:
         gathers = [
             _b.gatherer(a, _b.layout_of(len(s))) for a, s in zip(arrays, samples, strict=True)
         ]
+        gather: Callable[[np.ndarray, int, int], Any] = gathers[0]
         if multi:
 
             def gather(order: np.ndarray, start: int, count: int) -> list[RamTensor]:
                 return [g(order, start, count) for g in gathers]
-
-        else:
-            gather = gathers[0]
         if build and not self.built:
             if n == 0:
                 raise ValueError(f"{what}: x has no samples")
