@@ -477,6 +477,7 @@ class Model:
 
             def gather(order: np.ndarray, start: int, count: int) -> list[RamTensor]:
                 return [g(order, start, count) for g in gathers]
+
         if build and not self.built:
             if n == 0:
                 raise ValueError(f"{what}: x has no samples")
