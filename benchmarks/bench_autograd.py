@@ -14,13 +14,15 @@ digits (scikit-learn's bundled set; random data without scikit-learn), 1 thread:
                 ``torch.optim.Adam``, same shapes.
 
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_autograd.py
-Prints per-step times and the ratios tape/fused (target <= 1.3) and torch/tape (target >= 3).
+Prints the median time per step and the ratios tape/fused (target <= 1.3) and torch/tape
+(target >= 3).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -121,22 +123,25 @@ def torch_step(torch, weights):
     return step
 
 
-def epoch_times(makers, rounds):
-    """Best seconds per step of each contender. A round gives every contender, in
-    turn, fresh weights and optimizer (the same initial weights) and times one pass over
-    its batches, so the optimizer state stays young (long runs on one batch fill Adam's
-    moments with subnormal numbers, which slows every contender's update) and a burst of
-    load on the shared machine hits all alike."""
-    best = dict.fromkeys(makers, float("inf"))
+def step_times(makers, rounds):
+    """Median seconds per step of each contender. A round gives every contender, in
+    turn, fresh weights and optimizer (the same initial weights) and one pass over its
+    batches, so the optimizer state stays young (long runs on one batch fill Adam's
+    moments with subnormal numbers, which slows every contender's update). Every step is
+    timed on its own and the median taken: on a shared, loaded machine a step (tens of
+    microseconds) is rarely preempted, while a whole pass often is, and more so the
+    longer it takes, which would tilt the comparison."""
+    samples = {name: [] for name in makers}
     for _ in range(rounds):
         for name, (make, data) in makers.items():
             step = make()
             step(*data[0])  # warm-up
-            t = time.perf_counter()
+            clock = time.perf_counter
             for b in data:
+                t = clock()
                 step(*b)
-            best[name] = min(best[name], (time.perf_counter() - t) / len(data))
-    return best
+                samples[name].append(clock() - t)
+    return {name: statistics.median(ts) for name, ts in samples.items()}
 
 
 def main(argv=None):
@@ -160,7 +165,7 @@ def main(argv=None):
     if torch is not None:
         theirs = [(torch.from_numpy(x[c]), torch.from_numpy(y[c])) for c in cuts]
         makers["torch"] = (lambda: torch_step(torch, weights), theirs)
-    t = epoch_times(makers, rounds)
+    t = step_times(makers, rounds)
     print(f"MLP 64-128-64-10 digits, batch {args.batch}, Adam, 1 thread: time per train step")
     for name, sec in t.items():
         print(f"  {name:<14} {fmt_time(sec)}")
