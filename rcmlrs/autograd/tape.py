@@ -330,6 +330,8 @@ def _fmt_attrs(attrs: dict | None) -> str:
         return ""
     parts = []
     for k, v in attrs.items():
+        if k == "act" or v is False or v is None or (isinstance(v, float) and v == 0.0):
+            continue  # defaults and internal ids: noise in a listing
         if isinstance(v, (bool, int, float, str, tuple)) and len(repr(v)) < 40:
             parts.append(f"{k}={v!r}")
     return (", " + ", ".join(parts)) if parts else ""
