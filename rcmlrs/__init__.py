@@ -12,10 +12,14 @@ from rcmlrs._tensor import (
     Shape,
     ShapeError,
     concat,
+    from_dlpack,
     from_numpy,
     full,
+    maximum,
+    minimum,
     ones,
     tensor,
+    where,
     zeros,
 )
 from rcmlrs._random import randn, random, seed
@@ -41,7 +45,7 @@ from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 # subpackages last: they build on everything above
-from rcmlrs import data, nn  # noqa: E402
+from rcmlrs import autograd, data, nn  # noqa: E402
 
 __all__ = [
     "Adam",
@@ -68,13 +72,17 @@ __all__ = [
     "ShapeError",
     "__version__",
     "concat",
+    "autograd",
     "data",
+    "from_dlpack",
     "from_numpy",
     "full",
     "get_include",
     "get_num_threads",
     "load_state_binary",
     "load_state_json",
+    "maximum",
+    "minimum",
     "nn",
     "ones",
     "randn",
@@ -85,5 +93,6 @@ __all__ = [
     "set_num_threads",
     "show_config",
     "tensor",
+    "where",
     "zeros",
 ]
