@@ -120,7 +120,7 @@ cdef RamTensor _softmax(RamTensor x, object axis, int mode, object grad, str wha
     if mode == _SMX_BACKWARD or mode == _SMX_LOG_BACKWARD:
         g = _grad_like(x, grad, what)
     cdef RamTensor out = _empty(x.L, x.R, x.C)
-    if _tape is not None and mode != _SMX_BACKWARD:
+    if _tape is not None and (mode == _SMX_SOFTMAX or mode == _SMX_LOG):
         _tape.record("softmax" if mode == _SMX_SOFTMAX else "log_softmax", out, (x,),
                      {"axis": a})
     if x.n == 0:

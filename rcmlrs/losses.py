@@ -51,7 +51,7 @@ a (1, 1, 1) RamTensor (the terms for "none"), which an active autograd tape reco
 from __future__ import annotations
 
 from rcmlrs import _tensor, _train
-from rcmlrs._tensor import RamTensor, ShapeError
+from rcmlrs._tensor import RamTensor, ShapeError, _get_tape
 
 __all__ = [
     "MSE",
@@ -338,15 +338,6 @@ def _split_target(actual, logits, what, onehot=True):
 # -------------------------------------------------------------------- objects
 
 
-def _get_tape():
-    """The active autograd tape, or None (before rcmlrs.autograd exists: always None)."""
-    try:
-        from rcmlrs._tensor import _get_tape as get
-    except ImportError:
-        return None
-    return get()
-
-
 class Loss:
     """A loss as an object: ``loss(actual, predicted)`` is the value as a RamTensor ((1, 1,
     1), or the terms for ``reduction="none"``; ``float(t)`` gives the number) that an
@@ -364,24 +355,32 @@ class Loss:
         self.reduction = reduction
 
     def __call__(self, actual, predicted, weight=None) -> RamTensor:
-        value = self._run(actual, predicted, weight, True, False)[0]
-        out = value if isinstance(value, RamTensor) else _tensor.full((1, 1, 1), value)
         tape = _get_tape()
-        if tape is not None:
-            self._record(tape, out, actual, predicted, weight)
+        if tape is None:
+            value = self._run(actual, predicted, weight, True, False)[0]
+            return value if isinstance(value, RamTensor) else _tensor.full((1, 1, 1), value)
+        # on a tape: value and gradient from the one fused pass (what training wants)
+        value, grad = self._run(actual, predicted, weight, True, True)
+        out = value if isinstance(value, RamTensor) else _tensor.full((1, 1, 1), value)
+        tape.record("loss", out, (actual, predicted), {"loss": self}, backward=self._rule(grad))
         return out
 
-    def _record(self, tape, out, actual, predicted, weight) -> None:
-        """One tape op: the backward is this loss's own fused gradient kernel times the
-        upstream gradient (for "none", the terms' derivatives times it, elementwise)."""
+    def _rule(self, grad: RamTensor):
+        """The tape's backward of one call: the loss's own fused gradient (the terms'
+        derivatives for "none") times the incoming gradient g (elementwise for "none")."""
 
-        def backward(g, needs):
-            grad = self._run(actual, predicted, weight, False, True)[1]
+        def backward(g: RamTensor, needs: tuple[bool, ...]) -> tuple:
+            if needs[0]:
+                raise NotImplementedError(
+                    f"Tape.gradient: {self!r} has no gradient with respect to actual "
+                    f"(the targets); compute the targets outside the tape or under "
+                    f"rc.autograd.pause()"
+                )
             if g.size == 1 and float(g) == 1.0:
-                return (None, grad)  # the common case: the gradient itself, bit for bit
+                return (None, grad)  # the seed 1: the gradient itself, bit for bit
             return (None, grad * g)
 
-        tape.record("loss", out, (actual, predicted), {"loss": self}, backward=backward)
+        return backward
 
     def value(self, actual, predicted, weight=None):
         return self._run(actual, predicted, weight, True, False)[0]

@@ -626,3 +626,124 @@ def test_bad_options_name_themselves(rng):
         rc.nll_loss(np.full(ROWS, 7), z)
     with pytest.raises(rc.ShapeError, match="one label per row"):
         rc.nll_loss(np.zeros(SHAPE), z)
+
+
+# ----------------------------------------------------------------- on the autograd tape
+
+
+def _tape_cases(rng):
+    """(loss object, actual, predicted, weight) for every loss and option."""
+    a, p = _data("mse", rng)
+    ba, bp = _data("bce", rng)
+    la, lz = _data("bce_logits", rng)
+    w = _row_weights(rng)
+    z = (rng.standard_normal(SHAPE) * 3).astype(np.float32)
+    lab = rng.integers(0, COLS, ROWS)
+    cw = rng.uniform(0.2, 3.0, COLS).astype(np.float32)
+    lp = rc.tensor(z).log_softmax()
+    cases = []
+    for reduction in REDUCTIONS:
+        for weight in (None, w):
+            cases += [
+                (rc.losses.MSE(reduction=reduction), a, rc.tensor(p), weight),
+                (rc.losses.MAE(reduction=reduction), a, rc.tensor(p), weight),
+                (rc.losses.BinaryCrossEntropy(reduction=reduction), ba, rc.tensor(bp), weight),
+                (
+                    rc.losses.BinaryCrossEntropy(from_logits=True, reduction=reduction),
+                    la,
+                    rc.tensor(lz),
+                    weight,
+                ),
+                (
+                    rc.losses.CrossEntropy(reduction=reduction, label_smoothing=0.1),
+                    lab,
+                    rc.tensor(z),
+                    weight,
+                ),
+                (rc.losses.CrossEntropy(reduction=reduction), lab, rc.tensor(z), weight),
+                (
+                    rc.losses.NLL(reduction=reduction),
+                    lab,
+                    lp.copy(),
+                    None if weight is None else cw,
+                ),
+            ]
+    return cases
+
+
+def test_tape_gradient_of_a_loss_object_is_its_own_grad_bit_for_bit(rng):
+    for loss, actual, pred, weight in _tape_cases(rng):
+        with rc.autograd.Tape() as tape:
+            tape.watch(pred)
+            t = loss(actual, pred, weight=weight)
+        want = loss.grad(actual, pred, weight=weight)
+        (got,) = tape.gradient(t, [pred])
+        assert got.equals(want), repr(loss)
+        if loss.reduction == "none":  # an output gradient scales each term's derivative
+            G = rc.tensor(rng.uniform(0.5, 2.0, t.shape).astype(np.float32))
+            (got,) = tape.gradient(t, [pred], output_gradient=G)
+            assert got.equals(want * G), repr(loss)
+        else:
+            assert t.shape == (1, 1, 1)
+            assert float(t) == np.float32(loss.value(actual, pred, weight=weight))
+
+
+def test_tape_loss_after_ops_and_gradcheck(rng):
+    x = rc.tensor(rng.standard_normal((1, 6, 4)).astype(np.float32))
+    w = rc.tensor(rng.standard_normal((1, 4, 5)).astype(np.float32))
+    lab = rng.integers(0, 5, 6)
+    rw = rng.uniform(0.5, 2.0, 6).astype(np.float32)
+    ce = rc.losses.CrossEntropy(label_smoothing=0.2)
+    with rc.autograd.Tape() as tape:
+        tape.watch(w)
+        logits = x @ w
+        loss = ce(lab, logits, weight=rw)
+    (dw,) = tape.gradient(loss, [w])
+    # the chain: x^T (dL/dlogits), with dL/dlogits the loss's own kernel
+    want = x.matmul(ce.grad(lab, x @ w, weight=rw), transpose_a=True)
+    assert dw.equals(want)
+    assert "loss(" in tape.listing() and "fused backward" in tape.listing()
+    assert rc.autograd.gradcheck(lambda w: ce(lab, x @ w, weight=rw), [w])
+    t = rng.uniform(0.1, 0.9, (1, 6, 5)).astype(np.float32)
+    bce = rc.losses.BinaryCrossEntropy(from_logits=True, reduction="none")
+    assert rc.autograd.gradcheck(lambda w: bce(t, x @ w, weight=rw), [w])
+    nll = rc.losses.NLL(reduction="sum")
+    cw = rng.uniform(0.5, 2.0, 5).astype(np.float32)
+    assert rc.autograd.gradcheck(lambda w: nll(lab, (x @ w).log_softmax(), weight=cw), [w])
+
+
+def test_tape_log_softmax_uses_the_fused_backward(rng):
+    x = rc.tensor((rng.standard_normal((2, 3, 9)) * 2).astype(np.float32))
+    c = rc.tensor(rng.standard_normal((2, 3, 9)).astype(np.float32))
+    for axis in (-1, 1, 0):
+        with rc.autograd.Tape() as tape:
+            tape.watch(x)
+            y = (x.log_softmax(axis=axis) * c).sum(axis=(0, 1, 2))
+        (dx,) = tape.gradient(y, [x])
+        assert dx.equals(x.log_softmax_backward(c, axis=axis)), axis
+    # nll of log_softmax on the tape: the cross-entropy gradient (two kernels, one rule)
+    lab = rng.integers(0, 9, 6)
+    with rc.autograd.Tape() as tape:
+        tape.watch(x)
+        loss = rc.losses.NLL()(lab, x.log_softmax())
+    (dx,) = tape.gradient(loss, [x])
+    np.testing.assert_allclose(
+        np.asarray(dx), np.asarray(rc.cross_entropy_deriv(lab, x)), rtol=1e-5, atol=1e-7
+    )
+    # the backward kernel itself is not recorded (no second-order rule)
+    with rc.autograd.Tape() as tape:
+        tape.watch(x)
+        x.log_softmax_backward(c)
+    assert len(tape) == 0
+
+
+def test_tape_no_gradient_for_the_targets(rng):
+    a = rc.tensor(rng.standard_normal((1, 4, 3)).astype(np.float32))
+    p = rc.tensor(rng.standard_normal((1, 4, 3)).astype(np.float32))
+    with rc.autograd.Tape() as tape:
+        tape.watch(a, p)
+        loss = rc.losses.MSE()(a, p)
+    with pytest.raises(NotImplementedError, match="actual"):
+        tape.gradient(loss, [a, p])
+    # outside a tape nothing is recorded and the call is just the value
+    assert float(rc.losses.MSE()(a, p)) == np.float32(rc.mse_loss(a, p))

@@ -171,10 +171,9 @@ def _softmax(g, out, inputs, attrs, needs):
     return (inputs[0].softmax_backward(g, axis=attrs["axis"]),)
 
 
-@register("log_softmax", formula="dx = g - exp(out) * sum(g)")
+@register("log_softmax", formula="dx = log_softmax_backward(x, g) = g - softmax(x) * sum(g)")
 def _log_softmax(g, out, inputs, attrs, needs):
-    a = attrs["axis"]
-    return (g - out.exp() * g.sum(axis=a),)
+    return (inputs[0].log_softmax_backward(g, axis=attrs["axis"]),)
 
 
 # ------------------------------------------------------------------ reductions
