@@ -355,3 +355,49 @@ def _act_backward_rule(
 ) -> RamTensor: ...
 
 _C_API: object  # the C API capsule (csrc/rcmlrs_capi.h)
+
+# autograd's C-level core (rcmlrs/_tape_core.pxi)
+@disjoint_base
+class _TapeCore:
+    _entries: list[tuple[Any, ...]]
+    _tracked: dict[int, Any]
+    _thread: int
+    def record(
+        self, name: str, out: Any, inputs: Any, attrs: Any = None, backward: Any = None
+    ) -> None: ...
+    def _walk(
+        self, plan: list[Any], grads: dict[int, Any], keep: set[int], rules: dict[str, Any]
+    ) -> dict[int, Any]: ...
+
+def unbroadcast(grad: _TensorLike, shape: tuple[int, int, int]) -> RamTensor: ...
+def expand(g: _TensorLike, shape: tuple[int, int, int]) -> RamTensor: ...
+def _rule_add(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_sub(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_rsub(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_mul(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_div(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_rdiv(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_matmul(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_act(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_sum(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...
+def _rule_mean(
+    g: Any, out: Any, inputs: tuple[Any, ...], attrs: Any, needs: tuple[bool, ...]
+) -> tuple[Any, ...]: ...

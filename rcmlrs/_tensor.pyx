@@ -1077,6 +1077,7 @@ include "_constructors.pxi"
 include "_activations.pxi"
 include "_ops2.pxi"
 include "_dlpack.pxi"
+include "_tape_core.pxi"
 
 # ============================================================================ C API
 
