@@ -35,7 +35,6 @@ import numpy as np  # noqa: E402
 from _timing import fmt_time, single_thread  # noqa: E402
 
 import rcmlrs as rc  # noqa: E402
-from rcmlrs.nn.autodiff import loss_on_tape  # noqa: E402
 
 
 def digits(n_max):
@@ -94,7 +93,7 @@ def tape_ops_step(weights):
             tape.watch(params)
             h = (xb @ w1 + b1).relu()
             h = (h @ w2 + b2).relu()
-            loss = loss_on_tape(ce, yb, h @ w3 + b3)
+            loss = ce(yb, h @ w3 + b3)
         opt.step(tape.gradient(loss, params))
 
     return step

@@ -19,7 +19,6 @@ import numpy as np
 
 import rcmlrs as rc
 from rcmlrs import nn
-from rcmlrs.nn.autodiff import loss_on_tape
 
 
 class Gated(nn.Layer):
@@ -63,7 +62,7 @@ def one_step_listing(model: nn.Sequential, x: np.ndarray, y: np.ndarray) -> str:
     with rc.autograd.Tape() as tape:
         tape.watch(params)
         out = model(rc.tensor(x), training=True)
-        loss = loss_on_tape(model.loss, rc.tensor(y), out)
+        loss = model.loss(rc.tensor(y), out)
     return tape.listing(loss, params)
 
 
@@ -73,7 +72,7 @@ def finite_difference_error(model: nn.Sequential, x: np.ndarray, y: np.ndarray) 
     params = model.params
     with rc.autograd.Tape() as tape:
         tape.watch(params)
-        loss = loss_on_tape(model.loss, yb, model(xb))
+        loss = model.loss(yb, model(xb))
     grads = tape.gradient(loss, params)
     worst, h = 0.0, 1e-2
     for p, g in zip(params, grads, strict=True):

@@ -362,7 +362,7 @@ class Loss:
         # on a tape: value and gradient from the one fused pass (what training wants)
         value, grad = self._run(actual, predicted, weight, True, True)
         out = value if isinstance(value, RamTensor) else _tensor.full((1, 1, 1), value)
-        tape.record("loss", out, (actual, predicted), {"loss": self}, backward=self._rule(grad))
+        tape.record(self.name, out, (actual, predicted), {"loss": self}, backward=self._rule(grad))
         return out
 
     def _rule(self, grad: RamTensor):

@@ -216,7 +216,8 @@ class Tape(_TapeCore):
 
         def nm(x: Any) -> str:
             if not isinstance(x, RamTensor):
-                return repr(x)
+                shape = getattr(x, "shape", None)  # an array of targets: its shape, not values
+                return f"{type(x).__name__}{tuple(shape)}" if shape is not None else repr(x)
             k = _key(x)
             if k not in names:
                 names[k] = f"c{sum(1 for v in names.values() if v.startswith('c'))}"

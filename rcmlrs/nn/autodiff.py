@@ -1,10 +1,10 @@
-"""rc.nn on the tape: the loss as a tape op, and losses written as Python functions.
+"""rc.nn on the tape: losses written as Python functions.
 
-``loss_on_tape(loss, actual, predicted)`` is THE one place where a model puts its loss on
-an ``rc.autograd.Tape``: a size-1 tensor the tape differentiates. A loss object becomes
-one op whose gradient is the fused kernel's (the same ``value_and_grad`` that ``fit``'s
-fused path calls, so both paths see the same dL/dpredicted bit for bit); a function loss
-(``compile(loss=fn)``) records its own tensor ops.
+On an ``rc.autograd.Tape`` a model's loss is just ``loss(actual, predicted)``: a loss
+object records itself as one op whose gradient is its fused kernel's (the same
+``value_and_grad`` that ``fit``'s fused path calls, so both paths see the same
+dL/dpredicted bit for bit); a function loss (``compile(loss=fn)``) records its own tensor
+ops.
 
 ``FunctionLoss`` wraps ``fn(actual, predicted) -> (1, 1, 1) RamTensor`` built from tensor
 ops as an ``rc.losses.Loss``: its value and dL/dpredicted come from a tape that watches
@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import rcmlrs
 from rcmlrs import losses as _losses
 from rcmlrs._tensor import RamTensor
-from rcmlrs.autograd import Tape, pause, record
+from rcmlrs.autograd import Tape, pause
 
-__all__ = ["FunctionLoss", "get_loss", "loss_on_tape"]
+__all__ = ["FunctionLoss", "get_loss"]
 
 
 class FunctionLoss(_losses.Loss):
@@ -70,23 +69,3 @@ def get_loss(loss: Any) -> _losses.Loss:
     if isinstance(loss, (str, _losses.Loss, type)) or not callable(loss):
         return _losses.get(loss)
     return FunctionLoss(loss)
-
-
-def loss_on_tape(loss: _losses.Loss, actual: Any, predicted: RamTensor) -> RamTensor:
-    """``loss`` of the batch as a (1, 1, 1) tensor that the active tape differentiates.
-
-    A function loss records its tensor ops; a loss object is one op whose rule scales
-    the fused kernel's dL/dpredicted (computed with the value, in the same pass) by the
-    incoming gradient. (When loss objects record themselves on the tape, this becomes
-    ``loss(actual, predicted)``.)"""
-    if isinstance(loss, FunctionLoss):
-        return loss(actual, predicted)
-    value, grad = loss.value_and_grad(actual, predicted)
-    out = rcmlrs.full((1, 1, 1), value)
-
-    def rule(g: RamTensor, needs: tuple[bool, ...]) -> tuple[RamTensor]:
-        # the usual incoming gradient is the seed 1: the product would be grad, bit for bit
-        return (grad if float(g) == 1.0 else grad * g,)
-
-    record(loss.name, out, (predicted,), None, backward=rule)
-    return out
