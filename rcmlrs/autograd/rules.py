@@ -132,26 +132,25 @@ register("max", formula="dx = g / count where x == max")(_extreme)
 register("min", formula="dx = g / count where x == min")(_extreme)
 
 
-@register("var", formula="dx = g * 2 (x - mean) / (N - ddof)")
-def _var(g, out, inputs, attrs, needs):
-    x = inputs[0]
+def _centered(x, attrs):
+    """(x - mean over the reduced axes, N - ddof): what var and std differentiate."""
     axes = attrs["axis"]
     mean = x
     for a in axes:
         mean = mean.mean(axis=a)
-    n = _count(x.shape, axes) - attrs["ddof"]
-    return ((x - mean) * expand(g * (2.0 / n), x.shape),)
+    return x - mean, _count(x.shape, axes) - attrs["ddof"]
+
+
+@register("var", formula="dx = g * 2 (x - mean) / (N - ddof)")
+def _var(g, out, inputs, attrs, needs):
+    d, n = _centered(inputs[0], attrs)
+    return (d * expand(g * (2.0 / n), d.shape),)
 
 
 @register("std", formula="dx = g * (x - mean) / ((N - ddof) * std)")
 def _std(g, out, inputs, attrs, needs):
-    x = inputs[0]
-    axes = attrs["axis"]
-    mean = x
-    for a in axes:
-        mean = mean.mean(axis=a)
-    n = _count(x.shape, axes) - attrs["ddof"]
-    return ((x - mean) * expand(g / (out * float(n)), x.shape),)
+    d, n = _centered(inputs[0], attrs)
+    return (d * expand(g / (out * float(n)), d.shape),)
 
 
 # ------------------------------------------------------------------ shape ops
