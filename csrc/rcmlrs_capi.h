@@ -95,7 +95,9 @@
     X(rcml_nn_gather_rows_f32)                                                                     \
     X(rcml_nn_gather_seq_f32)                                                                      \
     X(rcml_nn_swap01_f32)                                                                          \
-    X(rcml_nn_dropout_f32)
+    X(rcml_nn_dropout_f32)                                                                         \
+    X(rcml_gather3_f32)                                                                            \
+    X(rcml_scatter3_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);
