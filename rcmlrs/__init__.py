@@ -44,7 +44,7 @@ from rcmlrs.optim import SGD, Adam, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 # subpackages last: they build on everything above
-from rcmlrs import data, nn  # noqa: E402
+from rcmlrs import autograd, data, nn  # noqa: E402
 
 __all__ = [
     "Adam",
@@ -69,6 +69,7 @@ __all__ = [
     "__version__",
     "arange",
     "concat",
+    "autograd",
     "data",
     "eye",
     "from_numpy",

@@ -30,9 +30,20 @@ cdef inline int _gelu_id(object approximate):
     return RCML_ACT_GELU if approximate else RCML_ACT_GELU_ERF
 
 
+# Tape names of the activations (the rule for each calls the fused backward kernel).
+_ACT_TAPE_NAMES = {RCML_ACT_RELU: "relu", RCML_ACT_LEAKY_RELU: "leaky_relu",
+                   RCML_ACT_SIGMOID: "sigmoid", RCML_ACT_TANH: "tanh",
+                   RCML_ACT_SWISH: "swish", RCML_ACT_GELU: "gelu",
+                   RCML_ACT_GELU_ERF: "gelu_erf", RCML_ACT_ERF: "erf"}
+
+
 cdef RamTensor _act_apply(RamTensor x, int act, float param, bint inplace):
     """f(x) elementwise into a new tensor, or into x itself."""
     cdef RamTensor out = x if inplace else _empty(x.L, x.R, x.C)
+    if inplace:
+        x._version += 1
+    elif _tape is not None:
+        _tape.record(_ACT_TAPE_NAMES[act], out, (x,), {"act": act, "param": param})
     if x.n >= NOGIL_MIN:
         with nogil:
             rcml_act_f32(act, x.data, param, out.data, x.n)
@@ -87,6 +98,12 @@ cdef RamTensor _act_backward(RamTensor x, object grad, int act, float param, str
     return out
 
 
+def _act_backward_rule(x, grad, int act, float param, output):
+    """The tape's activation rule: grad * f'(x) by the fused backward kernel (from the
+    saved output y where f' is a function of y). Private."""
+    return _act_backward(_as_tensor(x, "backward"), grad, act, param, "backward", output)
+
+
 cdef enum:
     _SMX_SOFTMAX = 0
     _SMX_LOG = 1
@@ -102,6 +119,9 @@ cdef RamTensor _softmax(RamTensor x, object axis, int mode, object grad, str wha
     if mode == _SMX_BACKWARD:
         g = _grad_like(x, grad, what)
     cdef RamTensor out = _empty(x.L, x.R, x.C)
+    if _tape is not None and mode != _SMX_BACKWARD:
+        _tape.record("softmax" if mode == _SMX_SOFTMAX else "log_softmax", out, (x,),
+                     {"axis": a})
     if x.n == 0:
         return out
     cdef const float *gp = g.data if g is not None else NULL
@@ -147,6 +167,10 @@ cdef RamTensor _normalize(RamTensor x, object axis, bint zscore, double ddof, bi
     normalized in double instead (_normalize_double)."""
     cdef RamTensor out = x if inplace else _empty(x.L, x.R, x.C)
     cdef RamTensor sub, div
+    if inplace:
+        x._version += 1
+    elif _tape is not None:  # no rule: a gradient through it raises, never silently 0
+        _tape.record(what, out, (x,), None)
     cdef float s0, d0, mx
     cdef double m, ss, dn
     cdef size_t outer, ln, inner, k

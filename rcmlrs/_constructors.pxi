@@ -7,7 +7,7 @@ def tensor(data):
     a RamTensor. Scalars become (1,1,1), 1-D (1,1,n), 2-D (1,r,c)."""
     cdef RamTensor out
     if isinstance(data, RamTensor):
-        return (<RamTensor>data).copy()
+        return _clone(<RamTensor>data)  # a new leaf: not recorded
     if isinstance(data, (str, bytes, dict, set)) or data is None:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}")
     if isinstance(data, float) or (isinstance(data, int) and not isinstance(data, bool)):
@@ -161,6 +161,8 @@ def concat(tensors, axis=0):
             if chunk:
                 memcpy(out.data + o * chunk_out + pos, t2.data + o * chunk, chunk * 4)
         pos += chunk
+    if _tape is not None:
+        _tape.record("concat", out, tuple(ts), {"axis": a})
     return out
 
 

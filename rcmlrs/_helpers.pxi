@@ -19,6 +19,14 @@ cdef RamTensor _empty(Py_ssize_t L, Py_ssize_t R, Py_ssize_t C):
     return t
 
 
+cdef RamTensor _clone(RamTensor x):
+    """An owned copy of x that no tape records (constructors, snapshots)."""
+    cdef RamTensor out = _empty(x.L, x.R, x.C)
+    if x.n:
+        memcpy(out.data, x.data, x.n * 4)
+    return out
+
+
 def _rebuild(L, R, C, bytes payload):
     cdef RamTensor t = _empty(L, R, C)
     if len(payload) != t.n * 4:
@@ -80,6 +88,21 @@ cdef tuple _broadcast_shape(RamTensor a, RamTensor b, str what, Py_ssize_t *as_,
     return (out[0], out[1], out[2])
 
 
+# Tape names of the elementwise ops that have a gradient (rcmlrs/autograd/rules.py); an op
+# missing here (a comparison, say) records nothing: its result is a constant.
+_BINARY_NAMES = {RCML_ADD: "add", RCML_SUB: "sub", RCML_RSUB: "rsub", RCML_MUL: "mul",
+                 RCML_DIV: "div", RCML_RDIV: "rdiv"}
+_UNARY_NAMES = {RCML_NEG: "neg", RCML_ABS: "abs", RCML_SQRT: "sqrt", RCML_EXP: "exp",
+                RCML_LOG: "log", RCML_POWI: "powi", RCML_POWF: "powf", RCML_CLIP: "clip"}
+
+
+cdef inline object _record_binary(int op, RamTensor out, RamTensor a, object b):
+    name = _BINARY_NAMES.get(op)
+    if name is not None:
+        _tape.record(name, out, (a, b), None)
+    return out
+
+
 cdef object _binary_op(RamTensor a, object other, int op, str what, bint operator=False):
     """a op other. An operand of an unsupported type is a TypeError for the method forms;
     the operators return NotImplemented instead, so Python can try the other operand
@@ -99,6 +122,8 @@ cdef object _binary_op(RamTensor a, object other, int op, str what, bint operato
                 rcml_binary_scalar_f32(op, a.data, s, out.data, a.n)
         else:
             rcml_binary_scalar_f32(op, a.data, s, out.data, a.n)
+        if _tape is not None:
+            _record_binary(op, out, a, s)
         return out
     else:
         try:
@@ -114,6 +139,8 @@ cdef object _binary_op(RamTensor a, object other, int op, str what, bint operato
                 rcml_binary_f32(op, a.data, b.data, out.data, a.n)
         else:
             rcml_binary_f32(op, a.data, b.data, out.data, a.n)
+        if _tape is not None:
+            _record_binary(op, out, a, b)
         return out
     L, R, C = _broadcast_shape(a, b, what, as_, bs)
     out = _empty(L, R, C)
@@ -122,6 +149,8 @@ cdef object _binary_op(RamTensor a, object other, int op, str what, bint operato
     shp[2] = C
     with nogil:
         rcml_binary_bcast_f32(op, a.data, as_, b.data, bs, out.data, shp)
+    if _tape is not None:
+        _record_binary(op, out, a, b)
     return out
 
 
@@ -135,6 +164,7 @@ cdef object _inplace_op(RamTensor a, object other, int op, str what):
     cdef Py_ssize_t bs[3]
     cdef size_t shp[3]
     cdef float s
+    a._version += 1
     if isinstance(other, float) or (isinstance(other, int) and not isinstance(other, bool)):
         s = <float>other
         with nogil:
@@ -149,7 +179,7 @@ cdef object _inplace_op(RamTensor a, object other, int op, str what):
         raise ShapeError(f"{what} (in place): result shape {(L, R, C)} differs from the "
                          f"target's shape {a.shape}")
     if b is not a and _overlaps(a, b):
-        b = b.copy()  # two views of one buffer: read from a snapshot
+        b = _clone(b)  # two views of one buffer: read from a snapshot
     if a.shape == b.shape:
         with nogil:
             rcml_binary_f32(op, a.data, b.data, a.data, a.n)
@@ -169,6 +199,10 @@ cdef RamTensor _unary(RamTensor x, int op, float p0, float p1):
             rcml_unary_f32(op, x.data, p0, p1, out.data, x.n)
     else:
         rcml_unary_f32(op, x.data, p0, p1, out.data, x.n)
+    if _tape is not None:
+        name = _UNARY_NAMES.get(op)
+        if name is not None:
+            _tape.record(name, out, (x,), {"p0": p0, "p1": p1})
     return out
 
 
@@ -188,6 +222,10 @@ cdef tuple _axis_view(RamTensor t, int a):
     if a == 1:
         return (t.L, t.R, t.C)
     return (t.L * t.R, t.C, 1)
+
+
+_REDUCE_NAMES = {RCML_RED_SUM: "sum", RCML_RED_MEAN: "mean", RCML_RED_MIN: "min",
+                 RCML_RED_MAX: "max", RCML_RED_VAR: "var", RCML_RED_STD: "std"}
 
 
 cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
@@ -239,6 +277,8 @@ cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
         return out
     with nogil:
         rcml_reduce_axis_f32(op, t.data, outer, ln, inner, ddof, out.data)
+    if _tape is not None:
+        _tape.record(_REDUCE_NAMES[op], out, (t,), {"axis": (a,), "ddof": ddof})
     return out
 
 
@@ -259,7 +299,11 @@ cdef RamTensor _matmul(RamTensor a, RamTensor b, bint ta, bint tb):
     cdef size_t sa = 0 if a.L == 1 else a.R * a.C
     cdef size_t sb = 0 if b.L == 1 else b.R * b.C
     if out.n == 0:
+        if _tape is not None:
+            _tape.record("matmul", out, (a, b), {"transpose_a": ta, "transpose_b": tb})
         return out
     with nogil:
         rcml_gemm_batched_f32(L, ta, tb, m, n, k, 1.0, a.data, sa, b.data, sb, 0.0, out.data)
+    if _tape is not None:
+        _tape.record("matmul", out, (a, b), {"transpose_a": ta, "transpose_b": tb})
     return out

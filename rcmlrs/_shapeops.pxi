@@ -99,6 +99,14 @@ cdef RamTensor _gather(RamTensor x, _Plan p):
     return out
 
 
+cdef RamTensor _gathered(str name, RamTensor x, _Plan p):
+    """_gather, recorded on an active autograd tape as ``name`` (rule: scatter-add)."""
+    cdef RamTensor out = _gather(x, p)
+    if _tape is not None:
+        _tape.record(name, out, (x,), {"plan": p})
+    return out
+
+
 cdef void _scatter(RamTensor target, _Plan p, const float *v, Py_ssize_t *vs, int accumulate):
     """target[plan] = (or +=) v, read with strides vs (0 on broadcast axes)."""
     cdef const int64_t[::1] v0 = p.o0
@@ -316,7 +324,7 @@ cdef int _setitem_plan(RamTensor t, _Plan p, object value) except -1:
             raise ShapeError(f"t[key] = value: value of shape {vshape} cannot be broadcast to "
                              f"the selection of shape {sel}")
     if _overlaps(t, v):
-        v = v.copy()  # the value shares the target's buffer: read from a snapshot
+        v = _clone(v)  # the value shares the target's buffer: read from a snapshot
     vs[0] = v.R * v.C if v.L != 1 else 0
     vs[1] = v.C if v.R != 1 else 0
     vs[2] = 1 if v.C != 1 else 0
@@ -393,6 +401,8 @@ def stack(matrices):
         m = ms[i]
         if layer:
             memcpy(out.data + i * layer, m.data, layer * 4)
+    if _tape is not None:
+        _tape.record("stack", out, tuple(ms), None)
     return out
 
 
@@ -429,7 +439,7 @@ def split(x, sections_or_indices, axis=0):
         i1, _ = _axis_indices(key[1], t.R, 1, t.shape, "split")
         i2, _ = _axis_indices(key[2], t.C, 2, t.shape, "split")
         plan = _plan_from_indices(t.shape, i0, i1, i2, True, True, True)
-        out.append(_gather(t, plan))
+        out.append(_gathered("split", t, plan))
     return out
 
 

@@ -16,6 +16,9 @@ cdef class RamTensor:
     cdef Py_buffer view
     cdef bint has_view
     cdef object __weakref__
+    # bumped by every in-place write through RamTensor's methods, so an autograd tape
+    # can refuse a gradient whose recorded inputs changed afterwards
+    cdef readonly unsigned long long _version
 
     cdef inline void _set_meta(self) noexcept
     cdef Py_ssize_t _offset(self, object key) except -1

@@ -23,6 +23,23 @@ from operator import index as _index
 
 rcml_init()
 
+# ----------------------------------------------------------------------- autograd hook
+# The recorder of the active rcmlrs.autograd tape(s), or None. Every differentiable op
+# ends with ``if _tape is not None: _tape.record(name, out, inputs, attrs)``: outside a
+# tape an op pays one pointer test and records nothing.
+cdef object _tape = None
+
+
+def _set_tape(recorder):
+    """Install the recorder rcmlrs.autograd uses (None: stop recording). Private."""
+    global _tape
+    _tape = recorder
+
+
+def _get_tape():
+    """The active recorder, or None (for Python code that records its own ops)."""
+    return _tape
+
 # ----------------------------------------------------------------------------- errors
 
 
@@ -301,6 +318,8 @@ cdef class RamTensor:
         cdef RamTensor out = _empty(self.L, self.R, self.C)
         if self.n:
             memcpy(out.data, self.data, self.n * 4)
+        if _tape is not None:
+            _tape.record("copy", out, (self,), None)
         return out
 
     def __copy__(self):
@@ -363,25 +382,30 @@ cdef class RamTensor:
             if v < -self.L or v >= self.L:
                 raise IndexError(f"layer index {v} is out of range for {self.L} layers")
             l = v + self.L if v < 0 else v
-            return _layer_copy(self, l)
+            out = _layer_copy(self, l)
+            if _tape is not None:
+                _tape.record("getitem", out, (self,), {"plan": _plan_key(self, l, "t[key]")})
+            return out
         plan = _plan_key(self, key, "t[key]")
         if not isinstance(plan, _Plan):
             return <double>self.data[<Py_ssize_t>plan]
-        out = _gather(self, <_Plan>plan)
-        return out
+        return _gathered("getitem", self, <_Plan>plan)
 
     def __setitem__(self, key, value):
         """Assign through any key ``__getitem__`` takes: a number fills the selection, a
         tensor or array broadcasts to the selection's shape (else ShapeError naming both).
         A repeated index keeps the last value. A value sharing this tensor's buffer is
-        read from a snapshot. In place, so not recorded by autograd."""
+        read from a snapshot. In place: not differentiable, so autograd records nothing
+        (the write bumps the tensor's version, so a tape refuses a gradient through an
+        earlier use of it)."""
         plan = _plan_key(self, key, "t[key] = value")
         cdef float v
         if not isinstance(plan, _Plan):
             v = _to_float(value, "__setitem__")
             self.data[<Py_ssize_t>plan] = v
-            return
-        _setitem_plan(self, <_Plan>plan, value)
+        else:
+            _setitem_plan(self, <_Plan>plan, value)
+        self._version += 1
 
     # ------------------------------------------------------------- comparison
     def equals(self, other):
@@ -567,6 +591,8 @@ cdef class RamTensor:
         cdef Py_ssize_t i
         for i in range(self.n):
             out.data[i] = _to_float(fn(<double>self.data[i]), "map")
+        if _tape is not None:  # no rule: a gradient through map raises, never silently 0
+            _tape.record("map", out, (self,), None)
         return out
 
     # ---------------------------------------------------------- matrix product
@@ -648,7 +674,7 @@ cdef class RamTensor:
         count); NaN if any element is NaN."""
         if self.n == 0:
             raise ValueError(f"median: tensor of shape {self.shape} is empty")
-        cdef RamTensor tmp = self.copy()
+        cdef RamTensor tmp = _clone(self)
         cdef float m
         with nogil:
             m = rcml_median_f32(tmp.data, tmp.n)
@@ -679,6 +705,11 @@ cdef class RamTensor:
             out = _gather(self, _plan_from_indices(
                 src, np.arange(src[perm[0]]), np.arange(src[perm[1]]),
                 np.arange(src[perm[2]]), True, True, True, perm))
+        if _tape is not None and perm != (0, 1, 2):  # the identity is copy(), recorded
+            if perm == (0, 2, 1):
+                _tape.record("transpose", out, (self,), None)
+            else:
+                _tape.record("permute", out, (self,), {"axes": perm})
         return out
 
     @property
@@ -718,6 +749,8 @@ cdef class RamTensor:
         cdef RamTensor out = _empty(L, R, C)
         if self.n:
             memcpy(out.data, self.data, self.n * 4)
+        if _tape is not None:
+            _tape.record("reshape", out, (self,), None)
         return out
 
     def pad(self, shape, layers=None, pad_value=0.0):
@@ -731,6 +764,8 @@ cdef class RamTensor:
         cdef RamTensor out = _empty(L2, R2, C2)
         if out.n:
             rcml_pad_f32(self.data, self.L, self.R, self.C, fill, out.data, L2, R2, C2)
+        if _tape is not None:
+            _tape.record("pad", out, (self,), None)
         return out
 
     def insert_matrix(self, layer_index, matrix):
@@ -746,9 +781,13 @@ cdef class RamTensor:
         if m.L != 1 or m.R != self.R or m.C != self.C:
             raise ShapeError(f"insert_matrix: matrix of shape {m.shape} does not fit a layer "
                              f"of {self.shape}")
-        out = self.copy()
+        out = _empty(self.L, self.R, self.C)
+        if self.n:
+            memcpy((<RamTensor>out).data, self.data, self.n * 4)
         if m.n:
             memcpy((<RamTensor>out).data + <Py_ssize_t>li * self.R * self.C, m.data, m.n * 4)
+        if _tape is not None:
+            _tape.record("insert_matrix", out, (self, m), {"layer": li})
         return out
 
     # ----------------------------------------- indexing and shape ops (issue 14)
@@ -762,8 +801,8 @@ cdef class RamTensor:
         src = self.shape
         idx = [np.arange(src[a] - 1, -1, -1) if a in axes else np.arange(src[a])
                for a in range(3)]
-        return _gather(self, _plan_from_indices(src, idx[0], idx[1], idx[2],
-                                                True, True, True))
+        return _gathered("flip", self, _plan_from_indices(src, idx[0], idx[1], idx[2],
+                                                          True, True, True))
 
     def repeat(self, repeats, axis=None):
         """Repeat each element ``repeats`` times along ``axis``, as ``np.repeat``:
@@ -794,13 +833,13 @@ cdef class RamTensor:
         idx = np.repeat(np.arange(d, dtype=np.int64), counts)
         distinct = bool((counts <= 1).all())
         if a is None:
-            return _gather(self, _flat_plan(src, idx, distinct))
+            return _gathered("repeat", self, _flat_plan(src, idx, distinct))
         parts = [np.arange(src[k]) for k in range(3)]
         parts[a] = idx
         dflags = [True, True, True]
         dflags[a] = distinct
-        return _gather(self, _plan_from_indices(src, parts[0], parts[1], parts[2],
-                                                dflags[0], dflags[1], dflags[2]))
+        return _gathered("repeat", self, _plan_from_indices(src, parts[0], parts[1], parts[2],
+                                                            dflags[0], dflags[1], dflags[2]))
 
     def tile(self, reps):
         """Repeat the whole tensor ``reps`` times along each axis, as ``np.tile``:
@@ -823,8 +862,8 @@ cdef class RamTensor:
         np = _numpy()
         idx = [np.arange(dims[k], dtype=np.int64) % src[k] if src[k] else
                np.zeros(0, dtype=np.int64) for k in range(3)]
-        return _gather(self, _plan_from_indices(src, idx[0], idx[1], idx[2], r[0] <= 1,
-                                                r[1] <= 1, r[2] <= 1))
+        return _gathered("tile", self, _plan_from_indices(src, idx[0], idx[1], idx[2],
+                                                          r[0] <= 1, r[1] <= 1, r[2] <= 1))
 
     # ------------------------------------------------- activations (issue 4)
     # Thin wrappers: the work is in _activations.pxi and csrc/act_body.h. Forms ending

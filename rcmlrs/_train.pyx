@@ -142,6 +142,7 @@ def _adam_step(param, grad, m, v, vmax, int64_t step, double lr, double beta1, d
         xp = tx.data
     if g.n and (_overlaps(g, tm) or _overlaps(g, tv) or (tx is not None and _overlaps(g, tx))):
         g = g.copy()
+    p._version += 1
     if p.n >= NOGIL_MIN:
         with nogil:
             rcml_adam_f32(g.data, p.data, tm.data, tv.data, xp, p.n, step, lr, beta1, beta2,
@@ -169,6 +170,7 @@ def _sgd_step(param, grad, buf, double lr, double momentum, double dampening,
             g = g.copy()
     elif momentum != 0.0:
         raise ValueError(f"{what}: momentum {momentum} needs a momentum buffer")
+    p._version += 1
     if p.n >= NOGIL_MIN:
         with nogil:
             rcml_sgd_f32(g.data, p.data, bp, p.n, lr, momentum, dampening, weight_decay,
