@@ -186,8 +186,10 @@ cdef object _key_component(object k, str what):
         raise TypeError(f"{what}: a tensor index must be {_KEY_KINDS}, got a NumPy bool")
     if isinstance(k, np.ndarray):
         return _index_array(k, what)
-    if hasattr(k, "__index__"):
-        return _int_arg(k, f"{what}: a tensor index")
+    if isinstance(k, np.integer):
+        return int(k)
+    # array-likes first: some (a torch tensor) also have an __index__ that only works
+    # for one element
     if isinstance(k, (list, tuple, range)) or hasattr(k, "__array__"):
         try:
             a = np.asarray(k)
@@ -196,6 +198,8 @@ cdef object _key_component(object k, str what):
         except ValueError as e:
             raise IndexError(f"{what}: a ragged index list: {e}") from None
         return _index_array(a, what)
+    if hasattr(k, "__index__"):
+        return _int_arg(k, f"{what}: a tensor index")
     raise TypeError(f"{what}: a tensor index must be {_KEY_KINDS}, got {type(k).__name__}")
 
 
@@ -296,7 +300,7 @@ cdef object _plan_key(RamTensor t, object key, str what):
         for a_ in range(3):
             v = full[a_]
             if v < -dims[a_] or v >= dims[a_]:
-                raise IndexError(f"index {v} is out of range for axis {a_} of size "
+                raise IndexError(f"{what}: index {v} is out of range for axis {a_} of size "
                                  f"{dims[a_]} (shape {shape})")
             idx[a_] = v + dims[a_] if v < 0 else v
         return (idx[0] * t.R + idx[1]) * t.C + idx[2]
@@ -474,7 +478,7 @@ def arange(start, stop=None, step=1):
     else:
         if q != q or q > <double>MAX_ELEMENTS:
             raise ValueError(f"arange: {(start, stop, step)} gives too many values")
-        n = max(0, <Py_ssize_t>ceil(q))
+        n = 0 if q <= 0 else <Py_ssize_t>ceil(q)
     cdef RamTensor out = _empty(1, 1, n)
     cdef Py_ssize_t i, cnt = n
     cdef double delta = (a + st) - a

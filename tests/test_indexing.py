@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import rcmlrs as rc
 from rcmlrs import _runtime
+from tests.conftest import require
 
 # ------------------------------------------------------------------ the reference
 
@@ -137,8 +138,11 @@ def shape_and_key(draw, max_arrays: int = 3):
     n = draw(st.integers(1, 3))
     ellipsis = draw(st.none() | st.integers(0, n))
     # the axes the explicit components index (after an Ellipsis they move right)
-    axes = list(range(n)) if ellipsis is None else (
-        list(range(ellipsis)) + list(range(3 - (n - ellipsis), 3)))
+    axes = (
+        list(range(n))
+        if ellipsis is None
+        else (list(range(ellipsis)) + list(range(3 - (n - ellipsis), 3)))
+    )
     comps = [draw(component(shape[ax])) for ax in axes]
     arrays = [i for i, c in enumerate(comps) if isinstance(c, (list, np.ndarray))]
     for i in arrays[max_arrays:]:
@@ -381,9 +385,9 @@ def test_gather_and_scatter_do_not_depend_on_the_thread_count(threads):
         got.append(u)
         results[n] = got
     for n in (2, 3, 8):
-        for x, y in zip(results[1], results[n]):
+        for x, y in zip(results[1], results[n], strict=True):
             assert np.asarray(x).tobytes() == np.asarray(y).tobytes()
-    for k, got in zip(keys, results[1]):
+    for k, got in zip(keys, results[1][: len(keys)], strict=True):
         np.testing.assert_array_equal(np.asarray(got), ref_getitem(a, k))
 
 
@@ -415,7 +419,7 @@ def test_split(axis):
         got = rc.split(t, s, axis=axis)
         want = np.split(a, s, axis=axis)
         assert len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert g.shape == w.shape
             np.testing.assert_array_equal(np.asarray(g), w)
     with pytest.raises(rc.ShapeError, match="does not divide into 5 equal sections"):
@@ -489,8 +493,23 @@ def test_transpose():
 
 @pytest.mark.parametrize(
     "args",
-    [(5,), (0,), (-3,), (2, 7), (7, 2), (7, 2, -1), (0.0, 1.0, 0.1), (1, 2, 0.25), (-1.5, 2.5, 0.7),
-     (10, -10, -3), (0, 1e-300, 1e300), (0, -1e-300, 1e300), (3.0,), (1e8, 1e8 + 5), (0, 5, float("inf"))],
+    [
+        (5,),
+        (0,),
+        (-3,),
+        (2, 7),
+        (7, 2),
+        (7, 2, -1),
+        (0.0, 1.0, 0.1),
+        (1, 2, 0.25),
+        (-1.5, 2.5, 0.7),
+        (10, -10, -3),
+        (0, 1e-300, 1e300),
+        (0, -1e-300, 1e300),
+        (3.0,),
+        (1e8, 1e8 + 5),
+        (0, 5, float("inf")),
+    ],
 )
 def test_arange(args):
     got = rc.arange(*args)
@@ -525,8 +544,10 @@ def test_linspace_errors():
         rc.linspace(0, 1, -1)
 
 
-@pytest.mark.parametrize("n, m, k", [(3, None, 0), (3, 5, 0), (5, 3, 0), (4, 4, 1), (4, 4, -2),
-                                     (3, 3, 5), (0, None, 0), (2, 0, 0)])
+@pytest.mark.parametrize(
+    "n, m, k",
+    [(3, None, 0), (3, 5, 0), (5, 3, 0), (4, 4, 1), (4, 4, -2), (3, 3, 5), (0, None, 0), (2, 0, 0)],
+)
 def test_eye(n, m, k):
     got = rc.eye(n, m, k)
     want = np.eye(n, m, k, dtype=np.float32)[None]
@@ -536,8 +557,13 @@ def test_eye(n, m, k):
 
 def test_one_hot():
     want = np.eye(4, dtype=np.float32)[[0, 3, 1, 1]][None]
-    for labels in [[0, 3, 1, 1], np.array([0, 3, 1, 1]), np.array([0.0, 3.0, 1.0, 1.0]),
-                   rc.tensor([0, 3, 1, 1]), np.array([[0], [3], [1], [1]], np.uint8)]:
+    for labels in [
+        [0, 3, 1, 1],
+        np.array([0, 3, 1, 1]),
+        np.array([0.0, 3.0, 1.0, 1.0]),
+        rc.tensor([0, 3, 1, 1]),
+        np.array([[0], [3], [1], [1]], np.uint8),
+    ]:
         got = rc.one_hot(labels, 4)
         assert got.shape == (1, 4, 4)
         np.testing.assert_array_equal(np.asarray(got), want)
@@ -556,3 +582,133 @@ def test_one_hot():
         rc.one_hot([True, False], 2)
     with pytest.raises(TypeError):
         rc.one_hot("abc", 2)
+
+
+# ---------------------------------------------------------------------- autograd
+
+
+def _rand(shape, seed):
+    return rc.tensor(np.random.default_rng(seed).uniform(-2, 2, shape).astype(np.float32))
+
+
+def _tape_grads(fn, inputs, w):
+    with rc.autograd.Tape() as tape:
+        tape.watch(*inputs)
+        out = fn(*inputs)
+    return out, tape.gradient(out, list(inputs), output_gradient=w)
+
+
+def _check_torch(fn, tfn, inputs, seed=0):
+    """Tape gradients of sum(fn(*inputs) * w) against torch autograd in float64."""
+    torch = require("torch")
+    out = fn(*inputs)
+    w = np.random.default_rng(seed).uniform(0.5, 1.5, out.shape).astype(np.float32)
+    _, gs = _tape_grads(fn, inputs, w)
+    ts = [torch.tensor(np.asarray(x, np.float64), requires_grad=True) for x in inputs]
+    tout = tfn(*ts)
+    assert tuple(tout.shape) == out.shape
+    np.testing.assert_allclose(np.asarray(out), tout.detach().numpy(), rtol=1e-6)
+    (tout * torch.tensor(w.astype(np.float64))).sum().backward()
+    for g, t in zip(gs, ts, strict=True):
+        np.testing.assert_allclose(np.asarray(g), t.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+GRAD_CASES = [
+    # name, fn, torch fn, input shapes
+    ("layer", lambda x: x[1], lambda x: x[1:2], [(3, 2, 4)]),
+    ("np int layer", lambda x: x[np.int64(-1)], lambda x: x[2:3], [(3, 2, 4)]),
+    ("slices", lambda x: x[::-1, 1:, ::2], lambda x: x.flip(0)[:, 1:, ::2], [(3, 4, 5)]),
+    ("int + slice", lambda x: x[:, 2], lambda x: x[:, 2:3], [(2, 3, 4)]),
+    ("repeated ids", lambda x: x[:, [0, 2, 0, 0]], lambda x: x[:, [0, 2, 0, 0]], [(2, 3, 4)]),
+    (
+        "outer ids",
+        lambda x: x[[1, 1], :, [3, 0, 3]],
+        lambda x: x[[1, 1]][:, :, [3, 0, 3]],
+        [(2, 3, 4)],
+    ),
+    (
+        "mask axis",
+        lambda x: x[..., [True, False, True, True]],
+        lambda x: x[..., [0, 2, 3]],
+        [(2, 3, 4)],
+    ),
+    ("flip", lambda x: x.flip((0, 2)), lambda x: x.flip((0, 2)), [(2, 3, 4)]),
+    ("repeat", lambda x: x.repeat(3, 1), lambda x: x.repeat_interleave(3, 1), [(2, 3, 4)]),
+    (
+        "repeat counts",
+        lambda x: x.repeat([2, 0, 1, 3], axis=-1),
+        lambda x: x.repeat_interleave(x.new_tensor([2, 0, 1, 3]).long(), -1),
+        [(2, 3, 4)],
+    ),
+    (
+        "repeat flat",
+        lambda x: x.repeat(2),
+        lambda x: x.reshape(1, 1, -1).repeat_interleave(2, 2),
+        [(2, 3, 4)],
+    ),
+    ("tile", lambda x: x.tile((2, 1, 3)), lambda x: x.tile((2, 1, 3)), [(2, 3, 4)]),
+    ("permute", lambda x: x.transpose((2, 0, 1)), lambda x: x.permute(2, 0, 1), [(2, 3, 4)]),
+    ("permute 2", lambda x: x.transpose(1, 0, 2), lambda x: x.permute(1, 0, 2), [(2, 3, 4)]),
+    ("transpose", lambda x: x.transpose(), lambda x: x.transpose(1, 2), [(2, 3, 4)]),
+    (
+        "stack",
+        lambda a, b: rc.stack([a, b, a]),
+        lambda a, b: torch_cat([a, b, a]),
+        [(1, 3, 4), (1, 3, 4)],
+    ),
+    (
+        "split",
+        lambda x: rc.concat([p * (i + 1.0) for i, p in enumerate(rc.split(x, [1, 3], axis=2))], 2),
+        lambda x: torch_cat([x[..., :1], 2 * x[..., 1:3], 3 * x[..., 3:]], 2),
+        [(2, 3, 5)],
+    ),
+]
+
+
+def torch_cat(parts, dim=0):
+    return require("torch").cat(parts, dim)
+
+
+@pytest.mark.parametrize("name, fn, tfn, shapes", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_shape_op_gradients(name, fn, tfn, shapes):
+    inputs = [_rand(s, i) for i, s in enumerate(shapes)]
+    assert rc.autograd.gradcheck(fn, inputs)
+    _check_torch(fn, tfn, inputs)
+
+
+def test_whole_mask_gradient():
+    x = _rand((2, 3, 4), 5)
+    m = np.asarray(x) > 0
+    assert rc.autograd.gradcheck(lambda t: t[m], [x])
+    w = np.arange(1, int(m.sum()) + 1, dtype=np.float32).reshape(1, 1, -1)
+    _, (g,) = _tape_grads(lambda t: t[m], [x], w)
+    want = np.zeros((2, 3, 4), np.float32)
+    want[m] = w.ravel()
+    np.testing.assert_array_equal(np.asarray(g), want)
+
+
+def test_repeated_index_gradients_accumulate():
+    x = rc.zeros((2, 1, 3))
+    _, (g,) = _tape_grads(lambda t: t[[0, 0, 1, 0]], [x], np.ones((4, 1, 3), np.float32))
+    assert np.asarray(g)[:, 0, 0].tolist() == [3.0, 1.0]
+    _, (g,) = _tape_grads(lambda t: t.tile(3), [x], np.ones((2, 1, 9), np.float32))
+    assert set(np.asarray(g).ravel().tolist()) == {3.0}
+
+
+def test_setitem_is_not_recorded_and_guards_earlier_uses():
+    x = _rand((2, 3, 4), 1)
+    with rc.autograd.Tape() as tape:
+        tape.watch(x)
+        y = x[:, 1] * 2.0
+        z = x.copy()
+        z[0] = 0.0  # z is in place: not recorded, its version moves on
+    (g,) = tape.gradient(y, [x])
+    want = np.zeros((2, 3, 4), np.float32)
+    want[:, 1] = 2.0
+    np.testing.assert_array_equal(np.asarray(g), want)
+    with rc.autograd.Tape() as tape:
+        tape.watch(x)
+        y = x[0] * 1.0
+        x[1, 0, 0] = 5.0
+    with pytest.raises(RuntimeError):
+        tape.gradient(y, [x])  # x changed after x[0] was recorded
