@@ -45,13 +45,17 @@ void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, floa
  * permutation are all this one pattern with different offset lists, and their gradients
  * are the matching scatter-add. Work is cut into chunks of the flat selection (or of its
  * rows) whose boundaries depend only on the sizes, so results never depend on threads. */
+
+/* how the last-axis offsets of a gather run: one unit-step run, long runs, or neither */
+enum { RCML_RUN_NONE = 0, RCML_RUN_SOME = 1, RCML_RUN_ONE = 2 };
+
 typedef struct {
     const float *src;
     float *dst;
     const int64_t *o[3];
     size_t n1, n2;
     ptrdiff_t vs[3];
-    int accumulate, contiguous;
+    int accumulate, runs;
 } rcml_g3_job_t;
 
 /* gather the flat selection range [b, e): one run per (a, b) row piece */
@@ -64,8 +68,15 @@ static void rcml_gather3_chunk(void *ctx, size_t b, size_t e) {
         const float *base = j->src + (size_t)j->o[0][row / j->n1] + (size_t)j->o[1][row % j->n1];
         const int64_t *o2 = j->o[2] + c;
         float *out = j->dst + i;
-        if (j->contiguous) {
+        if (j->runs == RCML_RUN_ONE) {
             memcpy(out, base + (size_t)o2[0], run * sizeof(float));
+        } else if (j->runs == RCML_RUN_SOME) {
+            k = 0;
+            while (k < run) {
+                size_t s = k++;
+                while (k < run && o2[k] == o2[k - 1] + 1) k++;
+                memcpy(out + s, base + (size_t)o2[s], (k - s) * sizeof(float));
+            }
         } else {
             for (k = 0; k < run; k++) out[k] = base[(size_t)o2[k]];
         }
@@ -76,7 +87,7 @@ static void rcml_gather3_chunk(void *ctx, size_t b, size_t e) {
 void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_t *o1, size_t n1,
                       const int64_t *o2, size_t n2, float *out) {
     rcml_g3_job_t j;
-    size_t total = n0 * n1 * n2, c;
+    size_t total = n0 * n1 * n2, c, breaks;
     if (total == 0) return;
     j.src = x;
     j.dst = out;
@@ -87,9 +98,11 @@ void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_
     j.n2 = n2;
     j.vs[0] = j.vs[1] = j.vs[2] = 0;
     j.accumulate = 0;
-    /* a unit-step last axis (plain slices, whole rows) copies runs with memcpy */
-    j.contiguous = 1;
-    for (c = 1; c < n2 && j.contiguous; c++) j.contiguous = o2[c] == o2[c - 1] + 1;
+    /* unit-step runs along the last axis (slices, whole rows, tiles of rows) are copied
+     * with memcpy when they are long enough on average to beat a plain loop */
+    breaks = 0;
+    for (c = 1; c < n2; c++) breaks += o2[c] != o2[c - 1] + 1;
+    j.runs = breaks == 0 ? RCML_RUN_ONE : (breaks + 1) * 16 <= n2 ? RCML_RUN_SOME : RCML_RUN_NONE;
     if (total < RCML_EW_PAR_MIN) {
         rcml_gather3_chunk(&j, 0, total);
         return;
@@ -140,7 +153,7 @@ void rcml_scatter3_f32(const float *v, const ptrdiff_t vs[3], const int64_t *o0,
     j.vs[1] = vs[1];
     j.vs[2] = vs[2];
     j.accumulate = accumulate;
-    j.contiguous = 0;
+    j.runs = RCML_RUN_NONE;
     /* repeated destinations must be visited in (a, b, c) order: the last write wins and
      * sums always add in the same order, so such a scatter runs on one thread */
     if (total < RCML_EW_PAR_MIN || mode == RCML_SCATTER_SERIAL) {

@@ -28,6 +28,7 @@ cdef object _numpy():
 
 
 @cython.final
+@cython.auto_pickle(False)
 cdef class _Plan:
     """Where a selection's elements are in a source tensor of shape ``src``: element
     (a, b, c) at offset o0[a] + o1[b] + o2[c] (int64 NumPy arrays, in floats). ``mode``
@@ -140,6 +141,12 @@ def _scatter_add(RamTensor g, _Plan plan):
 
 
 # ----------------------------------------------------------------- key parsing
+
+cdef inline bint _three_ints(object key) noexcept:
+    """key is exactly a tuple of three Python ints (the fast element path)."""
+    return (type(key) is tuple and len(<tuple>key) == 3 and type((<tuple>key)[0]) is int
+            and type((<tuple>key)[1]) is int and type((<tuple>key)[2]) is int)
+
 
 cdef str _KEY_KINDS = ("an int, a slice, '...', an integer array/list, a boolean mask, or "
                        "a tuple of up to 3 of them")
@@ -530,7 +537,7 @@ def eye(n, m=None, k=0):
     cdef RamTensor out = _empty(1, R, C)
     if out.n:
         memset(out.data, 0, out.n * 4)
-    cdef Py_ssize_t r, c, lo, hi
+    cdef Py_ssize_t r, lo, hi
     if -R < off < C:
         lo = max(0, -off)
         hi = min(R, C - off)

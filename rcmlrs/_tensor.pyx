@@ -386,6 +386,8 @@ cdef class RamTensor:
             if _tape is not None:
                 _tape.record("getitem", out, (self,), {"plan": _plan_key(self, l, "t[key]")})
             return out
+        if _three_ints(key):  # the common t[l, r, c]: no key parsing
+            return <double>self.data[self._offset(key)]
         plan = _plan_key(self, key, "t[key]")
         if not isinstance(plan, _Plan):
             return <double>self.data[<Py_ssize_t>plan]
@@ -398,8 +400,13 @@ cdef class RamTensor:
         read from a snapshot. In place: not differentiable, so autograd records nothing
         (the write bumps the tensor's version, so a tape refuses a gradient through an
         earlier use of it)."""
-        plan = _plan_key(self, key, "t[key] = value")
         cdef float v
+        if _three_ints(key):
+            v = _to_float(value, "__setitem__")
+            self.data[self._offset(key)] = v
+            self._version += 1
+            return
+        plan = _plan_key(self, key, "t[key] = value")
         if not isinstance(plan, _Plan):
             v = _to_float(value, "__setitem__")
             self.data[<Py_ssize_t>plan] = v

@@ -389,6 +389,21 @@ def test_gather_and_scatter_do_not_depend_on_the_thread_count(threads):
             assert np.asarray(x).tobytes() == np.asarray(y).tobytes()
     for k, got in zip(keys, results[1][: len(keys)], strict=True):
         np.testing.assert_array_equal(np.asarray(got), ref_getitem(a, k))
+    flip, tile, perm = results[1][len(keys) : len(keys) + 3]
+    np.testing.assert_array_equal(np.asarray(flip), a[:, :, ::-1])
+    np.testing.assert_array_equal(np.asarray(tile), np.tile(a, (1, 1, 2)))
+    np.testing.assert_array_equal(np.asarray(perm), a.transpose(2, 0, 1))
+
+
+def test_gather_copies_unit_step_runs():
+    # long unit-step runs along the last axis are copied as blocks: check run edges
+    a = np.arange(2 * 3 * 200, dtype=np.float32).reshape(2, 3, 200)
+    t = rc.tensor(a)
+    cols = np.r_[0:40, 50:90, 10:30, 199, 198, 100:200, 0:1]
+    check_get(a, (slice(None), slice(None), cols))
+    check_get(a, (slice(None), [2, 0], cols[::-1]))
+    np.testing.assert_array_equal(np.asarray(t.tile(3)), np.tile(a, 3))
+    np.testing.assert_array_equal(np.asarray(t.repeat(2, axis=1)), np.repeat(a, 2, axis=1))
 
 
 # --------------------------------------------------------------------- shape ops
