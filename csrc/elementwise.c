@@ -15,13 +15,19 @@ static void rcml_binary_chunk(void *ctx, size_t b, size_t e) {
     j->t->binary(j->op, j->a + b, j->b + b, j->out + b, e - b);
 }
 
+/* libm calls (fmodf, powf) cost ~10x an add, so they are worth threads sooner */
+static int rcml_binary_heavy(int op) {
+    return op == RCML_MOD || op == RCML_RMOD || op == RCML_POW || op == RCML_RPOW;
+}
+
 void rcml_binary_f32(int op, const float *a, const float *b, float *out, size_t n) {
     rcml_ew_job_t j = {rcml_kernels()->ew, op, a, b, 0.0f, 0.0f, out};
-    if (n < RCML_EW_PAR_MIN) {
+    int heavy = rcml_binary_heavy(op);
+    if (n < (heavy ? RCML_EW_GRAIN : RCML_EW_PAR_MIN)) {
         j.t->binary(op, a, b, out, n);
         return;
     }
-    rcml_parallel_for(n, RCML_EW_GRAIN, rcml_binary_chunk, &j);
+    rcml_parallel_for(n, heavy ? RCML_EW_GRAIN / 4 : RCML_EW_GRAIN, rcml_binary_chunk, &j);
 }
 
 static void rcml_scalar_chunk(void *ctx, size_t b, size_t e) {
@@ -31,19 +37,30 @@ static void rcml_scalar_chunk(void *ctx, size_t b, size_t e) {
 
 void rcml_binary_scalar_f32(int op, const float *a, float s, float *out, size_t n) {
     rcml_ew_job_t j = {rcml_kernels()->ew, op, a, NULL, s, 0.0f, out};
-    if (n < RCML_EW_PAR_MIN) {
+    int heavy = rcml_binary_heavy(op);
+    if (n < (heavy ? RCML_EW_GRAIN : RCML_EW_PAR_MIN)) {
         j.t->binary_scalar(op, a, s, out, n);
         return;
     }
-    rcml_parallel_for(n, RCML_EW_GRAIN, rcml_scalar_chunk, &j);
+    rcml_parallel_for(n, heavy ? RCML_EW_GRAIN / 4 : RCML_EW_GRAIN, rcml_scalar_chunk, &j);
 }
 
+/* the op with its operands swapped: a op b = b swap(op) a (ADD, MUL, MAXIMUM, MINIMUM,
+ * EQ and NE are symmetric bit for bit) */
 static int rcml_swap_op(int op) {
     switch (op) {
     case RCML_SUB: return RCML_RSUB;
     case RCML_DIV: return RCML_RDIV;
     case RCML_RSUB: return RCML_SUB;
     case RCML_RDIV: return RCML_DIV;
+    case RCML_MOD: return RCML_RMOD;
+    case RCML_RMOD: return RCML_MOD;
+    case RCML_POW: return RCML_RPOW;
+    case RCML_RPOW: return RCML_POW;
+    case RCML_LT: return RCML_GT;
+    case RCML_GT: return RCML_LT;
+    case RCML_LE: return RCML_GE;
+    case RCML_GE: return RCML_LE;
     default: return op;
     }
 }
@@ -91,6 +108,61 @@ void rcml_binary_bcast_f32(int op, const float *a, const ptrdiff_t as[3], const 
         return;
     }
     rcml_parallel_for(rows, grain, rcml_bcast_rows, &j);
+}
+
+typedef struct {
+    const rcml_ew_table_t *t;
+    int op;
+    const float *a, *b, *c;
+    const ptrdiff_t *as, *bs, *cs;
+    float *out;
+    size_t R, C;
+} rcml_tern_job_t;
+
+/* one output row (l, r), as rcml_bcast_rows */
+static void rcml_tern_rows(void *ctx, size_t b, size_t e) {
+    rcml_tern_job_t *j = (rcml_tern_job_t *)ctx;
+    size_t row;
+    for (row = b; row < e; row++) {
+        ptrdiff_t l = (ptrdiff_t)(row / j->R), r = (ptrdiff_t)(row % j->R);
+        j->t->ternary(j->op, j->a + l * j->as[0] + r * j->as[1], (size_t)j->as[2],
+                      j->b + l * j->bs[0] + r * j->bs[1], (size_t)j->bs[2],
+                      j->c + l * j->cs[0] + r * j->cs[1], (size_t)j->cs[2], j->out + row * j->C,
+                      j->C);
+    }
+}
+
+/* operand with strides s reads the contiguous layout of shape (axes of size 1 aside) */
+static int rcml_is_full(const ptrdiff_t s[3], const size_t shape[3]) {
+    return (shape[0] == 1 || s[0] == (ptrdiff_t)(shape[1] * shape[2])) &&
+           (shape[1] == 1 || s[1] == (ptrdiff_t)shape[2]) && (shape[2] == 1 || s[2] == 1);
+}
+
+static void rcml_tern_flat(void *ctx, size_t b, size_t e) {
+    rcml_tern_job_t *j = (rcml_tern_job_t *)ctx;
+    j->t->ternary(j->op, j->a + b, 1, j->b + b, 1, j->c + b, 1, j->out + b, e - b);
+}
+
+void rcml_ternary_bcast_f32(int op, const float *a, const ptrdiff_t as[3], const float *b,
+                            const ptrdiff_t bs[3], const float *c, const ptrdiff_t cs[3],
+                            float *out, const size_t shape[3]) {
+    rcml_tern_job_t j = {rcml_kernels()->ew, op, a, b, c, as, bs, cs, out, shape[1], shape[2]};
+    size_t rows = shape[0] * shape[1], n = rows * shape[2];
+    if (n == 0) return;
+    if (rcml_is_full(as, shape) && rcml_is_full(bs, shape) && rcml_is_full(cs, shape)) {
+        /* no operand is broadcast: one flat run, however narrow the rows */
+        if (n < RCML_EW_PAR_MIN) {
+            rcml_tern_flat(&j, 0, n);
+            return;
+        }
+        rcml_parallel_for(n, RCML_EW_GRAIN, rcml_tern_flat, &j);
+        return;
+    }
+    if (n < RCML_EW_PAR_MIN) {
+        rcml_tern_rows(&j, 0, rows);
+        return;
+    }
+    rcml_parallel_for(rows, RCML_MAX((size_t)1, RCML_EW_GRAIN / shape[2]), rcml_tern_rows, &j);
 }
 
 static void rcml_unary_chunk(void *ctx, size_t b, size_t e) {

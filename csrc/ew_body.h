@@ -11,6 +11,36 @@
 
 #include <math.h>
 
+/* IEEE 754-2019 maximum: NaN on either side gives NaN (a + b), and of +0 and -0 the
+ * +0 (the AND of the bits), so maximum(a, b) = maximum(b, a) bit for bit. Selects are
+ * bit blends so the loops vectorise. */
+RCML_INLINE float RCML_SFX(maxf)(float a, float b) {
+    float m = rcml_self(a > b, a, b);
+    m = rcml_self(a == b, rcml_as_float(rcml_as_u32(a) & rcml_as_u32(b)), m);
+    return rcml_self((a != a) | (b != b), a + b, m);
+}
+
+/* minimum: the same with -0 below +0 (the OR of the bits) */
+RCML_INLINE float RCML_SFX(minf)(float a, float b) {
+    float m = rcml_self(a < b, a, b);
+    m = rcml_self(a == b, rcml_as_float(rcml_as_u32(a) | rcml_as_u32(b)), m);
+    return rcml_self((a != a) | (b != b), a + b, m);
+}
+
+/* a mod b with the sign of b (Python's %, np.mod): fmodf is exact, and adding b to a
+ * remainder of the other sign rounds once, so this is the float32 rounding of the exact
+ * floor modulo. b = 0 leaves fmodf's NaN; a zero remainder takes b's sign. */
+RCML_INLINE float RCML_SFX(modf1)(float a, float b) {
+    float m = fmodf(a, b);
+    if (b == 0.0f) return m;
+    if (m != 0.0f) {
+        if ((b < 0.0f) != (m < 0.0f)) m += b;
+    } else {
+        m = rcml_copysignf(0.0f, b);
+    }
+    return m;
+}
+
 static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out, size_t n) {
     size_t i;
     switch (op) {
@@ -20,6 +50,26 @@ static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out,
     case RCML_DIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] / b[i]; break;
     case RCML_RSUB: RCML_LOOP for (i = 0; i < n; i++) out[i] = b[i] - a[i]; break;
     case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = b[i] / a[i]; break;
+    case RCML_MAXIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(maxf)(a[i], b[i]); break;
+    case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], b[i]); break;
+    case RCML_MOD:
+        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], b[i]);
+        break;
+    case RCML_RMOD:
+        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(b[i], a[i]);
+        break;
+    case RCML_POW:
+        for (i = 0; i < n; i++) out[i] = powf(a[i], b[i]);
+        break;
+    case RCML_RPOW:
+        for (i = 0; i < n; i++) out[i] = powf(b[i], a[i]);
+        break;
+    case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < b[i] ? 1.0f : 0.0f; break;
+    case RCML_LE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] <= b[i] ? 1.0f : 0.0f; break;
+    case RCML_GT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] > b[i] ? 1.0f : 0.0f; break;
+    case RCML_GE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] >= b[i] ? 1.0f : 0.0f; break;
+    case RCML_EQ: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] == b[i] ? 1.0f : 0.0f; break;
+    case RCML_NE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] != b[i] ? 1.0f : 0.0f; break;
     default: break;
     }
 }
@@ -33,7 +83,56 @@ static void RCML_SFX(binary_scalar)(int op, const float *a, float s, float *out,
     case RCML_DIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] / s; break;
     case RCML_RSUB: RCML_LOOP for (i = 0; i < n; i++) out[i] = s - a[i]; break;
     case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = s / a[i]; break;
+    case RCML_MAXIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(maxf)(a[i], s); break;
+    case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], s); break;
+    case RCML_MOD:
+        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], s);
+        break;
+    case RCML_RMOD:
+        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(s, a[i]);
+        break;
+    case RCML_POW:
+        for (i = 0; i < n; i++) out[i] = powf(a[i], s);
+        break;
+    case RCML_RPOW:
+        for (i = 0; i < n; i++) out[i] = powf(s, a[i]);
+        break;
+    case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < s ? 1.0f : 0.0f; break;
+    case RCML_LE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] <= s ? 1.0f : 0.0f; break;
+    case RCML_GT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] > s ? 1.0f : 0.0f; break;
+    case RCML_GE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] >= s ? 1.0f : 0.0f; break;
+    case RCML_EQ: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] == s ? 1.0f : 0.0f; break;
+    case RCML_NE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] != s ? 1.0f : 0.0f; break;
     default: break;
+    }
+}
+
+/* op(a, b, c) over n elements; element i of an operand with stride 0 is its element 0
+ * (a broadcast column), with stride 1 element i. */
+static void RCML_SFX(ternary)(int op, const float *a, size_t sa, const float *b, size_t sb,
+                              const float *c, size_t sc, float *out, size_t n) {
+    size_t i;
+    if (sa && sb && sc) {
+        if (op == RCML_WHERE) {
+            RCML_LOOP for (i = 0; i < n; i++) out[i] = rcml_self(a[i] != 0.0f, b[i], c[i]);
+        } else if (op == RCML_CLAMP) {
+            /* the expression of RCML_CLIP, so number and tensor bounds agree bit for bit */
+            RCML_LOOP for (i = 0; i < n; i++) {
+                float v = a[i];
+                v = v < b[i] ? b[i] : v;
+                out[i] = v > c[i] ? c[i] : v;
+            }
+        }
+        return;
+    }
+    if (op == RCML_WHERE) {
+        for (i = 0; i < n; i++) out[i] = rcml_self(a[i * sa] != 0.0f, b[i * sb], c[i * sc]);
+    } else if (op == RCML_CLAMP) {
+        for (i = 0; i < n; i++) {
+            float v = a[i * sa], lo = b[i * sb], hi = c[i * sc];
+            v = v < lo ? lo : v;
+            out[i] = v > hi ? hi : v;
+        }
     }
 }
 
@@ -96,6 +195,37 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
     }
     case RCML_POWF:
         for (i = 0; i < n; i++) out[i] = powf(x[i], p0);
+        break;
+    case RCML_FLOOR: RCML_LOOP for (i = 0; i < n; i++) out[i] = floorf(x[i]); break;
+    case RCML_CEIL: RCML_LOOP for (i = 0; i < n; i++) out[i] = ceilf(x[i]); break;
+    case RCML_ROUND:
+        /* |x| < 2^23: (|x| + 2^23) - 2^23 is |x| rounded half to even (the default
+         * rounding mode; FP contraction and reassociation are off); larger |x|, inf and
+         * NaN are already integral. The sign is put back, so -0.4 -> -0. */
+        RCML_LOOP for (i = 0; i < n; i++) {
+            float ax = rcml_absf(x[i]);
+            float r = rcml_copysignf((ax + 8388608.0f) - 8388608.0f, x[i]);
+            out[i] = rcml_self(ax < 8388608.0f, r, x[i]);
+        }
+        break;
+    case RCML_SIGN:
+        RCML_LOOP for (i = 0; i < n; i++) {
+            float v = x[i];
+            float r = rcml_self(v > 0.0f, 1.0f, 0.0f);
+            r = rcml_self(v < 0.0f, -1.0f, r);
+            out[i] = rcml_self(v != v, v, r);
+        }
+        break;
+    case RCML_ISNAN: RCML_LOOP for (i = 0; i < n; i++) out[i] = x[i] != x[i] ? 1.0f : 0.0f; break;
+    case RCML_ISINF:
+        RCML_LOOP for (i = 0; i < n; i++) {
+            out[i] = (rcml_as_u32(x[i]) & 0x7fffffffu) == 0x7f800000u ? 1.0f : 0.0f;
+        }
+        break;
+    case RCML_ISFINITE:
+        RCML_LOOP for (i = 0; i < n; i++) {
+            out[i] = (rcml_as_u32(x[i]) & 0x7f800000u) != 0x7f800000u ? 1.0f : 0.0f;
+        }
         break;
     default: break;
     }
@@ -261,6 +391,7 @@ static void RCML_SFX(cols_acc)(const float *x, size_t len, size_t inner, size_t 
 }
 
 const rcml_ew_table_t RCML_SFX(rcml_ew) = {
-    RCML_SFX(binary),   RCML_SFX(binary_scalar), RCML_SFX(unary), RCML_SFX(sum),
-    RCML_SFX(sumsqdev), RCML_SFX(min),           RCML_SFX(max),   RCML_SFX(cols_acc),
+    RCML_SFX(binary), RCML_SFX(binary_scalar), RCML_SFX(unary),
+    RCML_SFX(sum),    RCML_SFX(sumsqdev),      RCML_SFX(min),
+    RCML_SFX(max),    RCML_SFX(cols_acc),      RCML_SFX(ternary),
 };

@@ -26,6 +26,9 @@ typedef struct {
     float (*max)(const float *x, size_t n);
     /* acc[i] += x[r * inner + i] for r < len, i < tw: column sums in double, row by row */
     void (*cols_acc)(const float *x, size_t len, size_t inner, size_t tw, double *acc);
+    /* out[i] = op(a[i*sa], b[i*sb], c[i*sc]) for i < n, strides 0 or 1 (rcml_ternop_t) */
+    void (*ternary)(int op, const float *a, size_t sa, const float *b, size_t sb, const float *c,
+                    size_t sc, float *out, size_t n);
 } rcml_ew_table_t;
 
 /* ------------------------------------------------------------ activations */

@@ -78,12 +78,32 @@ typedef enum {
     RCML_DIV = 3,  /* a / b */
     RCML_RSUB = 4, /* b - a */
     RCML_RDIV = 5, /* b / a */
-    RCML_BINOP_COUNT = 6
+    /* IEEE 754-2019 maximum/minimum: a NaN on either side gives NaN (np.maximum), and
+     * +0 > -0, so both are symmetric: maximum(-0, +0) = +0, minimum(-0, +0) = -0 */
+    RCML_MAXIMUM = 6,
+    RCML_MINIMUM = 7,
+    /* floor modulo as Python's % and np.mod: a - floor(a / b) * b computed exactly from
+     * fmod, with the sign of b (a zero result is +-0 with b's sign); b = 0, a = +-inf or
+     * NaN give NaN; a finite, b = +-inf gives a if the signs agree, else b (+-inf) */
+    RCML_MOD = 8,
+    RCML_RMOD = 9,  /* b mod a */
+    RCML_POW = 10,  /* powf(a, b) (C99 Annex F: pow(x, 0) = 1 and pow(1, y) = 1 even for NaN) */
+    RCML_RPOW = 11, /* powf(b, a) */
+    /* comparisons: 1.0f where true, else 0.0f; a NaN on either side compares false, so
+     * NE is 1 there; -0 == +0 */
+    RCML_LT = 12, /* a < b */
+    RCML_LE = 13, /* a <= b */
+    RCML_GT = 14, /* a > b */
+    RCML_GE = 15, /* a >= b */
+    RCML_EQ = 16, /* a == b */
+    RCML_NE = 17, /* a != b */
+    RCML_BINOP_COUNT = 18
 } rcml_binop_t;
 
 /* out[i] = a[i] op b[i]; n floats; out may equal a or b. */
 RCML_FN(void, rcml_binary_f32)(int op, const float *a, const float *b, float *out, size_t n);
-/* out[i] = a[i] op s; n floats; out may equal a. RSUB gives s - a[i], RDIV s / a[i]. */
+/* out[i] = a[i] op s; n floats; out may equal a. RSUB gives s - a[i], RDIV s / a[i] (and
+ * the other R* ops likewise). */
 RCML_FN(void, rcml_binary_scalar_f32)(int op, const float *a, float s, float *out, size_t n);
 /* Broadcasting form over 3 axes: out has shape[0..2] (contiguous); a and b are read at
  * offsets l*as[0] + r*as[1] + c*as[2] (strides in floats, 0 on a broadcast axis).
@@ -102,11 +122,36 @@ typedef enum {
     RCML_CLIP = 7,   /* min(max(x, p0), p1); NaN stays NaN */
     RCML_TANH = 8,   /* tanh x, a few ulp, saturates to +-1 */
     RCML_SQUARE = 9, /* x * x */
-    RCML_UNOP_COUNT = 10
+    /* exact; NaN and +-inf pass through, -0 stays -0 */
+    RCML_FLOOR = 10,
+    RCML_CEIL = 11,
+    RCML_ROUND = 12, /* to the nearest integer, halves to even (np.round, rint) */
+    RCML_SIGN = 13,  /* -1, 0 or 1 (+0 for +-0, as np.sign); NaN stays NaN */
+    /* 1.0f where true, else 0.0f */
+    RCML_ISNAN = 14,
+    RCML_ISINF = 15,    /* x = +-inf */
+    RCML_ISFINITE = 16, /* neither NaN nor +-inf */
+    RCML_UNOP_COUNT = 17
 } rcml_unop_t;
 
 /* out[i] = f(x[i]; p0, p1); n floats; out may equal x. */
 RCML_FN(void, rcml_unary_f32)(int op, const float *x, float p0, float p1, float *out, size_t n);
+
+typedef enum {
+    RCML_WHERE = 0, /* a != 0 ? b : c (NaN is nonzero: it selects b) */
+    RCML_CLAMP = 1, /* RCML_CLIP with the bounds b (low) and c (high): a < b ? b : a, then
+                       > c ? c : that; NaN in a stays NaN, a NaN bound is no bound, b > c
+                       gives c */
+    RCML_TERNOP_COUNT = 2
+} rcml_ternop_t;
+
+/* out = op(a, b, c) with broadcasting over 3 axes, as rcml_binary_bcast_f32: out has
+ * shape[0..2] (contiguous), each operand is read at l*s[0] + r*s[1] + c*s[2] (strides in
+ * floats, 0 on a broadcast axis). out must not overlap an operand unless it equals it
+ * with the contiguous strides of out. */
+RCML_FN(void, rcml_ternary_bcast_f32)(int op, const float *a, const ptrdiff_t as[3], const float *b,
+                                      const ptrdiff_t bs[3], const float *c, const ptrdiff_t cs[3],
+                                      float *out, const size_t shape[3]);
 
 /* -------------------------------------------------------------- reductions */
 /* All sums accumulate in double over fixed 4096-element blocks combined in order, so
@@ -129,7 +174,13 @@ typedef enum {
     RCML_RED_MIN = 2,
     RCML_RED_MAX = 3,
     RCML_RED_VAR = 4, /* sum((x-mean)^2) / (len - ddof) */
-    RCML_RED_STD = 5
+    RCML_RED_STD = 5,
+    RCML_RED_PROD = 6, /* product in double, in order */
+    RCML_RED_ANY = 7,  /* 1 if any element is nonzero (NaN counts as nonzero), else 0 */
+    RCML_RED_ALL = 8,  /* 1 if every element is nonzero, else 0 */
+    /* log(sum(e^x)) = m + log(sum(e^(x - m))), m = max, in double: stable for any finite
+     * input; m = +-inf gives m (a row of -inf gives -inf), a NaN gives NaN */
+    RCML_RED_LOGSUMEXP = 9
 } rcml_reduce_t;
 
 /* Reduce the middle axis of x viewed as (outer, len, inner), len >= 1:
@@ -139,6 +190,16 @@ RCML_FN(void, rcml_reduce_axis_f32)(int op, const float *x, size_t outer, size_t
 /* Same view; out gets the index j of the first maximum (first NaN). */
 RCML_FN(void, rcml_argmax_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
                                     int64_t *out);
+/* index of the first minimum (first NaN if any); n >= 1. */
+RCML_FN(size_t, rcml_argmin_f32)(const float *x, size_t n);
+/* As rcml_argmax_axis_f32 for the first minimum (first NaN). */
+RCML_FN(void, rcml_argmin_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
+                                    int64_t *out);
+/* Running sums along the middle axis of the same view, out the shape of x (each column a
+ * sequential sum in double, rounded once per output): out[o, j, i] = sum_{k<=j} x[o, k, i],
+ * or sum_{k>=j} with reverse != 0. No aliasing. */
+RCML_FN(void, rcml_cumsum_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
+                                    int reverse, float *out);
 
 /* ------------------------------------------------------------------- shape */
 /* out (L, C, R) = x (L, R, C) with rows and cols swapped in every layer; no aliasing. */

@@ -96,6 +96,10 @@
     X(rcml_nn_gather_seq_f32)                                                                      \
     X(rcml_nn_swap01_f32)                                                                          \
     X(rcml_nn_dropout_f32)                                                                         \
+    X(rcml_ternary_bcast_f32)                                                                      \
+    X(rcml_argmin_f32)                                                                             \
+    X(rcml_argmin_axis_f32)                                                                        \
+    X(rcml_cumsum_axis_f32)                                                                        \
     X(rcml_gather3_f32)                                                                            \
     X(rcml_scatter3_f32)
 

@@ -57,20 +57,24 @@ double rcml_sumsqdev_f32(const float *x, size_t n, double mean) {
 float rcml_min_f32(const float *x, size_t n) { return rcml_kernels()->ew->min(x, n); }
 float rcml_max_f32(const float *x, size_t n) { return rcml_kernels()->ew->max(x, n); }
 
-size_t rcml_argmax_f32(const float *x, size_t n) {
+/* index of the first maximum (is_min: minimum), or of the first NaN */
+static size_t rcml_argext(const float *x, size_t n, int is_min) {
     size_t i, best = 0;
     float m = x[0];
     if (m != m) return 0;
     for (i = 1; i < n; i++) {
         float v = x[i];
         if (v != v) return i;
-        if (v > m) {
+        if (is_min ? v < m : v > m) {
             m = v;
             best = i;
         }
     }
     return best;
 }
+
+size_t rcml_argmax_f32(const float *x, size_t n) { return rcml_argext(x, n, 0); }
+size_t rcml_argmin_f32(const float *x, size_t n) { return rcml_argext(x, n, 1); }
 
 /* ---- median: introselect (quickselect, heap-free fallback to qsort past a depth cap) */
 static int rcml_cmp_float(const void *pa, const void *pb) {
@@ -142,6 +146,11 @@ float rcml_median_f32(float *v, size_t n) {
 
 /* ---- axis reductions */
 #define RCML_TILE 256
+/* internal ops beside rcml_reduce_t: index results and the running sums */
+#define RCML_ARGMAX (-1)
+#define RCML_ARGMIN (-2)
+#define RCML_CUMSUM (-3)
+#define RCML_CUMSUM_REV (-4)
 
 typedef struct {
     const rcml_ew_table_t *t;
@@ -171,7 +180,9 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
         const float *base = j->x + o * j->len * j->inner + t0;
         float *dst = j->out ? j->out + o * j->inner + t0 : NULL;
         size_t r, i;
-        if (j->inner == 1) {
+        /* contiguous rows: the backend's whole-row kernels; the other ops take the column
+         * path below with one column */
+        if (j->inner == 1 && j->op <= RCML_RED_STD && j->op >= RCML_ARGMIN) {
             const float *row = j->x + o * j->len;
             double s;
             switch (j->op) {
@@ -185,12 +196,86 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
                 dst[0] = rcml_finish_var(j->t->sumsqdev(row, j->len, s), j->len, j->ddof,
                                          j->op == RCML_RED_STD);
                 break;
-            default: j->idx[o] = (int64_t)rcml_argmax_f32(row, j->len); break;
+            default: j->idx[o] = (int64_t)rcml_argext(row, j->len, j->op == RCML_ARGMIN); break;
+            }
+            continue;
+        }
+        if (j->op == RCML_CUMSUM || j->op == RCML_CUMSUM_REV) {
+            double acc[RCML_TILE];
+            float *dst0 = j->out + o * j->len * j->inner + t0;
+            for (i = 0; i < tw; i++) acc[i] = 0.0;
+            for (r = 0; r < j->len; r++) {
+                size_t rr = j->op == RCML_CUMSUM ? r : j->len - 1 - r;
+                const float *p = base + rr * j->inner;
+                float *q = dst0 + rr * j->inner;
+                for (i = 0; i < tw; i++) {
+                    acc[i] += (double)p[i];
+                    q[i] = (float)acc[i];
+                }
+            }
+            continue;
+        }
+        if (j->op == RCML_RED_PROD) {
+            double acc[RCML_TILE];
+            for (i = 0; i < tw; i++) acc[i] = 1.0;
+            for (r = 0; r < j->len; r++) {
+                const float *p = base + r * j->inner;
+                for (i = 0; i < tw; i++) acc[i] *= (double)p[i];
+            }
+            for (i = 0; i < tw; i++) dst[i] = (float)acc[i];
+            continue;
+        }
+        if (j->op == RCML_RED_ANY || j->op == RCML_RED_ALL) {
+            /* x != 0 is true for NaN, as NumPy's truth value */
+            int acc[RCML_TILE], all = j->op == RCML_RED_ALL;
+            for (i = 0; i < tw; i++) acc[i] = all;
+            for (r = 0; r < j->len; r++) {
+                const float *p = base + r * j->inner;
+                if (all) {
+                    for (i = 0; i < tw; i++) acc[i] &= p[i] != 0.0f;
+                } else {
+                    for (i = 0; i < tw; i++) acc[i] |= p[i] != 0.0f;
+                }
+            }
+            for (i = 0; i < tw; i++) dst[i] = acc[i] ? 1.0f : 0.0f;
+            continue;
+        }
+        if (j->op == RCML_RED_LOGSUMEXP) {
+            /* max-shift: every exp argument is <= 0, so nothing overflows and the largest
+             * term is 1 (no total underflow either) */
+            float m[RCML_TILE];
+            double acc[RCML_TILE];
+            int nan[RCML_TILE];
+            for (i = 0; i < tw; i++) {
+                m[i] = base[i];
+                nan[i] = base[i] != base[i];
+                acc[i] = 0.0;
+            }
+            for (r = 1; r < j->len; r++) {
+                const float *p = base + r * j->inner;
+                for (i = 0; i < tw; i++) {
+                    nan[i] |= p[i] != p[i];
+                    m[i] = p[i] > m[i] ? p[i] : m[i];
+                }
+            }
+            for (r = 0; r < j->len; r++) {
+                const float *p = base + r * j->inner;
+                for (i = 0; i < tw; i++) acc[i] += exp((double)p[i] - (double)m[i]);
+            }
+            for (i = 0; i < tw; i++) {
+                if (nan[i]) {
+                    dst[i] = rcml_as_float(0x7fc00000u);
+                } else if (m[i] - m[i] != 0.0f) {
+                    dst[i] = m[i]; /* +-inf: the sum is that infinity (or all -inf: -inf) */
+                } else {
+                    dst[i] = (float)((double)m[i] + log(acc[i]));
+                }
             }
             continue;
         }
         if (j->idx) {
             float best[RCML_TILE];
+            int is_min = j->op == RCML_ARGMIN;
             int64_t *di = j->idx + o * j->inner + t0;
             for (i = 0; i < tw; i++) {
                 best[i] = base[i];
@@ -201,7 +286,7 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
                 for (i = 0; i < tw; i++) {
                     float v = p[i], m = best[i];
                     if (m != m) continue; /* first NaN wins */
-                    if (v != v || v > m) {
+                    if (v != v || (is_min ? v < m : v > m)) {
                         best[i] = v;
                         di[i] = (int64_t)r;
                     }
@@ -276,7 +361,21 @@ void rcml_reduce_axis_f32(int op, const float *x, size_t outer, size_t len, size
 }
 
 void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner, int64_t *out) {
-    rcml_axis_job_t j = {NULL, -1, x, outer, len, inner, 0, 0.0, NULL, out};
+    rcml_axis_job_t j = {NULL, RCML_ARGMAX, x, outer, len, inner, 0, 0.0, NULL, out};
+    if (outer == 0 || inner == 0 || len == 0) return;
+    rcml_axis_run(&j);
+}
+
+void rcml_argmin_axis_f32(const float *x, size_t outer, size_t len, size_t inner, int64_t *out) {
+    rcml_axis_job_t j = {NULL, RCML_ARGMIN, x, outer, len, inner, 0, 0.0, NULL, out};
+    if (outer == 0 || inner == 0 || len == 0) return;
+    rcml_axis_run(&j);
+}
+
+void rcml_cumsum_axis_f32(const float *x, size_t outer, size_t len, size_t inner, int reverse,
+                          float *out) {
+    rcml_axis_job_t j = {
+        NULL, reverse ? RCML_CUMSUM_REV : RCML_CUMSUM, x, outer, len, inner, 0, 0.0, out, NULL};
     if (outer == 0 || inner == 0 || len == 0) return;
     rcml_axis_run(&j);
 }

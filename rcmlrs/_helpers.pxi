@@ -91,7 +91,9 @@ cdef tuple _broadcast_shape(RamTensor a, RamTensor b, str what, Py_ssize_t *as_,
 # Tape names of the elementwise ops that have a gradient (rcmlrs/autograd/rules.py); an op
 # missing here (a comparison, say) records nothing: its result is a constant.
 _BINARY_NAMES = {RCML_ADD: "add", RCML_SUB: "sub", RCML_RSUB: "rsub", RCML_MUL: "mul",
-                 RCML_DIV: "div", RCML_RDIV: "rdiv"}
+                 RCML_DIV: "div", RCML_RDIV: "rdiv", RCML_MAXIMUM: "maximum",
+                 RCML_MINIMUM: "minimum", RCML_MOD: "mod", RCML_RMOD: "rmod", RCML_POW: "pow",
+                 RCML_RPOW: "rpow"}
 _UNARY_NAMES = {RCML_NEG: "neg", RCML_ABS: "abs", RCML_SQRT: "sqrt", RCML_EXP: "exp",
                 RCML_LOG: "log", RCML_POWI: "powi", RCML_POWF: "powf", RCML_CLIP: "clip"}
 
@@ -208,7 +210,7 @@ cdef RamTensor _unary(RamTensor x, int op, float p0, float p1):
 
 cdef int _axis_index(object axis, str what) except -1:
     if isinstance(axis, bool) or not hasattr(axis, "__index__"):
-        raise TypeError(f"{what}: axis must be None or an int, got {type(axis).__name__}")
+        raise TypeError(f"{what}: an axis must be an int, got {type(axis).__name__}")
     a = axis.__index__()
     if a < -3 or a > 2:
         raise ValueError(f"{what}: axis {a} is out of range for a rank-3 tensor")
@@ -225,60 +227,130 @@ cdef tuple _axis_view(RamTensor t, int a):
 
 
 _REDUCE_NAMES = {RCML_RED_SUM: "sum", RCML_RED_MEAN: "mean", RCML_RED_MIN: "min",
-                 RCML_RED_MAX: "max", RCML_RED_VAR: "var", RCML_RED_STD: "std"}
+                 RCML_RED_MAX: "max", RCML_RED_VAR: "var", RCML_RED_STD: "std",
+                 RCML_RED_PROD: "prod", RCML_RED_LOGSUMEXP: "logsumexp"}
+
+
+cdef object _record_reduce(int op, RamTensor out, RamTensor t, tuple axes, double ddof):
+    """Record a reduction with axes (any and all have no gradient: not recorded)."""
+    name = _REDUCE_NAMES.get(op)
+    if name is not None:
+        _tape.record(name, out, (t,), {"axis": axes, "ddof": ddof})
+    return out
+
+
+cdef object _reduce_all(RamTensor t, int op, double ddof, str what):
+    """The reduction of every element: a Python float (a bool for any/all)."""
+    cdef double s, m
+    cdef float f
+    if t.n == 0:
+        if op == RCML_RED_SUM:
+            return 0.0
+        if op == RCML_RED_PROD:
+            return 1.0
+        if op == RCML_RED_ANY:
+            return False
+        if op == RCML_RED_ALL:
+            return True
+        if op == RCML_RED_LOGSUMEXP:
+            return -INFINITY
+        if op == RCML_RED_MIN or op == RCML_RED_MAX:
+            raise ValueError(f"{what}: tensor of shape {t.shape} is empty")
+        return NAN
+    with nogil:
+        if op == RCML_RED_SUM or op == RCML_RED_MEAN:
+            s = rcml_sum_f32(t.data, t.n)
+            if op == RCML_RED_MEAN:
+                s = s / <double>t.n
+        elif op == RCML_RED_MIN:
+            s = rcml_min_f32(t.data, t.n)
+        elif op == RCML_RED_MAX:
+            s = rcml_max_f32(t.data, t.n)
+        elif op == RCML_RED_VAR or op == RCML_RED_STD:
+            m = rcml_sum_f32(t.data, t.n) / <double>t.n
+            s = rcml_sumsqdev_f32(t.data, t.n, m)
+            if <double>t.n - ddof <= 0:
+                s = NAN
+            else:
+                s = s / (<double>t.n - ddof)
+            if op == RCML_RED_STD:
+                s = sqrt(s)
+        else:  # prod, any, all, logsumexp: the axis kernel over one row of every element
+            rcml_reduce_axis_f32(op, t.data, 1, t.n, 1, 0.0, &f)
+            s = f
+    if op == RCML_RED_ANY or op == RCML_RED_ALL:
+        return s != 0.0
+    # results are float32 quantities: round once so sum() == float(sum(axis=...))
+    f = <float>s
+    return <double>f
+
+
+cdef tuple _axes(object axis, str what):
+    """The distinct axes (sorted, in 0..2) of an int or a tuple/list of ints."""
+    if not isinstance(axis, (tuple, list)):
+        return (_axis_index(axis, what),)
+    given = tuple(axis)
+    axes = [_axis_index(a, what) for a in given]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{what}: repeated axis in {given}")
+    return tuple(sorted(axes))
 
 
 cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
+    """A reduction over all elements (axis None: a Python number) or over one or more
+    axes (an int or a tuple of them), which become size 1 in the resulting tensor. Axes
+    that are adjacent in memory are reduced as one axis of a (outer, len, inner) view, so
+    every axis set is one pass of rcml_reduce_axis_f32 ((0, 2): of the transpose)."""
     cdef size_t outer, ln, inner
-    cdef double s, m
-    cdef float f
-    cdef RamTensor out
+    cdef RamTensor out, src = t
     if axis is None:
-        if t.n == 0:
-            if op == RCML_RED_SUM:
-                return 0.0
-            if op == RCML_RED_MIN or op == RCML_RED_MAX:
-                raise ValueError(f"{what}: tensor of shape {t.shape} is empty")
-            return NAN
-        with nogil:
-            if op == RCML_RED_SUM or op == RCML_RED_MEAN:
-                s = rcml_sum_f32(t.data, t.n)
-                if op == RCML_RED_MEAN:
-                    s = s / <double>t.n
-            elif op == RCML_RED_MIN:
-                s = rcml_min_f32(t.data, t.n)
-            elif op == RCML_RED_MAX:
-                s = rcml_max_f32(t.data, t.n)
-            else:
-                m = rcml_sum_f32(t.data, t.n) / <double>t.n
-                s = rcml_sumsqdev_f32(t.data, t.n, m)
-                if <double>t.n - ddof <= 0:
-                    s = NAN
-                else:
-                    s = s / (<double>t.n - ddof)
-                if op == RCML_RED_STD:
-                    s = sqrt(s)
-        # results are float32 quantities: round once so sum() == float(sum(axis=...))
-        f = <float>s
-        return <double>f
-    cdef int a = _axis_index(axis, what)
-    outer, ln, inner = _axis_view(t, a)
+        return _reduce_all(t, op, ddof, what)
+    cdef tuple axes = _axes(axis, what)
+    if len(axes) == 3:
+        out = _empty(1, 1, 1)
+        out.data[0] = <float>_reduce_all(t, op, ddof, what)
+        if _tape is not None:
+            _record_reduce(op, out, t, axes, ddof)
+        return out
     dims = [t.L, t.R, t.C]
-    dims[a] = 1
+    for a in axes:
+        dims[a] = 1
+    if len(axes) == 0:
+        outer, ln, inner = t.n, 1, 1
+    elif len(axes) == 1:
+        outer, ln, inner = _axis_view(t, axes[0])
+    elif axes == (0, 1):
+        outer, ln, inner = 1, t.L * t.R, t.C
+    elif axes == (1, 2):
+        outer, ln, inner = t.L, t.R * t.C, 1
+    else:  # (0, 2): reduce (L, C, R)'s first two axes
+        src = _empty(t.L, t.C, t.R)
+        if t.n:
+            with nogil:
+                rcml_transpose_f32(t.data, t.L, t.R, t.C, src.data)
+        outer, ln, inner = 1, t.L * t.C, t.R
     out = _empty(dims[0], dims[1], dims[2])
     if ln == 0:
-        if op == RCML_RED_SUM:
+        if op == RCML_RED_SUM or op == RCML_RED_ANY:
             rcml_fill_f32(0.0, out.data, out.n)
+        elif op == RCML_RED_PROD or op == RCML_RED_ALL:
+            rcml_fill_f32(1.0, out.data, out.n)
+        elif op == RCML_RED_LOGSUMEXP:
+            rcml_fill_f32(-INFINITY, out.data, out.n)
         elif op == RCML_RED_MIN or op == RCML_RED_MAX:
             if out.n:
-                raise ValueError(f"{what}: cannot reduce an empty axis {a} of shape {t.shape}")
+                which = f"an empty axis {axes[0]}" if len(axes) == 1 else f"the axes {axes}"
+                raise ValueError(f"{what}: cannot reduce {which} of shape {t.shape} (no "
+                                 f"elements)")
         else:
             rcml_fill_f32(NAN, out.data, out.n)
+        if _tape is not None:
+            _record_reduce(op, out, t, axes, ddof)
         return out
     with nogil:
-        rcml_reduce_axis_f32(op, t.data, outer, ln, inner, ddof, out.data)
+        rcml_reduce_axis_f32(op, src.data, outer, ln, inner, ddof, out.data)
     if _tape is not None:
-        _tape.record(_REDUCE_NAMES[op], out, (t,), {"axis": (a,), "ddof": ddof})
+        _record_reduce(op, out, t, axes, ddof)
     return out
 
 

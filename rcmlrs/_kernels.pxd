@@ -35,6 +35,18 @@ cdef extern from "rcmlrs.h" nogil:
         RCML_DIV
         RCML_RSUB
         RCML_RDIV
+        RCML_MAXIMUM
+        RCML_MINIMUM
+        RCML_MOD
+        RCML_RMOD
+        RCML_POW
+        RCML_RPOW
+        RCML_LT
+        RCML_LE
+        RCML_GT
+        RCML_GE
+        RCML_EQ
+        RCML_NE
 
     void rcml_binary_f32(int op, const float *a, const float *b, float *out, size_t n) noexcept
     void rcml_binary_scalar_f32(int op, const float *a, float s, float *out, size_t n) noexcept
@@ -52,8 +64,23 @@ cdef extern from "rcmlrs.h" nogil:
         RCML_CLIP
         RCML_TANH
         RCML_SQUARE
+        RCML_FLOOR
+        RCML_CEIL
+        RCML_ROUND
+        RCML_SIGN
+        RCML_ISNAN
+        RCML_ISINF
+        RCML_ISFINITE
 
     void rcml_unary_f32(int op, const float *x, float p0, float p1, float *out, size_t n) noexcept
+
+    enum:
+        RCML_WHERE
+        RCML_CLAMP
+
+    void rcml_ternary_bcast_f32(int op, const float *a, const Py_ssize_t *as_, const float *b,
+                                const Py_ssize_t *bs, const float *c, const Py_ssize_t *cs,
+                                float *out, const size_t *shape) noexcept
 
     double rcml_sum_f32(const float *x, size_t n) noexcept
     double rcml_sumsqdev_f32(const float *x, size_t n, double mean) noexcept
@@ -69,11 +96,20 @@ cdef extern from "rcmlrs.h" nogil:
         RCML_RED_MAX
         RCML_RED_VAR
         RCML_RED_STD
+        RCML_RED_PROD
+        RCML_RED_ANY
+        RCML_RED_ALL
+        RCML_RED_LOGSUMEXP
 
     void rcml_reduce_axis_f32(int op, const float *x, size_t outer, size_t len, size_t inner,
                               double ddof, float *out) noexcept
     void rcml_argmax_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
                               int64_t *out) noexcept
+    size_t rcml_argmin_f32(const float *x, size_t n) noexcept
+    void rcml_argmin_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                              int64_t *out) noexcept
+    void rcml_cumsum_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
+                              int reverse, float *out) noexcept
 
     void rcml_transpose_f32(const float *x, size_t layers, size_t rows, size_t cols,
                             float *out) noexcept

@@ -12,7 +12,7 @@ from cpython.buffer cimport PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_RECORDS_RO
 from cpython.buffer cimport PyBuffer_IsContiguous
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.math cimport NAN, copysign, fabs, isfinite, isinf, sqrt
+from libc.math cimport INFINITY, NAN, copysign, fabs, isfinite, isinf, sqrt
 from libc.stdint cimport int64_t, uintptr_t
 from libc.string cimport memcpy, memset
 
@@ -214,6 +214,18 @@ cdef class RamTensor:
 
     def __releasebuffer__(self, Py_buffer *buffer):
         pass
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``); the capsule keeps the tensor alive. A versioned capsule
+        ("dltensor_versioned") when ``max_version`` >= (1, 0), else the legacy "dltensor".
+        ``stream`` must be None (CPU memory); ``dl_device`` None or (1, 0);
+        ``copy=True`` exports a copy. See _dlpack.pxi."""
+        return _dlpack_export(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """(1, 0): DLPack's kDLCPU, device 0."""
+        return (kDLCPU, 0)
 
     # ------------------------------------------------- original-crate spellings
     @classmethod
@@ -505,7 +517,46 @@ cdef class RamTensor:
             raise TypeError("pow() with a modulus is not supported")
         if isinstance(p, int) and not isinstance(p, bool):
             return self.powi(p)
-        return self.powf(p)
+        if isinstance(p, float):
+            return self.powf(p)
+        return _binary_op(self, p, RCML_POW, "pow", True)
+
+    def __rpow__(self, base, mod):
+        if mod is not None:
+            raise TypeError("pow() with a modulus is not supported")
+        return _binary_op(self, base, RCML_RPOW, "pow", True)
+
+    def __mod__(self, other):
+        return _binary_op(self, other, RCML_MOD, "mod", True)
+
+    def __rmod__(self, other):
+        return _binary_op(self, other, RCML_RMOD, "mod", True)
+
+    # comparisons are elementwise (0/1 tensors), as in NumPy: a tensor is unhashable
+    # (Cython sets __hash__ = None beside __eq__); ``equals`` is the whole-tensor test
+    def __lt__(self, other):
+        return _binary_op(self, other, RCML_LT, "lt", True)
+
+    def __le__(self, other):
+        return _binary_op(self, other, RCML_LE, "le", True)
+
+    def __gt__(self, other):
+        return _binary_op(self, other, RCML_GT, "gt", True)
+
+    def __ge__(self, other):
+        return _binary_op(self, other, RCML_GE, "ge", True)
+
+    def __eq__(self, other):
+        return _binary_op(self, other, RCML_EQ, "eq", True)
+
+    def __ne__(self, other):
+        return _binary_op(self, other, RCML_NE, "ne", True)
+
+    def __bool__(self):
+        if self.n != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is "
+                             f"ambiguous; use .any() or .all() (or .equals for a comparison)")
+        return self.data[0] != 0.0
 
     def __matmul__(self, other):
         if not isinstance(other, RamTensor):
@@ -582,9 +633,90 @@ cdef class RamTensor:
 
     def clip(self, lo, hi):
         """Elementwise min(max(x, lo), hi); NaN stays NaN. With lo > hi every element
-        becomes hi (as ``np.clip`` and ``torch.clamp``)."""
-        cdef float a = _to_float(lo, "clip"), b = _to_float(hi, "clip")
-        return _unary(self, RCML_CLIP, a, b)
+        becomes hi (as ``np.clip`` and ``torch.clamp``). A bound is a number, a tensor or
+        array (broadcasting with x, like ``np.clip``), or None for no bound (not both);
+        a NaN bound is no bound."""
+        return _clip(self, lo, hi)
+
+    # ------------------------------------------ comparisons and selection (issue 14)
+    def eq(self, other):
+        """Elementwise a == b as 1.0/0.0 (broadcasting; NaN == anything is 0)."""
+        return _binary_op(self, other, RCML_EQ, "eq")
+
+    def ne(self, other):
+        """Elementwise a != b as 1.0/0.0 (NaN != anything is 1)."""
+        return _binary_op(self, other, RCML_NE, "ne")
+
+    def lt(self, other):
+        """Elementwise a < b as 1.0/0.0 (a NaN on either side gives 0)."""
+        return _binary_op(self, other, RCML_LT, "lt")
+
+    def le(self, other):
+        """Elementwise a <= b as 1.0/0.0 (a NaN on either side gives 0)."""
+        return _binary_op(self, other, RCML_LE, "le")
+
+    def gt(self, other):
+        """Elementwise a > b as 1.0/0.0 (a NaN on either side gives 0)."""
+        return _binary_op(self, other, RCML_GT, "gt")
+
+    def ge(self, other):
+        """Elementwise a >= b as 1.0/0.0 (a NaN on either side gives 0)."""
+        return _binary_op(self, other, RCML_GE, "ge")
+
+    def maximum(self, other):
+        """Elementwise maximum (broadcasting), as ``np.maximum``: a NaN on either side
+        gives NaN; of -0.0 and 0.0 the result is 0.0."""
+        return _binary_op(self, other, RCML_MAXIMUM, "maximum")
+
+    def minimum(self, other):
+        """Elementwise minimum (broadcasting), as ``np.minimum``: a NaN on either side
+        gives NaN; of -0.0 and 0.0 the result is -0.0."""
+        return _binary_op(self, other, RCML_MINIMUM, "minimum")
+
+    def mod(self, other):
+        """Elementwise floor modulo a - floor(a / b) * b with the sign of b, as Python's
+        ``%`` and ``np.mod`` (exact before the final rounding). b = 0 or a = +-inf give
+        NaN; a finite with b = +-inf gives a when the signs agree, else b."""
+        return _binary_op(self, other, RCML_MOD, "mod")
+
+    def pow(self, other):
+        """Elementwise x ** other: an int exponent as ``powi``, a float as ``powf``, a
+        tensor or array elementwise with broadcasting (C ``powf``: pow(x, 0) = 1 and
+        pow(1, y) = 1 even for NaN; a negative base with a non-integer exponent is NaN)."""
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self.powi(other)
+        if isinstance(other, float):
+            return self.powf(other)
+        return _binary_op(self, other, RCML_POW, "pow")
+
+    def floor(self):
+        """Elementwise floor (exact; NaN, +-inf and -0.0 unchanged)."""
+        return _unary(self, RCML_FLOOR, 0.0, 0.0)
+
+    def ceil(self):
+        """Elementwise ceiling (exact; NaN, +-inf and -0.0 unchanged)."""
+        return _unary(self, RCML_CEIL, 0.0, 0.0)
+
+    def round(self):
+        """Elementwise rounding to the nearest integer, halves to even (as ``np.round``:
+        round(2.5) = 2.0, round(-0.4) = -0.0); NaN and +-inf unchanged."""
+        return _unary(self, RCML_ROUND, 0.0, 0.0)
+
+    def sign(self):
+        """Elementwise sign: -1.0, 0.0 (for +-0) or 1.0; NaN stays NaN (``np.sign``)."""
+        return _unary(self, RCML_SIGN, 0.0, 0.0)
+
+    def isnan(self):
+        """1.0 where the element is NaN, else 0.0."""
+        return _unary(self, RCML_ISNAN, 0.0, 0.0)
+
+    def isinf(self):
+        """1.0 where the element is +inf or -inf, else 0.0."""
+        return _unary(self, RCML_ISINF, 0.0, 0.0)
+
+    def isfinite(self):
+        """1.0 where the element is neither NaN nor infinite, else 0.0."""
+        return _unary(self, RCML_ISFINITE, 0.0, 0.0)
 
     def map(self, fn):
         """Apply a Python function to every element (the original ``cus_act!``).
@@ -623,20 +755,23 @@ cdef class RamTensor:
         return _matmul(a, b, False, False)
 
     # ------------------------------------------------------------- reductions
+    # Reductions take axis=None (every element: a Python float) or an axis in -3..2 or a
+    # tuple of distinct axes (a tensor where those axes have size 1).
     def sum(self, axis=None):
-        """Sum of all elements (a float), or along one axis (that axis becomes 1)."""
+        """Sum of all elements (a float), or over the given axes (they become 1); in
+        double, in a fixed order."""
         return _reduce(self, RCML_RED_SUM, axis, 0.0, "sum")
 
     def mean(self, axis=None):
-        """Arithmetic mean of all elements (a float), or along one axis."""
+        """Arithmetic mean of all elements (a float), or over the given axes."""
         return _reduce(self, RCML_RED_MEAN, axis, 0.0, "mean")
 
     def min(self, axis=None):
-        """Smallest element (NaN if any is NaN), or along one axis."""
+        """Smallest element (NaN if any is NaN), or over the given axes."""
         return _reduce(self, RCML_RED_MIN, axis, 0.0, "min")
 
     def max(self, axis=None):
-        """Largest element (NaN if any is NaN), or along one axis."""
+        """Largest element (NaN if any is NaN), or over the given axes."""
         return _reduce(self, RCML_RED_MAX, axis, 0.0, "max")
 
     def find_min(self, axis=None):
@@ -648,33 +783,49 @@ cdef class RamTensor:
         return self.max(axis)
 
     def var(self, axis=None, ddof=0):
-        """Variance sum((x - mean)^2) / (N - ddof), two-pass in double."""
+        """Variance sum((x - mean)^2) / (N - ddof), two-pass in double, of all elements
+        or over the given axes (N = the number of elements reduced)."""
         return _reduce(self, RCML_RED_VAR, axis, _to_ddof(ddof), "var")
 
     def std(self, axis=None, ddof=0):
         """Standard deviation sqrt(var(axis, ddof))."""
         return _reduce(self, RCML_RED_STD, axis, _to_ddof(ddof), "std")
 
+    def prod(self, axis=None):
+        """Product of all elements (a float; 1.0 when empty), or over the given axes;
+        in double, in order, rounded once."""
+        return _reduce(self, RCML_RED_PROD, axis, 0.0, "prod")
+
+    def any(self, axis=None):
+        """True if any element is nonzero (NaN counts as nonzero), or over the given
+        axes as 1.0/0.0."""
+        return _reduce(self, RCML_RED_ANY, axis, 0.0, "any")
+
+    def all(self, axis=None):
+        """True if every element is nonzero (True when empty), or over the given axes
+        as 1.0/0.0."""
+        return _reduce(self, RCML_RED_ALL, axis, 0.0, "all")
+
+    def logsumexp(self, axis=None):
+        """log(sum(exp(x))) of all elements (a float), or over the given axes, computed
+        as m + log(sum(exp(x - m))), m = max, in double: stable for inputs of any size.
+        Slices of -inf (and empty ones) give -inf, a +inf gives inf, a NaN gives NaN."""
+        return _reduce(self, RCML_RED_LOGSUMEXP, axis, 0.0, "logsumexp")
+
+    def cumsum(self, axis):
+        """Running sums along ``axis`` (same shape; each a sequential sum in double
+        rounded once, as ``np.cumsum`` along that axis)."""
+        return _cumsum(self, axis, False)
+
     def argmax(self, axis=None):
         """Flat index (int) of the first maximum, or with an axis an int64 NumPy array
         with that axis of size 1. A NaN counts as the maximum (as in NumPy)."""
-        cdef size_t outer, ln, inner
-        if self.n == 0:
-            raise ValueError(f"argmax: tensor of shape {self.shape} is empty")
-        if axis is None:
-            with nogil:
-                i = rcml_argmax_f32(self.data, self.n)
-            return <Py_ssize_t>i
-        import numpy as np
-        a = _axis_index(axis, "argmax")
-        outer, ln, inner = _axis_view(self, a)
-        dims = list(self.shape)
-        dims[a] = 1
-        out = np.empty(dims, dtype=np.int64)
-        cdef int64_t[:, :, ::1] mv = out
-        with nogil:
-            rcml_argmax_axis_f32(self.data, outer, ln, inner, &mv[0, 0, 0])
-        return out
+        return _argext(self, axis, False, "argmax")
+
+    def argmin(self, axis=None):
+        """Flat index (int) of the first minimum, or with an axis an int64 NumPy array
+        with that axis of size 1. A NaN counts as the minimum (as in NumPy)."""
+        return _argext(self, axis, True, "argmin")
 
     def median(self):
         """The true median of all elements (mean of the two middle values for an even
@@ -1044,6 +1195,8 @@ cdef class RamTensor:
 include "_helpers.pxi"
 include "_constructors.pxi"
 include "_activations.pxi"
+include "_ops2.pxi"
+include "_dlpack.pxi"
 include "_shapeops.pxi"
 
 # ============================================================================ C API

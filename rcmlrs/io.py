@@ -19,6 +19,13 @@ Binary (``save_tensors_binary`` / ``load_state_binary``)
     ``format_version``, ``tensor_order``, ``crc32`` must carry all of them and
     ``"format": "rcmlrs"``, so damage to the metadata cannot switch the checksum off.
 
+Named tensors (``save_file`` / ``load_file``)
+    The same container as the safetensors package writes it: ``{name: tensor}`` in the
+    dict's order, every tensor stored as F32 (RamTensors with their rank-3 shape, NumPy
+    arrays of 0-3 dims in their own shape), user metadata only, no checksum. ``load_file``
+    returns a dict in data-offset order and also reads F16, BF16 and F64, converted to
+    float32. See docs/FORMATS.md.
+
 JSON (``save_tensors_json`` / ``load_state_json``)
     ``{"format": "rcmlrs", "version": 1, "tensors": [{"shape": [l, r, c], "data": [...]}]}``
     with ``data`` flat in row-major order, every value written as the shortest decimal
@@ -58,15 +65,19 @@ import stat
 import struct
 import sys
 import zlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from rcmlrs._crc32 import _NO_CRC, _Crc32, _NoCrc
-from rcmlrs._tensor import FormatError, RamTensor, from_numpy, zeros
+from rcmlrs._tensor import FormatError, RamTensor, ShapeError, from_numpy, zeros
 
 __all__ = [
     "load_binary_with_metadata",
+    "load_file",
+    "load_file_with_metadata",
     "load_state_binary",
     "load_state_json",
+    "save_file",
     "save_tensors_binary",
     "save_tensors_json",
 ]
@@ -85,6 +96,9 @@ MAX_HEADER_BYTES = 100_000_000
 MAX_DIM = 1 << 40
 # keys rcmlrs writes into __metadata__; callers cannot set them
 RESERVED_METADATA_KEYS = ("format", "format_version", "tensor_order", "crc32")
+# save_file writes plain safetensors files: "format" is free ("pt" for Hugging Face), but
+# not "rcmlrs", and a key that would make the reader look for a checksum is refused
+_NAMED_RESERVED_KEYS = ("format_version", "tensor_order", "crc32")
 _TENSOR_KEYS = frozenset(("dtype", "shape", "data_offsets"))
 _CRC_RE = re.compile(rb'"crc32":"([0-9a-f]{8})"')
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -113,7 +127,9 @@ def _check_tensors(tensors, what: str) -> list:
     return list(tensors)
 
 
-def _check_metadata(metadata, what: str) -> dict:
+def _check_metadata(metadata, what: str, reserved=RESERVED_METADATA_KEYS) -> dict:
+    """``metadata`` as a dict of str -> str (TypeError otherwise); a ``reserved`` key is a
+    ValueError."""
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
@@ -126,10 +142,10 @@ def _check_metadata(metadata, what: str) -> dict:
                 f"{what}: metadata keys and values must be str "
                 f"(safetensors requires it), got {k!r}: {type(v).__name__}"
             )
-        if k in RESERVED_METADATA_KEYS:
+        if k in reserved:
             raise ValueError(
                 f"{what}: metadata key {k!r} is reserved for rcmlrs "
-                f"(reserved: {', '.join(RESERVED_METADATA_KEYS)})"
+                f"(reserved: {', '.join(reserved)})"
             )
     return dict(metadata)
 
@@ -379,6 +395,14 @@ def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def _nonzero_product(shape) -> int:
+    """The product of the non-zero dims (held to MAX_DIM, even for an empty tensor)."""
+    p = 1
+    for d in shape:
+        p *= max(d, 1)
+    return p
+
+
 def _shape3(shape, what: str) -> tuple:
     """A JSON shape (list of 0-3 non-negative ints) promoted to (layers, rows, cols)."""
     if not isinstance(shape, list):
@@ -393,10 +417,7 @@ def _shape3(shape, what: str) -> tuple:
                 f"{what}: shape {_short(shape)} has a dimension that is not a non-negative int"
             )
     # even an empty tensor must have a shape rcmlrs and NumPy can represent
-    nonzero = 1
-    for d in shape:
-        nonzero *= max(d, 1)
-    if nonzero > MAX_DIM:
+    if _nonzero_product(shape) > MAX_DIM:
         raise FormatError(
             f"{what}: shape {_short(shape)} is too large (more than {MAX_DIM} "
             f"elements even ignoring zero dimensions)"
@@ -433,15 +454,20 @@ def _binary_header(tensors: list, extra: dict, what: str) -> bytes:
         "crc32": "00000000",
     }
     meta.update(extra)
-    header: dict[str, object] = {"__metadata__": meta}
+    return _header_bytes(
+        meta, [(n, list(t.shape), t.nbytes) for n, t in zip(names, tensors, strict=True)], what
+    )
+
+
+def _header_bytes(meta: dict, entries: list, what: str) -> bytes:
+    """The padded JSON header of a safetensors file holding ``entries`` (name, shape,
+    nbytes) of F32 data back to back in that order, ``meta`` as ``__metadata__`` (left out
+    when empty). ValueError, before any I/O, when a reader would refuse it."""
+    header: dict[str, object] = {"__metadata__": meta} if meta else {}
     offset = 0
-    for name, t in zip(names, tensors, strict=True):
-        header[name] = {
-            "dtype": "F32",
-            "shape": list(t.shape),
-            "data_offsets": [offset, offset + t.nbytes],
-        }
-        offset += t.nbytes
+    for name, shape, nbytes in entries:
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-(8 + len(hbytes)) % 8)  # data starts 8-byte aligned
     # never write a file the reader refuses: the same header limits, before any I/O
@@ -468,14 +494,7 @@ def _write_binary(f, tensors: list, hbytes: bytes) -> None:
     f.write(hbytes)
     crc = _Crc32(zlib.crc32(hbytes), sum(t.nbytes for t in tensors))
     try:
-        for t in tensors:
-            raw = _raw_bytes(t)
-            if raw is None:
-                continue
-            for pos in range(0, len(raw), _IO_CHUNK):
-                chunk = raw[pos : pos + _IO_CHUNK]
-                crc.add(chunk)
-                f.write(chunk)
+        _write_data(f, map(_raw_bytes, tensors), crc)
     finally:
         value = crc.result()
     placeholder = b'"crc32":"00000000"'
@@ -485,6 +504,18 @@ def _write_binary(f, tensors: list, hbytes: bytes) -> None:
     f.seek(8)
     f.write(hbytes.replace(placeholder, b'"crc32":"%08x"' % value))
     f.seek(end)
+
+
+def _write_data(f, raws, crc: _Crc32 | _NoCrc) -> None:
+    """Write each tensor's file bytes (``_raw_bytes``; None for an empty tensor) in
+    chunks, feeding each chunk to ``crc``."""
+    for raw in raws:
+        if raw is None:
+            continue
+        for pos in range(0, len(raw), _IO_CHUNK):
+            chunk = raw[pos : pos + _IO_CHUNK]
+            crc.add(chunk)
+            f.write(chunk)
 
 
 def _readinto_exact(f, mv, crc: _Crc32 | _NoCrc, what: str) -> None:
@@ -499,8 +530,17 @@ def _readinto_exact(f, mv, crc: _Crc32 | _NoCrc, what: str) -> None:
 
 
 def _read_binary(f, size: int, what: str, verify: bool = True):
-    """Parse a safetensors/rcmlrs container from the open binary file ``f`` of ``size``
-    bytes. Returns (tensors, metadata)."""
+    """Parse a safetensors/rcmlrs container of F32 tensors from the open binary file ``f``
+    of ``size`` bytes. Returns (tensors in order, metadata)."""
+    by_name, meta = _read_container(f, size, what, _BINARY_DTYPES, verify)
+    return list(by_name.values()), meta
+
+
+def _read_container(f, size: int, what: str, dtypes, verify: bool = True):
+    """Parse a safetensors/rcmlrs container whose tensors' dtypes are in ``dtypes``
+    (names in _ITEMSIZE) from the open binary file ``f`` of ``size`` bytes. Returns (dict of
+    tensors by name, in order, metadata). The order is rcmlrs's ``tensor_order``, or
+    else the data offsets' (a writer's order)."""
     if size < 8:
         raise FormatError(
             f"{what}: file of {size} bytes is too short for a safetensors header (needs at least 8)"
@@ -533,7 +573,7 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
         raise FormatError(f"{what}: __metadata__ must be an object of string values")
 
     data_len = size - 8 - hlen
-    entries = []  # (begin, end, index in header, name, shape)
+    entries = []  # (begin, end, index in header, name, shape, dtype)
     for i, (name, info) in enumerate(header.items()):
         where = f"{what}: tensor {_short(name)}"
         if not isinstance(info, dict):
@@ -542,9 +582,11 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
             raise FormatError(
                 f"{where}: entry keys {_short(sorted(info))}; expected {sorted(_TENSOR_KEYS)}"
             )
-        if info["dtype"] != "F32":
+        dtype = info["dtype"]
+        if not isinstance(dtype, str) or dtype not in dtypes:
             raise FormatError(
-                f"{where}: dtype {_short(info['dtype'])} is not supported (rcmlrs reads F32 only)"
+                f"{where}: dtype {_short(dtype)} is not supported "
+                f"({what} reads {', '.join(dtypes)})"
             )
         shape = _shape3(info["shape"], where)
         offs = info["data_offsets"]
@@ -564,18 +606,18 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
                 f"({data_len} bytes); truncated file?"
             )
         # Python ints cannot overflow; the product is compared, never allocated
-        nbytes = shape[0] * shape[1] * shape[2] * 4
+        nbytes = shape[0] * shape[1] * shape[2] * _ITEMSIZE[dtype]
         if nbytes != end - begin:
             raise FormatError(
-                f"{where}: shape {info['shape']} needs {nbytes} bytes but "
+                f"{where}: shape {info['shape']} of {dtype} needs {nbytes} bytes but "
                 f"data_offsets {offs} hold {end - begin}"
             )
-        entries.append((begin, end, i, name, shape))
+        entries.append((begin, end, i, name, shape, dtype))
 
     # the data must be exactly the tensors' bytes, back to back, in offset order
     entries.sort()
     pos = 0
-    for begin, end, _, name, _ in entries:
+    for begin, end, _, name, _, _ in entries:
         if begin != pos:
             kind = "overlap" if begin < pos else "a gap"
             raise FormatError(
@@ -586,40 +628,11 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
     if pos != data_len:
         raise FormatError(f"{what}: {data_len - pos} trailing bytes after the last tensor")
 
-    # rcmlrs's own metadata: version, order and checksum
-    # (a file with any of rcmlrs's keys must have all of them, so that damage to the
-    # metadata itself cannot switch the checksum off)
-    order = [e[3] for e in entries]
-    expected_crc = None
-    ours = [k for k in RESERVED_METADATA_KEYS if k != "format" and k in meta]
-    if meta.get("format") == FORMAT_NAME or ours:
-        missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
-        if meta.get("format") != FORMAT_NAME or missing:
-            raise FormatError(
-                f"{what}: damaged rcmlrs metadata (format {_short(meta.get('format'))}"
-                f", missing keys {missing})"
-            )
-        version = meta["format_version"]
-        if version != str(BINARY_VERSION):
-            raise FormatError(
-                f"{what}: rcmlrs format_version {_short(version)} is not supported "
-                f"(this rcmlrs reads version {BINARY_VERSION})"
-            )
-        listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
-        if sorted(listed) != sorted(order):
-            raise FormatError(
-                f"{what}: metadata tensor_order does not list exactly the tensors in the header"
-            )
-        order = listed
-        found = _CRC_RE.findall(hbytes)
-        if len(found) != 1 or found[0].decode() != meta["crc32"]:
-            raise FormatError(
-                f"{what}: crc32 in metadata is malformed (expected 8 lowercase hex digits)"
-            )
-        if verify:
-            expected_crc = int(meta["crc32"], 16)
+    order, expected_crc = _rcmlrs_metadata(meta, [e[3] for e in entries], hbytes, what)
+    if not verify:
+        expected_crc = None
 
-    # all checks passed: now allocate and read, one readinto per tensor, in file order
+    # all checks passed: now allocate and read, one tensor at a time, in file order
     checking = expected_crc is not None
     crc = _Crc32(
         zlib.crc32(_CRC_RE.sub(b'"crc32":"00000000"', hbytes)) if checking else 0,
@@ -627,13 +640,8 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
     )
     by_name = {}
     try:
-        for _begin, _end, _, name, shape in entries:
-            t = _empty_tensor(shape)
-            if t.size:
-                _readinto_exact(
-                    f, memoryview(cast("Buffer", t)).cast("B"), crc if checking else _NO_CRC, what
-                )
-            by_name[name] = t
+        for _begin, _end, _, name, shape, dtype in entries:
+            by_name[name] = _read_tensor(f, shape, dtype, crc if checking else _NO_CRC, what)
     finally:
         got = crc.result() if checking else None
     if checking and got != expected_crc:
@@ -642,10 +650,91 @@ def _read_binary(f, size: int, what: str, verify: bool = True):
             f"contents give {got:08x}); the file is damaged"
         )
     if _BIG_ENDIAN:
-        for t in by_name.values():
-            if t.size:
-                t.numpy().byteswap(inplace=True)
-    return [by_name[n] for n in order], dict(meta)
+        for _begin, _end, _, name, _, dtype in entries:
+            if dtype == "F32" and by_name[name].size:
+                by_name[name].numpy().byteswap(inplace=True)
+    return {n: by_name[n] for n in order}, dict(meta)
+
+
+def _rcmlrs_metadata(meta: dict, order: list, hbytes: bytes, what: str):
+    """rcmlrs's own metadata: version, order and checksum. Returns (tensor order, the
+    crc32 to check or None). A file with any of rcmlrs's keys must have all of them, so
+    that damage to the metadata itself cannot switch the checksum off."""
+    ours = [k for k in RESERVED_METADATA_KEYS if k != "format" and k in meta]
+    if meta.get("format") != FORMAT_NAME and not ours:
+        return order, None  # a plain safetensors file
+    missing = [k for k in RESERVED_METADATA_KEYS if k not in meta]
+    if meta.get("format") != FORMAT_NAME or missing:
+        raise FormatError(
+            f"{what}: damaged rcmlrs metadata (format {_short(meta.get('format'))}"
+            f", missing keys {missing})"
+        )
+    version = meta["format_version"]
+    if version != str(BINARY_VERSION):
+        raise FormatError(
+            f"{what}: rcmlrs format_version {_short(version)} is not supported "
+            f"(this rcmlrs reads version {BINARY_VERSION})"
+        )
+    listed = meta["tensor_order"].split(",") if meta["tensor_order"] else []
+    if sorted(listed) != sorted(order):
+        raise FormatError(
+            f"{what}: metadata tensor_order does not list exactly the tensors in the header"
+        )
+    found = _CRC_RE.findall(hbytes)
+    if len(found) != 1 or found[0].decode() != meta["crc32"]:
+        raise FormatError(
+            f"{what}: crc32 in metadata is malformed (expected 8 lowercase hex digits)"
+        )
+    return listed, int(meta["crc32"], 16)
+
+
+def _read_tensor(f, shape: tuple, dtype: str, crc: _Crc32 | _NoCrc, what: str) -> RamTensor:
+    """The next tensor of ``shape`` from ``f``, stored as ``dtype`` (little-endian),
+    as float32. F32 is read straight into the tensor; other dtypes are read in chunks
+    and converted chunk by chunk, so the only extra memory is one chunk."""
+    t = _empty_tensor(shape)
+    if not t.size:
+        return t
+    if dtype == "F32":  # (byte-swapped by the caller on big-endian hosts, after the CRC)
+        _readinto_exact(f, memoryview(cast("Buffer", t)).cast("B"), crc, what)
+        return t
+    import numpy as np
+
+    itemsize, convert = _ITEMSIZE[dtype], _CONVERT[dtype]
+    out = t.numpy().reshape(-1)
+    step = _IO_CHUNK // itemsize
+    for pos in range(0, t.size, step):
+        n = min(step, t.size - pos)
+        raw = np.empty(n * itemsize, np.uint8)  # a fresh chunk: the CRC may still read the last
+        _readinto_exact(f, raw.data, crc, what)
+        convert(raw, out[pos : pos + n])
+    return t
+
+
+def _f16_to_f32(raw, out) -> None:
+    out[:] = raw.view("<f2")  # exact
+
+
+def _bf16_to_f32(raw, out) -> None:
+    import numpy as np
+
+    out.view(np.uint32)[:] = raw.view("<u2")  # bfloat16 is the top half of a float32...
+    out.view(np.uint32)[:] <<= 16  # ...so the bits move up, exactly
+
+
+def _f64_to_f32(raw, out) -> None:
+    import numpy as np
+
+    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, the nearest
+        out[:] = raw.view("<f8")
+
+
+# the safetensors dtypes rcmlrs reads: bytes per item, and the conversion of raw
+# little-endian bytes into float32 for all but F32
+_ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
+_CONVERT = {"F16": _f16_to_f32, "BF16": _bf16_to_f32, "F64": _f64_to_f32}
+_BINARY_DTYPES = ("F32",)  # what load_state_binary reads
+_NAMED_DTYPES = tuple(_ITEMSIZE)  # what load_file reads
 
 
 def load_binary_with_metadata(path, *, verify=True):
@@ -672,6 +761,100 @@ def load_state_binary(path, *, verify=True) -> list:
     files raise ``rc.FormatError``. ``verify=False`` skips the checksum (see
     ``rc.io.load_binary_with_metadata``)."""
     return load_binary_with_metadata(path, verify=verify)[0]
+
+
+# ======================================================================= named tensors
+
+
+def save_file(path, tensors, metadata=None) -> None:
+    """Save ``{name: tensor}`` to ``path`` as a safetensors file (atomically), the way
+    ``safetensors.numpy.save_file`` does: names kept, data in the dict's order.
+
+    A value is a RamTensor (saved with its (layers, rows, cols) shape) or a NumPy array of
+    0-3 dims (saved in its own shape, converted to float32). ``metadata``: an optional
+    dict of str -> str for the header's ``__metadata__`` (``{"format": "pt"}`` for
+    Hugging Face tooling, for example). No checksum is written (the file is a plain
+    safetensors file); ``load_file`` reads it back.
+    """
+    what = "save_file"
+    entries, raws = _named_tensors(tensors, what)
+    meta = _check_metadata(metadata, what, _NAMED_RESERVED_KEYS)
+    if meta.get("format") == FORMAT_NAME:  # the reader would look for a checksum
+        raise ValueError(
+            f"{what}: metadata format {FORMAT_NAME!r} is reserved for save_tensors_binary's files"
+        )
+    hbytes = _header_bytes(meta, entries, what)
+    _atomic_write(path, lambda f: _write_named(f, hbytes, raws), what)
+
+
+def _write_named(f, hbytes: bytes, raws: list) -> None:
+    f.write(struct.pack("<Q", len(hbytes)))
+    f.write(hbytes)
+    _write_data(f, raws, _NO_CRC)
+
+
+def _named_tensors(tensors, what: str):
+    """(entries (name, shape, nbytes), file bytes) of a dict of tensors, checked before
+    any file is touched: TypeError for anything but str names and RamTensor or real
+    NumPy values, ShapeError for more than 3 dims."""
+    import numpy as np
+
+    if not isinstance(tensors, Mapping):
+        raise TypeError(
+            f"{what}: expected a dict of name -> RamTensor or NumPy array, "
+            f"got {type(tensors).__name__}"
+        )
+    entries, raws = [], []
+    for name, x in tensors.items():
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: tensor names must be str, got {_short(name)}")
+        if name == "__metadata__":
+            raise ValueError(f"{what}: the name '__metadata__' is reserved by the format")
+        if isinstance(x, RamTensor):
+            entries.append((name, list(x.shape), x.nbytes))
+            raws.append(_raw_bytes(x))
+            continue
+        if not isinstance(x, np.ndarray) or x.dtype.kind not in "fiub":
+            kind = f"array of {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+            raise TypeError(
+                f"{what}: tensor {_short(name)} is a {kind}; expected a RamTensor or a "
+                f"real NumPy array"
+            )
+        if x.ndim > 3:
+            raise ShapeError(
+                f"{what}: tensor {_short(name)} has {x.ndim} dims {x.shape}; at most 3"
+            )
+        if _nonzero_product(x.shape) > MAX_DIM:
+            raise ValueError(f"{what}: tensor {_short(name)} of shape {x.shape} is too large")
+        with np.errstate(over="ignore"):  # float64 beyond float32's range: +-inf
+            a = np.ascontiguousarray(x, dtype="<f4").reshape(-1)
+        entries.append((name, list(x.shape), a.nbytes))
+        raws.append(a.view(np.uint8).data if a.size else None)
+    return entries, raws
+
+
+def load_file_with_metadata(path, *, verify=True):
+    """Load a safetensors file; returns ``(tensors, metadata)``: ``tensors`` a dict
+    ``{name: RamTensor}`` in data-offset order (the writer's order), ``metadata`` the
+    header's ``__metadata__`` (str -> str, ``{}`` if none). See ``load_file``."""
+    what = "load_file"
+    f, size = _open_regular(path, what, buffered=False)
+    with f:
+        return _read_container(f, size, what, _NAMED_DTYPES, verify)
+
+
+def load_file(path, *, verify=True) -> dict:
+    """Load ``{name: RamTensor}`` from a safetensors file (``save_file``'s, the
+    ``safetensors`` package's, ``save_tensors_binary``'s), in data-offset order, which
+    is the order the writer wrote them in.
+
+    F32 tensors are read as they are; F16, BF16 and F64 are converted to float32 (F64
+    rounded to nearest, beyond float32's range to +-inf). Tensors of 0-2 dims are promoted
+    like ``rc.tensor``. Any other dtype, more than 3 dims, or anything damaged,
+    truncated or inconsistent raises ``rc.FormatError`` naming the tensor. An rcmlrs
+    file's checksum is checked unless ``verify=False``.
+    """
+    return load_file_with_metadata(path, verify=verify)[0]
 
 
 # =============================================================================== JSON

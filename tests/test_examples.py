@@ -6,7 +6,14 @@ import pathlib
 import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-NAMES = ["grayscale_vision", "rnn_from_primitives", "autograd_rnn", "digits_mlp", "csv_regression"]
+NAMES = [
+    "grayscale_vision",
+    "rnn_from_primitives",
+    "autograd_rnn",
+    "digits_mlp",
+    "csv_regression",
+    "autograd_custom_layer",
+]
 
 
 def _load(name):

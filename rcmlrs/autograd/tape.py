@@ -22,17 +22,12 @@ from rcmlrs.autograd.registry import FORMULAS, RULES
 __all__ = ["Tape", "pause", "record"]
 
 
-class _Entry:
-    __slots__ = ("name", "out", "inputs", "attrs", "needs", "backward", "versions")
-
-    def __init__(self, name, out, inputs, attrs, needs, backward, versions):
-        self.name = name
-        self.out = out
-        self.inputs = inputs
-        self.attrs = attrs
-        self.needs = needs
-        self.backward = backward
-        self.versions = versions
+# One recorded op is a plain tuple (cheaper to build than an object, and recording is
+# the hot path): (name, out, inputs, attrs, needs, backward, versions); ``needs`` has one
+# flag per input (tracked when recorded), ``versions`` each tensor input's in-place
+# version counter then (-1 for a number: nothing to check).
+_NAME, _OUT, _INPUTS, _ATTRS, _NEEDS, _BACKWARD, _VERSIONS = range(7)
+_Entry = tuple
 
 
 class _Recorder:
@@ -51,7 +46,7 @@ _RECORDER = _Recorder()
 
 
 def _install() -> None:
-    # one tape (the usual case) records directly: no fan-out call per op
+    # one active tape (the usual case) is called directly, several through the recorder
     tapes = _RECORDER.tapes
     _tensor._set_tape(None if not tapes else tapes[0] if len(tapes) == 1 else _RECORDER)
 
@@ -121,37 +116,46 @@ class Tape:
 
     def watch(self, *tensors: Any) -> None:
         """Track these tensors (or lists of tensors): ops on them are recorded."""
+        tracked = self._tracked
         for t in tensors:
             if isinstance(t, (list, tuple)):
                 self.watch(*t)
                 continue
             if not isinstance(t, RamTensor):
                 raise TypeError(f"Tape.watch: expected a RamTensor, got {type(t).__name__}")
-            if _key(t) not in self._tracked:
-                self._tracked[_key(t)] = t
+            if id(t) not in tracked:
+                tracked[id(t)] = t
                 self._watched.append(t)
 
     def record(self, name, out, inputs, attrs=None, backward=None) -> None:
         """Append one op (called by the tensor ops; see ``rcmlrs.autograd.record``)."""
-        # the hot path of a tape: plain loops (a generator per op costs a microsecond)
         if _get_ident() != self._thread:
             return
         tracked = self._tracked
-        needs = []
-        versions = []
-        hit = False
-        for x in inputs:
-            if isinstance(x, RamTensor) and id(x) in tracked:
-                hit = True
-                needs.append(True)
-            else:
-                needs.append(False)
-            versions.append(x._version if isinstance(x, RamTensor) else 0)
-        if not hit:
-            return
-        self._entries.append(
-            _Entry(name, out, tuple(inputs), attrs, tuple(needs), backward, tuple(versions))
-        )
+        # a tracked tensor is kept alive, so no other live object (a number) has its id
+        n = len(inputs)
+        if n == 1:  # the common cases, spelled out (this is the hot path)
+            (a,) = inputs
+            if id(a) not in tracked:
+                return
+            needs: tuple[bool, ...] = (True,)
+            versions: tuple[int, ...] = (a._version if isinstance(a, RamTensor) else -1,)
+        elif n == 2:
+            a, b = inputs
+            na, nb = id(a) in tracked, id(b) in tracked
+            if not (na or nb):
+                return
+            needs = (na, nb)
+            versions = (
+                a._version if isinstance(a, RamTensor) else -1,
+                b._version if isinstance(b, RamTensor) else -1,
+            )
+        else:
+            needs = tuple([id(x) in tracked for x in inputs])
+            if True not in needs:
+                return
+            versions = tuple([x._version if isinstance(x, RamTensor) else -1 for x in inputs])
+        self._entries.append((name, out, tuple(inputs), attrs, needs, backward, versions))
         tracked[id(out)] = out
 
     # ---------------------------------------------------------------- gradients
@@ -172,7 +176,7 @@ class Tape:
                 raise TypeError(
                     f"Tape.gradient: source {i} is a {type(s).__name__}, not a RamTensor"
                 )
-            if _key(s) not in self._tracked:
+            if id(s) not in self._tracked:
                 raise ValueError(
                     f"Tape.gradient: source {i} (shape {s.shape}) was not watched; call "
                     f"tape.watch(t) before computing with it"
@@ -191,36 +195,46 @@ class Tape:
                     f"Tape.gradient: output_gradient shape {seed.shape} differs from the "
                     f"target's {target.shape}"
                 )
-        plan = self._plan(target, srcs)
-        keep = {_key(s) for s in srcs}
-        grads: dict[int, RamTensor] = {_key(target): seed}
+        keep = {id(s) for s in srcs}
+        if all(id(w) in keep for w in self._watched):
+            # every tracked tensor depends on a source: the recorded flags are the plan,
+            # and an entry whose output gets no gradient is skipped as it comes
+            plan: Any = self._entries[::-1]
+        else:  # the entries on a path from a source, with the flags of such inputs only
+            plan = [(*e[:_NEEDS], needs, *e[_BACKWARD:]) for e, needs in self._plan(target, srcs)]
+        grads: dict[int, RamTensor] = {id(target): seed}
         owned: set[int] = set()
+        rules = RULES
         with pause():
-            for e, needs in plan:
-                g = grads.get(_key(e.out))
+            for e in plan:
+                name, out, inputs, attrs, needs, backward, versions = e
+                ko = id(out)
+                g = grads.get(ko)
                 if g is None:
                     continue
-                self._check_versions(e)
-                if e.backward is not None:
-                    gs = e.backward(g, needs)
+                for x, v in zip(inputs, versions, strict=True):
+                    if v >= 0 and x._version != v:
+                        self._version_error(e, x)
+                if backward is not None:
+                    gs = backward(g, needs)
                 else:
-                    rule = RULES.get(e.name)
+                    rule = rules.get(name)
                     if rule is None:
                         raise NotImplementedError(
-                            f"Tape.gradient: op {e.name!r} has no gradient rule"
+                            f"Tape.gradient: op {name!r} has no gradient rule"
                         )
-                    gs = rule(g, e.out, e.inputs, e.attrs, needs)
-                if _key(e.out) not in keep:
-                    del grads[_key(e.out)]  # its consumers are all done: free it
-                for x, need, gi in zip(e.inputs, needs, gs, strict=True):
+                    gs = rule(g, out, inputs, attrs, needs)
+                if ko not in keep:
+                    del grads[ko]  # its consumers are all done: free it
+                for x, need, gi in zip(inputs, needs, gs, strict=True):
                     if not need or gi is None:
                         continue
                     if gi.shape != x.shape:
                         raise rcmlrs.ShapeError(
-                            f"Tape.gradient: the rule of {e.name!r} returned a gradient of "
+                            f"Tape.gradient: the rule of {name!r} returned a gradient of "
                             f"shape {gi.shape} for an input of shape {x.shape}"
                         )
-                    k = _key(x)
+                    k = id(x)
                     prev = grads.get(k)
                     if prev is None:
                         grads[k] = gi  # may alias g or another gradient: copied before +=
@@ -236,32 +250,31 @@ class Tape:
         per-input flags of the inputs that lead back to a source."""
         reach = {_key(s) for s in srcs}
         for e in self._entries:  # forward: what depends on a source
-            if any(n and _key(x) in reach for x, n in zip(e.inputs, e.needs, strict=True)):
-                reach.add(_key(e.out))
+            if any(n and _key(x) in reach for x, n in zip(e[_INPUTS], e[_NEEDS], strict=True)):
+                reach.add(_key(e[_OUT]))
         plan = []
         wanted = {_key(target)}
         for e in reversed(self._entries):
-            if _key(e.out) not in wanted:
+            if _key(e[_OUT]) not in wanted:
                 continue
             needs = tuple(
-                bool(n) and _key(x) in reach for x, n in zip(e.inputs, e.needs, strict=True)
+                bool(n) and _key(x) in reach for x, n in zip(e[_INPUTS], e[_NEEDS], strict=True)
             )
             if not any(needs):
                 continue
             plan.append((e, needs))
-            for x, n in zip(e.inputs, needs, strict=True):
+            for x, n in zip(e[_INPUTS], needs, strict=True):
                 if n:
                     wanted.add(_key(x))
         return plan
 
     @staticmethod
-    def _check_versions(e: _Entry) -> None:
-        for i, (x, v) in enumerate(zip(e.inputs, e.versions, strict=True)):
-            if isinstance(x, RamTensor) and x._version != v:
-                raise RuntimeError(
-                    f"Tape.gradient: input {i} (shape {x.shape}) of op {e.name!r} was "
-                    f"modified in place after it was recorded; compute on a copy instead"
-                )
+    def _version_error(e: _Entry, x: RamTensor) -> None:
+        i = next(j for j, y in enumerate(e[_INPUTS]) if y is x)
+        raise RuntimeError(
+            f"Tape.gradient: input {i} (shape {x.shape}) of op {e[_NAME]!r} was "
+            f"modified in place after it was recorded; compute on a copy instead"
+        )
 
     # ---------------------------------------------------------------- reading
     def __len__(self) -> int:
@@ -270,7 +283,7 @@ class Tape:
     @property
     def entries(self) -> list[tuple[str, RamTensor, tuple, dict | None]]:
         """The recorded ops as (name, output, inputs, attrs), in execution order."""
-        return [(e.name, e.out, e.inputs, e.attrs) for e in self._entries]
+        return [e[:4] for e in self._entries]
 
     def listing(self, target: RamTensor | None = None, sources: Any = None) -> str:
         """The recorded program as text: the forward ops in order, then the backward
@@ -291,24 +304,21 @@ class Tape:
         lines = ["forward:"]
         for i, w in enumerate(self._watched):
             lines.append(f"  w{i} = watch {w.shape}")
-        for j, e in enumerate(self._entries):
-            names[_key(e.out)] = f"t{j}"
-            args = ", ".join(nm(x) for x in e.inputs)
-            attrs = _fmt_attrs(e.attrs)
-            lines.append(f"  t{j} = {e.name}({args}{attrs}) -> {e.out.shape}")
+        for j, (name, out, inputs, attrs, *_) in enumerate(self._entries):
+            names[_key(out)] = f"t{j}"
+            args = ", ".join(nm(x) for x in inputs)
+            lines.append(f"  t{j} = {name}({args}{_fmt_attrs(attrs)}) -> {out.shape}")
         if target is not None:
             srcs = [sources] if isinstance(sources, RamTensor) else list(sources or self._watched)
             plan = self._plan(target, srcs)
             lines.append(f"backward (d{nm(target)} = ones):")
         else:
-            plan = [(e, e.needs) for e in reversed(self._entries)]
+            plan = [(e, e[_NEEDS]) for e in reversed(self._entries)]
             lines.append("backward:")
-        for e, needs in plan:
-            outs = ", ".join(
-                f"d{nm(x)}" if n else "_" for x, n in zip(e.inputs, needs, strict=True)
-            )
-            f = FORMULAS.get(e.name, "") if e.backward is None else "fused backward"
-            lines.append(f"  {outs} += {e.name}'(d{nm(e.out)})" + (f"   # {f}" if f else ""))
+        for (name, out, inputs, _, _, backward, _), needs in plan:
+            outs = ", ".join(f"d{nm(x)}" if n else "_" for x, n in zip(inputs, needs, strict=True))
+            f = FORMULAS.get(name, "") if backward is None else "fused backward"
+            lines.append(f"  {outs} += {name}'(d{nm(out)})" + (f"   # {f}" if f else ""))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -329,11 +339,13 @@ def _fmt_attrs(attrs: dict | None) -> str:
 
 def srcs_out(srcs: Sequence[RamTensor], grads: dict[int, RamTensor], single: bool):
     out: list[RamTensor] = []
+    given: set[int] = set()
     for s in srcs:
-        g = grads.get(_key(s))
+        g = grads.get(id(s))
         if g is None:
             g = rcmlrs.zeros(s.shape)
-        elif any(g is o for o in out):
+        elif id(g) in given:
             g = g.copy()  # two sources with one gradient object: give each its own
+        given.add(id(g))
         out.append(g)
     return out[0] if single else out

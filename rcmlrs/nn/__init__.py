@@ -1,17 +1,20 @@
 """rc.nn: Keras-style networks on rcmlrs tensors.
 
 ``Sequential`` stacks layers (``Dense``, ``RNN``, ``LSTM``, ``Dropout``, ``Flatten``, or
-your own ``Layer`` subclass); ``compile`` picks optimizer and loss (one of ``rc.losses``);
-``fit`` trains with mini-batches and a progress line; ``evaluate``, ``predict`` (NumPy
-out, samples first), ``summary``, ``save`` and ``load_model`` do the rest. Every layer
-has an explicit ``forward(x, training)`` / ``backward(grad)`` with ``params``/``grads``
-so each step of the math can be read and checked (the protocol: layers/base.py).
+your own ``Layer`` subclass, which may define only ``forward``); ``Model`` is the base to
+subclass with your own ``call`` (residual connections, several inputs), trained through
+``rc.autograd``; ``compile`` picks optimizer and loss (one of ``rc.losses``, or a function
+of tensor ops); ``fit`` trains with mini-batches and a progress line; ``evaluate``,
+``predict`` (NumPy out, samples first), ``summary``, ``save`` and ``load_model`` do the
+rest. Every built-in layer has an explicit ``forward(x, training)`` / ``backward(grad)``
+with ``params``/``grads`` so each step of the math can be read and checked (the protocol:
+layers/base.py).
 """
 
 from rcmlrs import losses
 from rcmlrs.nn import activations, initializers
 from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer
-from rcmlrs.nn.model import NonFiniteLossError, Sequential
+from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
 from rcmlrs.nn.progress import History
 from rcmlrs.nn.saving import load_model
@@ -26,6 +29,7 @@ __all__ = [
     "Flatten",
     "History",
     "Layer",
+    "Model",
     "NonFiniteLossError",
     "Sequential",
     "activations",

@@ -1,25 +1,38 @@
-"""Sequential: a stack of layers trained with mini-batches (Keras-style API).
+"""Models: ``Model``, the Keras-style base (subclass it, assign layers, write ``call``),
+and ``Sequential``, a stack of layers trained with mini-batches.
 
-One training step is plain to read: gather a batch (one kernel), run every layer's
-``forward``, take loss value and gradient in one fused call, run every ``backward`` in
-reverse, then ``optimizer.step(grads)``. No per-sample Python loop anywhere.
+One ``Sequential`` training step is plain to read: gather a batch (one kernel), run every
+layer's ``forward``, take loss value and gradient in one fused call, run every
+``backward`` in reverse, then ``optimizer.step(grads)``. No per-sample Python loop
+anywhere.
 
-The model talks to its layers only through the ``Layer`` protocol (layers/base.py), to
-the data through batches.py (NumPy in and out), and leaves files to saving.py.
+A step that the layers' own backward cannot take runs on an ``rc.autograd.Tape``
+instead: one tape per step watches the trainable params, records the forward (each
+built-in layer as one fused op, a layer with only ``forward`` as its tensor ops) and the
+loss (autodiff.py), ``tape.gradient`` gives the param gradients, the optimizer steps.
+A subclassed ``Model`` always trains this way; a ``Sequential`` does when one of its
+layers defines no ``backward``.
+
+The models talk to their layers only through the ``Layer`` protocol (layers/base.py), to
+the data through batches.py (NumPy in and out), and leave files to saving.py.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import rcmlrs
 from rcmlrs import _layers as _L
 from rcmlrs import losses as _losses
 from rcmlrs._tensor import RamTensor, RCMLRSError, ShapeError
+from rcmlrs.autograd import Tape, pause
+from rcmlrs.nn import autodiff
 from rcmlrs.nn import batches as _b
 from rcmlrs.nn import optimizers as _optim
-from rcmlrs.nn.layers.base import Layer, Shape, as_batch
+from rcmlrs.nn.layers.base import Layer, Shape, as_batch, building, has_backward
 from rcmlrs.nn.progress import History, Progress
 from rcmlrs.nn.seeding import MASK64, Seeds, draw_seed, layer_seed, shuffle_seed
 
@@ -41,15 +54,78 @@ def _check_int(v: object, name: str, lo: int, what: str) -> int:
     return v
 
 
-class Sequential:
-    """A linear stack of layers. ``Sequential([Dense(64, "relu"), Dense(10)])`` or
-    ``.add(layer)``; then ``compile``, ``fit``, ``evaluate``, ``predict``, ``save``."""
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
-    def __init__(self, layers: list[Layer] | None = None, name: str = "sequential") -> None:
-        self.name = name
-        self.layers: list[Layer] = []
+
+def _sample_of(batch: RamTensor) -> Shape:
+    """The per-sample shape of an engine batch, read as rows or time-major."""
+    return (batch.cols,) if batch.layers == 1 else (batch.layers, batch.cols)
+
+
+def _zero_batch(sample: Shape) -> RamTensor:
+    """An engine batch of one sample of zeros of shape ``sample``."""
+    sample = tuple(1 if d is None else int(d) for d in sample)
+    layout = _b.layout_of(len(sample))
+    if layout == "time_major":
+        return rcmlrs.zeros((sample[0], 1, sample[1]))
+    if layout == "images":
+        return rcmlrs.zeros((1, sample[0] * sample[1], sample[2]))
+    return rcmlrs.zeros((1, 1, math.prod(sample)))
+
+
+class _Data:
+    """One call's inputs (and targets), ready to be cut into batches: ``gather(order,
+    start, count)`` gives an engine batch (a list of them for a model of several
+    inputs); ``out_sample`` is the per-sample output shape."""
+
+    __slots__ = ("gather", "n", "out_sample", "targets")
+
+    def __init__(
+        self,
+        gather: Callable[[np.ndarray, int, int], Any],
+        targets: _b.Targets | None,
+        n: int,
+        out_sample: Shape,
+    ) -> None:
+        self.gather = gather
+        self.targets = targets
+        self.n = n
+        self.out_sample = tuple(out_sample)
+
+
+class Model:
+    """The Keras-style base of rc.nn models: subclass it, assign layers as attributes in
+    ``__init__`` (tracked in order of assignment; ``model.layers``) and define
+    ``call(self, inputs, training=False)`` with those layers and tensor ops::
+
+        class Res(rc.nn.Model):
+            def __init__(self):
+                super().__init__()
+                self.d1 = rc.nn.Dense(32, "tanh")
+                self.d2 = rc.nn.Dense(4)
+
+            def call(self, x, training=False):
+                return self.d2(self.d1(x)) + x
+
+    ``inputs`` is an engine batch (a rank-3 RamTensor: ``(1, batch, features)`` for
+    samples ``(features,)``, time-major ``(T, batch, f)`` for sequences), or a list of
+    them when ``fit``/``predict`` get a list of arrays (a model of several inputs). The
+    first call builds the layers from the first batch (``fit(seed=...)`` makes their
+    weights reproducible). ``compile``, ``fit``, ``evaluate``, ``predict`` and
+    ``summary`` work as for ``Sequential``; training runs on ``rc.autograd`` (one tape
+    per step), so ``call`` may use any differentiable tensor op. The loss gets ``call``'s
+    output: with cross_entropy return logits. ``save_weights``/``load_weights`` store the
+    weights (``model.save`` cannot store ``call``'s Python code)."""
+
+    _builds_on_predict = True  # a subclassed model builds on its first batch, as in Keras
+    _layers: list[Layer]
+
+    def __init__(self, name: str | None = None) -> None:
+        object.__setattr__(self, "_layers", [])
+        self.name = name if name is not None else _snake(type(self).__name__)
         self.built = False
-        self.input_shape: Shape | None = None  # per sample
+        self.input_shape: Any = None  # per sample (a list of them for several inputs)
         self.optimizer: Any = None  # rc.Adam, rc.SGD or any object with add_params and step
         self.loss: _losses.Loss | None = None
         self.metrics: list[str] = []
@@ -60,77 +136,144 @@ class Sequential:
         self._fused = False
         self._loss_fn: Any = None
         self._logits_out = False
-        self._accepted: set[Shape] = set()
-        for layer in layers or ():
-            self.add(layer)
+        self._output_activation: str | None = None  # of the layer whose output call returns
+        self._inputs: list[Shape] = []
+        self._out_sample: Shape | None = None
+        self._pending_weights: list[RamTensor] | None = None
+        self._tape_sources: list[RamTensor] = []
+        self._tape_slots: list[int] = []
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer: Layer) -> Sequential:
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                f"Sequential.add: expected a layer (an rc.nn.Layer such as Dense, RNN, "
-                f"LSTM, Dropout, Flatten), got {type(layer).__name__}"
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Layer):
+            self._track(value)
+        elif (
+            isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)
+        ):
+            for v in value:
+                self._track(v)
+        object.__setattr__(self, name, value)
+
+    def _track(self, layer: Layer) -> None:
+        """Append ``layer`` to ``layers`` (once), naming it after its kind if unnamed."""
+        layers = self.__dict__.get("_layers")
+        if layers is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() in __init__ before "
+                f"assigning layers"
             )
-        if self.built:
-            raise RuntimeError("Sequential.add: the model is already built; add layers first")
+        if any(layer is other for other in layers):
+            return
+        if self.__dict__.get("built"):
+            raise RuntimeError(
+                f"{type(self).__name__}: the model is already built; assign every layer in __init__"
+            )
         if layer.name is None:
-            k = sum(1 for other in self.layers if other.kind == layer.kind)
+            k = sum(1 for other in layers if other.kind == layer.kind)
             layer.name = layer.kind if k == 0 else f"{layer.kind}_{k}"
-        self.layers.append(layer)
+        layers.append(layer)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers, in order of assignment (of ``add`` for Sequential)."""
+        return self._layers
+
+    def call(self, inputs: Any, training: bool = False) -> RamTensor:
+        """The forward pass on an engine batch (or a list of them); subclasses define it."""
+        raise NotImplementedError(
+            f"{type(self).__name__}: subclass rc.nn.Model and define "
+            f"call(self, inputs, training=False)"
+        )
+
+    def _as_inputs(self, x: Any) -> Any:
+        if isinstance(x, (list, tuple)):
+            return [as_batch(t) for t in x]
+        return as_batch(x)
+
+    def __call__(self, x: Any, training: bool = False) -> RamTensor:
+        """The forward pass on an engine-layout batch (a RamTensor; a list of them for
+        several inputs), returning a RamTensor; an active tape records it. Builds the
+        model on first use."""
+        xb = self._as_inputs(x)
+        if not self.built:
+            self._build_from_batch(xb)
+        return self.call(xb, training)
+
+    def _forward(self, x: Any, training: bool) -> RamTensor:
+        return self.call(x, training)
+
+    def _forward_logits(self, x: Any, training: bool) -> tuple[RamTensor, RamTensor]:
+        """(output, what the loss takes) of one forward call."""
+        out = self._forward(x, training)
+        return out, out
+
+    def _loss_input(self, out: RamTensor) -> RamTensor:
+        return self.layers[-1].logits if self._fused else out
+
+    # ------------------------------------------------------------------ build
+    def build(self, input_shape: Any, seed: int | None = None) -> Model:
+        """Build the layers for per-sample ``input_shape`` (a list of shapes for several
+        inputs) by calling the model on a batch of zeros; ``seed`` makes the weights
+        reproducible."""
+        multi = isinstance(input_shape, list) and all(
+            isinstance(s, (tuple, list)) for s in input_shape
+        )
+        shapes = [tuple(s) for s in input_shape] if multi else [tuple(input_shape)]
+        batches = [_zero_batch(s) for s in shapes]
+        self._build_on(batches if multi else batches[0], shapes, seed)
         return self
 
-    def build(self, input_shape: Shape, seed: int | None = None) -> Sequential:
-        """Create every layer's weights for per-sample ``input_shape`` ((features,),
-        (timesteps, features) or (H, W, C)); ``seed`` makes the weights reproducible."""
-        return self._build(input_shape, Seeds(seed))
+    def _build_from_batch(self, xb: Any) -> None:
+        batches = xb if isinstance(xb, list) else [xb]
+        self._build_on(xb, [_sample_of(b) for b in batches], None)
 
-    def _build(self, input_shape: Shape, seeds: Seeds) -> Sequential:
+    def _build_on(self, xb: Any, samples: list[Shape], seed: int | None) -> None:
+        """Build by one call on the batch ``xb`` (recording paused): every layer builds
+        from what reaches it, seeded in call order."""
         if not self.layers:
-            raise ValueError("Sequential: the model has no layers")
-        shape = tuple(None if d is None else int(d) for d in input_shape)
-        self._check_structure(shape, "build")
-        self.input_shape = shape
-        for i, layer in enumerate(self.layers):
-            layer.compute_input_grad = i > 0
-            layer.build(shape, seeds)
-            out = layer.output_shape
-            shape = tuple(out) if out is not None else layer.compute_output_shape(shape)
+            raise ValueError(
+                f"{type(self).__name__}: the model has no layers; assign them as attributes "
+                f"in __init__"
+            )
+        with building(Seeds(seed)) as ctx, pause():
+            out = self.call(xb, training=False)
+        if not isinstance(out, RamTensor):
+            raise TypeError(
+                f"{type(self).__name__}.call must return a RamTensor, got {type(out).__name__}"
+            )
+        first = xb[0] if isinstance(xb, list) else xb
+        count = first.layers if len(samples[0]) == 3 else first.rows  # images: (B, H*W, C)
+        L, R, C = out.shape
+        if R != count:
+            raise ShapeError(
+                f"{type(self).__name__}.call: output of shape {out.shape} for a batch of "
+                f"{count} samples; the output must be rows (1, batch, units) or "
+                f"time-major (T, batch, units)"
+            )
+        self._out_sample = (C,) if L == 1 else (L, C)
+        self._output_activation = next(
+            (layer.output_activation for layer, o in ctx.outputs if o is out), None
+        )
+        self._inputs = [tuple(s) for s in samples]
+        self.input_shape = self._inputs[0] if not isinstance(xb, list) else list(self._inputs)
         self.built = True
-        self._accepted = {self.input_shape}
+        self._after_build()
+
+    def _after_build(self) -> None:
         if self.optimizer is not None:
             self._attach_optimizer()
         self._configure_output()
-        return self
+        if self._pending_weights is not None:
+            weights, self._pending_weights = self._pending_weights, None
+            self._load_weight_list(weights)
 
     def _declared_input_shape(self) -> Shape | None:
-        return self.layers[0].declared_input_shape if self.layers else None
+        return None
 
-    def _check_structure(self, sample: Shape, what: str, x_shape: Any = None) -> None:
-        """Samples of rank >= 2 need a layer that reads those axes (see Layer)."""
-        if len(sample) >= 2 and not any(layer.uses_sample_axes for layer in self.layers):
-            got = f"x of shape {x_shape}, i.e. " if x_shape is not None else ""
-            raise ShapeError(
-                f"{what}: {got}samples of shape {sample}, but no layer of this model reads "
-                f"timesteps or pixels (no RNN, LSTM or Flatten): pass x as (samples, "
-                f"features) (a (1, n, features) array or tensor also means n samples) "
-                f"or start the model with Flatten()"
-            )
+    def _output_shape_for(self, sample: Any) -> Shape:
+        return tuple(self._out_sample or ())
 
-    def _layout_for(self, sample: Shape) -> str:
-        shape = sample
-        for layer in self.layers:
-            lay = layer.input_layout(shape)
-            if lay is not None:
-                return lay
-            shape = layer.compute_output_shape(shape)
-        return _b.layout_of(len(sample))
-
-    def _output_shape_for(self, sample: Shape) -> Shape:
-        shape = sample
-        for layer in self.layers:
-            shape = tuple(layer.compute_output_shape(shape))
-        return shape
-
+    # ------------------------------------------------------------------ weights
     @property
     def params(self) -> list[RamTensor]:
         return [p for layer in self.layers for p in layer.params]
@@ -161,10 +304,45 @@ class Sequential:
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
+        """Write the weights (every layer's params, in order) to one binary container;
+        ``load_weights`` puts them into a model of the same architecture, e.g. a new
+        instance of the same Model subclass. Atomic."""
+        from rcmlrs.nn import saving
+
+        if not self.built:
+            raise RuntimeError("save_weights: the model is not built; fit it (or call build) first")
+        saving.save_weights(self, path)
+
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
+        """Load weights written by ``save_weights``. An unbuilt model keeps them and loads
+        them when it is built (by ``build``, its first call, ``fit`` or ``predict``)."""
+        from rcmlrs.nn import saving
+
+        weights = saving.load_weights(path)
+        if not self.built:
+            self._pending_weights = weights
+            return
+        self._load_weight_list(weights)
+
+    def _load_weight_list(self, weights: list[RamTensor]) -> None:
+        params = self.params
+        if len(weights) != len(params):
+            raise ValueError(
+                f"load_weights: the file holds {len(weights)} tensors, the model has "
+                f"{len(params)} params"
+            )
+        for i, (p, w) in enumerate(zip(params, weights, strict=True)):
+            if p.shape != w.shape:
+                raise ShapeError(
+                    f"load_weights: tensor {i} has shape {w.shape}, the model's param {p.shape}"
+                )
+        self.set_weights(weights)
+
     def summary(self) -> str:
         """A table of layers, per-sample output shapes and parameter counts."""
         if not self.built and self._declared_input_shape() is not None:
-            self.build(self._declared_input_shape())  # type: ignore[arg-type]
+            self.build(self._declared_input_shape())
         rule, thick = "_" * 65, "=" * 65
         lines = [
             f'Model: "{self.name}"',
@@ -194,7 +372,7 @@ class Sequential:
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"Sequential([{inner}])"
+        return f"{type(self).__name__}(name={self.name!r}, layers=[{inner}])"
 
     # ------------------------------------------------------------------ compile
     def compile(
@@ -202,13 +380,14 @@ class Sequential:
         optimizer: Any = "adam",
         loss: Any = "mse",
         metrics: Any = (),
-    ) -> Sequential:
+    ) -> Model:
         """Choose the optimizer (a name, "adam" or "sgd", or an instance such as
         ``rc.Adam(lr=1e-3)``), the loss (a name: "mse", "mae", "cross_entropy",
-        "binary_cross_entropy" or a Keras alias; an ``rc.losses.Loss`` instance or class)
-        and metrics ("accuracy", "mse", "mae")."""
+        "binary_cross_entropy" or a Keras alias; an ``rc.losses.Loss`` instance or class;
+        or a function ``(actual, predicted) -> (1, 1, 1) RamTensor`` built from tensor
+        ops, differentiated by ``rc.autograd``) and metrics ("accuracy", "mse", "mae")."""
         opt = _optim.get(optimizer)
-        loss_obj = _losses.get(loss)
+        loss_obj = autodiff.get_loss(loss)
         if isinstance(metrics, str):
             metrics = (metrics,)
         names = []
@@ -238,6 +417,423 @@ class Sequential:
                 "give each model its own optimizer"
             )
         self._opt_attached = True
+
+    def _configure_output(self) -> None:
+        """The loss takes ``call``'s output as is (logits for cross-entropy)."""
+        self._fused = False
+        self._logits_out = False
+        self._loss_fn = self.loss
+        if self.loss is None:
+            return
+        act = self._output_activation
+        if isinstance(self.loss, _losses.CrossEntropy):
+            if act not in (None, "linear"):
+                raise ValueError(
+                    f"compile: cross_entropy takes logits, but {type(self).__name__}.call "
+                    f"returns the output of a layer with activation {act!r}; return the "
+                    f"layer's output without the activation (the loss applies softmax)"
+                )
+            self._logits_out = True
+        elif isinstance(self.loss, _losses.BinaryCrossEntropy):
+            self._logits_out = getattr(self.loss, "from_logits", False)
+
+    # ------------------------------------------------------------------ data
+    def _data(
+        self, x: Any, y: Any, what: str, build: bool = False, seed: int | None = None
+    ) -> _Data:
+        """The inputs (one array, or a list of arrays for several inputs) and targets of
+        one call; builds the model on the first samples when ``build``."""
+        import numpy as np
+
+        multi = (
+            isinstance(x, (list, tuple))
+            and len(x) > 0
+            and all(isinstance(a, (np.ndarray, RamTensor)) for a in x)
+        )
+        raw = list(x) if multi else [x]
+        if self.built and len(raw) != len(self._inputs):
+            raise ValueError(
+                f"{what}: the model takes {len(self._inputs)} input(s), got {len(raw)}"
+            )
+        arrays, samples = [], []
+        for i, a in enumerate(raw):
+            options = _b.readings(_b.to_array(a, what), what)
+            pick = options[0]
+            if self.built:
+                pick = next((o for o in options if o[1] == self._inputs[i]), pick)
+            arrays.append(_b.as_float32(pick[0]))
+            samples.append(tuple(pick[1]))
+        n = arrays[0].shape[0]
+        if any(a.shape[0] != n for a in arrays):
+            raise ShapeError(
+                f"{what}: the inputs hold different numbers of samples: "
+                f"{[a.shape[0] for a in arrays]}"
+            )
+        gathers = [
+            _b.gatherer(a, _b.layout_of(len(s))) for a, s in zip(arrays, samples, strict=True)
+        ]
+        gather: Callable[[np.ndarray, int, int], Any] = gathers[0]
+        if multi:
+
+            def gather(order: np.ndarray, start: int, count: int) -> list[RamTensor]:
+                return [g(order, start, count) for g in gathers]
+
+        if build and not self.built:
+            if n == 0:
+                raise ValueError(f"{what}: x has no samples")
+            first = np.arange(min(n, 32), dtype=np.int64)
+            self._build_on(gather(first, 0, first.shape[0]), samples, seed)
+        if not self.built:
+            raise RuntimeError(f"{what}: the model is not built; fit it (or call build) first")
+        targets = None
+        if y is not None:
+            labels_ok = isinstance(self.loss, _losses.CrossEntropy)
+            targets = _b.Targets(y, n, self._out_sample or (), labels_ok, what)
+        return _Data(gather, targets, n, self._out_sample or ())
+
+    # ------------------------------------------------------------------ training steps
+    def _train_step_fns(self) -> tuple[Callable[..., Any], Callable[[Any], None]]:
+        """``(forward, apply)`` of one training step: ``forward(xb, actual)`` gives
+        ``(loss, out, lin, state)`` and ``apply(state)`` updates the weights (the model
+        checks the loss in between)."""
+        self._prepare_tape()
+        return self._tape_forward, self._tape_apply
+
+    def _prepare_tape(self) -> None:
+        """The params the tape differentiates (trainable layers) and their optimizer slots."""
+        self._tape_sources, self._tape_slots = [], []
+        i = 0
+        for layer in self.layers:
+            for p in layer.params:
+                if layer.trainable:
+                    self._tape_sources.append(p)
+                    self._tape_slots.append(i)
+                i += 1
+
+    def _tape_forward(self, xb: Any, actual: Any) -> tuple[float, RamTensor, RamTensor, Any]:
+        tape = Tape()
+        with tape:
+            tape.watch(self._tape_sources)
+            out, lin = self._forward_logits(xb, True)
+            loss = autodiff.loss_on_tape(self._loss_fn, actual, lin)
+        return float(loss), out, lin, (tape, loss)
+
+    def _tape_apply(self, state: tuple[Tape, RamTensor]) -> None:
+        tape, loss = state
+        grads: list[RamTensor | None] = [None] * len(self.params)
+        for i, g in zip(self._tape_slots, tape.gradient(loss, self._tape_sources), strict=True):
+            grads[i] = g
+        self.optimizer.step(grads)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float = 0.0,
+        shuffle: bool = True,
+        seed: int | None = None,
+        verbose: int = 1,
+    ) -> History:
+        """Train with mini-batches; returns a ``History``.
+
+        ``seed`` fixes the initial weights (when the model is not built yet) and the
+        random streams of training (the sample order of each epoch, dropout masks). The
+        model remembers how many epochs it has drawn from its stream (``model.epoch``,
+        saved with it), so a second ``fit`` (or one after ``load_model``) continues the
+        stream: 2 epochs, save, load, 2 more epochs gives the weights of 4 epochs straight.
+        A ``seed`` different from the current stream's starts a new stream; without any
+        seed the first one comes from the global generator (``rc.seed``)."""
+        import numpy as np
+
+        if self.loss is None:
+            raise RuntimeError("fit: call compile(optimizer, loss) first")
+        _check_int(epochs, "epochs", 0, "fit")
+        _check_int(batch_size, "batch_size", 1, "fit")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"fit: seed must be an int or None, got {seed!r}")
+        if isinstance(validation_split, bool) or not (
+            isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0
+        ):
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        if validation_data is not None and (
+            not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2
+        ):
+            raise TypeError("fit: validation_data must be a tuple (x_val, y_val)")
+        data = self._data(x, y, "fit", build=True, seed=seed)
+        n = data.n
+        if n == 0:
+            raise ValueError("fit: x has no samples")
+        self._attach_optimizer()
+        n_train = n - int(math.floor(n * validation_split))
+        if n_train < 1:
+            raise ValueError(f"fit: validation_split={validation_split} leaves no training samples")
+        val = None
+        if validation_data is not None:
+            vdata = self._data(validation_data[0], validation_data[1], "fit (validation_data)")
+            val = (vdata, np.arange(vdata.n, dtype=np.int64))
+        elif n_train < n:
+            val = (data, np.arange(n_train, n, dtype=np.int64))
+        # the random streams: continue this model's, or start the one ``seed`` names
+        if seed is not None and (int(seed) & MASK64) != self.seed:
+            self.seed, self.epoch = int(seed) & MASK64, 0
+        elif self.seed is None:
+            self.seed, self.epoch = draw_seed(), 0
+        base = self.seed
+
+        gather_x, targets = data.gather, data.targets
+        assert targets is not None
+        nb = (n_train + batch_size - 1) // batch_size
+        history = History({"epochs": epochs, "steps": nb, "batch_size": batch_size})
+        order = np.arange(n_train, dtype=np.int64)
+        layers = self.layers
+        labels = targets.are_labels
+        want_acc = "accuracy" in self.metrics
+        extra_names = [m for m in self.metrics if m != "accuracy"]
+        thr = 0.0 if self._logits_out else 0.5
+        train_forward, train_apply = self._train_step_fns()
+        for epoch in range(epochs):
+            e = self.epoch
+            for i, layer in enumerate(layers):
+                layer.reseed(layer_seed(base, i, e))
+            if shuffle:
+                u = rcmlrs.random((n_train,), seed=shuffle_seed(base, e)).numpy().reshape(-1)
+                order = np.argsort(u, kind="stable").astype(np.int64)
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            bar = Progress(nb) if verbose else None
+            tot_loss, correct, seen = 0.0, 0, 0
+            extra = dict.fromkeys(extra_names, 0.0)
+            for bi in range(nb):
+                s = bi * batch_size
+                c = min(batch_size, n_train - s)
+                xb = gather_x(order, s, c)
+                actual = targets.batch(order, s, c)
+                loss, out, lin, state = train_forward(xb, actual)
+                if not math.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"fit: the loss became {loss} at epoch {epoch + 1}/{epochs}, batch "
+                        f"{bi + 1}/{nb} (samples {s}..{s + c - 1} of this epoch's order); "
+                        f"check the inputs for NaN/inf or lower the learning rate"
+                    )
+                train_apply(state)
+                tot_loss += loss * c
+                seen += c
+                if want_acc or extra:
+                    yb = targets.batch_tensor(order, s, c) if labels else actual
+                    if want_acc:
+                        correct += _L._nn_count_correct(lin, yb, labels, thr)
+                    for m in extra:
+                        extra[m] += self._metric_sum(m, out, yb, labels)
+                if bar is not None and bar.due():
+                    bar.update(bi + 1, self._logs(tot_loss, seen, data.out_sample, correct, extra))
+            self.epoch += 1
+            logs = self._logs(tot_loss, seen, data.out_sample, correct, extra)
+            if val is not None:
+                vlogs = self._evaluate_data(val[0], val[1], max(batch_size, 256))
+                logs.update({"val_" + k: v for k, v in vlogs.items()})
+            history.append(epoch, logs)
+            if bar is not None:
+                bar.finish(logs)
+        return history
+
+    def _logs(
+        self,
+        tot_loss: float,
+        seen: int,
+        out_sample: Shape,
+        correct: int,
+        extra: dict[str, float],
+    ) -> dict[str, float]:
+        units = out_sample[-1]
+        rows = seen * (math.prod(out_sample[:-1]) if len(out_sample) > 1 else 1)
+        logs = {"loss": tot_loss / max(seen, 1)}
+        if "accuracy" in self.metrics:
+            logs["accuracy"] = correct / max(rows, 1)
+        for m, v in extra.items():
+            logs[m] = v / max(rows * units, 1)
+        return logs
+
+    @staticmethod
+    def _metric_sum(m: str, out: RamTensor, yb: RamTensor, labels: bool) -> float:
+        if labels:
+            return float("nan")
+        fn = _losses.mse_loss if m == "mse" else _losses.mae_loss
+        return fn(yb, out) * out.size
+
+    # ------------------------------------------------------------------ evaluate
+    def _evaluate_data(self, data: _Data, order: np.ndarray, batch_size: int) -> dict[str, float]:
+        n = order.shape[0]
+        targets = data.targets
+        assert targets is not None
+        labels = targets.are_labels
+        tot, correct, seen = 0.0, 0, 0
+        extra = {m: 0.0 for m in self.metrics if m != "accuracy"}
+        thr = 0.0 if self._logits_out else 0.5
+        for s in range(0, n, batch_size):
+            c = min(batch_size, n - s)
+            out = self._forward(data.gather(order, s, c), False)
+            lin = self._loss_input(out)
+            actual = targets.batch(order, s, c)
+            tot += self._loss_fn.value(actual, lin) * c
+            seen += c
+            yb = targets.batch_tensor(order, s, c) if labels else actual
+            if "accuracy" in self.metrics:
+                correct += _L._nn_count_correct(lin, yb, labels, thr)
+            for m in extra:
+                extra[m] += self._metric_sum(m, out, yb, labels)
+        return self._logs(tot, seen, data.out_sample, correct, extra)
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
+        """Loss and metrics over (x, y) as a dict, e.g. {"loss": 0.08, "accuracy": 0.97}."""
+        import numpy as np
+
+        if self.loss is None:
+            raise RuntimeError("evaluate: call compile(optimizer, loss) first")
+        _check_int(batch_size, "batch_size", 1, "evaluate")
+        if not self.built:
+            raise RuntimeError("evaluate: the model is not built; fit it (or call build) first")
+        data = self._data(x, y, "evaluate")
+        if data.n == 0:
+            raise ValueError("evaluate: x has no samples")
+        logs = self._evaluate_data(data, np.arange(data.n, dtype=np.int64), batch_size)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return logs
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        """Model outputs for x as a NumPy float32 array, samples first: ``(n, units)``,
+        or ``(n, timesteps, units)`` for sequence outputs. Runs in batches with
+        training=False."""
+        import numpy as np
+
+        _check_int(batch_size, "batch_size", 1, "predict")
+        if not self.built and not self._builds_on_predict:
+            raise RuntimeError("predict: the model is not built; fit it (or call build) first")
+        data = self._data(x, None, "predict", build=True)
+        n = data.n
+        result = np.empty((n, *data.out_sample), dtype=np.float32)
+        order = np.arange(n, dtype=np.int64)
+        for s in range(0, n, batch_size):
+            c = min(batch_size, n - s)
+            out = self._forward(data.gather(order, s, c), False)
+            result[s : s + c] = _b.from_engine(out, data.out_sample, c)
+        return result
+
+    # ------------------------------------------------------------------ save / load
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(
+            f"{type(self).__name__}: a subclassed Model has no config (its call is Python "
+            f"code); rebuild it with its constructor"
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """A subclassed Model cannot be saved whole: its ``call`` is Python code, which no
+        file format can hold (Keras cannot either). Use ``save_weights`` and
+        ``load_weights`` into a new instance."""
+        raise NotImplementedError(
+            f"save: {type(self).__name__}.call is Python code, which model.save cannot "
+            f"store; use model.save_weights(path), then load_weights(path) on a new "
+            f"{type(self).__name__}()"
+        )
+
+
+class Sequential(Model):
+    """A linear stack of layers. ``Sequential([Dense(64, "relu"), Dense(10)])`` or
+    ``.add(layer)``; then ``compile``, ``fit``, ``evaluate``, ``predict``, ``save``.
+
+    Training runs every layer's own ``backward``, or, when a layer defines only
+    ``forward``, the whole step on an ``rc.autograd.Tape`` (see the module docstring)."""
+
+    _builds_on_predict = False  # predict needs weights: fit, build or an input_shape first
+
+    def __init__(self, layers: list[Layer] | None = None, name: str = "sequential") -> None:
+        super().__init__(name)
+        self._accepted: set[Shape] = set()
+        for layer in layers or ():
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    def add(self, layer: Layer) -> Sequential:
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential.add: expected a layer (an rc.nn.Layer such as Dense, RNN, "
+                f"LSTM, Dropout, Flatten), got {type(layer).__name__}"
+            )
+        if self.built:
+            raise RuntimeError("Sequential.add: the model is already built; add layers first")
+        if any(layer is other for other in self.layers):
+            raise ValueError(
+                f"Sequential.add: layer {layer.name!r} is already in the model; a layer "
+                f"instance appears once in a Sequential (share weights in an rc.nn.Model)"
+            )
+        self._track(layer)
+        return self
+
+    def build(self, input_shape: Shape, seed: int | None = None) -> Sequential:
+        """Create every layer's weights for per-sample ``input_shape`` ((features,),
+        (timesteps, features) or (H, W, C)); ``seed`` makes the weights reproducible."""
+        return self._build(input_shape, Seeds(seed))
+
+    def _build(self, input_shape: Shape, seeds: Seeds) -> Sequential:
+        if not self.layers:
+            raise ValueError("Sequential: the model has no layers")
+        shape = tuple(None if d is None else int(d) for d in input_shape)
+        self._check_structure(shape, "build")
+        self.input_shape = shape
+        for i, layer in enumerate(self.layers):
+            layer.compute_input_grad = i > 0
+            layer.build(shape, seeds)
+            out = layer.output_shape
+            shape = tuple(out) if out is not None else layer.compute_output_shape(shape)
+        self.built = True
+        self._accepted = {self.input_shape}
+        self._inputs = [self.input_shape]
+        self._after_build()
+        return self
+
+    def _build_from_batch(self, xb: Any) -> None:
+        self.build(self._declared_input_shape() or _sample_of(xb))
+
+    def _as_inputs(self, x: Any) -> Any:
+        return as_batch(x)
+
+    def _declared_input_shape(self) -> Shape | None:
+        return self.layers[0].declared_input_shape if self.layers else None
+
+    def _check_structure(self, sample: Shape, what: str, x_shape: Any = None) -> None:
+        """Samples of rank >= 2 need a layer that reads those axes (see Layer)."""
+        if len(sample) >= 2 and not any(layer.uses_sample_axes for layer in self.layers):
+            got = f"x of shape {x_shape}, i.e. " if x_shape is not None else ""
+            raise ShapeError(
+                f"{what}: {got}samples of shape {sample}, but no layer of this model reads "
+                f"timesteps or pixels (no RNN, LSTM or Flatten): pass x as (samples, "
+                f"features) (a (1, n, features) array or tensor also means n samples) "
+                f"or start the model with Flatten()"
+            )
+
+    def _layout_for(self, sample: Shape) -> str:
+        shape = sample
+        for layer in self.layers:
+            lay = layer.input_layout(shape)
+            if lay is not None:
+                return lay
+            shape = layer.compute_output_shape(shape)
+        return _b.layout_of(len(sample))
+
+    def _output_shape_for(self, sample: Any) -> Shape:
+        shape = sample
+        for layer in self.layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}])"
 
     def _configure_output(self) -> None:
         """Decide what the loss takes: softmax + cross-entropy and sigmoid + binary
@@ -336,11 +932,40 @@ class Sequential:
         targets = _b.Targets(y, xa.shape[0], self._output_shape_for(sample), labels_ok, what)
         return xa, sample, targets
 
+    def _data(
+        self, x: Any, y: Any, what: str, build: bool = False, seed: int | None = None
+    ) -> _Data:
+        if build and not self.built and self._declared_input_shape() is not None:
+            self.build(self._declared_input_shape(), seed)  # type: ignore[arg-type]
+        targets: _b.Targets | None = None
+        if y is None:
+            xa, sample = self._samples(x, what)
+        else:
+            xa, sample, targets = self._prepare(x, y, what)
+        if build and not self.built:
+            if xa.shape[0] == 0:
+                raise ValueError(f"{what}: x has no samples")
+            self.build(sample, seed)
+        gather = _b.gatherer(xa, self._layout_for(sample))
+        return _Data(gather, targets, xa.shape[0], self._output_shape_for(sample))
+
     # ------------------------------------------------------------------ forward
+    def call(self, inputs: Any, training: bool = False) -> RamTensor:
+        return self._forward(inputs, training)
+
     def _forward(self, x: RamTensor, training: bool) -> RamTensor:
         for layer in self.layers:
-            x = layer.forward(x, training)
+            x = layer(x, training)
         return x
+
+    def _forward_logits(self, x: Any, training: bool) -> tuple[RamTensor, RamTensor]:
+        if not self._fused:
+            out = self._forward(x, training)
+            return out, out
+        layers = self.layers
+        for layer in layers[:-1]:
+            x = layer(x, training)
+        return layers[-1].call_with_logits(x, training)
 
     def _backward(self, grad: RamTensor) -> RamTensor | None:
         layers = self.layers
@@ -353,9 +978,6 @@ class Sequential:
         out: RamTensor | None = g
         return out
 
-    def _loss_input(self, out: RamTensor) -> RamTensor:
-        return self.layers[-1].logits if self._fused else out
-
     def _step(self) -> None:
         grads: list[RamTensor | None] = []
         for layer in self.layers:
@@ -365,233 +987,24 @@ class Sequential:
                 grads.extend([None] * len(layer.params))
         self.optimizer.step(grads)
 
-    def __call__(self, x: Any, training: bool = False) -> RamTensor:
-        """The forward pass on an engine-layout batch (a RamTensor), returning one."""
-        return self._forward(as_batch(x), training)
+    def _train_step_fns(self) -> tuple[Callable[..., Any], Callable[[Any], None]]:
+        """The layers' own backward when every layer has one; else the tape."""
+        if all(has_backward(layer) for layer in self.layers):
+            return self._backprop_forward, self._backprop_apply
+        self._prepare_tape()
+        return self._tape_forward, self._tape_apply
 
-    # ------------------------------------------------------------------ fit
-    def fit(
-        self,
-        x: Any,
-        y: Any,
-        epochs: int = 1,
-        batch_size: int = 32,
-        validation_data: tuple[Any, Any] | None = None,
-        validation_split: float = 0.0,
-        shuffle: bool = True,
-        seed: int | None = None,
-        verbose: int = 1,
-    ) -> History:
-        """Train with mini-batches; returns a ``History``.
+    def _backprop_forward(self, xb: RamTensor, actual: Any) -> tuple[float, Any, Any, Any]:
+        out = xb
+        for layer in self.layers:  # no tape here: straight to forward (no __call__ cost)
+            out = layer.forward(out, True)
+        lin = self.layers[-1].logits if self._fused else out
+        loss, grad = self._loss_fn.value_and_grad(actual, lin)
+        return loss, out, lin, grad
 
-        ``seed`` fixes the initial weights (when the model is not built yet) and the
-        random streams of training (the sample order of each epoch, dropout masks). The
-        model remembers how many epochs it has drawn from its stream (``model.epoch``,
-        saved with it), so a second ``fit`` (or one after ``load_model``) continues the
-        stream: 2 epochs, save, load, 2 more epochs gives the weights of 4 epochs straight.
-        A ``seed`` different from the current stream's starts a new stream; without any
-        seed the first one comes from the global generator (``rc.seed``)."""
-        import numpy as np
-
-        if self.loss is None:
-            raise RuntimeError("fit: call compile(optimizer, loss) first")
-        _check_int(epochs, "epochs", 0, "fit")
-        _check_int(batch_size, "batch_size", 1, "fit")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"fit: seed must be an int or None, got {seed!r}")
-        if isinstance(validation_split, bool) or not (
-            isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0
-        ):
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        if validation_data is not None and (
-            not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2
-        ):
-            raise TypeError("fit: validation_data must be a tuple (x_val, y_val)")
-        if not self.built and self._declared_input_shape() is not None:
-            self.build(self._declared_input_shape(), seed)  # type: ignore[arg-type]
-        xa, sample, targets = self._prepare(x, y, "fit")
-        n = xa.shape[0]
-        if n == 0:
-            raise ValueError("fit: x has no samples")
-        if not self.built:
-            self.build(sample, seed)
-        self._attach_optimizer()
-        n_train = n - int(math.floor(n * validation_split))
-        if n_train < 1:
-            raise ValueError(f"fit: validation_split={validation_split} leaves no training samples")
-        val = None
-        if validation_data is not None:
-            vx, vsample, vt = self._prepare(
-                validation_data[0], validation_data[1], "fit (validation_data)"
-            )
-            val = (vx, vsample, vt, np.arange(vx.shape[0], dtype=np.int64))
-        elif n_train < n:
-            val = (xa, sample, targets, np.arange(n_train, n, dtype=np.int64))
-        # the random streams: continue this model's, or start the one ``seed`` names
-        if seed is not None and (int(seed) & MASK64) != self.seed:
-            self.seed, self.epoch = int(seed) & MASK64, 0
-        elif self.seed is None:
-            self.seed, self.epoch = draw_seed(), 0
-        base = self.seed
-
-        gather_x = _b.gatherer(xa, self._layout_for(sample))
-        nb = (n_train + batch_size - 1) // batch_size
-        history = History({"epochs": epochs, "steps": nb, "batch_size": batch_size})
-        order = np.arange(n_train, dtype=np.int64)
-        layers, last = self.layers, self.layers[-1]
-        loss_vg = self._loss_fn.value_and_grad
-        fused, labels = self._fused, targets.are_labels
-        want_acc = "accuracy" in self.metrics
-        extra_names = [m for m in self.metrics if m != "accuracy"]
-        thr = 0.0 if self._logits_out else 0.5
-        forward, backward, step = self._forward, self._backward, self._step
-        out_rows = self._rows_per_sample(sample)
-        for epoch in range(epochs):
-            e = self.epoch
-            for i, layer in enumerate(layers):
-                layer.reseed(layer_seed(base, i, e))
-            if shuffle:
-                u = rcmlrs.random((n_train,), seed=shuffle_seed(base, e)).numpy().reshape(-1)
-                order = np.argsort(u, kind="stable").astype(np.int64)
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-            bar = Progress(nb) if verbose else None
-            tot_loss, correct, seen = 0.0, 0, 0
-            extra = dict.fromkeys(extra_names, 0.0)
-            for bi in range(nb):
-                s = bi * batch_size
-                c = min(batch_size, n_train - s)
-                xb = gather_x(order, s, c)
-                actual = targets.batch(order, s, c)
-                out = forward(xb, True)
-                lin = last.logits if fused else out
-                loss, grad = loss_vg(actual, lin)
-                if not math.isfinite(loss):
-                    raise NonFiniteLossError(
-                        f"fit: the loss became {loss} at epoch {epoch + 1}/{epochs}, batch "
-                        f"{bi + 1}/{nb} (samples {s}..{s + c - 1} of this epoch's order); "
-                        f"check the inputs for NaN/inf or lower the learning rate"
-                    )
-                backward(grad)
-                step()
-                tot_loss += loss * c
-                seen += c
-                if want_acc or extra:
-                    yb = targets.batch_tensor(order, s, c) if labels else actual
-                    if want_acc:
-                        correct += _L._nn_count_correct(lin, yb, labels, thr)
-                    for m in extra:
-                        extra[m] += self._metric_sum(m, out, yb, labels)
-                if bar is not None and bar.due():
-                    bar.update(bi + 1, self._logs(tot_loss, seen, out_rows, correct, extra))
-            self.epoch += 1
-            logs = self._logs(tot_loss, seen, out_rows, correct, extra)
-            if val is not None:
-                vlogs = self._evaluate_arrays(*val, max(batch_size, 256))
-                logs.update({"val_" + k: v for k, v in vlogs.items()})
-            history.append(epoch, logs)
-            if bar is not None:
-                bar.finish(logs)
-        return history
-
-    def _rows_per_sample(self, sample: Shape) -> int:
-        """Output rows one sample contributes (timesteps of a sequence output)."""
-        out = self._output_shape_for(sample)
-        return math.prod(out[:-1]) if len(out) > 1 else 1
-
-    def _logs(
-        self,
-        tot_loss: float,
-        seen: int,
-        rows_per_sample: int,
-        correct: int,
-        extra: dict[str, float],
-    ) -> dict[str, float]:
-        units = self.layers[-1].output_shape[-1]  # type: ignore[index]
-        rows = seen * rows_per_sample
-        logs = {"loss": tot_loss / max(seen, 1)}
-        if "accuracy" in self.metrics:
-            logs["accuracy"] = correct / max(rows, 1)
-        for m, v in extra.items():
-            logs[m] = v / max(rows * units, 1)
-        return logs
-
-    @staticmethod
-    def _metric_sum(m: str, out: RamTensor, yb: RamTensor, labels: bool) -> float:
-        if labels:
-            return float("nan")
-        fn = _losses.mse_loss if m == "mse" else _losses.mae_loss
-        return fn(yb, out) * out.size
-
-    # ------------------------------------------------------------------ evaluate
-    def _evaluate_arrays(
-        self,
-        xa: np.ndarray,
-        sample: Shape,
-        targets: _b.Targets,
-        order: np.ndarray,
-        batch_size: int,
-    ) -> dict[str, float]:
-        n = order.shape[0]
-        gather_x = _b.gatherer(xa, self._layout_for(sample))
-        labels = targets.are_labels
-        tot, correct, seen = 0.0, 0, 0
-        extra = {m: 0.0 for m in self.metrics if m != "accuracy"}
-        thr = 0.0 if self._logits_out else 0.5
-        for s in range(0, n, batch_size):
-            c = min(batch_size, n - s)
-            out = self._forward(gather_x(order, s, c), False)
-            lin = self._loss_input(out)
-            actual = targets.batch(order, s, c)
-            loss, _ = self._loss_fn.value_and_grad(actual, lin)
-            tot += loss * c
-            seen += c
-            yb = targets.batch_tensor(order, s, c) if labels else actual
-            if "accuracy" in self.metrics:
-                correct += _L._nn_count_correct(lin, yb, labels, thr)
-            for m in extra:
-                extra[m] += self._metric_sum(m, out, yb, labels)
-        return self._logs(tot, seen, self._rows_per_sample(sample), correct, extra)
-
-    def evaluate(self, x: Any, y: Any, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
-        """Loss and metrics over (x, y) as a dict, e.g. {"loss": 0.08, "accuracy": 0.97}."""
-        import numpy as np
-
-        if self.loss is None:
-            raise RuntimeError("evaluate: call compile(optimizer, loss) first")
-        _check_int(batch_size, "batch_size", 1, "evaluate")
-        if not self.built:
-            raise RuntimeError("evaluate: the model is not built; fit it (or call build) first")
-        xa, sample, targets = self._prepare(x, y, "evaluate")
-        if xa.shape[0] == 0:
-            raise ValueError("evaluate: x has no samples")
-        order = np.arange(xa.shape[0], dtype=np.int64)
-        logs = self._evaluate_arrays(xa, sample, targets, order, batch_size)
-        if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        return logs
-
-    # ------------------------------------------------------------------ predict
-    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Model outputs for x as a NumPy float32 array, samples first: ``(n, units)``,
-        or ``(n, timesteps, units)`` for sequence outputs. Runs in batches with
-        training=False."""
-        import numpy as np
-
-        _check_int(batch_size, "batch_size", 1, "predict")
-        if not self.built:
-            raise RuntimeError("predict: the model is not built; fit it (or call build) first")
-        xa, sample = self._samples(x, "predict")
-        n = xa.shape[0]
-        out_sample = self._output_shape_for(sample)
-        result = np.empty((n, *out_sample), dtype=np.float32)
-        gather_x = _b.gatherer(xa, self._layout_for(sample))
-        order = np.arange(n, dtype=np.int64)
-        for s in range(0, n, batch_size):
-            c = min(batch_size, n - s)
-            out = self._forward(gather_x(order, s, c), False)
-            result[s : s + c] = _b.from_engine(out, out_sample, c)
-        return result
+    def _backprop_apply(self, grad: RamTensor) -> None:
+        self._backward(grad)
+        self._step()
 
     # ------------------------------------------------------------------ save / load
     def get_config(self) -> dict[str, Any]:
@@ -609,4 +1022,4 @@ class Sequential:
         saving.save_model(self, path)
 
 
-__all__ = ["History", "NonFiniteLossError", "Sequential"]
+__all__ = ["History", "Model", "NonFiniteLossError", "Sequential"]

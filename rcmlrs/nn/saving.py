@@ -12,6 +12,14 @@ tensors]`` and, in the header's metadata under ``rcmlrs_model``, a JSON descript
 
 ``{"tensor": i}`` refers to the i-th tensor of the file. ``training`` is where the fit
 random streams stand (see seeding.py), so a loaded model resumes training bit for bit.
+A loss given as a Python function (``compile(loss=fn)``) is saved as
+``{"function": fn.__name__}``: ``load_model(path, custom_objects={name: fn})`` compiles
+the model with it again; without it the model loads uncompiled (with a warning), as when
+the optimizer could not be saved.
+
+``save_weights``/``load_weights`` (``Model.save_weights``): the params alone, in order,
+with ``{"format": "rcmlrs.nn.weights", "version": 1, "names": [...]}`` under
+``rcmlrs_weights`` (what a subclassed ``Model``, whose ``call`` is code, can save).
 
 Loading trusts nothing: every field's type and range is checked, every parameter shape
 is derived from the architecture and compared with the file's tensors *before* any layer
@@ -34,11 +42,13 @@ from rcmlrs.nn.layers.base import Layer, check_input_shape
 from rcmlrs.nn.seeding import MASK64, Seeds
 
 if TYPE_CHECKING:
-    from rcmlrs.nn.model import Sequential
+    from rcmlrs.nn.model import Model, Sequential
 
 MODEL_FORMAT = "rcmlrs.nn.Sequential"
 MODEL_FORMAT_VERSION = 2  # 1: no optimizer state, no training position
 META_KEY = "rcmlrs_model"
+WEIGHTS_FORMAT = "rcmlrs.nn.weights"
+WEIGHTS_KEY = "rcmlrs_weights"
 MAX_LAYERS = 100_000
 _METRICS = ("accuracy", "mse", "mae")
 
@@ -53,6 +63,12 @@ _BAD_CONFIG = (ValueError, TypeError, KeyError, IndexError, OverflowError, Recur
 def _loss_config(loss: Any) -> dict[str, Any] | None:
     cfg = loss.get_config() if hasattr(loss, "get_config") else {"name": loss.name}
     return dict(cfg)
+
+
+def _loss_is_function(loss: Any) -> bool:
+    from rcmlrs.nn.autodiff import FunctionLoss
+
+    return isinstance(loss, FunctionLoss)
 
 
 def model_config(model: Sequential) -> dict[str, Any]:
@@ -88,6 +104,14 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     cfg = model_config(model)
     tensors: list[RamTensor] = list(model.params)
     opt = model.optimizer
+    if _loss_is_function(model.loss):
+        name = model.loss.name  # type: ignore[union-attr]
+        warnings.warn(
+            f"save: the loss is the Python function {name!r}, which model.save cannot "
+            f"store; the weights and optimizer are saved, and load_model returns the model "
+            f"compiled only with custom_objects={{{name!r}: {name}}} (else uncompiled)",
+            stacklevel=3,
+        )
     if opt is not None and not _optim.savable(opt):
         warnings.warn(
             f"save: the optimizer {type(opt).__name__} is not one model.save can store "
@@ -159,10 +183,22 @@ def _layer_from_spec(spec: object, i: int, registry: dict[str, type[Layer]]) -> 
     return registry[name].from_config(dict(config))
 
 
-def _loss_from(spec: object, custom: dict[str, Any]) -> _losses.Loss:
+def _loss_from(spec: object, custom: dict[str, Any]) -> _losses.Loss | None:
+    """The saved loss; None for a function loss that ``custom`` does not name."""
     if isinstance(spec, str):  # version 1
         spec = {"name": spec}
     spec = _dict(spec, "compile loss")
+    if "function" in spec:
+        _dict(spec, "compile loss", {"function"})
+        fname = spec["function"]
+        if not isinstance(fname, str):
+            raise TypeError(f"compile loss function must be a name, got {_short(fname)}")
+        fn = custom.get(fname)
+        if fn is None:
+            return None
+        from rcmlrs.nn.autodiff import get_loss
+
+        return get_loss(fn)
     name = spec.get("name")
     if not isinstance(name, str):
         raise TypeError(f"compile loss name must be a str, got {_short(name)}")
@@ -257,9 +293,12 @@ class _Plan:
         self.loss: _losses.Loss | None = None
         self.metrics: list[str] = []
         self.optimizer: Any = None
+        self.lost_loss: str | None = None  # a function loss custom_objects does not name
         if comp is not None:
             comp = _dict(comp, "compile", {"loss", "metrics", "optimizer"})
             self.loss = _loss_from(comp.get("loss"), custom)
+            if self.loss is None:
+                self.lost_loss = str(comp["loss"]["function"])
             metrics = comp.get("metrics", [])
             if not isinstance(metrics, list) or not all(
                 isinstance(m, str) and m in _METRICS for m in metrics
@@ -362,7 +401,15 @@ def model_from_parts(
             ):
                 raise ValueError("the tensors do not fit the architecture")
         model.set_weights(tensors[:n])
-        if compile and plan.loss is not None and plan.optimizer is None:
+        if compile and plan.lost_loss is not None:
+            warnings.warn(
+                f"load_model: {where} was trained with the loss function "
+                f"{plan.lost_loss!r}, which model.save cannot store; the model is loaded "
+                f"uncompiled: pass custom_objects={{{plan.lost_loss!r}: fn}} to load it "
+                f"compiled, or call compile(optimizer, loss) before fit",
+                stacklevel=3,
+            )
+        elif compile and plan.loss is not None and plan.optimizer is None:
             warnings.warn(
                 f"load_model: {where} was trained with an optimizer that model.save cannot "
                 f"store (not one of {sorted(_optim.OPTIMIZERS)}); the model is loaded "
@@ -408,4 +455,49 @@ def load_model(
     return model_from_parts(tensors, meta, repr(os.fspath(path)), compile, custom_objects)
 
 
-__all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "load_model", "model_from_parts", "save_model"]
+# ===================================================================== weights only
+
+
+def save_weights(model: Model, path: str | os.PathLike[str]) -> None:
+    """The params of ``model`` (built), in order, named ``layer/index``."""
+    names = [f"{layer.name}/{i}" for layer in model.layers for i in range(len(layer.params))]
+    desc = {"format": WEIGHTS_FORMAT, "version": 1, "names": names}
+    meta = {WEIGHTS_KEY: json.dumps(desc, separators=(",", ":"))}
+    rcmlrs.save_tensors_binary(path, list(model.params), metadata=meta)
+
+
+def load_weights(path: str | os.PathLike[str]) -> list[RamTensor]:
+    """The tensors of a file written by ``save_weights`` (FormatError for anything else)."""
+    from rcmlrs import io
+
+    load: Any = io.load_binary_with_metadata
+    tensors, meta = load(path)
+    where = repr(os.fspath(path))
+    raw = meta.get(WEIGHTS_KEY)
+    if raw is None:
+        raise _fail(
+            f"load_weights: {where} holds no weights written by save_weights"
+            + (" (it is a whole model: use rc.nn.load_model)" if META_KEY in meta else "")
+        )
+    try:
+        desc = _dict(json.loads(raw, parse_constant=_reject_constant), "weights description")
+        if desc.get("format") != WEIGHTS_FORMAT:
+            raise ValueError(f"format is {_short(desc.get('format'))}, not {WEIGHTS_FORMAT}")
+        _int_in(desc.get("version"), 1, 1, "version")
+        names = desc.get("names")
+        if not isinstance(names, list) or len(names) != len(tensors):
+            raise ValueError("names must list one name per tensor")
+    except _BAD_CONFIG as e:
+        raise _fail(f"load_weights: bad weights description in {where}: {e}") from None
+    return tensors
+
+
+__all__ = [
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "load_model",
+    "load_weights",
+    "model_from_parts",
+    "save_model",
+    "save_weights",
+]

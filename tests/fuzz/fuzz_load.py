@@ -21,7 +21,8 @@ with valid seed files when it is empty. ``tests/fuzz/test_fuzz_seeded.py`` runs 
 ``one_input`` over a fixed set of seeded mutations under plain pytest (no atheris).
 
 Input layout: the first byte picks a target: 0 raw binary file, 1 raw JSON file,
-2 a binary file whose header is built from the input (reaches the field checks).
+2 a binary file whose header is built from the input (reaches the field checks),
+3 raw named-tensor file (``rc.io.load_file``: F16/BF16/F64 converted too).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 import rcmlrs as rc
 from rcmlrs import io as rio
 
-TARGETS = 3
+TARGETS = 4
 
 
 class Provider:
@@ -132,11 +133,34 @@ def _check_roundtrip(tensors, metadata=None):
         assert np.array_equal(a.numpy().view(np.uint32), b.numpy().view(np.uint32))
 
 
+def _check_named_roundtrip(named, metadata):
+    assert all(isinstance(t, rc.RamTensor) and len(t.shape) == 3 for t in named.values())
+    extra = {k: v for k, v in metadata.items() if k not in rio.RESERVED_METADATA_KEYS}
+    entries, raws = rio._named_tensors(named, "fuzz")
+    try:
+        hbytes = rio._header_bytes(extra, entries, "fuzz")
+    except ValueError:  # refusing to write (brackets in names over the budget) is fine
+        return
+    buf = io.BytesIO()
+    rio._write_named(buf, hbytes, raws)
+    data = buf.getvalue()
+    again, meta = rio._read_container(io.BytesIO(data), len(data), "fuzz", rio._NAMED_DTYPES)
+    assert list(again) == list(named) and meta == extra
+    for a, b in zip(named.values(), again.values(), strict=True):
+        assert a.shape == b.shape
+        assert np.array_equal(a.numpy().view(np.uint32), b.numpy().view(np.uint32))
+
+
 def one_input(data: bytes) -> None:
     if not data:
         return
     target, payload = data[0] % TARGETS, data[1:]
     try:
+        if target == 3:
+            named, meta = rio._read_container(
+                io.BytesIO(payload), len(payload), "fuzz", rio._NAMED_DTYPES
+            )
+            return _check_named_roundtrip(named, meta)
         if target == 1:
             tensors = rio._read_json(payload, "fuzz")
             meta = None
@@ -173,6 +197,17 @@ def seed_files() -> list[bytes]:
     }
     h = json.dumps(plain).encode()
     out.append(b"\x00" + struct.pack("<Q", len(h)) + h + bytes(range(12)))
+    # a named file with every dtype load_file converts (F64, F16, BF16 and F32)
+    named = {
+        "w": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]},
+        "h": {"dtype": "F16", "shape": [1, 2], "data_offsets": [16, 20]},
+        "b": {"dtype": "BF16", "shape": [2, 1, 1], "data_offsets": [20, 24]},
+        "f": {"dtype": "F32", "shape": [], "data_offsets": [24, 28]},
+    }
+    h = json.dumps({"__metadata__": {"format": "pt"}, **named}).encode()
+    data = np.array([1.5, -1e300], "<f8").tobytes() + np.array([0.5, np.inf], "<f2").tobytes()
+    data += bytes([0x80, 0x3F, 0xC0, 0x7F]) + np.float32(-0.0).tobytes()  # bf16 1.0, NaN
+    out.append(b"\x03" + struct.pack("<Q", len(h)) + h + data)
     out.append(b"\x02" + bytes(range(64)))
     out.append(b"\x02\x03\x01\x01\x00\x02\x03" + bytes(40))
     return out

@@ -42,18 +42,33 @@ What the model calls, and nothing else:
     an ``(n, T, f)`` array fed to a plain MLP is a mistake, not a sequence.
 ``get_config()`` / ``from_config(config)``
     JSON-able constructor arguments, so ``model.save`` can rebuild the layer.
+``cache_attrs``
+    the names of the attributes ``forward`` sets and ``backward`` reads (the per-call
+    state: Dense's input, pre-activation and output). A tape saves them with each call
+    and puts them back for that call's backward, so one layer may run several times under
+    one tape (weight sharing). Without them such a second call makes the first call's
+    gradient raise RuntimeError (never a silently wrong gradient).
 
 A subclass that defines ``forward`` and ``backward`` (with ``add_weight`` in ``build``)
-trains in ``Sequential`` with no change anywhere else.
+trains in ``Sequential`` with no change anywhere else. A subclass that defines only
+``forward`` (with tensor ops) trains too: its backward comes from ``rc.autograd``.
+
+Under an active ``rc.autograd.Tape`` calling a layer (``layer(x, training)``, the path
+every model uses) records it as ONE op whose gradient is the layer's own ``backward``
+(bit for bit what ``fit`` computes), unless the layer defines no ``backward``: then its
+tensor ops record themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import rcmlrs
+from rcmlrs import _tensor
 from rcmlrs._tensor import RamTensor, ShapeError
+from rcmlrs.autograd.tape import record
 from rcmlrs.nn import initializers
 from rcmlrs.nn.seeding import Seeds
 
@@ -102,11 +117,42 @@ def check_input_shape(shape: object, what: str) -> Shape | None:
     return tuple(shape)
 
 
+class BuildContext:
+    """What a model's build pass hands the layers it calls: the seeds of their initial
+    weights, and a list of ``(layer, output)`` of every call (see ``building``)."""
+
+    def __init__(self, seeds: Seeds) -> None:
+        self.seeds = seeds
+        self.outputs: list[tuple[Layer, RamTensor]] = []
+
+
+_BUILDING: list[BuildContext] = []
+
+
+@contextmanager
+def building(seeds: Seeds) -> Iterator[BuildContext]:
+    """Inside, a layer called before it is built builds from ``seeds`` (a subclassed
+    model's first call builds its layers in call order, reproducibly)."""
+    ctx = BuildContext(seeds)
+    _BUILDING.append(ctx)
+    try:
+        yield ctx
+    finally:
+        _BUILDING.pop()
+
+
+def has_backward(layer: Layer) -> bool:
+    """True when ``layer`` defines its own ``backward`` (else the tape differentiates
+    its ``forward``)."""
+    return type(layer).backward is not Layer.backward
+
+
 class Layer:
     """Base class of rc.nn layers; see the module docstring for the protocol."""
 
     kind: ClassVar[str] = "layer"  # stem of the default name ("dense", "dense_1", ...)
     uses_sample_axes: ClassVar[bool] = False
+    cache_attrs: ClassVar[tuple[str, ...]] = ()  # per-call state (see the module docstring)
 
     def __init__(
         self, name: str | None = None, trainable: bool = True, input_shape: Any = None
@@ -121,6 +167,7 @@ class Layer:
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
         self.compute_input_grad = True
+        self._tape_calls = 0  # calls through __call__ (a stale tape entry detects it)
 
     # ------------------------------------------------------------------ shapes
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -166,9 +213,10 @@ class Layer:
         self.grads.append(rcmlrs.zeros(full))
         return w
 
-    def _build_from(self, x: RamTensor) -> None:
+    def _build_from(self, x: RamTensor, seeds: Seeds | None = None) -> None:
         """Build from a first engine batch when used by hand (rows or time-major)."""
-        self.build((x.cols,) if x.layers == 1 else (x.layers, x.cols), Seeds())
+        shape = (x.cols,) if x.layers == 1 else (x.layers, x.cols)
+        self.build(shape, seeds if seeds is not None else Seeds())
 
     # ------------------------------------------------------------------ compute
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
@@ -178,7 +226,103 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
     def __call__(self, x: Any, training: bool = False) -> RamTensor:
-        return self.forward(as_batch(x), training)
+        """``forward`` (building the layer first if needed); under an active tape the
+        layer is recorded as one op (see the module docstring)."""
+        x = as_batch(x)
+        ctx = _BUILDING[-1] if _BUILDING else None
+        if not self.built:
+            self._build_from(x, ctx.seeds if ctx is not None else None)
+        self._tape_calls = getattr(self, "_tape_calls", 0) + 1
+        if _tensor._get_tape() is None or not has_backward(self):
+            out = self.forward(x, training)
+        else:
+            out = self._recorded(x, training, False)[0]
+        if ctx is not None:
+            ctx.outputs.append((self, out))
+        return out
+
+    def call_with_logits(self, x: Any, training: bool = False) -> tuple[RamTensor, RamTensor]:
+        """``(output, logits)`` of one forward call; an active tape records the logits
+        as one op whose gradient is ``backward_from_logits`` (a model whose loss takes
+        over the output activation uses it for its last layer)."""
+        x = as_batch(x)
+        self._tape_calls = getattr(self, "_tape_calls", 0) + 1
+        if _tensor._get_tape() is None:
+            out = self.forward(x, training)
+            return out, self.logits
+        return self._recorded(x, training, True)
+
+    def _recorded(
+        self, x: RamTensor, training: bool, from_logits: bool
+    ) -> tuple[RamTensor, RamTensor]:
+        """Forward with recording paused, then one tape entry ``(x, *params) -> out``
+        (or the logits) whose rule is this call's ``backward``."""
+        rec = _tensor._get_tape()
+        _tensor._set_tape(None)  # what autograd.pause does, without the object
+        try:
+            out = self.forward(x, training)
+        finally:
+            _tensor._set_tape(rec)
+        res = self.logits if from_logits else out
+        if res is x:  # the identity (Dropout at inference, a flat Flatten): no op at all
+            return out, res
+        params = self.params
+        saved = tuple(getattr(self, a, None) for a in self.cache_attrs)
+        calls = self._tape_calls
+
+        def rule(g: RamTensor, needs: tuple[bool, ...]) -> tuple[RamTensor | None, ...]:
+            return self._tape_backward(g, needs, saved, calls, from_logits)
+
+        name = type(self).__name__ + (".logits" if from_logits else "")
+        record(name, res, (x, *params), {"layer": self.name}, backward=rule)
+        return out, res
+
+    def _tape_backward(
+        self,
+        g: RamTensor,
+        needs: tuple[bool, ...],
+        saved: tuple[Any, ...],
+        calls: int,
+        from_logits: bool,
+    ) -> tuple[RamTensor | None, ...]:
+        """The rule of one recorded call: this layer's backward on that call's state, the
+        input gradient and copies of ``grads`` (the next backward overwrites them)."""
+        names = self.cache_attrs
+        current: tuple[Any, ...] = ()
+        if names:
+            current = tuple(getattr(self, a, None) for a in names)
+            for a, v in zip(names, saved, strict=True):
+                setattr(self, a, v)
+        elif self._tape_calls != calls:
+            raise RuntimeError(
+                f"{self.name or type(self).__name__}: this layer ran again after the call "
+                f"the tape recorded, and its backward only keeps the state of its last "
+                f"forward; use one layer instance per call, or list the attributes its "
+                f"forward sets in cache_attrs so that the tape can keep them per call"
+            )
+        keep = self.compute_input_grad
+        self.compute_input_grad = bool(needs[0])
+        try:
+            dx = self.backward_from_logits(g) if from_logits else self.backward(g)
+        finally:
+            self.compute_input_grad = keep
+            for a, v in zip(names, current, strict=False):
+                setattr(self, a, v)
+        if needs[0] and dx is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward returned None although the input "
+                f"gradient was asked for (compute_input_grad was True)"
+            )
+        grads = self.grads
+        if len(grads) != len(self.params):
+            raise RuntimeError(
+                f"{type(self).__name__}: backward left {len(grads)} gradients for "
+                f"{len(self.params)} params"
+            )
+        return (
+            dx if needs[0] else None,
+            *(gr.copy() if n else None for gr, n in zip(grads, needs[1:], strict=True)),
+        )
 
     def reseed(self, seed: int) -> None:
         """Called by ``fit`` before every epoch; layers without randomness ignore it."""
@@ -236,4 +380,4 @@ class Layer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-__all__ = ["Layer", "Shape", "as_batch", "check_units"]
+__all__ = ["BuildContext", "Layer", "Shape", "as_batch", "building", "check_units", "has_backward"]

@@ -18,6 +18,7 @@ class Dropout(Layer):
     seed reproduces them, and a resumed run draws the same masks."""
 
     kind = "dropout"
+    cache_attrs = ("_mask",)
 
     def __init__(
         self,
@@ -75,6 +76,7 @@ class Flatten(Layer):
 
     kind = "flatten"
     uses_sample_axes = True
+    cache_attrs = ("_shape", "_flat")
 
     def __init__(
         self, input_shape: Any = None, name: str | None = None, trainable: bool = True

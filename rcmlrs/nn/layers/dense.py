@@ -19,6 +19,7 @@ class Dense(Layer):
     bit for bit. Initial W from ``kernel_initializer`` (Glorot uniform), b zero."""
 
     kind = "dense"
+    cache_attrs = ("_x", "_z", "_y")
 
     def __init__(
         self,

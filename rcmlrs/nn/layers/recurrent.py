@@ -45,8 +45,8 @@ class _Recurrent(Layer):
     def input_layout(self, input_shape: Shape) -> str | None:
         return "time_major"
 
-    def _build_from(self, x: RamTensor) -> None:
-        self.build((x.layers, x.cols), Seeds())
+    def _build_from(self, x: RamTensor, seeds: Seeds | None = None) -> None:
+        self.build((x.layers, x.cols), seeds if seeds is not None else Seeds())
 
     GATES = 1  # gate blocks side by side in each weight (LSTM: 4)
 
@@ -121,6 +121,7 @@ class RNN(_Recurrent):
     Wx, orthogonal Wh, zero b."""
 
     kind = "rnn"
+    cache_attrs = ("_x", "_hs")
     ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 
     def __init__(
@@ -174,6 +175,7 @@ class LSTM(_Recurrent):
     b zero except the forget gate's 1."""
 
     kind = "lstm"
+    cache_attrs = ("_x", "_G", "_cs", "_hs")
 
     def __init__(
         self,
