@@ -200,6 +200,7 @@ def test_whole_shape_mask_gives_the_flat_selection():
     check_get(a, m)
     got = t[rc.tensor(m.astype(np.float32))]  # a 0/1 RamTensor works as the mask
     np.testing.assert_array_equal(np.asarray(got), a[m].reshape(1, 1, -1))
+    np.testing.assert_array_equal(np.asarray(t[t > 0.2]), a[m].reshape(1, 1, -1))
     check_get(a, m.tolist())  # nested lists of bools too
     t[m] = 0.0
     b = a.copy()
