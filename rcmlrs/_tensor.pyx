@@ -1197,6 +1197,7 @@ include "_constructors.pxi"
 include "_activations.pxi"
 include "_ops2.pxi"
 include "_dlpack.pxi"
+include "_tape_core.pxi"
 include "_shapeops.pxi"
 
 # ============================================================================ C API

@@ -21,13 +21,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import rcmlrs
+from rcmlrs import _tensor
 from rcmlrs._tensor import RamTensor
 
 Rule = Callable[..., tuple]
 
 RULES: dict[str, Rule] = {}
 FORMULAS: dict[str, str] = {}
+
+
+def _first_doc_line(fn: Rule) -> str:
+    """The docstring's first line, skipping the signature Cython embeds."""
+    sig = f"{getattr(fn, '__name__', '')}("
+    for line in (fn.__doc__ or "").strip().splitlines():
+        if line.strip() and not line.startswith(sig):
+            return line.strip()
+    return ""
 
 
 def register(name: str, formula: str = "") -> Callable[[Rule], Rule]:
@@ -38,30 +47,15 @@ def register(name: str, formula: str = "") -> Callable[[Rule], Rule]:
         if name in RULES:
             raise ValueError(f"autograd: op {name!r} already has a rule ({RULES[name]!r})")
         RULES[name] = fn
-        FORMULAS[name] = formula or (fn.__doc__ or "").strip().split("\n")[0]
+        FORMULAS[name] = formula or _first_doc_line(fn)
         return fn
 
     return deco
 
 
-def unbroadcast(grad: RamTensor, shape: tuple[int, int, int]) -> RamTensor:
-    """Sum a gradient of a broadcast result back to ``shape`` (the axes where ``shape``
-    has 1 and ``grad`` does not), in a fixed order: axis 0, then 1, then 2."""
-    if grad.shape == tuple(shape):
-        return grad
-    for a in range(3):
-        if shape[a] == 1 and grad.shape[a] != 1:
-            grad = grad.sum(axis=a)
-    if grad.shape != tuple(shape):
-        raise rcmlrs.ShapeError(f"unbroadcast: gradient {grad.shape} does not reduce to {shape}")
-    return grad
-
-
-def expand(g: RamTensor, shape: tuple[int, int, int]) -> RamTensor:
-    """``g`` (size-1 on some axes) broadcast to ``shape``, as a new tensor."""
-    if g.shape == tuple(shape):
-        return g
-    return rcmlrs.zeros(shape) + g
+# the broadcast helpers every rule uses, next to the kernels (rcmlrs/_tape_core.pxi)
+unbroadcast = _tensor.unbroadcast
+expand = _tensor.expand
 
 
 def shape_of(x: Any) -> tuple[int, int, int]:

@@ -7,68 +7,25 @@ from __future__ import annotations
 import rcmlrs
 from rcmlrs import _tensor
 from rcmlrs._tensor import RamTensor
-from rcmlrs.autograd.registry import expand, register, unbroadcast
+from rcmlrs.autograd.registry import expand, register
 
 # ------------------------------------------------------------------ arithmetic
 
 
-def _bshape(x):
-    return x.shape if isinstance(x, RamTensor) else (1, 1, 1)
-
-
-@register("add", formula="da = g, db = g (summed over broadcast axes)")
-def _add(g, out, inputs, attrs, needs):
-    a, b = inputs
-    return (
-        unbroadcast(g, a.shape) if needs[0] else None,
-        unbroadcast(g, b.shape) if needs[1] else None,
-    )
-
-
-@register("sub", formula="da = g, db = -g")
-def _sub(g, out, inputs, attrs, needs):
-    a, b = inputs
-    return (
-        unbroadcast(g, a.shape) if needs[0] else None,
-        unbroadcast(-g, b.shape) if needs[1] else None,
-    )
-
-
-@register("rsub", formula="out = b - a: da = -g, db = g")
-def _rsub(g, out, inputs, attrs, needs):
-    a, b = inputs
-    return (
-        unbroadcast(-g, a.shape) if needs[0] else None,
-        unbroadcast(g, b.shape) if needs[1] else None,
-    )
-
-
-@register("mul", formula="da = g * b, db = g * a")
-def _mul(g, out, inputs, attrs, needs):
-    a, b = inputs
-    return (
-        unbroadcast(g * b, a.shape) if needs[0] else None,
-        unbroadcast(g * a, b.shape) if needs[1] else None,
-    )
-
-
-@register("div", formula="da = g / b, db = -g * out / b")
-def _div(g, out, inputs, attrs, needs):
-    a, b = inputs
-    return (
-        unbroadcast(g / b, a.shape) if needs[0] else None,
-        unbroadcast(-(g * out) / b, b.shape) if needs[1] else None,
-    )
-
-
-@register("rdiv", formula="out = b / a: da = -g * out / a, db = g / a")
-def _rdiv(g, out, inputs, attrs, needs):
-    a, b = inputs
-    return (
-        unbroadcast(-(g * out) / a, a.shape) if needs[0] else None,
-        unbroadcast(g / a, b.shape) if needs[1] else None,
-    )
-
+# The rules every network runs live in C-level Cython next to the kernels they call
+# (rcmlrs/_tape_core.pxi): registered here by name like every other rule.
+for _name, _rule in (
+    ("add", _tensor._rule_add),
+    ("sub", _tensor._rule_sub),
+    ("rsub", _tensor._rule_rsub),
+    ("mul", _tensor._rule_mul),
+    ("div", _tensor._rule_div),
+    ("rdiv", _tensor._rule_rdiv),
+    ("matmul", _tensor._rule_matmul),
+    ("sum", _tensor._rule_sum),
+    ("mean", _tensor._rule_mean),
+):
+    register(_name)(_rule)
 
 # ------------------------------------------------------------------ unary math
 
@@ -130,40 +87,15 @@ def _clip(g, out, inputs, attrs, needs):
 # ------------------------------------------------------------------ matrix product
 
 
-@register(
-    "matmul",
-    formula="dA = g @ B^T, dB = A^T @ g (transposes folded into the GEMM flags)",
-)
-def _matmul(g, out, inputs, attrs, needs):
-    a, b = inputs
-    ta, tb = attrs["transpose_a"], attrs["transpose_b"]
-    da = db = None
-    if needs[0]:
-        if not ta:
-            da = g.matmul(b, transpose_b=not tb)  # g @ op(B)^T
-        else:
-            da = b.matmul(g, transpose_a=tb, transpose_b=True)  # op(B) g^T
-        da = unbroadcast(da, a.shape)
-    if needs[1]:
-        if not tb:
-            db = a.matmul(g, transpose_a=not ta)  # op(A)^T @ g
-        else:
-            db = g.matmul(a, transpose_a=True, transpose_b=ta)  # g^T op(A)
-        db = unbroadcast(db, b.shape)
-    return da, db
-
-
 # ------------------------------------------------------------------ activations
 
 _ACT = ("relu", "leaky_relu", "sigmoid", "tanh", "swish", "gelu", "gelu_erf", "erf")
 
 
-def _act_rule(g, out, inputs, attrs, needs):
-    return (_tensor._act_backward_rule(inputs[0], g, attrs["act"], attrs["param"], out),)
-
-
 for _name in _ACT:
-    register(_name, formula=f"dx = g * {_name}'(x), the fused {_name}_backward kernel")(_act_rule)
+    register(_name, formula=f"dx = g * {_name}'(x), the fused {_name}_backward kernel")(
+        _tensor._rule_act
+    )
 
 
 @register("softmax", formula="dx = softmax_backward(x, g) = y * (g - sum(g * y))")
@@ -185,17 +117,6 @@ def _count(shape, axes) -> int:
     for a in axes:
         n *= shape[a]
     return n
-
-
-@register("sum", formula="dx = g broadcast back over the reduced axes")
-def _sum(g, out, inputs, attrs, needs):
-    return (expand(g, inputs[0].shape),)
-
-
-@register("mean", formula="dx = g / N broadcast back")
-def _mean(g, out, inputs, attrs, needs):
-    x = inputs[0]
-    return (expand(g / float(_count(x.shape, attrs["axis"])), x.shape),)
 
 
 def _extreme(g, out, inputs, attrs, needs):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from threading import get_ident as _get_ident
 from typing import Any
 
 import rcmlrs
 from rcmlrs import _tensor
-from rcmlrs._tensor import RamTensor
+from rcmlrs._tensor import RamTensor, _TapeCore
 from rcmlrs.autograd.registry import FORMULAS, RULES
 
 __all__ = ["Tape", "pause", "record"]
@@ -75,7 +74,7 @@ def _key(t: RamTensor) -> int:
     return id(t)
 
 
-class Tape:
+class Tape(_TapeCore):
     """Records differentiable RamTensor ops for reverse-mode differentiation.
 
     >>> x = rc.tensor([[1.0, 2.0]])
@@ -92,10 +91,9 @@ class Tape:
     """
 
     def __init__(self) -> None:
-        self._entries: list[_Entry] = []
-        self._tracked: dict[int, RamTensor] = {}  # id -> tensor (kept alive: ids stay unique)
+        # _entries, _tracked (id -> tensor, kept alive so ids stay unique) and _thread
+        # live in _TapeCore, with the C recording path and the backward walk
         self._watched: list[RamTensor] = []
-        self._thread = threading.get_ident()
         self._active = False
 
     # ---------------------------------------------------------------- recording
@@ -126,37 +124,6 @@ class Tape:
             if id(t) not in tracked:
                 tracked[id(t)] = t
                 self._watched.append(t)
-
-    def record(self, name, out, inputs, attrs=None, backward=None) -> None:
-        """Append one op (called by the tensor ops; see ``rcmlrs.autograd.record``)."""
-        if _get_ident() != self._thread:
-            return
-        tracked = self._tracked
-        # a tracked tensor is kept alive, so no other live object (a number) has its id
-        n = len(inputs)
-        if n == 1:  # the common cases, spelled out (this is the hot path)
-            (a,) = inputs
-            if id(a) not in tracked:
-                return
-            needs: tuple[bool, ...] = (True,)
-            versions: tuple[int, ...] = (a._version if isinstance(a, RamTensor) else -1,)
-        elif n == 2:
-            a, b = inputs
-            na, nb = id(a) in tracked, id(b) in tracked
-            if not (na or nb):
-                return
-            needs = (na, nb)
-            versions = (
-                a._version if isinstance(a, RamTensor) else -1,
-                b._version if isinstance(b, RamTensor) else -1,
-            )
-        else:
-            needs = tuple([id(x) in tracked for x in inputs])
-            if True not in needs:
-                return
-            versions = tuple([x._version if isinstance(x, RamTensor) else -1 for x in inputs])
-        self._entries.append((name, out, tuple(inputs), attrs, needs, backward, versions))
-        tracked[id(out)] = out
 
     # ---------------------------------------------------------------- gradients
     def gradient(self, target: RamTensor, sources: Any, output_gradient: Any = None):
@@ -203,46 +170,8 @@ class Tape:
         else:  # the entries on a path from a source, with the flags of such inputs only
             plan = [(*e[:_NEEDS], needs, *e[_BACKWARD:]) for e, needs in self._plan(target, srcs)]
         grads: dict[int, RamTensor] = {id(target): seed}
-        owned: set[int] = set()
-        rules = RULES
         with pause():
-            for e in plan:
-                name, out, inputs, attrs, needs, backward, versions = e
-                ko = id(out)
-                g = grads.get(ko)
-                if g is None:
-                    continue
-                for x, v in zip(inputs, versions, strict=True):
-                    if v >= 0 and x._version != v:
-                        self._version_error(e, x)
-                if backward is not None:
-                    gs = backward(g, needs)
-                else:
-                    rule = rules.get(name)
-                    if rule is None:
-                        raise NotImplementedError(
-                            f"Tape.gradient: op {name!r} has no gradient rule"
-                        )
-                    gs = rule(g, out, inputs, attrs, needs)
-                if ko not in keep:
-                    del grads[ko]  # its consumers are all done: free it
-                for x, need, gi in zip(inputs, needs, gs, strict=True):
-                    if not need or gi is None:
-                        continue
-                    if gi.shape != x.shape:
-                        raise rcmlrs.ShapeError(
-                            f"Tape.gradient: the rule of {name!r} returned a gradient of "
-                            f"shape {gi.shape} for an input of shape {x.shape}"
-                        )
-                    k = id(x)
-                    prev = grads.get(k)
-                    if prev is None:
-                        grads[k] = gi  # may alias g or another gradient: copied before +=
-                    elif k in owned:
-                        prev += gi
-                    else:
-                        grads[k] = prev + gi
-                        owned.add(k)
+            self._walk(list(plan), grads, keep, RULES)
         return srcs_out(srcs, grads, single)
 
     def _plan(self, target: RamTensor, srcs: Sequence[RamTensor]):
@@ -267,14 +196,6 @@ class Tape:
                 if n:
                     wanted.add(_key(x))
         return plan
-
-    @staticmethod
-    def _version_error(e: _Entry, x: RamTensor) -> None:
-        i = next(j for j, y in enumerate(e[_INPUTS]) if y is x)
-        raise RuntimeError(
-            f"Tape.gradient: input {i} (shape {x.shape}) of op {e[_NAME]!r} was "
-            f"modified in place after it was recorded; compute on a copy instead"
-        )
 
     # ---------------------------------------------------------------- reading
     def __len__(self) -> int:
