@@ -210,6 +210,27 @@ RCML_FN(void, rcml_pad_f32)(const float *x, size_t L, size_t R, size_t C, float 
                             size_t L2, size_t R2, size_t C2);
 /* out[i] = v for n floats. */
 RCML_FN(void, rcml_fill_f32)(float v, float *out, size_t n);
+/* Outer (per-axis) gather: out[(a*n1 + b)*n2 + c] = x[o0[a] + o1[b] + o2[c]] for a < n0,
+ * b < n1, c < n2. Offsets are in floats (an index times its axis's stride), non-negative
+ * and inside x (the caller checks); out holds n0*n1*n2 floats and must not overlap x. */
+RCML_FN(void, rcml_gather3_f32)(const float *x, const int64_t *o0, size_t n0, const int64_t *o1,
+                                size_t n1, const int64_t *o2, size_t n2, float *out);
+/* How a scatter may be split over threads (the caller knows which holds):
+ * SERIAL: destinations may repeat, so they are visited in (a, b, c) order on one thread;
+ * ROWS: each (a, b) row writes its own destinations (repeats only within a row);
+ * DISTINCT: no destination repeats. */
+typedef enum {
+    RCML_SCATTER_SERIAL = 0,
+    RCML_SCATTER_ROWS = 1,
+    RCML_SCATTER_DISTINCT = 2
+} rcml_scatter_mode_t;
+/* Outer scatter, the transpose of rcml_gather3_f32: out[o0[a] + o1[b] + o2[c]] = (or +=, when
+ * accumulate) v[a*vs[0] + b*vs[1] + c*vs[2]] (strides in floats, 0 on a broadcast axis).
+ * A repeated destination keeps the last value (or the sum in (a, b, c) order) at any
+ * thread count. v must not overlap out. */
+RCML_FN(void, rcml_scatter3_f32)(const float *v, const ptrdiff_t vs[3], const int64_t *o0,
+                                 size_t n0, const int64_t *o1, size_t n1, const int64_t *o2,
+                                 size_t n2, int accumulate, int mode, float *out);
 
 /* ------------------------------------------------------------------ random */
 /* Counter-based generator: element i depends only on (seed, offset + i), so a seed gives

@@ -38,3 +38,129 @@ void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, floa
         }
     }
 }
+
+/* ------------------------------------------------------------ gather / scatter
+ * Outer (per-axis) indexing: element (a, b, c) of the selection lives at
+ * o0[a] + o1[b] + o2[c] in the indexed buffer. Indexing, flip, repeat, tile and any axis
+ * permutation are all this one pattern with different offset lists, and their gradients
+ * are the matching scatter-add. Work is cut into chunks of the flat selection (or of its
+ * rows) whose boundaries depend only on the sizes, so results never depend on threads. */
+
+/* how the last-axis offsets of a gather run: one unit-step run, long runs, or neither */
+enum { RCML_RUN_NONE = 0, RCML_RUN_SOME = 1, RCML_RUN_ONE = 2 };
+
+typedef struct {
+    const float *src;
+    float *dst;
+    const int64_t *o[3];
+    size_t n1, n2;
+    ptrdiff_t vs[3];
+    int accumulate, runs;
+} rcml_g3_job_t;
+
+/* gather the flat selection range [b, e): one run per (a, b) row piece */
+static void rcml_gather3_chunk(void *ctx, size_t b, size_t e) {
+    const rcml_g3_job_t *j = (const rcml_g3_job_t *)ctx;
+    size_t i = b, k;
+    while (i < e) {
+        size_t row = i / j->n2, c = i % j->n2;
+        size_t run = RCML_MIN(e - i, j->n2 - c);
+        const float *base = j->src + (size_t)j->o[0][row / j->n1] + (size_t)j->o[1][row % j->n1];
+        const int64_t *o2 = j->o[2] + c;
+        float *out = j->dst + i;
+        if (j->runs == RCML_RUN_ONE) {
+            memcpy(out, base + (size_t)o2[0], run * sizeof(float));
+        } else if (j->runs == RCML_RUN_SOME) {
+            k = 0;
+            while (k < run) {
+                size_t s = k++;
+                while (k < run && o2[k] == o2[k - 1] + 1) k++;
+                memcpy(out + s, base + (size_t)o2[s], (k - s) * sizeof(float));
+            }
+        } else {
+            for (k = 0; k < run; k++) out[k] = base[(size_t)o2[k]];
+        }
+        i += run;
+    }
+}
+
+void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_t *o1, size_t n1,
+                      const int64_t *o2, size_t n2, float *out) {
+    rcml_g3_job_t j;
+    size_t total = n0 * n1 * n2, c, breaks;
+    if (total == 0) return;
+    j.src = x;
+    j.dst = out;
+    j.o[0] = o0;
+    j.o[1] = o1;
+    j.o[2] = o2;
+    j.n1 = n1;
+    j.n2 = n2;
+    j.vs[0] = j.vs[1] = j.vs[2] = 0;
+    j.accumulate = 0;
+    /* unit-step runs along the last axis (slices, whole rows, tiles of rows) are copied
+     * with memcpy when they are long enough on average to beat a plain loop */
+    breaks = 0;
+    for (c = 1; c < n2; c++) breaks += o2[c] != o2[c - 1] + 1;
+    j.runs = breaks == 0 ? RCML_RUN_ONE : (breaks + 1) * 16 <= n2 ? RCML_RUN_SOME : RCML_RUN_NONE;
+    if (total < RCML_EW_PAR_MIN) {
+        rcml_gather3_chunk(&j, 0, total);
+        return;
+    }
+    rcml_parallel_for(total, RCML_EW_GRAIN, rcml_gather3_chunk, &j);
+}
+
+/* scatter the flat selection range [b, e) of v (strides vs) into dst, in order */
+static void rcml_scatter3_chunk(void *ctx, size_t b, size_t e) {
+    const rcml_g3_job_t *j = (const rcml_g3_job_t *)ctx;
+    size_t i = b, k;
+    while (i < e) {
+        size_t row = i / j->n2, c = i % j->n2;
+        size_t run = RCML_MIN(e - i, j->n2 - c);
+        size_t a = row / j->n1, bb = row % j->n1;
+        float *base = j->dst + (size_t)j->o[0][a] + (size_t)j->o[1][bb];
+        const float *v =
+            j->src + (ptrdiff_t)a * j->vs[0] + (ptrdiff_t)bb * j->vs[1] + (ptrdiff_t)c * j->vs[2];
+        const int64_t *o2 = j->o[2] + c;
+        if (j->accumulate) {
+            for (k = 0; k < run; k++) base[(size_t)o2[k]] += v[(ptrdiff_t)k * j->vs[2]];
+        } else {
+            for (k = 0; k < run; k++) base[(size_t)o2[k]] = v[(ptrdiff_t)k * j->vs[2]];
+        }
+        i += run;
+    }
+}
+
+static void rcml_scatter3_rows(void *ctx, size_t b, size_t e) {
+    const rcml_g3_job_t *j = (const rcml_g3_job_t *)ctx;
+    rcml_scatter3_chunk(ctx, b * j->n2, e * j->n2);
+}
+
+void rcml_scatter3_f32(const float *v, const ptrdiff_t vs[3], const int64_t *o0, size_t n0,
+                       const int64_t *o1, size_t n1, const int64_t *o2, size_t n2, int accumulate,
+                       int mode, float *out) {
+    rcml_g3_job_t j;
+    size_t total = n0 * n1 * n2, rows = n0 * n1;
+    if (total == 0) return;
+    j.src = v;
+    j.dst = out;
+    j.o[0] = o0;
+    j.o[1] = o1;
+    j.o[2] = o2;
+    j.n1 = n1;
+    j.n2 = n2;
+    j.vs[0] = vs[0];
+    j.vs[1] = vs[1];
+    j.vs[2] = vs[2];
+    j.accumulate = accumulate;
+    j.runs = RCML_RUN_NONE;
+    /* repeated destinations must be visited in (a, b, c) order: the last write wins and
+     * sums always add in the same order, so such a scatter runs on one thread */
+    if (total < RCML_EW_PAR_MIN || mode == RCML_SCATTER_SERIAL) {
+        rcml_scatter3_chunk(&j, 0, total);
+    } else if (mode == RCML_SCATTER_ROWS) {
+        rcml_parallel_for(rows, RCML_MAX((size_t)1, RCML_EW_GRAIN / n2), rcml_scatter3_rows, &j);
+    } else {
+        rcml_parallel_for(total, RCML_EW_GRAIN, rcml_scatter3_chunk, &j);
+    }
+}

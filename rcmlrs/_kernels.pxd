@@ -116,6 +116,15 @@ cdef extern from "rcmlrs.h" nogil:
     void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, float *out,
                       size_t L2, size_t R2, size_t C2) noexcept
     void rcml_fill_f32(float v, float *out, size_t n) noexcept
+    void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_t *o1,
+                          size_t n1, const int64_t *o2, size_t n2, float *out) noexcept
+    enum:
+        RCML_SCATTER_SERIAL
+        RCML_SCATTER_ROWS
+        RCML_SCATTER_DISTINCT
+    void rcml_scatter3_f32(const float *v, const Py_ssize_t *vs, const int64_t *o0, size_t n0,
+                           const int64_t *o1, size_t n1, const int64_t *o2, size_t n2,
+                           int accumulate, int mode, float *out) noexcept
 
     void rcml_random_uniform_f32(uint64_t seed, uint64_t offset, float low, float high,
                                  float *out, size_t n) noexcept

@@ -374,25 +374,56 @@ cdef class RamTensor:
         return (idx[0] * self.R + idx[1]) * self.C + idx[2]
 
     def __getitem__(self, key):
+        """A copy of the selected elements, always rank 3 (see _shapeops.pxi).
+
+        ``key`` holds up to 3 components (missing ones and ``...`` mean whole axes), each
+        an int, a slice (any step), an integer array/list (negative indices allowed) or a
+        1-D boolean mask of that axis's length. Every axis is indexed on its own: an int
+        ``i`` keeps its axis with size 1 (it means ``i:i+1``), so ``t[:, 1]`` is
+        (layers, 1, cols); with two or three arrays the result is their outer product
+        (NumPy's ``a[np.ix_(i, j, k)]``), not NumPy's zipped pairs. Exceptions kept from
+        the first release: ``t[l, r, c]`` (three ints) is a Python float and ``t[l]`` the
+        (1, rows, cols) layer. A boolean mask of the whole shape (a bool array, or a 0/1
+        RamTensor such as ``t > 0``) selects the True elements into (1, 1, count).
+        Out-of-range indices and masks of the wrong length raise IndexError; None
+        (np.newaxis) and other types raise TypeError."""
         cdef RamTensor out
         cdef Py_ssize_t l
-        if not isinstance(key, tuple):
-            if isinstance(key, bool) or not hasattr(key, "__index__"):
-                raise TypeError(
-                    f"tensor index must be an int or a 3-tuple, got {type(key).__name__}")
-            v = _index(key)  # once, before the shape is read; compared as a Python int
+        if type(key) is int:  # the common t[l]: no NumPy on this path
+            v = key
             if v < -self.L or v >= self.L:
                 raise IndexError(f"layer index {v} is out of range for {self.L} layers")
             l = v + self.L if v < 0 else v
-            out = _empty(1, self.R, self.C)
-            if out.n:
-                memcpy(out.data, self.data + l * self.R * self.C, out.n * 4)
+            out = _layer_copy(self, l)
+            if _tape is not None:
+                _tape.record("getitem", out, (self,), {"plan": _plan_key(self, l, "t[key]")})
             return out
-        return <double>self.data[self._offset(key)]
+        if _three_ints(key):  # the common t[l, r, c]: no key parsing
+            return <double>self.data[self._offset(key)]
+        plan = _plan_key(self, key, "t[key]")
+        if not isinstance(plan, _Plan):
+            return <double>self.data[<Py_ssize_t>plan]
+        return _gathered("getitem", self, <_Plan>plan)
 
     def __setitem__(self, key, value):
-        cdef float v = _to_float(value, "__setitem__")
-        self.data[self._offset(key)] = v
+        """Assign through any key ``__getitem__`` takes: a number fills the selection, a
+        tensor or array broadcasts to the selection's shape (else ShapeError naming both).
+        A repeated index keeps the last value. A value sharing this tensor's buffer is
+        read from a snapshot. In place: not differentiable, so autograd records nothing
+        (the write bumps the tensor's version, so a tape refuses a gradient through an
+        earlier use of it)."""
+        cdef float v
+        if _three_ints(key):
+            v = _to_float(value, "__setitem__")
+            self.data[self._offset(key)] = v
+            self._version += 1
+            return
+        plan = _plan_key(self, key, "t[key] = value")
+        if not isinstance(plan, _Plan):
+            v = _to_float(value, "__setitem__")
+            self.data[<Py_ssize_t>plan] = v
+        else:
+            _setitem_plan(self, <_Plan>plan, value)
         self._version += 1
 
     # ------------------------------------------------------------- comparison
@@ -808,16 +839,35 @@ cdef class RamTensor:
         return <double>m
 
     # ------------------------------------------------------------------ shape
-    def transpose(self):
-        """Swap rows and cols in every layer: (L, R, C) -> (L, C, R)."""
-        cdef RamTensor out = _empty(self.L, self.C, self.R)
-        if self.n >= NOGIL_MIN:
-            with nogil:
+    def transpose(self, axes=None, *more):
+        """No argument: swap rows and cols in every layer, (L, R, C) -> (L, C, R) (the
+        first release's meaning; NumPy's default would reverse all axes). With ``axes``,
+        a permutation of (0, 1, 2) (or three ints): output axis k is input axis axes[k],
+        as ``np.transpose(a, axes)``. Always a copy."""
+        cdef tuple perm = (0, 2, 1)
+        if axes is not None or more:
+            perm = _permutation(axes, more, "transpose")
+        cdef RamTensor out
+        if perm == (0, 2, 1):
+            out = _empty(self.L, self.C, self.R)
+            if self.n >= NOGIL_MIN:
+                with nogil:
+                    rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
+            else:
                 rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
+        elif perm == (0, 1, 2):
+            out = self.copy()
         else:
-            rcml_transpose_f32(self.data, self.L, self.R, self.C, out.data)
-        if _tape is not None:
-            _tape.record("transpose", out, (self,), None)
+            np = _numpy()
+            src = self.shape
+            out = _gather(self, _plan_from_indices(
+                src, np.arange(src[perm[0]]), np.arange(src[perm[1]]),
+                np.arange(src[perm[2]]), True, True, True, perm))
+        if _tape is not None and perm != (0, 1, 2):  # the identity is copy(), recorded
+            if perm == (0, 2, 1):
+                _tape.record("transpose", out, (self,), None)
+            else:
+                _tape.record("permute", out, (self,), {"axes": perm})
         return out
 
     @property
@@ -897,6 +947,81 @@ cdef class RamTensor:
         if _tape is not None:
             _tape.record("insert_matrix", out, (self, m), {"layer": li})
         return out
+
+    # ----------------------------------------- indexing and shape ops (issue 14)
+    # flip, repeat and tile (and transpose(axes), __getitem__ above) are one gather
+    # (rcml_gather3_f32) through a plan built in _shapeops.pxi; results are copies.
+    def flip(self, axis=None):
+        """Reverse the order of elements along ``axis`` (an int, a tuple of axes, or
+        None for all three), as ``np.flip``."""
+        axes = _axes_tuple(axis, "flip")
+        np = _numpy()
+        src = self.shape
+        idx = [np.arange(src[a] - 1, -1, -1) if a in axes else np.arange(src[a])
+               for a in range(3)]
+        return _gathered("flip", self, _plan_from_indices(src, idx[0], idx[1], idx[2],
+                                                          True, True, True))
+
+    def repeat(self, repeats, axis=None):
+        """Repeat each element ``repeats`` times along ``axis``, as ``np.repeat``:
+        ``repeats`` is an int or one count per element of that axis. ``axis=None``
+        repeats the flattened elements into (1, 1, size * repeats)."""
+        np = _numpy()
+        if isinstance(repeats, np.ndarray):
+            seq = list(repeats.ravel())
+        elif isinstance(repeats, (tuple, list, range)):
+            seq = list(repeats)
+        else:
+            seq = [repeats]
+        reps = [_int_arg(r, "repeat: repeats") for r in seq]
+        if any([r < 0 for r in reps]):
+            raise ValueError(f"repeat: repeats must be non-negative, got {repeats!r}")
+        a = None if axis is None else _axis_index(axis, "repeat")
+        src = self.shape
+        d = self.n if a is None else src[a]
+        if len(reps) != 1 and len(reps) != d:
+            raise ShapeError(f"repeat: {len(reps)} repeat counts for an axis of length {d} "
+                             f"(shape {src})")
+        total = _out_dim(d * reps[0] if len(reps) == 1 else sum(reps), "repeat")
+        if a is not None:
+            dims = list(src)
+            dims[a] = total
+            _checked_size(dims[0], dims[1], dims[2], "repeat")
+        counts = np.asarray(reps, dtype=np.int64)
+        idx = np.repeat(np.arange(d, dtype=np.int64), counts)
+        distinct = bool((counts <= 1).all())
+        if a is None:
+            return _gathered("repeat", self, _flat_plan(src, idx, distinct))
+        parts = [np.arange(src[k]) for k in range(3)]
+        parts[a] = idx
+        dflags = [True, True, True]
+        dflags[a] = distinct
+        return _gathered("repeat", self, _plan_from_indices(src, parts[0], parts[1], parts[2],
+                                                            dflags[0], dflags[1], dflags[2]))
+
+    def tile(self, reps):
+        """Repeat the whole tensor ``reps`` times along each axis, as ``np.tile``:
+        ``reps`` is an int or a 1-3 tuple, right-aligned like shapes, so ``tile(2)``
+        doubles the columns and ``tile((2, 1, 3))`` gives (2L, R, 3C)."""
+        if isinstance(reps, (tuple, list)):
+            r = [_int_arg(k, "tile: reps") for k in tuple(reps)]
+        else:
+            r = [_int_arg(reps, "tile: reps")]
+        if not 1 <= len(r) <= 3:
+            raise ShapeError(f"tile: reps must have 1 to 3 entries for a rank-3 tensor, "
+                             f"got {tuple(r)}")
+        if any([k < 0 for k in r]):
+            raise ValueError(f"tile: reps must be non-negative, got {tuple(r)}")
+        while len(r) < 3:
+            r.insert(0, 1)
+        src = self.shape
+        dims = [_out_dim(src[k] * r[k], "tile") for k in range(3)]
+        _checked_size(dims[0], dims[1], dims[2], "tile")
+        np = _numpy()
+        idx = [np.arange(dims[k], dtype=np.int64) % src[k] if src[k] else
+               np.zeros(0, dtype=np.int64) for k in range(3)]
+        return _gathered("tile", self, _plan_from_indices(src, idx[0], idx[1], idx[2],
+                                                          r[0] <= 1, r[1] <= 1, r[2] <= 1))
 
     # ------------------------------------------------- activations (issue 4)
     # Thin wrappers: the work is in _activations.pxi and csrc/act_body.h. Forms ending
@@ -1078,6 +1203,7 @@ include "_activations.pxi"
 include "_ops2.pxi"
 include "_dlpack.pxi"
 include "_tape_core.pxi"
+include "_shapeops.pxi"
 
 # ============================================================================ C API
 
