@@ -376,3 +376,17 @@ def test_listing_shows_forward_and_backward():
     text = tape.listing(y, [x, w])
     assert "t0 = matmul(w0, w1) -> (1, 2, 2)" in text
     assert "dw0, dw1 += matmul'(dt0)" in text and "relu'" in text and "mean'" in text
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_concat_against_torch_and_fd(axis):
+    torch = require("torch")
+    a, b = _rand((2, 3, 4), 1), _rand((2, 3, 4), 2)
+    if axis == 1:
+        b = _rand((2, 2, 4), 2)
+
+    def fn(a, b):
+        return rc.concat([a, b * 2.0], axis=axis)
+
+    _check_torch(fn, lambda a, b: torch.cat([a, b * 2.0], dim=axis), [a, b])
+    assert gradcheck(fn, [a, b], eps=1e-2)

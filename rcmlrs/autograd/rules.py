@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import rcmlrs
 from rcmlrs import _tensor
-from rcmlrs._tensor import RamTensor
 from rcmlrs.autograd.registry import expand, register
 
 # ------------------------------------------------------------------ arithmetic
@@ -30,11 +29,6 @@ for _name, _rule in (
 # ------------------------------------------------------------------ unary math
 
 
-def _sign(x: RamTensor) -> RamTensor:
-    """-1, 0 or 1 (0 at 0 and NaN), from the relu derivative kernel: 1 where x > 0."""
-    return x.relu_deriv() - x.neg().relu_deriv()
-
-
 @register("neg", formula="dx = -g")
 def _neg(g, out, inputs, attrs, needs):
     return (-g,)
@@ -42,7 +36,7 @@ def _neg(g, out, inputs, attrs, needs):
 
 @register("abs", formula="dx = g * sign(x)")
 def _abs(g, out, inputs, attrs, needs):
-    return (g * _sign(inputs[0]),)
+    return (g * inputs[0].sign(),)
 
 
 @register("sqrt", formula="dx = g / (2 out)")
@@ -74,14 +68,6 @@ def _powf(g, out, inputs, attrs, needs):
     if p == 0.0:
         return (rcmlrs.zeros(g.shape),)
     return (g * (inputs[0].powf(p - 1.0) * p),)
-
-
-@register("clip", formula="dx = g where lo <= x <= hi, else 0")
-def _clip(g, out, inputs, attrs, needs):
-    x = inputs[0]
-    lo, hi = attrs["p0"], attrs["p1"]
-    outside = ((x.neg() + lo).relu_deriv() + (x - hi).relu_deriv()).clip(0.0, 1.0)
-    return (g * (1.0 - outside),)
 
 
 # ------------------------------------------------------------------ matrix product
@@ -121,10 +107,8 @@ def _count(shape, axes) -> int:
 def _extreme(g, out, inputs, attrs, needs):
     """Split g evenly among the elements equal to the extreme (as torch.amax/amin)."""
     x = inputs[0]
-    hit = 1.0 - (x - out).abs().relu_deriv()  # 1 where x == out
-    count = hit
-    for a in attrs["axis"]:
-        count = count.sum(axis=a)
+    hit = x.eq(out)  # 1 where x is the extreme (out broadcasts over the reduced axes)
+    count = hit.sum(axis=attrs["axis"])
     return (expand(g / count, x.shape) * hit,)
 
 

@@ -62,6 +62,11 @@ def _clamp(g, out, inputs, attrs, needs):
     return dx, dlo, dhi
 
 
+@register("clip", formula="dx = g where lo <= x <= hi (number bounds)")
+def _clip(g, out, inputs, attrs, needs):
+    return (_clamp(g, out, (inputs[0], attrs["p0"], attrs["p1"]), None, (True, False, False))[0],)
+
+
 # ------------------------------------------------------------------ arithmetic
 
 
