@@ -164,10 +164,12 @@ typedef struct {
 
 static float rcml_finish_var(double ss, size_t len, double ddof, int take_sqrt) {
     double d = (double)len - ddof;
-    /* as NumPy: degrees of freedom <= 0 gives NaN */
-    /* a bit pattern, not the NAN macro: older MSVC headers define NAN as INFINITY * 0,
-     * which warns (C4756) */
-    double v = d > 0 ? ss / d : (double)rcml_as_float(0x7fc00000u);
+    /* as NumPy and torch, ss / max(d, 0): no degrees of freedom left gives +inf, or NaN
+     * for 0 / 0 (and a NaN input). Bit patterns, not the INFINITY/NAN macros: older MSVC
+     * headers define NAN as INFINITY * 0, which warns (C4756) */
+    double v = d > 0    ? ss / d
+               : ss > 0 ? (double)rcml_as_float(0x7f800000u)
+                        : (double)rcml_as_float(0x7fc00000u);
     return (float)(take_sqrt ? sqrt(v) : v);
 }
 

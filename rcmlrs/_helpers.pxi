@@ -269,8 +269,8 @@ cdef object _reduce_all(RamTensor t, int op, double ddof, str what):
         elif op == RCML_RED_VAR or op == RCML_RED_STD:
             m = rcml_sum_f32(t.data, t.n) / <double>t.n
             s = rcml_sumsqdev_f32(t.data, t.n, m)
-            if <double>t.n - ddof <= 0:
-                s = NAN
+            if <double>t.n - ddof <= 0:  # as NumPy and torch: ss / max(N - ddof, 0)
+                s = INFINITY if s > 0 else NAN
             else:
                 s = s / (<double>t.n - ddof)
             if op == RCML_RED_STD:

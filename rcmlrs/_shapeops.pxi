@@ -162,8 +162,8 @@ cdef object _index_array(object a, str what):
             return int(a)
         if kind == "O":
             return _int_arg(a.item(), f"{what}: a tensor index")
-        raise TypeError(f"{what}: a tensor index must be {_KEY_KINDS}, got a 0-d array of "
-                        f"{a.dtype}")
+        raise IndexError(f"{what}: a tensor index must be {_KEY_KINDS}, got a 0-d array "
+                         f"of {a.dtype}")
     if kind in "biu":
         return a
     if kind == "O":
@@ -185,7 +185,13 @@ cdef object _key_component(object k, str what):
     if isinstance(k, RamTensor):
         raise TypeError(f"{what}: a RamTensor index must be the whole key, a 0/1 mask of "
                         f"the tensor's shape; use an integer or boolean array for one axis")
-    if isinstance(k, (bool, str, bytes, float, complex, dict, set)):
+    if isinstance(k, (float, complex)) or (isinstance(k, _numpy().generic)
+                                           and not isinstance(k, (_numpy().integer,
+                                                                  _numpy().bool_))):
+        # as NumPy and torch: a number that is not an integer is an invalid index
+        raise IndexError(f"{what}: a tensor index must be {_KEY_KINDS}, got "
+                         f"{type(k).__name__} {k!r}")
+    if isinstance(k, (bool, str, bytes, dict, set)):
         raise TypeError(f"{what}: a tensor index must be {_KEY_KINDS}, got "
                         f"{type(k).__name__}")
     np = _numpy()

@@ -784,7 +784,8 @@ cdef class RamTensor:
 
     def var(self, axis=None, ddof=0):
         """Variance sum((x - mean)^2) / (N - ddof), two-pass in double, of all elements
-        or over the given axes (N = the number of elements reduced)."""
+        or over the given axes (N = the number of elements reduced). With N <= ddof the
+        divisor is 0, as in NumPy and torch: inf (NaN for a constant input)."""
         return _reduce(self, RCML_RED_VAR, axis, _to_ddof(ddof), "var")
 
     def std(self, axis=None, ddof=0):

@@ -12,6 +12,7 @@ follow ``torch.optim``'s arithmetic. Only NumPy and the standard library are use
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -138,12 +139,13 @@ def max(x, axis=None):  # noqa: A001 - the kernel's name
 
 
 def var(x, axis=None, ddof=0):
-    """sum((x - mean)^2) / (N - ddof) (NaN when N - ddof <= 0)."""
+    """sum((x - mean)^2) / max(N - ddof, 0): as NumPy and torch, no degrees of freedom
+    left gives inf (0 / 0 = NaN for a constant slice)."""
     x = _f64(x)
     n = x.size if axis is None else x.shape[axis]
-    if n - ddof <= 0:
-        return np.full_like(mean(x, axis), np.nan)
-    return np.sum((x - mean(x, axis)) ** 2, **_keep(axis)) / (n - ddof)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # builtins.max: this module's max() is the reduction
+        return np.sum((x - mean(x, axis)) ** 2, **_keep(axis)) / builtins.max(n - ddof, 0)
 
 
 def std(x, axis=None, ddof=0):

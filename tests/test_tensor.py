@@ -127,7 +127,7 @@ def test_indexing():
     assert t[0, 0].shape == (1, 1, 4)  # two ints: rank 3 kept (issue 14's indexing)
     with pytest.raises(TypeError):
         t["a"]
-    with pytest.raises(TypeError):
+    with pytest.raises(IndexError):  # as NumPy and torch
         t[0.5, 0, 0]
     with pytest.raises(TypeError):
         t[0, 0, 0] = "x"

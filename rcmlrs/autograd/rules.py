@@ -4,6 +4,8 @@ uses; see ``rcmlrs.autograd.registry`` for the rule signature."""
 
 from __future__ import annotations
 
+import math
+
 import rcmlrs
 from rcmlrs import _tensor
 from rcmlrs.autograd.registry import expand, register
@@ -122,13 +124,14 @@ def _centered(x, attrs):
     mean = x
     for a in axes:
         mean = mean.mean(axis=a)
-    return x - mean, _count(x.shape, axes) - attrs["ddof"]
+    return x - mean, max(_count(x.shape, axes) - attrs["ddof"], 0)  # as the forward
 
 
 @register("var", formula="dx = g * 2 (x - mean) / (N - ddof)")
 def _var(g, out, inputs, attrs, needs):
     d, n = _centered(inputs[0], attrs)
-    return (d * expand(g * (2.0 / n), d.shape),)
+    scale = 2.0 / n if n else math.inf  # no degrees of freedom: +-inf (0 * inf = NaN)
+    return (d * expand(g * scale, d.shape),)
 
 
 @register("std", formula="dx = g * (x - mean) / ((N - ddof) * std)")
