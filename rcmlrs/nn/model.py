@@ -127,7 +127,7 @@ def _sample_weights(
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             i = int(np.argmax(~np.isfinite(w) | (w < 0)))
             raise ValueError(
-                f"{what}: sample_weight must be finite and >= 0, got {w[i]!r} at sample {i}"
+                f"{what}: sample_weight must be finite and >= 0, got {float(w[i])} at sample {i}"
             )
     if class_weight:
         cw = _class_weights(targets, class_weight, what)
