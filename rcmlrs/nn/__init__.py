@@ -4,7 +4,8 @@
 your own ``Layer`` subclass, which may define only ``forward``); ``Model`` is the base to
 subclass with your own ``call`` (residual connections, several inputs), trained through
 ``rc.autograd``; ``compile`` picks optimizer and loss (one of ``rc.losses``, or a function
-of tensor ops); ``fit`` trains with mini-batches and a progress line; ``evaluate``,
+of tensor ops); ``fit`` trains with mini-batches, a progress line and ``callbacks``
+(rc.nn.callbacks: early stopping, checkpoints, learning-rate schedules, CSV logs); ``evaluate``,
 ``predict`` (NumPy out, samples first), ``summary``, ``save`` and ``load_model`` do the
 rest. Every built-in layer has an explicit ``forward(x, training)`` / ``backward(grad)``
 with ``params``/``grads`` so each step of the math can be read and checked (the protocol:
@@ -12,7 +13,7 @@ layers/base.py).
 """
 
 from rcmlrs import losses
-from rcmlrs.nn import activations, initializers
+from rcmlrs.nn import activations, callbacks, initializers
 from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
@@ -33,6 +34,7 @@ __all__ = [
     "NonFiniteLossError",
     "Sequential",
     "activations",
+    "callbacks",
     "initializers",
     "load_model",
     "losses",

@@ -94,6 +94,261 @@ class _Data:
         self.out_sample = tuple(out_sample)
 
 
+# ---------------------------------------------------------------------- fit's helpers
+
+
+def _array_batches(
+    data: _Data, order: np.ndarray, n_train: int, batch_size: int, weights: np.ndarray | None
+) -> Any:
+    """One epoch of arrays as ``(gather, targets, order, start, count, weights)``."""
+    gather, targets = data.gather, data.targets
+    for s in range(0, n_train, batch_size):
+        c = min(batch_size, n_train - s)
+        yield gather, targets, order, s, c, None if weights is None else weights[order[s : s + c]]
+
+
+def _sample_weights(
+    targets: _b.Targets, sample_weight: Any, class_weight: Any, n: int, what: str
+) -> np.ndarray | None:
+    """The per-sample float32 weights (n,) of fit's ``sample_weight`` times the
+    ``class_weight`` of each sample's class; None when there are none or all are 1 (the
+    unweighted path is then taken, bit for bit)."""
+    import numpy as np
+
+    w: np.ndarray | None = None
+    if sample_weight is not None:
+        arr = _b.to_array(sample_weight, f"{what}: sample_weight")
+        if arr.shape not in ((n,), (n, 1)):
+            raise ShapeError(
+                f"{what}: sample_weight must hold one weight per sample, shape ({n},), got "
+                f"shape {arr.shape}"
+            )
+        w = np.ascontiguousarray(arr.reshape(n), dtype=np.float32)
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            i = int(np.argmax(~np.isfinite(w) | (w < 0)))
+            raise ValueError(
+                f"{what}: sample_weight must be finite and >= 0, got {float(w[i])} at sample {i}"
+            )
+    if class_weight:
+        cw = _class_weights(targets, class_weight, what)
+        w = cw if w is None else w * cw
+    if w is None or bool(np.all(w == 1.0)):
+        return None
+    return w
+
+
+def _class_weights(targets: _b.Targets, class_weight: dict[Any, Any], what: str) -> np.ndarray:
+    """The weight of each sample's class (classes missing from the dict weigh 1)."""
+    import numpy as np
+
+    out_shape = targets.out_shape
+    if len(out_shape) != 1:
+        raise ValueError(
+            f"{what}: class_weight needs one class per sample, but the targets are sequences "
+            f"{out_shape}; pass sample_weight instead"
+        )
+    units = out_shape[0]
+    n_classes = units if units >= 2 else 2
+    table = np.ones(n_classes, dtype=np.float32)
+    for k, v in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"{what}: class_weight keys must be int class indices, got {k!r}")
+        if not 0 <= int(k) < n_classes:
+            raise ValueError(
+                f"{what}: class_weight names class {int(k)}, but the model has {n_classes} "
+                f"classes (0..{n_classes - 1})"
+            )
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+            raise TypeError(f"{what}: class_weight[{k}] must be a number, got {v!r}")
+        if not math.isfinite(float(v)) or float(v) < 0:
+            raise ValueError(f"{what}: class_weight[{k}] must be finite and >= 0, got {v!r}")
+        table[int(k)] = float(v)
+    if targets.labels is not None:
+        cls = targets.labels
+    else:
+        assert targets.dense is not None
+        dense = targets.dense
+        if units >= 2:
+            cls = np.argmax(dense, axis=-1)
+        else:
+            cls = np.rint(dense.reshape(-1)).astype(np.int64)
+            if cls.size and (cls.min() < 0 or cls.max() > 1):
+                raise ValueError(
+                    f"{what}: class_weight with one output unit needs 0/1 targets, got "
+                    f"values that round to {int(cls.min())}..{int(cls.max())}"
+                )
+    return np.ascontiguousarray(table[cls], dtype=np.float32)
+
+
+class _WeightedLoss:
+    """fit's loss with per-sample weights ``w`` (Keras semantics): the batch loss is
+    ``sum_i w_i l_i / batch_size`` (each sample's term is the mean over its elements or
+    time steps). mse, mae and the binary cross-entropies give exactly that with
+    ``weight=w`` (their weighted mean divides by the element count); cross-entropy's
+    divides by ``sum(w)`` (torch), so it runs with reduction "sum" and is divided by the
+    row count here. A loss without per-sample weights raises when weights are asked for
+    (at once when ``strict``, else at the first weighted batch)."""
+
+    def __init__(self, loss: Any, strict: bool) -> None:
+        self.loss = loss
+        self.rows = False
+        self.error = ""
+        if isinstance(loss, (_losses.MSE, _losses.MAE, _losses.BinaryCrossEntropy)):
+            return
+        if isinstance(loss, _losses.CrossEntropy):
+            if loss.reduction == "mean":
+                self.loss = _losses.CrossEntropy("sum", loss.label_smoothing)
+                self.rows = True
+            return
+        self.error = (
+            f"fit: class_weight and sample_weight need a loss that takes per-sample weights "
+            f"(mse, mae, binary_cross_entropy, cross_entropy); {loss!r} does not"
+        )
+        if strict:
+            raise ValueError(self.error)
+
+    def value_and_grad(self, actual: Any, lin: RamTensor, w: Any) -> tuple[float, RamTensor]:
+        if self.error:
+            raise ValueError(self.error)
+        value, grad = self.loss.value_and_grad(actual, lin, weight=w)
+        if self.rows:
+            rows = float(lin.layers * lin.rows)
+            return value / rows, grad / rows
+        return value, grad
+
+    def on_tape(self, actual: Any, lin: RamTensor, w: Any) -> RamTensor:
+        if self.error:
+            raise ValueError(self.error)
+        out = self.loss(actual, lin, weight=w)
+        return out / float(lin.layers * lin.rows) if self.rows else out
+
+
+_END = object()  # the end of a batch source's iterator
+
+
+class _BatchSource:
+    """fit's ``x`` when it is a source of ``(x, y[, w])`` batches: one iterator per epoch
+    (a function's new iterator, a re-iterable's ``iter``), or one iterator continued across
+    epochs (a generator); ``steps`` batches per epoch (None: unknown)."""
+
+    def __init__(self, x: Any, kind: str, steps_per_epoch: int | None) -> None:
+        self.x = x
+        self.kind = kind  # "function", "iterable", "sequence" or "iterator"
+        self.steps_per_epoch = steps_per_epoch
+        self.steps: int | None = steps_per_epoch
+        if self.steps is None and kind in ("iterable", "sequence"):
+            try:
+                self.steps = len(x)
+            except TypeError:
+                self.steps = None
+        self._it: Any = None
+        self._pending: Any = None  # the first batch, read ahead to build the model
+
+    @staticmethod
+    def of(x: Any, y: Any, steps_per_epoch: int | None) -> _BatchSource | None:
+        import numpy as np
+
+        if isinstance(x, (np.ndarray, RamTensor, str, bytes)):
+            return None
+        kind = ""
+        if isinstance(x, (list, tuple)):
+            if (
+                y is None
+                and x
+                and all(
+                    isinstance(b, (tuple, list))
+                    and len(b) in (2, 3)
+                    and not isinstance(b[0], (int, float, np.number))
+                    for b in x
+                )
+            ):
+                kind = "iterable"
+        elif hasattr(x, "__next__"):
+            kind = "iterator"
+        elif hasattr(x, "__len__") and hasattr(x, "__getitem__") and not hasattr(x, "__array__"):
+            kind = "sequence"
+        elif callable(x):
+            kind = "function"
+        elif hasattr(x, "__iter__") and not hasattr(x, "__array__"):
+            kind = "iterable"
+        if not kind:
+            return None
+        if y is not None:
+            raise TypeError(
+                "fit: x is a source of (x, y) batches, so y must be None (the targets come "
+                "in the batches)"
+            )
+        return _BatchSource(x, kind, steps_per_epoch)
+
+    def _fresh(self) -> Any:
+        if self.kind == "function":
+            it = self.x()
+            try:
+                return iter(it)
+            except TypeError:
+                raise TypeError(
+                    f"fit: x() must return an iterator of (x, y) batches, got {type(it).__name__}"
+                ) from None
+        if self.kind == "sequence":
+            seq = self.x
+            return (seq[i] for i in range(len(seq)))
+        return iter(self.x)
+
+    @staticmethod
+    def _check(batch: Any, k: int) -> tuple[Any, ...]:
+        if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+            raise TypeError(
+                f"fit: batch {k} of the source is a {type(batch).__name__}; each batch must be "
+                f"a tuple (x, y) or (x, y, sample_weight)"
+            )
+        return tuple(batch)
+
+    def first(self, epochs: int) -> tuple[Any, ...]:
+        """The first batch (read ahead; the first epoch still starts with it)."""
+        if self.kind == "iterator" and epochs > 1 and self.steps_per_epoch is None:
+            raise ValueError(
+                f"fit: x is a generator, which can be read only once, and epochs={epochs}; "
+                f"pass steps_per_epoch (batches per epoch), or a function that returns a new "
+                f"generator, a list of batches or a Sequence"
+            )
+        self._it = self._fresh()
+        try:
+            self._pending = self._check(next(self._it), 0)
+        except StopIteration:
+            raise ValueError("fit: the source of batches is empty") from None
+        return self._pending
+
+    def epoch(self, epoch: int) -> Any:
+        """The batches of epoch ``epoch`` (0-based) of this fit."""
+        if epoch > 0 and self.kind != "iterator":
+            self._it = self._fresh()
+        it, limit = self._it, self.steps_per_epoch
+        k = 0
+        if self._pending is not None:
+            batch, self._pending = self._pending, None
+            yield batch
+            k = 1
+        while limit is None or k < limit:
+            batch = next(it, _END)
+            if batch is _END:
+                if limit is not None:
+                    raise ValueError(
+                        f"fit: the source of batches ran out after {k} of the "
+                        f"steps_per_epoch={limit} batches of epoch {epoch + 1}; give fewer "
+                        f"steps or a source that yields steps_per_epoch * epochs batches"
+                    )
+                if k == 0:
+                    raise ValueError(f"fit: the source of batches is empty at epoch {epoch + 1}")
+                return
+            yield self._check(batch, k)
+            k += 1
+
+    def epoch_end(self) -> None:
+        hook = getattr(self.x, "on_epoch_end", None)
+        if self.kind == "sequence" and callable(hook):
+            hook()
+
+
 class Model:
     """The Keras-style base of rc.nn models: subclass it, assign layers as attributes in
     ``__init__`` (tracked in order of assignment; ``model.layers``) and define
@@ -142,6 +397,8 @@ class Model:
         self._pending_weights: list[RamTensor] | None = None
         self._tape_sources: list[RamTensor] = []
         self._tape_slots: list[int] = []
+        self._wloss: Any = None  # fit's loss with sample weights (_WeightedLoss)
+        self.stop_training = False  # set True (e.g. by a callback) to end fit early
 
     # ------------------------------------------------------------------ structure
     def __setattr__(self, name: str, value: Any) -> None:
@@ -515,12 +772,17 @@ class Model:
                     self._tape_slots.append(i)
                 i += 1
 
-    def _tape_forward(self, xb: Any, actual: Any) -> tuple[float, RamTensor, RamTensor, Any]:
+    def _tape_forward(
+        self, xb: Any, actual: Any, w: Any = None
+    ) -> tuple[float, RamTensor, RamTensor, Any]:
         tape = Tape()
         with tape:
             tape.watch(self._tape_sources)
             out, lin = self._forward_logits(xb, True)
-            loss = self._loss_fn(actual, lin)
+            if w is None:
+                loss = self._loss_fn(actual, lin)
+            else:
+                loss = self._wloss.on_tape(actual, lin, w)
         return float(loss), out, lin, (tape, loss)
 
     def _tape_apply(self, state: tuple[Tape, RamTensor]) -> None:
@@ -534,7 +796,7 @@ class Model:
     def fit(
         self,
         x: Any,
-        y: Any,
+        y: Any = None,
         epochs: int = 1,
         batch_size: int = 32,
         validation_data: tuple[Any, Any] | None = None,
@@ -542,8 +804,44 @@ class Model:
         shuffle: bool = True,
         seed: int | None = None,
         verbose: int = 1,
+        callbacks: Any = None,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        steps_per_epoch: int | None = None,
     ) -> History:
-        """Train with mini-batches; returns a ``History``.
+        """Train with mini-batches; returns the ``History`` (per-epoch logs).
+
+        ``x``/``y``: samples-first arrays (see the module docstring of batches.py), or ``x``
+        a source of batches ``(x, y)`` or ``(x, y, sample_weight)`` with ``y=None``: a
+        list of them, a ``Sequence``-style object (``__len__`` and ``__getitem__``; its
+        ``on_epoch_end()`` is called after each epoch), a function returning a fresh
+        iterator of them (called once per epoch), or an iterator/generator. A generator
+        can be read only once: every epoch continues it, so with ``epochs > 1`` give
+        ``steps_per_epoch`` (batches per epoch), or pass a list, Sequence or function
+        instead; an exhausted source raises ValueError. Batches come in the source's order
+        (``shuffle`` applies to arrays only) and may differ in size.
+
+        ``validation_split``: the LAST fraction of the samples (taken before shuffling, as
+        Keras) is held out and evaluated after each epoch ("val_" logs);
+        ``validation_data=(x_val, y_val)`` takes precedence over it.
+
+        ``sample_weight`` (one weight >= 0 per sample, shape (n,)) and ``class_weight``
+        ({class index: weight}; classes not listed weigh 1; the class of a sample is its
+        integer label, the argmax of a one-hot target, or the rounded target of a single
+        sigmoid unit) scale each sample's loss term and so its gradient; given both, they
+        multiply. The batch loss is Keras's: ``sum_i w_i l_i / batch_size`` for every loss
+        (the mean over the batch's samples of the weighted terms; NOT torch's weighted
+        cross-entropy ``sum w l / sum w``), and the logged "loss" is its mean over the
+        epoch's samples. Weights need one of the losses mse, mae, binary_cross_entropy or
+        cross_entropy; the validation loss stays unweighted. All-ones weights are no
+        weights: training is then bit for bit that without them.
+
+        ``callbacks``: ``rc.nn.callbacks.Callback`` instances (Keras conventions: see
+        rc.nn.callbacks); ``model.stop_training = True`` in a hook stops training.
+
+        ``verbose``: 0 silent; 1 a progress line per epoch with the rate (samples/s) and
+        the ETA, redrawn in place on a terminal and printed once per epoch otherwise (a
+        log file, CI); 2 one line per epoch even on a terminal.
 
         ``seed`` fixes the initial weights (when the model is not built yet) and the
         random streams of training (the sample order of each epoch, dropout masks). The
@@ -554,10 +852,14 @@ class Model:
         seed the first one comes from the global generator (``rc.seed``)."""
         import numpy as np
 
+        from rcmlrs.nn import callbacks as _cb
+
         if self.loss is None:
             raise RuntimeError("fit: call compile(optimizer, loss) first")
         _check_int(epochs, "epochs", 0, "fit")
         _check_int(batch_size, "batch_size", 1, "fit")
+        if isinstance(verbose, bool) or not isinstance(verbose, int):
+            raise TypeError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"fit: seed must be an int or None, got {seed!r}")
         if isinstance(validation_split, bool) or not (
@@ -568,14 +870,55 @@ class Model:
             not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2
         ):
             raise TypeError("fit: validation_data must be a tuple (x_val, y_val)")
-        data = self._data(x, y, "fit", build=True, seed=seed)
-        n = data.n
-        if n == 0:
-            raise ValueError("fit: x has no samples")
+        if steps_per_epoch is not None:
+            _check_int(steps_per_epoch, "steps_per_epoch", 1, "fit")
+        if class_weight is not None and not isinstance(class_weight, dict):
+            raise TypeError(
+                f"fit: class_weight must be a dict {{class index: weight}}, got "
+                f"{type(class_weight).__name__}"
+            )
+        cbs = _cb.check_callbacks(callbacks)
+        source = _BatchSource.of(x, y, steps_per_epoch)
+        if source is not None:
+            if validation_split:
+                raise ValueError(
+                    "fit: validation_split needs x and y as arrays (it holds out their last "
+                    "samples); with a source of batches pass validation_data=(x_val, y_val)"
+                )
+            if sample_weight is not None:
+                raise ValueError(
+                    "fit: with a source of batches give the sample weights in the batches, "
+                    "as (x, y, sample_weight) triples"
+                )
+            first = source.first(epochs)
+            data = self._batch_data(first, seed)
+            n = n_train = 0
+            weights = None
+        else:
+            if y is None:
+                raise TypeError(
+                    "fit: y (the targets) is missing; pass fit(x, y), or x as a source of "
+                    "(x, y) batches"
+                )
+            if steps_per_epoch is not None:
+                raise ValueError(
+                    "fit: steps_per_epoch is for a source of batches (a generator); with "
+                    "arrays an epoch is every sample once (set batch_size)"
+                )
+            data = self._data(x, y, "fit", build=True, seed=seed)
+            n = data.n
+            if n == 0:
+                raise ValueError("fit: x has no samples")
+            assert data.targets is not None
+            weights = _sample_weights(data.targets, sample_weight, class_weight, n, "fit")
+            n_train = n - int(math.floor(n * validation_split))
+            if n_train < 1:
+                raise ValueError(
+                    f"fit: validation_split={validation_split} leaves no training samples"
+                )
         self._attach_optimizer()
-        n_train = n - int(math.floor(n * validation_split))
-        if n_train < 1:
-            raise ValueError(f"fit: validation_split={validation_split} leaves no training samples")
+        strict = sample_weight is not None or class_weight is not None
+        self._wloss = _WeightedLoss(self._loss_fn, strict)
         val = None
         if validation_data is not None:
             vdata = self._data(validation_data[0], validation_data[1], "fit (validation_data)")
@@ -589,61 +932,117 @@ class Model:
             self.seed, self.epoch = draw_seed(), 0
         base = self.seed
 
-        gather_x, targets = data.gather, data.targets
-        assert targets is not None
-        nb = (n_train + batch_size - 1) // batch_size
-        history = History({"epochs": epochs, "steps": nb, "batch_size": batch_size})
+        nb = (n_train + batch_size - 1) // batch_size if source is None else source.steps
+        params = {"epochs": epochs, "steps": nb, "batch_size": batch_size, "verbose": verbose}
+        history = History(params)
+        cblist = _cb.CallbackList([*cbs, history], self, params)
+        per_batch = cblist.per_batch
         order = np.arange(n_train, dtype=np.int64)
         layers = self.layers
-        labels = targets.are_labels
         want_acc = "accuracy" in self.metrics
         extra_names = [m for m in self.metrics if m != "accuracy"]
+        want_metrics = want_acc or bool(extra_names)
         thr = 0.0 if self._logits_out else 0.5
+        out_sample = data.out_sample
         train_forward, train_apply = self._train_step_fns()
+        self.stop_training = False
+        logs: dict[str, float] = {}
+        cblist.train_begin(logs)
         for epoch in range(epochs):
             e = self.epoch
             for i, layer in enumerate(layers):
                 layer.reseed(layer_seed(base, i, e))
-            if shuffle:
-                u = rcmlrs.random((n_train,), seed=shuffle_seed(base, e)).numpy().reshape(-1)
-                order = np.argsort(u, kind="stable").astype(np.int64)
+            if source is None:
+                if shuffle:
+                    u = rcmlrs.random((n_train,), seed=shuffle_seed(base, e)).numpy().reshape(-1)
+                    order = np.argsort(u, kind="stable").astype(np.int64)
+                batches = _array_batches(data, order, n_train, batch_size, weights)
+            else:
+                batches = self._source_batches(source, epoch, class_weight, seed)
+            cblist.epoch_begin(epoch, {})
+            bar = None
             if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-            bar = Progress(nb) if verbose else None
-            tot_loss, correct, seen = 0.0, 0, 0
+                prefix = f"Epoch {epoch + 1}/{epochs}"
+                bar = Progress(nb, prefix=prefix, tty=False if verbose == 2 else None)
+                bar.begin()
+            tot_loss, correct, seen, bi = 0.0, 0, 0, 0
             extra = dict.fromkeys(extra_names, 0.0)
-            for bi in range(nb):
-                s = bi * batch_size
-                c = min(batch_size, n_train - s)
-                xb = gather_x(order, s, c)
-                actual = targets.batch(order, s, c)
-                loss, out, lin, state = train_forward(xb, actual)
+            for bi, (gather, targets, border, s, c, wb) in enumerate(batches):
+                xb = gather(border, s, c)
+                actual = targets.batch(border, s, c)
+                if per_batch:
+                    cblist.batch_begin_(bi, {"batch": bi, "size": c})
+                if wb is None:
+                    loss, out, lin, state = train_forward(xb, actual)
+                else:
+                    loss, out, lin, state = train_forward(xb, actual, wb)
                 if not math.isfinite(loss):
+                    if per_batch:
+                        tot_loss += loss * c
+                        seen += c
+                        cblist.batch_end_(bi, {"batch": bi, "size": c, "loss": tot_loss / seen})
+                        if self.stop_training:
+                            break
                     raise NonFiniteLossError(
                         f"fit: the loss became {loss} at epoch {epoch + 1}/{epochs}, batch "
-                        f"{bi + 1}/{nb} (samples {s}..{s + c - 1} of this epoch's order); "
-                        f"check the inputs for NaN/inf or lower the learning rate"
+                        f"{bi + 1}/{nb if nb is not None else '?'} (samples {s}..{s + c - 1} "
+                        f"of this epoch's order); check the inputs for NaN/inf or lower the "
+                        f"learning rate (or stop with rc.nn.callbacks.TerminateOnNaN())"
                     )
                 train_apply(state)
                 tot_loss += loss * c
                 seen += c
-                if want_acc or extra:
-                    yb = targets.batch_tensor(order, s, c) if labels else actual
+                if want_metrics:
+                    labels = targets.are_labels
+                    yb = targets.batch_tensor(border, s, c) if labels else actual
                     if want_acc:
                         correct += _L._nn_count_correct(lin, yb, labels, thr)
                     for m in extra:
                         extra[m] += self._metric_sum(m, out, yb, labels)
                 if bar is not None and bar.due():
-                    bar.update(bi + 1, self._logs(tot_loss, seen, data.out_sample, correct, extra))
+                    bar.samples = seen
+                    bar.update(bi + 1, self._logs(tot_loss, seen, out_sample, correct, extra))
+                if per_batch:
+                    cblist.batch_end_(bi, {"batch": bi, "size": c, "loss": tot_loss / seen})
+                    if self.stop_training:
+                        break
             self.epoch += 1
-            logs = self._logs(tot_loss, seen, data.out_sample, correct, extra)
+            logs = self._logs(tot_loss, seen, out_sample, correct, extra)
             if val is not None:
                 vlogs = self._evaluate_data(val[0], val[1], max(batch_size, 256))
                 logs.update({"val_" + k: v for k, v in vlogs.items()})
-            history.append(epoch, logs)
             if bar is not None:
-                bar.finish(logs)
+                bar.samples = seen
+                bar.finish(logs, bi + 1 if seen else 0)
+            if source is not None:
+                source.epoch_end()
+            cblist.epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cblist.train_end(logs)
         return history
+
+    def _batch_data(self, batch: tuple[Any, ...], seed: int | None) -> _Data:
+        """One batch ``(x, y[, w])`` of a batch source as a ``_Data`` (builds the model on
+        the first)."""
+        data = self._data(batch[0], batch[1], "fit (batch)", build=True, seed=seed)
+        if data.n == 0:
+            raise ValueError("fit: a batch from the source has no samples")
+        return data
+
+    def _source_batches(
+        self, source: _BatchSource, epoch: int, class_weight: Any, seed: int | None
+    ) -> Any:
+        """The batches of one epoch of a batch source, as ``_array_batches`` gives them."""
+        import numpy as np
+
+        for batch in source.epoch(epoch):
+            data = self._batch_data(batch, seed)
+            assert data.targets is not None
+            sw = batch[2] if len(batch) == 3 else None
+            w = _sample_weights(data.targets, sw, class_weight, data.n, "fit (batch)")
+            order = np.arange(data.n, dtype=np.int64)
+            yield data.gather, data.targets, order, 0, data.n, w
 
     def _logs(
         self,
@@ -1001,12 +1400,17 @@ class Sequential(Model):
         self._prepare_tape()
         return self._tape_forward, self._tape_apply
 
-    def _backprop_forward(self, xb: RamTensor, actual: Any) -> tuple[float, Any, Any, Any]:
+    def _backprop_forward(
+        self, xb: RamTensor, actual: Any, w: Any = None
+    ) -> tuple[float, Any, Any, Any]:
         out = xb
         for layer in self.layers:  # no tape here: straight to forward (no __call__ cost)
             out = layer.forward(out, True)
         lin = self.layers[-1].logits if self._fused else out
-        loss, grad = self._loss_fn.value_and_grad(actual, lin)
+        if w is None:
+            loss, grad = self._loss_fn.value_and_grad(actual, lin)
+        else:
+            loss, grad = self._wloss.value_and_grad(actual, lin, w)
         return loss, out, lin, grad
 
     def _backprop_apply(self, grad: RamTensor) -> None:

@@ -1,4 +1,9 @@
-"""What ``fit`` reports: the per-epoch ``History`` and the Keras-style progress line."""
+"""What ``fit`` reports: the per-epoch ``History`` and the Keras-style progress line.
+
+The progress line is this module's small ``Progress`` class, not tqdm: it needs no extra
+dependency, prints Keras's familiar line (which existing logs and tests read), and its
+redraw is throttled to ~20 a second so that it costs nothing per step of the fused path.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,26 @@ import sys
 import time
 from typing import Any, TextIO
 
+from rcmlrs.nn.callbacks import Callback
 
-class History:
-    """What ``fit`` returns: ``history`` maps "loss", metric names and their "val_"
-    twins to one value per epoch; ``epoch`` lists the epoch indices."""
+
+class History(Callback):
+    """What ``fit`` returns, a Callback that ``fit`` always runs last: ``history`` maps
+    "loss", the metric names, their "val_" twins (and "lr" when a learning-rate callback
+    logs it) to one value per epoch; ``epoch`` lists the epoch indices (from 0 in the
+    ``fit`` call); ``params`` holds fit's settings; ``model`` the trained model."""
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.params = params or {}
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.append(epoch, dict(logs or {}))
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
         self.epoch.append(epoch)
@@ -25,39 +41,99 @@ class History:
         last = {k: round(v[-1], 4) for k, v in self.history.items() if v}
         return f"History(epochs={len(self.epoch)}, last={last})"
 
+    # History.plot(path) (the [plot] extra) belongs here: issue 13, item 4.
+
+
+def _rate(count: float, seconds: float, unit: str) -> str:
+    r = count / seconds if seconds > 0 else 0.0
+    if r >= 1e6:
+        return f"{r / 1e6:.1f}M {unit}/s"
+    if r >= 1e4:
+        return f"{r / 1e3:.0f}k {unit}/s"
+    return f"{r:.0f} {unit}/s" if r >= 10 else f"{r:.2f} {unit}/s"
+
+
+def _duration(s: float) -> str:
+    s = max(s, 0.0)
+    if s < 60:
+        return f"{s:.0f}s"
+    m, sec = divmod(int(s + 0.5), 60)
+    return f"{m}:{sec:02d}" if m < 60 else f"{m // 60}:{m % 60:02d}:{sec:02d}"
+
 
 class Progress:
-    """A Keras-style progress line per epoch:
-    ``45/45 [==============================] - 0s 4ms/step - loss: 0.1234 - accuracy: 0.97``.
-    Redrawn in place at most ~20 times a second on a terminal; one final line otherwise."""
+    """A Keras-style progress line per epoch, with the rate (samples/s when the sample
+    count is known, else steps/s) and, while running, the ETA::
+
+        45/45 [==============================] - 0s 4ms/step - 11250 samples/s - loss: 0.1234
+
+    On a terminal (``stream.isatty()``) ``begin`` prints the ``prefix`` ("Epoch 1/3") on its
+    own line and ``update`` redraws the line in place with ``\\r`` (``due`` throttles it to
+    ~20 redraws a second); elsewhere (a file, a CI log, pytest's capture) nothing is drawn
+    during the epoch and ``finish`` prints ONE line, ``prefix - <final line>``.
+    ``total=None``: the number of steps is unknown (a generator); the line shows the count
+    and the rate, no bar and no ETA. ``tty`` overrides the detection (``verbose=2`` of fit
+    asks for one line per epoch even on a terminal)."""
 
     WIDTH = 30
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        stream: TextIO | None = None,
+        prefix: str = "",
+        tty: bool | None = None,
+    ) -> None:
         self.total = total
         self.stream = stream or sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        if tty is None:
+            tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.tty = tty
+        self.prefix = prefix
         self.start = time.perf_counter()
         self.last_draw = 0.0
+        self.samples = 0  # samples seen so far (set by the caller; 0: unknown)
 
-    def _line(self, done: int, logs: dict[str, float], now: float) -> str:
-        frac = done / self.total if self.total else 1.0
-        filled = int(self.WIDTH * frac)
-        if done < self.total:
-            bar = "=" * max(filled - 1, 0) + ">" + "." * (self.WIDTH - filled)
-        else:
-            bar = "=" * self.WIDTH
+    def begin(self) -> None:
+        """Start the epoch's clock (and print the prefix line on a terminal)."""
+        if self.tty and self.prefix:
+            self.stream.write(self.prefix + "\n")
+            self.stream.flush()
+        self.start = time.perf_counter()
+
+    def _rate(self, done: int, elapsed: float) -> str:
+        if self.samples:
+            return _rate(self.samples, elapsed, "samples")
+        return _rate(done, elapsed, "steps")
+
+    def _line(self, done: int, logs: dict[str, float], now: float, final: bool = False) -> str:
+        total = self.total
         elapsed = now - self.start
-        w = len(str(self.total))
-        if done < self.total:
-            eta = elapsed / max(done, 1) * (self.total - done)
-            timing = f"ETA: {eta:.0f}s"
+        if total is None:
+            head = f"{done}/?" if not final else f"{done}/{done}"
+            bar = ""
+        else:
+            frac = done / total if total else 1.0
+            filled = int(self.WIDTH * frac)
+            if done < total:
+                bar = "=" * max(filled - 1, 0) + ">" + "." * (self.WIDTH - filled)
+            else:
+                bar = "=" * self.WIDTH
+            w = len(str(total))
+            head = f"{done:>{w}}/{total}"
+            bar = f" [{bar}]"
+        if not final and total is not None and done < total:
+            eta = elapsed / max(done, 1) * (total - done)
+            timing = f"ETA: {_duration(eta)}"
+        elif not final:
+            timing = _duration(elapsed)
         else:
             per = elapsed / max(done, 1)
             per_s = f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step"
-            timing = f"{elapsed:.0f}s {per_s}"
+            timing = f"{_duration(elapsed)} {per_s}"
         parts = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-        return f"{done:>{w}}/{self.total} [{bar}] - {timing}" + (f" - {parts}" if parts else "")
+        line = f"{head}{bar} - {timing} - {self._rate(done, elapsed)}"
+        return line + (f" - {parts}" if parts else "")
 
     def due(self) -> bool:
         """True when a redraw is due (a terminal, and 50 ms since the last one)."""
@@ -69,9 +145,16 @@ class Progress:
         self.stream.write("\r" + self._line(done, logs, now))
         self.stream.flush()
 
-    def finish(self, logs: dict[str, float]) -> None:
-        line = self._line(self.total, logs, time.perf_counter())
-        self.stream.write(("\r" if self.tty else "") + line + "\n")
+    def finish(self, logs: dict[str, float], done: int | None = None) -> None:
+        """The epoch's final line (``done``: the steps taken, for ``total=None`` or a stop)."""
+        steps = self.total if done is None else done
+        if steps is None:
+            steps = 0
+        line = self._line(steps, logs, time.perf_counter(), final=True)
+        if self.tty:
+            self.stream.write("\r" + line + "\n")
+        else:
+            self.stream.write((f"{self.prefix} - " if self.prefix else "") + line + "\n")
         self.stream.flush()
 
 
