@@ -6,13 +6,14 @@ subclass with your own ``call`` (residual connections, several inputs), trained 
 ``rc.autograd``; ``compile`` picks optimizer and loss (one of ``rc.losses``, or a function
 of tensor ops); ``fit`` trains with mini-batches and a progress line; ``evaluate``,
 ``predict`` (NumPy out, samples first), ``summary``, ``save`` and ``load_model`` do the
-rest. Every built-in layer has an explicit ``forward(x, training)`` / ``backward(grad)``
-with ``params``/``grads`` so each step of the math can be read and checked (the protocol:
-layers/base.py).
+rest; ``initializers``, ``regularizers`` and ``metrics`` hold the layer and compile
+options. Every built-in layer has an explicit ``forward(x, training)`` /
+``backward(grad)`` with ``params``/``grads`` so each step of the math can be read and
+checked (the protocol: layers/base.py).
 """
 
 from rcmlrs import losses
-from rcmlrs.nn import activations, initializers
+from rcmlrs.nn import activations, initializers, metrics, regularizers
 from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
@@ -36,4 +37,6 @@ __all__ = [
     "initializers",
     "load_model",
     "losses",
+    "metrics",
+    "regularizers",
 ]
