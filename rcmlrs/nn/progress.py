@@ -36,6 +36,7 @@ class History:
                 FigureCanvasAgg,
             )
             from matplotlib.figure import Figure  # type: ignore[import-not-found,unused-ignore]
+            from matplotlib.ticker import MaxNLocator  # type: ignore[import-not-found,unused-ignore]
         except ImportError as e:
             raise ImportError(
                 "History.plot needs matplotlib: pip install rcmlrs[plot] "
@@ -54,6 +55,7 @@ class History:
                 if values:
                     ax.plot(range(1, len(values) + 1), values, style, marker="o", label=name)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(key)
             ax.grid(True, alpha=0.3)
             ax.legend()
