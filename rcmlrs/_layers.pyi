@@ -10,7 +10,7 @@ _Labels: TypeAlias = npt.NDArray[np.int64]
 
 # layer kernels behind rc.nn. act is an id of the one activation table (_act_id).
 def _nn_dense_forward(
-    x: RamTensor, W: RamTensor, b: RamTensor, act: int, param: float
+    x: RamTensor, W: RamTensor, b: RamTensor | None, act: int, param: float
 ) -> tuple[RamTensor, RamTensor]: ...
 def _nn_dense_backward(
     x: RamTensor,
@@ -19,7 +19,7 @@ def _nn_dense_backward(
     y: RamTensor,
     g: RamTensor,
     dW: RamTensor,
-    db: RamTensor,
+    db: RamTensor | None,
     act: int,
     param: float,
     need_dx: bool,

@@ -51,11 +51,14 @@ cdef void _nn_zero_grads(RamTensor a, RamTensor b, RamTensor c, RamTensor dx,
 def _nn_dense_forward(RamTensor x, RamTensor W, RamTensor b, int act, float param):
     """z = x @ W + b, y = act(z) over the L*R rows of x; returns (z, y) (y is z when linear).
     The product is the tensor ``x @ W`` call (one shared weight layer), the bias and
-    activation the layer form of the tensor kernels: y == (x @ W + b).<act>() bit for bit."""
+    activation the layer form of the tensor kernels: y == (x @ W + b).<act>() bit for bit.
+    b None: no bias (z is x @ W itself; y == (x @ W).<act>() bit for bit)."""
     _nn_act_check(act, "Dense")
     cdef Py_ssize_t m = _nn_rows(x), k = x.C, n = W.C
-    _nn_check(W.L == 1 and W.R == k and b.n == n,
-              f"Dense: input of shape {x.shape} does not fit kernel {W.shape} / bias {b.shape}")
+    _nn_check(W.L == 1 and W.R == k and (b is None or b.n == n),
+              f"Dense: input of shape {x.shape} does not fit kernel {W.shape} / bias "
+              f"{None if b is None else b.shape}")
+    cdef const float *bias = NULL if b is None else b.data
     cdef RamTensor z = _empty(x.L, x.R, n)
     cdef RamTensor y = z if act == RCML_ACT_LINEAR else _empty(x.L, x.R, n)
     if m == 0 or n == 0:
@@ -64,24 +67,27 @@ def _nn_dense_forward(RamTensor x, RamTensor W, RamTensor b, int act, float para
         with nogil:
             rcml_gemm_batched_f32(x.L, 0, 0, x.R, n, k, 1.0, x.data, x.R * k, W.data, 0,
                                   0.0, z.data)
-            rcml_bias_act_f32(act, param, m, n, b.data, z.data, y.data)
+            rcml_bias_act_f32(act, param, m, n, bias, z.data, y.data)
     else:
         rcml_gemm_batched_f32(x.L, 0, 0, x.R, n, k, 1.0, x.data, x.R * k, W.data, 0, 0.0,
                               z.data)
-        rcml_bias_act_f32(act, param, m, n, b.data, z.data, y.data)
+        rcml_bias_act_f32(act, param, m, n, bias, z.data, y.data)
     return z, y
 
 
 def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor z, RamTensor y, RamTensor g,
                        RamTensor dW, RamTensor db, int act, float param, bint need_dx):
     """dz = g * act'(z) (the tensor's ``z.<act>_backward(g, output=y)``); dW = x^T dz;
-    db = dz summed over rows (the tensor reduction); dx = dz @ W^T (None unless need_dx)."""
+    db = dz summed over rows (the tensor reduction; skipped when db is None: no bias);
+    dx = dz @ W^T (None unless need_dx)."""
     _nn_act_check(act, "Dense.backward")
     cdef Py_ssize_t m = _nn_rows(x), k = x.C, n = W.C
     _nn_check(W.L == 1 and W.R == k and z.n == m * n and y.n == z.n and g.n == z.n
-              and dW.n == W.n and db.n == n,
+              and dW.n == W.n and (db is None or db.n == n),
               f"Dense.backward: gradient of shape {g.shape} does not fit input {x.shape} "
               f"and kernel {W.shape}")
+    cdef bint has_db = db is not None
+    cdef float *dbp = db.data if has_db else NULL
     cdef RamTensor dz = _empty(z.L, z.R, n)
     cdef RamTensor dx = None
     if need_dx:
@@ -90,13 +96,15 @@ def _nn_dense_backward(RamTensor x, RamTensor W, RamTensor z, RamTensor y, RamTe
         if m == 0 or n == 0:
             # nothing flows back: the gradients of a product over no rows are zeros
             rcml_fill_f32(0.0, dW.data, dW.n)
-            rcml_fill_f32(0.0, db.data, db.n)
+            if has_db:
+                rcml_fill_f32(0.0, dbp, n)
             if need_dx:
                 rcml_fill_f32(0.0, dx.data, dx.n)
         else:
             rcml_act_layer_backward_f32(act, param, m, n, z.data, y.data, g.data, dz.data)
             rcml_gemm_f32(1, 0, k, n, m, 1.0, x.data, dz.data, 0.0, dW.data)
-            rcml_reduce_axis_f32(RCML_RED_SUM, dz.data, 1, m, n, 0.0, db.data)
+            if has_db:
+                rcml_reduce_axis_f32(RCML_RED_SUM, dz.data, 1, m, n, 0.0, dbp)
             if need_dx:
                 rcml_gemm_f32(0, 1, m, k, n, 1.0, dz.data, W.data, 0.0, dx.data)
     return dx

@@ -275,7 +275,7 @@ def test_unknown_names():
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'.*adam, sgd"):
         m.compile("adamw", "mse")
     with pytest.raises(ValueError, match="unknown metric"):
-        m.compile("adam", "mse", metrics=["f1"])
+        m.compile("adam", "mse", metrics=["f2"])
     with pytest.raises(ValueError, match="rate"):
         nn.Dropout(1.0)
 

@@ -325,7 +325,7 @@ HOSTILE = [
     (("compile", "loss"), {"name": 3}),
     (("compile", "loss"), {"name": "mse", "from_logits": True}),
     (("compile", "loss"), {"name": "binary_cross_entropy", "from_logits": [1]}),
-    (("compile", "metrics"), ["f1"]),
+    (("compile", "metrics"), ["f2"]),
     (("compile", "metrics"), "accuracy"),
     (("compile", "optimizer"), "adamw"),
     (("compile", "optimizer"), {"class": "Optimizer", "config": {}}),

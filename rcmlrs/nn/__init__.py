@@ -7,13 +7,14 @@ subclass with your own ``call`` (residual connections, several inputs), trained 
 of tensor ops); ``fit`` trains with mini-batches, a progress line and ``callbacks``
 (rc.nn.callbacks: early stopping, checkpoints, learning-rate schedules, CSV logs); ``evaluate``,
 ``predict`` (NumPy out, samples first), ``summary``, ``save`` and ``load_model`` do the
-rest. Every built-in layer has an explicit ``forward(x, training)`` / ``backward(grad)``
-with ``params``/``grads`` so each step of the math can be read and checked (the protocol:
-layers/base.py).
+rest; ``initializers``, ``regularizers`` and ``metrics`` hold the layer and compile
+options. Every built-in layer has an explicit ``forward(x, training)`` /
+``backward(grad)`` with ``params``/``grads`` so each step of the math can be read and
+checked (the protocol: layers/base.py).
 """
 
 from rcmlrs import losses
-from rcmlrs.nn import activations, callbacks, initializers
+from rcmlrs.nn import activations, callbacks, initializers, metrics, regularizers
 from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
@@ -38,4 +39,6 @@ __all__ = [
     "initializers",
     "load_model",
     "losses",
+    "metrics",
+    "regularizers",
 ]

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import rcmlrs
-from rcmlrs import _layers as _L
 from rcmlrs import losses as _losses
 from rcmlrs._tensor import RamTensor, RCMLRSError, ShapeError
 from rcmlrs.autograd import Tape, pause
 from rcmlrs.nn import autodiff
 from rcmlrs.nn import batches as _b
+from rcmlrs.nn import metrics as _metrics
 from rcmlrs.nn import optimizers as _optim
 from rcmlrs.nn.layers.base import Layer, Shape, as_batch, building, has_backward
 from rcmlrs.nn.progress import History, Progress
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     import os
 
     import numpy as np
-
-_METRICS = {"accuracy": "accuracy", "acc": "accuracy", "mse": "mse", "mae": "mae"}
 
 
 class NonFiniteLossError(RCMLRSError, ArithmeticError):
@@ -383,7 +381,8 @@ class Model:
         self.input_shape: Any = None  # per sample (a list of them for several inputs)
         self.optimizer: Any = None  # rc.Adam, rc.SGD or any object with add_params and step
         self.loss: _losses.Loss | None = None
-        self.metrics: list[str] = []
+        self.metrics: list[str] = []  # the log names of the compiled metrics
+        self._metric_objs: list[_metrics.Metric] = []
         # the fit random streams: base seed and epochs drawn from it (saved with the model)
         self.seed: int | None = None
         self.epoch = 0
@@ -642,7 +641,10 @@ class Model:
         ``rc.Adam(lr=1e-3)``), the loss (a name: "mse", "mae", "cross_entropy",
         "binary_cross_entropy", "nll" or a Keras alias; an ``rc.losses.Loss`` instance or class;
         or a function ``(actual, predicted) -> (1, 1, 1) RamTensor`` built from tensor
-        ops, differentiated by ``rc.autograd``) and metrics ("accuracy", "mse", "mae")."""
+        ops, differentiated by ``rc.autograd``) and metrics: names ("accuracy",
+        "top_k_accuracy", "precision", "recall", "f1", "auc", "mse", "mae", "r2"),
+        ``rc.nn.metrics.Metric`` objects or functions ``fn(y_true, y_pred)`` (see
+        rc.nn.metrics for how each is computed over an epoch)."""
         opt = _optim.get(optimizer)
         loss_obj = autodiff.get_loss(loss)
         if getattr(loss_obj, "reduction", "mean") == "none":
@@ -650,17 +652,19 @@ class Model:
                 "compile: a loss with reduction='none' gives a tensor of terms, not one "
                 "number to train on; use 'mean' or 'sum'"
             )
-        if isinstance(metrics, str):
+        if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
             metrics = (metrics,)
-        names = []
+        objs = []
         for m in metrics or ():
-            if not isinstance(m, str) or m.strip().lower() not in _METRICS:
-                raise ValueError(
-                    f"compile: unknown metric {m!r}; valid names are "
-                    f"{', '.join(sorted(set(_METRICS.values())))}"
-                )
-            names.append(_METRICS[m.strip().lower()])
+            try:
+                objs.append(_metrics.get(m))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"compile: {e}") from None
+        names = [m.name for m in objs]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"compile: metric names must be distinct and not 'loss': {names}")
         self.optimizer, self.loss, self.metrics = opt, loss_obj, names
+        self._metric_objs = objs
         self._opt_attached = False
         self._configure_output()
         if self.built:
@@ -783,6 +787,9 @@ class Model:
                 loss = self._loss_fn(actual, lin)
             else:
                 loss = self._wloss.on_tape(actual, lin, w)
+            penalty = self._regularization_penalty()
+            if penalty is not None:  # weight penalties: recorded tensor ops on the params
+                loss = loss + penalty
         return float(loss), out, lin, (tape, loss)
 
     def _tape_apply(self, state: tuple[Tape, RamTensor]) -> None:
@@ -939,11 +946,8 @@ class Model:
         per_batch = cblist.per_batch
         order = np.arange(n_train, dtype=np.int64)
         layers = self.layers
-        want_acc = "accuracy" in self.metrics
-        extra_names = [m for m in self.metrics if m != "accuracy"]
-        want_metrics = want_acc or bool(extra_names)
+        mets = self._fresh_metrics()
         thr = 0.0 if self._logits_out else 0.5
-        out_sample = data.out_sample
         train_forward, train_apply = self._train_step_fns()
         self.stop_training = False
         logs: dict[str, float] = {}
@@ -965,8 +969,9 @@ class Model:
                 prefix = f"Epoch {epoch + 1}/{epochs}"
                 bar = Progress(nb, prefix=prefix, tty=False if verbose == 2 else None)
                 bar.begin()
-            tot_loss, correct, seen, bi = 0.0, 0, 0, 0
-            extra = dict.fromkeys(extra_names, 0.0)
+            tot_loss, seen, bi = 0.0, 0, 0
+            for m in mets:
+                m.reset_state()
             for bi, (gather, targets, border, s, c, wb) in enumerate(batches):
                 xb = gather(border, s, c)
                 actual = targets.batch(border, s, c)
@@ -992,22 +997,20 @@ class Model:
                 train_apply(state)
                 tot_loss += loss * c
                 seen += c
-                if want_metrics:
+                if mets:
                     labels = targets.are_labels
                     yb = targets.batch_tensor(border, s, c) if labels else actual
-                    if want_acc:
-                        correct += _L._nn_count_correct(lin, yb, labels, thr)
-                    for m in extra:
-                        extra[m] += self._metric_sum(m, out, yb, labels)
+                    for m in mets:
+                        m.update_from_batch(out, lin, yb, labels, thr)
                 if bar is not None and bar.due():
                     bar.samples = seen
-                    bar.update(bi + 1, self._logs(tot_loss, seen, out_sample, correct, extra))
+                    bar.update(bi + 1, self._logs(tot_loss, seen, mets, partial=True))
                 if per_batch:
                     cblist.batch_end_(bi, {"batch": bi, "size": c, "loss": tot_loss / seen})
                     if self.stop_training:
                         break
             self.epoch += 1
-            logs = self._logs(tot_loss, seen, out_sample, correct, extra)
+            logs = self._logs(tot_loss, seen, mets)
             if val is not None:
                 vlogs = self._evaluate_data(val[0], val[1], max(batch_size, 256))
                 logs.update({"val_" + k: v for k, v in vlogs.items()})
@@ -1044,29 +1047,36 @@ class Model:
             order = np.arange(data.n, dtype=np.int64)
             yield data.gather, data.targets, order, 0, data.n, w
 
-    def _logs(
-        self,
-        tot_loss: float,
-        seen: int,
-        out_sample: Shape,
-        correct: int,
-        extra: dict[str, float],
-    ) -> dict[str, float]:
-        units = out_sample[-1]
-        rows = seen * (math.prod(out_sample[:-1]) if len(out_sample) > 1 else 1)
-        logs = {"loss": tot_loss / max(seen, 1)}
-        if "accuracy" in self.metrics:
-            logs["accuracy"] = correct / max(rows, 1)
-        for m, v in extra.items():
-            logs[m] = v / max(rows * units, 1)
-        return logs
+    def _fresh_metrics(self) -> list[_metrics.Metric]:
+        return [_metrics.get(m) for m in self._metric_objs]
 
     @staticmethod
-    def _metric_sum(m: str, out: RamTensor, yb: RamTensor, labels: bool) -> float:
-        if labels:
-            return float("nan")
-        fn = _losses.mse_loss if m == "mse" else _losses.mae_loss
-        return fn(yb, out) * out.size
+    def _logs(
+        tot_loss: float, seen: int, mets: list[_metrics.Metric], partial: bool = False
+    ) -> dict[str, float]:
+        """Loss and metric results; ``partial`` (a progress redraw mid-epoch) leaves out
+        the metrics that store the epoch's predictions (their result's cost grows)."""
+        logs = {"loss": tot_loss / max(seen, 1)}
+        for m in mets:
+            if not (partial and m.stores_predictions):
+                logs[m.name] = m.result()
+        return logs
+
+    # ------------------------------------------------------------------ weight penalties
+    def _regularization_loss(self) -> float:
+        return sum(layer.regularization_loss() for layer in self.layers)
+
+    def _regularization_penalty(self) -> RamTensor | None:
+        out: RamTensor | None = None
+        for layer in self.layers:
+            p = layer.regularization_penalty()
+            if p is not None:
+                out = p if out is None else out + p
+        return out
+
+    def _add_regularization_grads(self) -> None:
+        for layer in self.layers:
+            layer.add_regularization_grads()
 
     # ------------------------------------------------------------------ evaluate
     def _evaluate_data(self, data: _Data, order: np.ndarray, batch_size: int) -> dict[str, float]:
@@ -1074,8 +1084,8 @@ class Model:
         targets = data.targets
         assert targets is not None
         labels = targets.are_labels
-        tot, correct, seen = 0.0, 0, 0
-        extra = {m: 0.0 for m in self.metrics if m != "accuracy"}
+        tot, seen = 0.0, 0
+        mets = self._fresh_metrics()
         thr = 0.0 if self._logits_out else 0.5
         for s in range(0, n, batch_size):
             c = min(batch_size, n - s)
@@ -1085,11 +1095,11 @@ class Model:
             tot += self._loss_fn.value(actual, lin) * c
             seen += c
             yb = targets.batch_tensor(order, s, c) if labels else actual
-            if "accuracy" in self.metrics:
-                correct += _L._nn_count_correct(lin, yb, labels, thr)
-            for m in extra:
-                extra[m] += self._metric_sum(m, out, yb, labels)
-        return self._logs(tot, seen, data.out_sample, correct, extra)
+            for m in mets:
+                m.update_from_batch(out, lin, yb, labels, thr)
+        logs = self._logs(tot, seen, mets)
+        logs["loss"] += self._regularization_loss()  # constant over an evaluation
+        return logs
 
     def evaluate(self, x: Any, y: Any, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
         """Loss and metrics over (x, y) as a dict, e.g. {"loss": 0.08, "accuracy": 0.97}."""
@@ -1411,10 +1421,12 @@ class Sequential(Model):
             loss, grad = self._loss_fn.value_and_grad(actual, lin)
         else:
             loss, grad = self._wloss.value_and_grad(actual, lin, w)
+        loss += self._regularization_loss()
         return loss, out, lin, grad
 
     def _backprop_apply(self, grad: RamTensor) -> None:
         self._backward(grad)
+        self._add_regularization_grads()
         self._step()
 
     # ------------------------------------------------------------------ save / load

@@ -7,6 +7,7 @@ redraw is throttled to ~20 a second so that it costs nothing per step of the fus
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -41,7 +42,41 @@ class History(Callback):
         last = {k: round(v[-1], 4) for k, v in self.history.items() if v}
         return f"History(epochs={len(self.epoch)}, last={last})"
 
-    # History.plot(path) (the [plot] extra) belongs here: issue 13, item 4.
+    def plot(self, path: str | os.PathLike[str], dpi: int = 100) -> None:
+        """Write a PNG to ``path``: one panel for the loss and one per metric, each value
+        against the epoch (1-based), training solid and its ``val_`` twin dashed. Needs
+        matplotlib (``pip install rcmlrs[plot]``); draws off-screen (the Agg canvas, no
+        window, whatever the pyplot backend)."""
+        try:
+            from matplotlib.backends.backend_agg import (  # type: ignore[import-not-found,unused-ignore]
+                FigureCanvasAgg,
+            )
+            from matplotlib.figure import Figure  # type: ignore[import-not-found,unused-ignore]
+            from matplotlib.ticker import MaxNLocator  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as e:
+            raise ImportError(
+                "History.plot needs matplotlib: pip install rcmlrs[plot] "
+                "(or pip install matplotlib)"
+            ) from e
+        keys = [k for k in self.history if not k.startswith("val_")]
+        keys += [k[4:] for k in self.history if k.startswith("val_") and k[4:] not in keys]
+        if not keys:
+            raise ValueError("History.plot: nothing to plot (no epoch was run)")
+        fig = Figure(figsize=(5.0 * len(keys), 3.6))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(keys), squeeze=False)[0]
+        for ax, key in zip(axes, keys, strict=True):
+            for name, style in ((key, "-"), ("val_" + key, "--")):
+                values = self.history.get(name)
+                if values:
+                    ax.plot(range(1, len(values) + 1), values, style, marker="o", label=name)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_title(key)
+            ax.grid(True, alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.fspath(path), format="png", dpi=dpi)
 
 
 def _rate(count: float, seconds: float, unit: str) -> str:

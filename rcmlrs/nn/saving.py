@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import rcmlrs
 from rcmlrs import losses as _losses
 from rcmlrs._tensor import FormatError, RamTensor
+from rcmlrs.nn import metrics as _metrics
 from rcmlrs.nn import optimizers as _optim
 from rcmlrs.nn.layers import LAYERS
 from rcmlrs.nn.layers.base import Layer, check_input_shape
@@ -50,7 +51,6 @@ META_KEY = "rcmlrs_model"
 WEIGHTS_FORMAT = "rcmlrs.nn.weights"
 WEIGHTS_KEY = "rcmlrs_weights"
 MAX_LAYERS = 100_000
-_METRICS = ("accuracy", "mse", "mae")
 
 # what a malformed description may raise while it is checked or turned into objects;
 # each becomes a FormatError
@@ -71,6 +71,23 @@ def _loss_is_function(loss: Any) -> bool:
     return isinstance(loss, FunctionLoss)
 
 
+def _metric_specs(model: Model) -> list[Any]:
+    """The compiled metrics as names or descriptions; a function or user metric cannot
+    be stored: it is left out, with a warning."""
+    specs = []
+    for m in getattr(model, "_metric_objs", ()):
+        spec = _metrics.serialize(m)
+        if spec is None:
+            warnings.warn(
+                f"save: the metric {m.name!r} is a function or a user class, which "
+                f"model.save cannot store; the loaded model is compiled without it",
+                stacklevel=4,
+            )
+            continue
+        specs.append(spec)
+    return specs
+
+
 def model_config(model: Sequential) -> dict[str, Any]:
     """The JSON-able description of ``model`` (without optimizer state)."""
     comp = None
@@ -78,7 +95,7 @@ def model_config(model: Sequential) -> dict[str, Any]:
         opt = model.optimizer
         comp = {
             "loss": _loss_config(model.loss),
-            "metrics": list(model.metrics),
+            "metrics": _metric_specs(model),
             "optimizer": (
                 {"class": type(opt).__name__, "config": opt.hyperparameters()}
                 if _optim.savable(opt)
@@ -301,9 +318,14 @@ class _Plan:
                 self.lost_loss = str(comp["loss"]["function"])
             metrics = comp.get("metrics", [])
             if not isinstance(metrics, list) or not all(
-                isinstance(m, str) and m in _METRICS for m in metrics
+                isinstance(m, (str, dict)) for m in metrics
             ):
-                raise ValueError(f"compile metrics must be a list of {_METRICS}")
+                raise ValueError(
+                    f"compile metrics must be a list of names ({', '.join(_metrics.NAMES)}) "
+                    f"or {{'class', 'config'}} descriptions"
+                )
+            for m in metrics:
+                _metrics.get(m)  # checks the name or description
             self.metrics = list(metrics)
             self.optimizer = _optimizer_from(comp.get("optimizer"), self.version)
 

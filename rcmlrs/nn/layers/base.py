@@ -40,6 +40,10 @@ What the model calls, and nothing else:
     True when the layer gives meaning to the leading per-sample axes (time steps, pixels),
     as RNN, LSTM and Flatten do. A model with no such layer refuses samples of rank >= 2:
     an ``(n, T, f)`` array fed to a plain MLP is a mistake, not a sequence.
+``regularization_loss()``, ``regularization_penalty()``, ``add_regularization_grads()``
+    the penalties of the weights ``add_weight`` got a ``regularizer`` for (nothing to
+    write: ``fit`` adds the value to the loss and the gradient to ``grads`` after
+    ``backward``; a tape step records ``regularization_penalty`` instead).
 ``get_config()`` / ``from_config(config)``
     JSON-able constructor arguments, so ``model.save`` can rebuild the layer.
 ``cache_attrs``
@@ -69,7 +73,7 @@ import rcmlrs
 from rcmlrs import _tensor
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.autograd.tape import record
-from rcmlrs.nn import initializers
+from rcmlrs.nn import initializers, regularizers
 from rcmlrs.nn.seeding import Seeds
 
 Shape = tuple[Any, ...]  # a per-sample shape; a timestep count may be None
@@ -90,6 +94,46 @@ def check_bool(v: object, name: str, what: str) -> bool:
     if not isinstance(v, bool):
         raise TypeError(f"{what}: {name} must be True or False, got {v!r}")
     return v
+
+
+def check_initializer(init: Any, name: str, what: str) -> Any:
+    """An initializer argument as a layer keeps it: a (valid) name, or an object (a
+    ``{"class", "config"}`` description becomes the object)."""
+    try:
+        if isinstance(init, dict):
+            return initializers.get(init)
+        if isinstance(init, str):
+            initializers.get(init)  # validates the name
+            return init
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{what}: {name}: {e}") from None
+    if callable(init):
+        return init
+    raise TypeError(
+        f"{what}: {name} must be a name, an rc.nn.initializers object or a function "
+        f"(shape, seed) -> RamTensor, got {type(init).__name__}"
+    )
+
+
+def check_regularizer(reg: object, name: str, what: str) -> regularizers.Regularizer | None:
+    try:
+        return regularizers.get(reg)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{what}: {name}: {e}") from None
+
+
+def weight_options_config(layer: Any, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The initializer/regularizer attributes of ``layer`` named in ``defaults`` that differ
+    from their defaults, serialized for ``get_config``."""
+    cfg: dict[str, Any] = {}
+    for key, default in defaults.items():
+        v = getattr(layer, key)
+        if key.endswith("_regularizer"):
+            if v is not None:
+                cfg[key] = regularizers.serialize(v)
+        elif not (isinstance(v, str) and v == default):
+            cfg[key] = initializers.serialize(v)
+    return cfg
 
 
 def check_name(name: object, what: str) -> str | None:
@@ -188,17 +232,20 @@ class Layer:
         self.output_shape = tuple(self.compute_output_shape(input_shape))
         self.input_shape = input_shape
         self.params, self.grads = [], []
+        self._regularizers: list[tuple[int, regularizers.Regularizer]] = []
         self.built = True
         return self.output_shape
 
     def add_weight(
         self,
         shape: Sequence[int],
-        initializer: str | initializers.Initializer = "glorot_uniform",
+        initializer: str | initializers.Initializer | dict[str, Any] = "glorot_uniform",
         seeds: Seeds | None = None,
+        regularizer: Any = None,
     ) -> RamTensor:
         """A new parameter of ``shape`` (1-3 dims, right-aligned to rank 3) with its
-        gradient buffer, appended to ``params``/``grads``."""
+        gradient buffer, appended to ``params``/``grads``; ``regularizer`` (an
+        ``rc.nn.regularizers`` object or name) penalizes it in training."""
         dims = tuple(int(d) for d in shape)
         full = (1,) * (3 - len(dims)) + dims
         if len(full) != 3:
@@ -211,7 +258,39 @@ class Layer:
             w = rcmlrs.zeros(full)
         self.params.append(w)
         self.grads.append(rcmlrs.zeros(full))
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            if getattr(self, "_regularizers", None) is None:
+                self._regularizers = []
+            self._regularizers.append((len(self.params) - 1, reg))
         return w
+
+    # ------------------------------------------------------------------ penalties
+    def _penalized(self) -> list[tuple[int, regularizers.Regularizer]]:
+        """(param index, regularizer) pairs that count now (none when frozen)."""
+        regs = getattr(self, "_regularizers", None)
+        return list(regs) if regs and self.trainable else []
+
+    def regularization_loss(self) -> float:
+        """The sum of this layer's weight penalties (0.0 without regularizers, or when the
+        layer is frozen)."""
+        return sum(reg(self.params[i]) for i, reg in self._penalized())
+
+    def regularization_penalty(self) -> RamTensor | None:
+        """The same sum as a (1, 1, 1) tensor of tensor ops (an active tape records it),
+        or None when nothing is penalized."""
+        out: RamTensor | None = None
+        for i, reg in self._penalized():
+            p = reg.penalty(self.params[i])
+            out = p if out is None else out + p
+        return out
+
+    def add_regularization_grads(self) -> None:
+        """Add each penalty's gradient to its weight's gradient in ``grads`` (in place;
+        ``fit`` calls it after ``backward``)."""
+        for i, reg in self._penalized():
+            g = self.grads[i]
+            g += reg.gradient(self.params[i])
 
     def _build_from(self, x: RamTensor, seeds: Seeds | None = None) -> None:
         """Build from a first engine batch when used by hand (rows or time-major)."""

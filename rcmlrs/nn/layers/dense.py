@@ -7,16 +7,37 @@ from typing import Any
 from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn import activations as _act
-from rcmlrs.nn import initializers
-from rcmlrs.nn.layers.base import Layer, Shape, as_batch, check_bool, check_units
+from rcmlrs.nn.layers.base import (
+    Layer,
+    Shape,
+    as_batch,
+    check_bool,
+    check_initializer,
+    check_regularizer,
+    check_units,
+    weight_options_config,
+)
 from rcmlrs.nn.seeding import Seeds
+
+_DEFAULTS = {
+    "kernel_initializer": "glorot_uniform",
+    "bias_initializer": "zeros",
+    "kernel_regularizer": None,
+    "bias_regularizer": None,
+}
 
 
 class Dense(Layer):
     """Fully connected: ``y = act(x @ W + b)`` with W ``(1, in, units)`` shared by every
     row of the batch (and every time step of a time-major one), b ``(1, 1, units)``.
     Computes with the tensor API's kernels: the output equals ``(x @ W + b).<act>()``
-    bit for bit. Initial W from ``kernel_initializer`` (Glorot uniform), b zero."""
+    bit for bit; with ``use_bias=False`` there is no b (no param: ``get_weights`` is
+    ``[W]``) and the output equals ``(x @ W).<act>()`` bit for bit.
+
+    Initial W from ``kernel_initializer`` (Glorot uniform), b from ``bias_initializer``
+    (zeros): a name, an ``rc.nn.initializers`` object or a function ``(shape, seed)``.
+    ``kernel_regularizer`` / ``bias_regularizer`` (``rc.nn.regularizers.L1/L2/L1L2``)
+    add their penalty to the training loss and its gradient to W's / b's."""
 
     kind = "dense"
     cache_attrs = ("_x", "_z", "_y")
@@ -26,7 +47,10 @@ class Dense(Layer):
         units: int,
         activation: str | None = None,
         use_bias: bool = True,
-        kernel_initializer: str = "glorot_uniform",
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         input_shape: Any = None,
         input_dim: int | None = None,
         name: str | None = None,
@@ -38,10 +62,14 @@ class Dense(Layer):
         self.units = check_units(units, "Dense")
         self.activation = _act.canonical(activation, "Dense")
         self.use_bias = check_bool(use_bias, "use_bias", "Dense")
-        if not isinstance(kernel_initializer, str):
-            raise TypeError("Dense: kernel_initializer must be a name")
-        initializers.get(kernel_initializer)  # validates the name
-        self.kernel_initializer = kernel_initializer
+        self.kernel_initializer = check_initializer(
+            kernel_initializer, "kernel_initializer", "Dense"
+        )
+        self.bias_initializer = check_initializer(bias_initializer, "bias_initializer", "Dense")
+        self.kernel_regularizer = check_regularizer(
+            kernel_regularizer, "kernel_regularizer", "Dense"
+        )
+        self.bias_regularizer = check_regularizer(bias_regularizer, "bias_regularizer", "Dense")
         self._act = _act.act_id(self.activation)
         self._linear = _act.act_id("linear")
         self._slope = _act.LEAKY_SLOPE
@@ -63,16 +91,15 @@ class Dense(Layer):
         out = super().build(input_shape, seeds)
         seeds = seeds if seeds is not None else Seeds()
         w_shape = self.weight_shapes(input_shape)[0]
-        self.W = self.add_weight(w_shape, self.kernel_initializer, seeds)
+        self.W = self.add_weight(w_shape, self.kernel_initializer, seeds, self.kernel_regularizer)
         self.dW = self.grads[-1]
+        self.b: RamTensor | None = None
+        self.db: RamTensor | None = None
         if self.use_bias:
-            self.b = self.add_weight((1, 1, self.units), "zeros", seeds)
-            self.db = self.grads[-1]
-        else:  # a constant zero bias and a scratch gradient nobody reads
-            self.b, self.db = (
-                initializers.zeros((1, 1, self.units)),
-                initializers.zeros((1, 1, self.units)),
+            self.b = self.add_weight(
+                (1, 1, self.units), self.bias_initializer, seeds, self.bias_regularizer
             )
+            self.db = self.grads[-1]
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
@@ -124,8 +151,7 @@ class Dense(Layer):
         cfg.update(units=self.units, activation=self.activation)
         if not self.use_bias:
             cfg["use_bias"] = False
-        if self.kernel_initializer != "glorot_uniform":
-            cfg["kernel_initializer"] = self.kernel_initializer
+        cfg.update(weight_options_config(self, _DEFAULTS))
         return cfg
 
 

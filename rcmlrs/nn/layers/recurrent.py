@@ -8,13 +8,38 @@ import rcmlrs
 from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn import activations as _act
-from rcmlrs.nn.layers.base import Layer, Shape, as_batch, check_bool, check_units
+from rcmlrs.nn.layers.base import (
+    Layer,
+    Shape,
+    as_batch,
+    check_bool,
+    check_initializer,
+    check_regularizer,
+    check_units,
+    weight_options_config,
+)
 from rcmlrs.nn.seeding import Seeds
+
+_DEFAULTS = {
+    "kernel_initializer": "glorot_uniform",
+    "recurrent_initializer": "orthogonal",
+    "bias_initializer": "zeros",
+    "kernel_regularizer": None,
+    "recurrent_regularizer": None,
+    "bias_regularizer": None,
+}
 
 
 class _Recurrent(Layer):
     """Input (time, batch, features) time-major; output the last state (1, batch, units),
-    or every state (time, batch, units) with ``return_sequences``."""
+    or every state (time, batch, units) with ``return_sequences``.
+
+    Keyword options (Keras's names and defaults): ``use_bias``; ``kernel_initializer``
+    (Glorot uniform), ``recurrent_initializer`` (orthogonal), ``bias_initializer``
+    (zeros): names, ``rc.nn.initializers`` objects or functions ``(shape, seed)``;
+    ``kernel_regularizer``, ``recurrent_regularizer``, ``bias_regularizer``
+    (``rc.nn.regularizers``). Without a bias the weights are ``[kernel, recurrent]`` and
+    the kernels get a constant zero bias that is no param."""
 
     uses_sample_axes = True
     _hs: RamTensor  # every hidden state of the last forward call
@@ -26,11 +51,28 @@ class _Recurrent(Layer):
         input_shape: Any,
         name: str | None,
         trainable: bool,
+        options: dict[str, Any],
     ) -> None:
         super().__init__(name, trainable, input_shape)
         what = type(self).__name__
         self.units = check_units(units, what)
         self.return_sequences = check_bool(return_sequences, "return_sequences", what)
+        self.use_bias = check_bool(options["use_bias"], "use_bias", what)
+        o = options
+        self.kernel_initializer = check_initializer(
+            o["kernel_initializer"], "kernel_initializer", what
+        )
+        self.recurrent_initializer = check_initializer(
+            o["recurrent_initializer"], "recurrent_initializer", what
+        )
+        self.bias_initializer = check_initializer(o["bias_initializer"], "bias_initializer", what)
+        self.kernel_regularizer = check_regularizer(
+            o["kernel_regularizer"], "kernel_regularizer", what
+        )
+        self.recurrent_regularizer = check_regularizer(
+            o["recurrent_regularizer"], "recurrent_regularizer", what
+        )
+        self.bias_regularizer = check_regularizer(o["bias_regularizer"], "bias_regularizer", what)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 2:
@@ -53,20 +95,30 @@ class _Recurrent(Layer):
     def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]]:
         self.compute_output_shape(input_shape)
         i, g = int(input_shape[-1]), self.GATES * self.units
-        return [(1, i, g), (1, self.units, g), (1, 1, g)]
+        shapes = [(1, i, g), (1, self.units, g)]
+        return shapes + [(1, 1, g)] if self.use_bias else shapes
 
     def _add_weights(
         self, input_shape: Shape, seeds: Seeds | None
     ) -> tuple[RamTensor, RamTensor, RamTensor]:
-        """The input kernel (Glorot), the recurrent kernel (orthogonal) and the bias
-        (zeros), in that order."""
+        """The input kernel, the recurrent kernel and the bias, in that order, from their
+        initializers (the bias a constant zero tensor, no param, without ``use_bias``)."""
         seeds = seeds if seeds is not None else Seeds()
-        k, r, b = self.weight_shapes(input_shape)
-        return (
-            self.add_weight(k, "glorot_uniform", seeds),
-            self.add_weight(r, "orthogonal", seeds),
-            self.add_weight(b, "zeros", seeds),
-        )
+        g = self.GATES * self.units
+        k, r = self.weight_shapes(input_shape)[:2]
+        kernel = self.add_weight(k, self.kernel_initializer, seeds, self.kernel_regularizer)
+        rec = self.add_weight(r, self.recurrent_initializer, seeds, self.recurrent_regularizer)
+        if self.use_bias:
+            b = self.add_weight((1, 1, g), self.bias_initializer, seeds, self.bias_regularizer)
+        else:
+            b = rcmlrs.zeros((1, 1, g))
+        return kernel, rec, b
+
+    def _bias_grad(self) -> RamTensor:
+        """The bias's gradient buffer (a scratch one nobody reads without ``use_bias``)."""
+        if self.use_bias:
+            return self.grads[2]
+        return rcmlrs.zeros((1, 1, self.GATES * self.units))
 
     def _check_input(self, x: RamTensor) -> None:
         if x.cols != self.params[0].rows:
@@ -113,12 +165,15 @@ class _Recurrent(Layer):
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.update(units=self.units, return_sequences=self.return_sequences)
+        if not self.use_bias:
+            cfg["use_bias"] = False
+        cfg.update(weight_options_config(self, _DEFAULTS))
         return cfg
 
 
 class RNN(_Recurrent):
     """Elman RNN: ``h_t = act(x_t Wx + h_{t-1} Wh + b)``, zero initial state; Glorot
-    Wx, orthogonal Wh, zero b."""
+    Wx, orthogonal Wh, zero b by default (the options: ``_Recurrent``)."""
 
     kind = "rnn"
     cache_attrs = ("_x", "_hs")
@@ -132,15 +187,33 @@ class RNN(_Recurrent):
         input_shape: Any = None,
         name: str | None = None,
         trainable: bool = True,
+        *,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
     ) -> None:
-        super().__init__(units, return_sequences, input_shape, name, trainable)
+        options = {
+            "use_bias": use_bias,
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+            "kernel_regularizer": kernel_regularizer,
+            "recurrent_regularizer": recurrent_regularizer,
+            "bias_regularizer": bias_regularizer,
+        }
+        super().__init__(units, return_sequences, input_shape, name, trainable, options)
         self.activation = _act.canonical(activation, "RNN", self.ACTIVATIONS)
         self._act = _act.act_id(self.activation)
 
     def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
         out = super().build(input_shape, seeds)
         self.Wx, self.Wh, self.b = self._add_weights(input_shape, seeds)
-        self.dWx, self.dWh, self.db = self.grads
+        self.dWx, self.dWh = self.grads[:2]
+        self.db = self._bias_grad()
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
@@ -172,7 +245,9 @@ class RNN(_Recurrent):
 class LSTM(_Recurrent):
     """LSTM with gates [i, f, g, o] (torch order): ``c_t = f c_{t-1} + i g``,
     ``h_t = o tanh(c_t)``; W (1, in, 4 units) Glorot, U (1, units, 4 units) orthogonal,
-    b zero except the forget gate's 1."""
+    b zero except the forget gate's 1 by default (the options: ``_Recurrent``;
+    ``unit_forget_bias``, Keras's, sets the forget gate's bias to 1 whatever
+    ``bias_initializer`` gives)."""
 
     kind = "lstm"
     cache_attrs = ("_x", "_G", "_cs", "_hs")
@@ -184,18 +259,39 @@ class LSTM(_Recurrent):
         input_shape: Any = None,
         name: str | None = None,
         trainable: bool = True,
+        *,
+        use_bias: bool = True,
+        unit_forget_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
     ) -> None:
-        super().__init__(units, return_sequences, input_shape, name, trainable)
+        options = {
+            "use_bias": use_bias,
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+            "kernel_regularizer": kernel_regularizer,
+            "recurrent_regularizer": recurrent_regularizer,
+            "bias_regularizer": bias_regularizer,
+        }
+        super().__init__(units, return_sequences, input_shape, name, trainable, options)
+        self.unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias", "LSTM")
 
     GATES = 4
 
     def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
         out = super().build(input_shape, seeds)
         self.W, self.U, self.b = self._add_weights(input_shape, seeds)
-        if seeds is None or seeds.initialize:  # forget gate bias 1: remember by default
+        init = seeds is None or seeds.initialize
+        if self.use_bias and self.unit_forget_bias and init:  # remember by default
             H = self.units
             self.b.numpy()[0, 0, H : 2 * H] = 1.0
-        self.dW, self.dU, self.db = self.grads
+        self.dW, self.dU = self.grads[:2]
+        self.db = self._bias_grad()
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
@@ -218,6 +314,12 @@ class LSTM(_Recurrent):
             self.db,
             self.compute_input_grad,
         )
+
+    def get_config(self) -> dict[str, Any]:
+        cfg = super().get_config()
+        if not self.unit_forget_bias:
+            cfg["unit_forget_bias"] = False
+        return cfg
 
 
 __all__ = ["LSTM", "RNN"]
