@@ -308,3 +308,29 @@ def test_load_csv_return_names_and_cell_positions(tmp_path):
     r.write_text("1,2\n3,x\n")
     with pytest.raises(ValueError, match=r"line 2, column 2: cannot read 'x'"):
         rc.data.load_csv(r, header=False)
+
+
+# ------------------------------------------------------------------ Normalization layer
+def test_normalization_layer_saves_with_the_model(rng, tmp_path):
+    from rcmlrs.nn.layers.preprocessing import Normalization
+
+    x = _data(rng, (64, 4))
+    y = (x[:, 0] > 5).astype(np.int64)
+    sc = StandardScaler().fit(x)
+    layer = Normalization.from_scaler(sc)
+    assert layer.count_params() == 0
+    np.testing.assert_allclose(layer(x).numpy()[0], sc.transform(x), rtol=1e-5, atol=1e-5)
+    adapted = Normalization().adapt(x)
+    assert adapted.mean == layer.mean and adapted.scale == layer.scale
+    m = rc.nn.Sequential([Normalization.from_scaler(sc), rc.nn.Dense(8, "relu"), rc.nn.Dense(2)])
+    m.compile("adam", "cross_entropy")
+    m.fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0)  # raw inputs: the layer scales
+    p = tmp_path / "m.rcm"
+    m.save(p)
+    back = rc.nn.load_model(p, custom_objects={"Normalization": Normalization})
+    assert np.array_equal(back.predict(x), m.predict(x))
+    assert back.layers[0].mean == sc.mean_.tolist()  # the statistics travel exactly
+    with pytest.raises(rc.ShapeError, match="fitted on 4 features"):
+        layer(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="adapt"):
+        Normalization()(x)
