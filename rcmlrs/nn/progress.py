@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 
 class History:
-    """What ``fit`` returns: ``history`` maps "loss", metric names and their "val_"
+    """What ``fit`` returns: ``history`` maps "loss", metric names and their ``"val_"``
     twins to one value per epoch; ``epoch`` lists the epoch indices."""
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
@@ -17,6 +17,7 @@ class History:
         self.params = params or {}
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record epoch ``epoch``'s ``logs`` (name -> value, e.g. ``{"loss": 0.3}``)."""
         self.epoch.append(epoch)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
