@@ -65,7 +65,8 @@ cdef Py_ssize_t MAX_ELEMENTS = (<Py_ssize_t>1) << 40
 class Shape:
     """The original crate's 2-D shape: ``x`` = rows, ``y`` = cols."""
 
-    __slots__ = ("x", "y")
+    # a dict of slots gives each attribute its docstring (help(Shape.x))
+    __slots__ = {"x": "Number of rows (an int >= 0).", "y": "Number of columns (an int >= 0)."}
 
     def __init__(self, x, y):
         self.x = _check_dim(x, "Shape.x")
@@ -256,6 +257,7 @@ cdef class RamTensor:
 
     @property
     def layers(self):
+        """Number of layers, the first axis of ``shape`` (an int)."""
         return self.L
 
     @property
@@ -265,10 +267,12 @@ cdef class RamTensor:
 
     @property
     def rows(self):
+        """Number of rows, the second axis of ``shape`` (an int)."""
         return self.R
 
     @property
     def cols(self):
+        """Number of columns, the last (contiguous) axis of ``shape`` (an int)."""
         return self.C
 
     @property
@@ -278,14 +282,17 @@ cdef class RamTensor:
 
     @property
     def nbytes(self):
+        """Size of the data buffer in bytes: 4 * ``size`` (float32 elements)."""
         return self.n * 4
 
     @property
     def dtype(self):
+        """Always ``"float32"``: every tensor holds 32-bit floats."""
         return "float32"
 
     @property
     def ndim(self):
+        """Always 3: a tensor is ``(layers, rows, cols)``."""
         return 3
 
     def data_points(self):
@@ -442,7 +449,7 @@ cdef class RamTensor:
         return True
 
     def allclose(self, other, double rtol=1e-5, double atol=1e-8):
-        """NumPy's rule |a - b| <= atol + rtol * |b| elementwise (broadcasting), as
+        """NumPy's rule ``|a - b| <= atol + rtol * |b|`` elementwise (broadcasting), as
         ``np.allclose``: an infinity is close only to the same infinity, NaN to nothing."""
         cdef RamTensor b = _as_tensor(other, "allclose")
         cdef Py_ssize_t L, R, C
@@ -598,9 +605,11 @@ cdef class RamTensor:
         return self.scale(k)
 
     def neg(self):
+        """Elementwise negation ``-x``; a new tensor of the same shape."""
         return _unary(self, RCML_NEG, 0.0, 0.0)
 
     def abs(self):
+        """Elementwise absolute value ``|x|``; a new tensor of the same shape."""
         return _unary(self, RCML_ABS, 0.0, 0.0)
 
     def sqrt(self):
@@ -616,7 +625,7 @@ cdef class RamTensor:
         return _unary(self, RCML_LOG, 0.0, 0.0)
 
     def powi(self, n):
-        """Elementwise x^n for an integer n, |n| <= 2^24 (repeated squaring)."""
+        """Elementwise ``x^n`` for an integer n, ``|n| <= 2^24`` (repeated squaring)."""
         if isinstance(n, bool) or not hasattr(n, "__index__"):
             raise TypeError(f"powi: exponent must be an int, got {type(n).__name__}")
         cdef object v = n.__index__()

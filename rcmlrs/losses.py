@@ -9,14 +9,14 @@ gradient in the same sweep over memory.
 Formulas (n elements, N rows, p = predicted, a = actual, z = logits):
 
 - ``mse``: mean((p - a)^2); grad (2/n)(p - a).
-- ``mae``: mean(|p - a|); grad sign(p - a)/n (0 where equal).
+- ``mae``: ``mean(|p - a|)``; grad sign(p - a)/n (0 where equal).
 - ``binary_cross_entropy``: mean(-(a log p + (1 - a) log(1 - p))) with both logs clamped
   at -100 as in PyTorch, so p = 0 or 1 stays finite; grad (p - a)/max(p(1 - p), 1e-12)/n.
   ``p`` should lie in [0, 1] (apply a sigmoid first); outside it the value is NaN. This
   clamp is THE binary cross-entropy policy of rcmlrs: rc.nn, rc.losses and autograd use it
   (no Keras-style eps clip of p anywhere).
 - ``binary_cross_entropy_with_logits``: the same loss of p = sigmoid(z), computed from the
-  logits z as mean(max(z, 0) - z a + log1p(e^-|z|)) (stable, no clamp needed); grad
+  logits z as ``mean(max(z, 0) - z a + log1p(e^-|z|))`` (stable, no clamp needed); grad
   (sigmoid(z) - a)/n.
 - ``cross_entropy``: from logits, mean over rows of logsumexp(z_r) - z_r[label]
   (max-shifted, stable for any finite logits); ``actual`` is one-hot / a distribution of
@@ -383,9 +383,14 @@ class Loss:
         return backward
 
     def value(self, actual, predicted, weight=None):
+        """The loss of ``predicted`` against ``actual`` (tensors of the same shape, or
+        integer labels one per row for the label losses): a Python float for the "mean"
+        and "sum" reductions, a RamTensor of the terms for "none"."""
         return self._run(actual, predicted, weight, True, False)[0]
 
     def grad(self, actual, predicted, weight=None) -> RamTensor:
+        """d loss / d predicted: a RamTensor of ``predicted``'s shape (``deriv`` is the
+        same method, the original crate's name)."""
         return self._run(actual, predicted, weight, False, True)[1]
 
     deriv = grad
@@ -400,6 +405,9 @@ class Loss:
         return self.value_and_grad_(actual, predicted, want_value, want_grad, weight=weight)
 
     def value_and_grad_(self, actual, predicted, want_value, want_grad, weight=None):
+        """The fused kernel call a subclass provides: ``(value or None, grad or None)``,
+        computing only what ``want_value`` / ``want_grad`` ask for (``value`` as in
+        ``value``, ``grad`` a RamTensor of ``predicted``'s shape)."""
         raise NotImplementedError
 
     def _options(self) -> dict:
@@ -411,6 +419,8 @@ class Loss:
         return f"{type(self).__name__}({opts})"
 
     def get_config(self) -> dict:
+        """JSON-able ``{"name": ..., <options that differ from the defaults>}``;
+        ``model.save`` stores it and ``rc.nn.load_model`` rebuilds the loss from it."""
         return {"name": self.name, **self._options()}
 
 

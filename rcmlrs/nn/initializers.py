@@ -22,6 +22,8 @@ import rcmlrs
 from rcmlrs._tensor import RamTensor
 
 Initializer = Callable[[tuple[int, int, int], int], RamTensor]
+"""The type of an initializer: ``(shape, seed) -> RamTensor`` of that ``(1, fan_in,
+fan_out)`` shape."""
 
 
 def _fans(shape: tuple[int, int, int]) -> tuple[int, int]:
@@ -29,10 +31,12 @@ def _fans(shape: tuple[int, int, int]) -> tuple[int, int]:
 
 
 def zeros(shape: tuple[int, int, int], seed: int = 0) -> RamTensor:
+    """All zeros of ``shape`` (``seed`` is ignored); Keras's default bias initializer."""
     return rcmlrs.zeros(shape)
 
 
 def ones(shape: tuple[int, int, int], seed: int = 0) -> RamTensor:
+    """All ones of ``shape`` (``seed`` is ignored)."""
     return rcmlrs.ones(shape)
 
 
@@ -53,26 +57,31 @@ def glorot_uniform(shape: tuple[int, int, int], seed: int) -> RamTensor:
 
 
 def glorot_normal(shape: tuple[int, int, int], seed: int) -> RamTensor:
+    """N(0, s) clipped at 2 s, s = sqrt(2 / (fan_in + fan_out))."""
     fi, fo = _fans(shape)
     return _normal(shape, math.sqrt(2.0 / (fi + fo)), seed)
 
 
 def he_uniform(shape: tuple[int, int, int], seed: int) -> RamTensor:
+    """U(-l, l), l = sqrt(6 / fan_in); for relu layers."""
     fi, _ = _fans(shape)
     return _uniform(shape, math.sqrt(6.0 / fi), seed)
 
 
 def he_normal(shape: tuple[int, int, int], seed: int) -> RamTensor:
+    """N(0, s) clipped at 2 s, s = sqrt(2 / fan_in); for relu layers."""
     fi, _ = _fans(shape)
     return _normal(shape, math.sqrt(2.0 / fi), seed)
 
 
 def lecun_uniform(shape: tuple[int, int, int], seed: int) -> RamTensor:
+    """U(-l, l), l = sqrt(3 / fan_in)."""
     fi, _ = _fans(shape)
     return _uniform(shape, math.sqrt(3.0 / fi), seed)
 
 
 def lecun_normal(shape: tuple[int, int, int], seed: int) -> RamTensor:
+    """N(0, s) clipped at 2 s, s = sqrt(1 / fan_in)."""
     fi, _ = _fans(shape)
     return _normal(shape, math.sqrt(1.0 / fi), seed)
 

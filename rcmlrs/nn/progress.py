@@ -34,6 +34,7 @@ class History(Callback):
         self.append(epoch, dict(logs or {}))
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record epoch ``epoch``'s ``logs`` (name -> value, e.g. ``{"loss": 0.3}``)."""
         self.epoch.append(epoch)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
