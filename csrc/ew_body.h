@@ -94,9 +94,7 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
         }
         break;
     }
-    case RCML_POWF:
-        for (i = 0; i < n; i++) out[i] = powf(x[i], p0);
-        break;
+    case RCML_POWF: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(x[i], p0); break;
     default: break;
     }
 }
