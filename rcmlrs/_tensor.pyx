@@ -919,11 +919,4 @@ cdef class RamTensor:
 include "_helpers.pxi"
 include "_constructors.pxi"
 include "_activations.pxi"
-
-# ============================================================================ C API
-
-from cpython.pycapsule cimport PyCapsule_New
-
-# Every entry point of csrc/rcmlrs.h, for rcmlrs's other Cython modules and third-party
-# extensions (csrc/rcmlrs_capi.h): one copy of the kernels, one dispatch state, one pool.
-_C_API = PyCapsule_New(<void *>rcml_capi_table(), RCML_CAPI_NAME, NULL)
+include "_capi.pxi"
