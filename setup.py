@@ -161,7 +161,22 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             ext.extra_compile_args = args
             ext.extra_link_args = extra_link
+        # A build with other flags (a release build after an in-place one, a sanitizer
+        # build...) must not reuse the binaries of the last one found up to date in build/
+        stamp = os.path.join(self.build_temp, "rcmlrs-flags.txt")
+        flags = "\n".join(args + extra_link) + "\n"
+        try:
+            with open(stamp) as f:
+                same = f.read() == flags
+        except OSError:
+            same = False
+        if not same:
+            self.force = True
         super().build_extensions()
+        if not same:  # only once every extension is built with them
+            os.makedirs(self.build_temp, exist_ok=True)
+            with open(stamp, "w") as f:
+                f.write(flags)
 
 
 # rcmlrs._tensor holds every C kernel, the dispatch state and the thread pool, and exports

@@ -22,10 +22,11 @@ cdef RamTensor _capi_tensor(PyObject *obj, str what):
     return t
 
 
-cdef public object _capi_tensor_new "rcml_tensor_new"(size_t layers, size_t rows,
-                                                       size_t cols):
+cdef public object _capi_tensor_new "rcml_tensor_new"(
+        size_t layers, size_t rows, size_t cols):
     # each factor <= 2^40 first: a size_t above PY_SSIZE_T_MAX would turn negative
-    if layers > <size_t>MAX_ELEMENTS or rows > <size_t>MAX_ELEMENTS or cols > <size_t>MAX_ELEMENTS:
+    cdef size_t most = <size_t>MAX_ELEMENTS
+    if layers > most or rows > most or cols > most:
         raise ValueError(f"rcml_tensor_new: shape {(layers, rows, cols)} is too large")
     return _empty(<Py_ssize_t>layers, <Py_ssize_t>rows, <Py_ssize_t>cols)
 

@@ -20,7 +20,7 @@
 # windows-2022 (the `windows` job also prints rc.show_config() and runs the backend
 # equality tests there).
 #
-#   pip install ziglang; apt-get install clang mingw-w64-common   # clang-cl mode + headers
+#   pip install ziglang; apt-get install clang llvm mingw-w64-common  # clang-cl, objdump, headers
 #   tools/crosscheck.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -73,6 +73,10 @@ isa_of() { # the ISA setup.py compiles a source for (ISA_OBJECTS), or "base"
 # check_isa <label> <dir with NAME.o>: the instruction sets inside the per-ISA objects
 check_isa() {
     local label=$1 dir=$2 dis
+    if ! command -v llvm-objdump >/dev/null; then
+        echo "   $label: llvm-objdump not installed (apt-get install llvm): ISA split not checked"
+        return
+    fi
     dis() { llvm-objdump -d --no-show-raw-insn "$dir/$1.o" 2>/dev/null; }
     local base avx2 avx512
     base=$(dis isa_baseline | grep -cE '%?[yz]mm[0-9]|vfmadd' || true)
@@ -99,7 +103,7 @@ if "$PY" -m ziglang version >/dev/null 2>&1; then
             n=$((n + 1))
         done
         echo "-- zig cc -target $target ($("$PY" -m ziglang version)): $n files, no warnings"
-        [[ $target == x86_64-* ]] && command -v llvm-objdump >/dev/null && check_isa "$target" "$d"
+        if [[ $target == x86_64-* ]]; then check_isa "$target" "$d"; fi
     done
 else
     echo "-- zig: not installed (pip install ziglang), skipped"
@@ -170,7 +174,7 @@ EOF
         fi
         echo "-- ${CLANG_CL[*]} --target=$arch-pc-windows-msvc ($CLV) ${MSVC_FLAGS[*]} /W4 /WX;" \
             "$isas: $n files, no warnings"
-        [[ $arch == x86_64 ]] && command -v llvm-objdump >/dev/null && check_isa "msvc-x86_64" "$d"
+        if [[ $arch == x86_64 ]]; then check_isa "msvc-x86_64" "$d"; fi
     done
 
     # the cl.exe-only branches; threads.c and alloc.c have none (only _WIN32, checked above)
@@ -192,8 +196,8 @@ EOF
         n=$((n + 1))
     done
     echo "-- the same with __clang__ and __GNUC__ undefined (cl.exe's own branches): $n files, no warnings"
+    check_isa "cl-branches-x86_64" "$d"
     if command -v llvm-objdump >/dev/null; then
-        check_isa "cl-branches-x86_64" "$d"
         cpuid=$(llvm-objdump -d "$d/dispatch.o" | grep -cE 'cpuid|xgetbv' || true)
         [[ $cpuid -gt 0 ]] || { echo "   dispatch.o (cl.exe branch) has no cpuid/xgetbv" >&2; fail=1; }
         echo "   dispatch.o (cl.exe branch): __cpuidex/_xgetbv detection compiled ($cpuid instructions)"
