@@ -53,17 +53,13 @@ static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out,
     case RCML_MAXIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(maxf)(a[i], b[i]); break;
     case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], b[i]); break;
     case RCML_MOD:
-        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], b[i]);
+        RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], b[i]);
         break;
     case RCML_RMOD:
-        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(b[i], a[i]);
+        RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(b[i], a[i]);
         break;
-    case RCML_POW:
-        for (i = 0; i < n; i++) out[i] = powf(a[i], b[i]);
-        break;
-    case RCML_RPOW:
-        for (i = 0; i < n; i++) out[i] = powf(b[i], a[i]);
-        break;
+    case RCML_POW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(a[i], b[i]); break;
+    case RCML_RPOW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(b[i], a[i]); break;
     case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < b[i] ? 1.0f : 0.0f; break;
     case RCML_LE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] <= b[i] ? 1.0f : 0.0f; break;
     case RCML_GT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] > b[i] ? 1.0f : 0.0f; break;
@@ -85,18 +81,10 @@ static void RCML_SFX(binary_scalar)(int op, const float *a, float s, float *out,
     case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = s / a[i]; break;
     case RCML_MAXIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(maxf)(a[i], s); break;
     case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], s); break;
-    case RCML_MOD:
-        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], s);
-        break;
-    case RCML_RMOD:
-        for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(s, a[i]);
-        break;
-    case RCML_POW:
-        for (i = 0; i < n; i++) out[i] = powf(a[i], s);
-        break;
-    case RCML_RPOW:
-        for (i = 0; i < n; i++) out[i] = powf(s, a[i]);
-        break;
+    case RCML_MOD: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], s); break;
+    case RCML_RMOD: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(s, a[i]); break;
+    case RCML_POW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(a[i], s); break;
+    case RCML_RPOW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(s, a[i]); break;
     case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < s ? 1.0f : 0.0f; break;
     case RCML_LE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] <= s ? 1.0f : 0.0f; break;
     case RCML_GT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] > s ? 1.0f : 0.0f; break;
@@ -193,9 +181,7 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
         }
         break;
     }
-    case RCML_POWF:
-        for (i = 0; i < n; i++) out[i] = powf(x[i], p0);
-        break;
+    case RCML_POWF: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(x[i], p0); break;
     case RCML_FLOOR: RCML_LOOP for (i = 0; i < n; i++) out[i] = floorf(x[i]); break;
     case RCML_CEIL: RCML_LOOP for (i = 0; i < n; i++) out[i] = ceilf(x[i]); break;
     case RCML_ROUND:

@@ -48,9 +48,9 @@ typedef struct {
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;
-/* The AVX kernels use intrinsics under per-function target attributes: GCC and Clang,
- * but not clang-cl, whose immintrin.h hides AVX types unless /arch enables them. */
-#if defined(RCML_HAVE_X86_TARGETS) && !defined(_MSC_VER)
+/* The AVX kernels: intrinsics under per-function target attributes (GCC, Clang) or in
+ * objects built with /arch:AVX2 and /arch:AVX512 (MSVC, clang-cl; see internal.h). */
+#if defined(RCML_HAVE_X86_TARGETS)
 #define RCML_GEMM_X86_KERNELS 1
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_avx2;
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_avx512;

@@ -1,4 +1,4 @@
-/* gemm_avx2.c - AVX2 + FMA micro-kernels for the packed GEMM (GCC/Clang only).
+/* gemm_avx2.c - AVX2 + FMA micro-kernels for the packed GEMM.
  *
  * Register tile 6 x 16, the classic Haswell shape: 6 rows of C, two ymm wide, is 12
  * accumulators; with two B vectors and one broadcast that is 15 of the 16 ymm registers.
@@ -17,10 +17,8 @@
 #define NR 16
 
 /* C = alpha*acc + beta*C on an mr x nr corner (beta == 0: C is not read). */
-static inline __attribute__((always_inline)) void rcml_store_tile_avx2(__m256 *c0, __m256 *c1,
-                                                                       float *c, size_t ldc,
-                                                                       size_t mr, size_t nr,
-                                                                       float alpha, float beta) {
+RCML_FORCE_INLINE void rcml_store_tile_avx2(__m256 *c0, __m256 *c1, float *c, size_t ldc, size_t mr,
+                                            size_t nr, float alpha, float beta) {
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     size_t r, j;
     if (mr == MR && nr == NR) {

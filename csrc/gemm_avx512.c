@@ -1,4 +1,4 @@
-/* gemm_avx512.c - AVX-512 micro-kernels for the packed GEMM (GCC/Clang only).
+/* gemm_avx512.c - AVX-512 micro-kernels for the packed GEMM.
  *
  * Register tile 8 x 32: 8 rows of C, each two zmm wide, is 16 accumulators. Per k step
  * it does 16 FMAs for 2 vector loads + 8 broadcasts, so the FMA port, not the load
@@ -138,8 +138,7 @@ RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx512)
 
 /* d[c*ldd + r] = s[r*lds + c] for an 8 x 8 block, in registers (the usual
  * unpack/shuffle/permute sequence): 8 loads and 8 stores instead of 64 scalar moves. */
-static inline __attribute__((always_inline)) void rcml_tr8x8(const float *s, size_t lds, float *d,
-                                                             size_t ldd) {
+RCML_FORCE_INLINE void rcml_tr8x8(const float *s, size_t lds, float *d, size_t ldd) {
     __m256 r0 = _mm256_loadu_ps(s + 0 * lds), r1 = _mm256_loadu_ps(s + 1 * lds);
     __m256 r2 = _mm256_loadu_ps(s + 2 * lds), r3 = _mm256_loadu_ps(s + 3 * lds);
     __m256 r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);

@@ -21,10 +21,28 @@
 #define RCML_ARM64 1
 #endif
 
-/* GCC and Clang can compile functions for an ISA the file was not compiled for; MSVC
- * cannot auto-vectorise per function, so the AVX variants exist only with GCC/Clang. */
-#if defined(RCML_X86) && (defined(__GNUC__) || defined(__clang__))
+/* The AVX2 and AVX-512 variants (isa_avx2.c + gemm_avx2.c, isa_avx512.c + gemm_avx512.c)
+ * exist on every x86 compiler, each pair compiled for its ISA one of two ways:
+ * - GCC and Clang: per-function target pragmas (csrc/target_*_begin.h), the files get no
+ *   extra flag, so code outside the pragma region stays at the baseline ISA;
+ * - MSVC-style compilers (cl.exe, clang-cl: _MSC_VER), which cannot retarget a function:
+ *   setup.py compiles those four files as separate objects with /arch:AVX2 or
+ *   /arch:AVX512 (RCML_ARCH_OBJECTS; target_*_begin.h stops a build that forgot it).
+ * Only dispatch.c's CPU check ever sends a call into these objects. */
+#if defined(RCML_X86) && (defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER))
 #define RCML_HAVE_X86_TARGETS 1
+#if defined(_MSC_VER)
+#define RCML_ARCH_OBJECTS 1
+#endif
+#endif
+
+/* Before a loop that calls the C library (powf): cl.exe may vectorise such a loop with its
+ * own vector math routines, whose bits can differ from the scalar function's, so the
+ * backends would disagree. GCC and Clang do not (no -ffast-math, no vector library). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define RCML_LIBM_LOOP __pragma(loop(no_vector))
+#else
+#define RCML_LIBM_LOOP
 #endif
 
 #define RCML_MIN(a, b) ((a) < (b) ? (a) : (b))

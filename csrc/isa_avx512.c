@@ -1,19 +1,16 @@
-/* Every kernel family compiled for AVX512 (GCC/Clang only; see internal.h). */
+/* Every kernel family compiled for AVX512 (see internal.h: target
+ * pragmas on GCC/Clang, the object's /arch flag on MSVC). */
 /* -fno-trapping-math: see isa_baseline.c */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include "kernels.h" /* before RCML_ISA_GEMM: gemm.h decides RCML_GEMM_X86_KERNELS */
+#include "kernels.h"
 #ifdef RCML_HAVE_X86_TARGETS
 #include "target_avx512_begin.h"
 #define RCML_LOOP
 #define RCML_BODY_AVX512 1
 #define RCML_SFX(name) name##_avx512
-#ifdef RCML_GEMM_X86_KERNELS
 #define RCML_ISA_GEMM (&rcml_gemm_kernels_avx512)
-#else
-#define RCML_ISA_GEMM (&rcml_gemm_kernels_portable) /* clang-cl: see gemm.h */
-#endif
 #include "isa_body.h"
 #include "target_end.h"
 #else

@@ -5,6 +5,8 @@
 #define RCML_LOOP
 #elif defined(__clang__)
 #define RCML_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
+#elif defined(_MSC_VER)
+#define RCML_LOOP __pragma(loop(no_vector))
 #else
 #define RCML_LOOP
 #endif

@@ -487,6 +487,33 @@ RCML_FN(void, rcml_nn_swap01_f32)(size_t A, size_t B, size_t F, const float *src
 RCML_FN(void, rcml_nn_dropout_f32)(size_t n, float rate, const float *u, const float *x,
                                    float *mask, float *y);
 
+/* ------------------------------------------------------------ tensor objects */
+/* RamTensor objects, for C extensions that reach rcmlrs through the C API (rcmlrs_capi.h):
+ * create a tensor, get its buffer and shape, without cimporting any Cython. Unlike every
+ * kernel above these handle Python objects: call them with the GIL held (never between
+ * Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS). `struct _object` is Python.h's
+ * PyObject, declared opaque here so this header needs no Python.h: pass and receive
+ * PyObject * as usual. A tensor's buffer and shape never change during its life, so the
+ * pointer and shape stay valid while the caller holds a reference to the tensor. On
+ * failure each function sets a Python exception and returns NULL or -1. */
+struct _object;
+/* A new RamTensor of shape (layers, rows, cols) (a new reference), contents uninitialised:
+ * write every element. Its buffer is 64-byte aligned. ValueError for a shape over 2^40
+ * elements, MemoryError when the allocation fails. */
+RCML_FN(struct _object *, rcml_tensor_new)(size_t layers, size_t rows, size_t cols);
+/* 1 when obj is a RamTensor (or a subclass), else 0 (NULL too); never fails. */
+RCML_FN(int, rcml_tensor_check)(struct _object *obj);
+/* The tensor's float32 buffer, in the layout at the top of this header (element (l, r, c)
+ * at data[(l*R + r)*C + c]); writable. NULL with TypeError when obj is not a RamTensor. */
+RCML_FN(float *, rcml_tensor_data)(struct _object *obj);
+/* shape[0..2] = (layers, rows, cols) (shape points to 3 values), so the buffer holds their
+ * product of floats; 0, or -1 with TypeError when obj is not a RamTensor. */
+RCML_FN(int, rcml_tensor_shape)(struct _object *obj, size_t *shape);
+/* Call once after writing into an existing tensor in place (not needed for one just made
+ * by rcml_tensor_new): bumps its version, so an rcmlrs.autograd tape that recorded the
+ * tensor refuses a gradient computed from the old values. 0, or -1 with TypeError. */
+RCML_FN(int, rcml_tensor_modified)(struct _object *obj);
+
 #ifdef __cplusplus
 }
 #endif

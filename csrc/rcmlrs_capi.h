@@ -3,12 +3,14 @@
  * extension module without linking against rcmlrs (included by rcmlrs.h).
  *
  * The extension rcmlrs._tensor holds the one copy of the kernels, the CPU dispatch state
- * and the thread pool, and exports a table of pointers to every function of rcmlrs.h as
- * the capsule "rcmlrs._tensor._C_API". rcmlrs's own Cython modules (_train, _layers, ...)
- * and third-party kernels use it like this:
+ * and the thread pool, and exports a table of pointers to every function of rcmlrs.h
+ * (kernels, the pool's rcml_parallel_for, and the rcml_tensor_* functions that create
+ * RamTensors and read their buffer and shape) as the capsule "rcmlrs._tensor._C_API".
+ * rcmlrs's own Cython modules (_train, _layers, ...) and third-party kernels use it so:
  *
  *     #define RCMLRS_USE_CAPI 1      (or -DRCMLRS_USE_CAPI, before including rcmlrs.h)
- *     #include "rcmlrs.h"
+ *     #include <Python.h>
+ *     #include "rcmlrs.h"            (from rcmlrs.get_include())
  *     ...
  *     if (rcml_capi_import() < 0) return NULL;   (once, at module init, GIL held)
  *     rcml_gemm_f32(...);            (the same names and signatures as rcmlrs.h)
@@ -16,10 +18,15 @@
  * Under RCMLRS_USE_CAPI each name of rcmlrs.h is a static function pointer of that
  * translation unit (see RCML_FN there), filled by rcml_capi_import, so calls reach the
  * same kernels, the same backend choice and the same deterministic thread pool.
+ * Cython: `from rcmlrs._kernels cimport *` declares the same names (built with
+ * RCMLRS_USE_CAPI, call rcml_capi_import() at module level); see examples/custom_kernel.
  *
  * The table is versioned and append-only: new entry points go at the END of
- * RCML_CAPI_FUNCS, so a module built against an older header keeps working with a newer
- * rcmlrs (its table is a prefix of the newer one; `count` says how many entries exist).
+ * RCML_CAPI_FUNCS (and RCML_CAPI_VERSION goes up by one), existing ones never move or
+ * change, so a module built against an older header keeps working with a newer rcmlrs
+ * (its table is a prefix of the newer one; `count` says how many entries exist). A module
+ * built against a newer header than the installed rcmlrs, or for another buffer layout,
+ * gets an ImportError from rcml_capi_import, never a call through a missing slot.
  * tests/test_capi.py checks that the list names every function of rcmlrs.h.
  */
 #ifndef RCMLRS_CAPI_H
@@ -28,7 +35,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#define RCML_CAPI_VERSION 1
+/* Table revisions: 1 the kernels, the pool and dispatch (rcmlrs 0.1); 2 + rcml_tensor_*. */
+#define RCML_CAPI_VERSION 2
 #define RCML_CAPI_NAME "rcmlrs._tensor._C_API"
 
 /* X(name) for every function of rcmlrs.h, in table order (append only). */
@@ -105,7 +113,12 @@
     X(rcml_nll_loss_f32)                                                                           \
     X(rcml_log_softmax_backward_axis_f32)                                                          \
     X(rcml_gather3_f32)                                                                            \
-    X(rcml_scatter3_f32)
+    X(rcml_scatter3_f32)                                                                           \
+    X(rcml_tensor_new)                                                                             \
+    X(rcml_tensor_check)                                                                           \
+    X(rcml_tensor_data)                                                                            \
+    X(rcml_tensor_shape)                                                                           \
+    X(rcml_tensor_modified)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);
@@ -121,24 +134,64 @@ typedef struct rcml_capi {
 #ifdef RCMLRS_USE_CAPI
 #include <Python.h>
 
-/* Fill this translation unit's pointers from the capsule: 0, or -1 with a Python
- * exception set (rcmlrs not importable, older than this header, or another layout). */
 #if defined(_MSC_VER)
-static __inline int rcml_capi_import(void) {
+#define RCML_CAPI_INLINE static __inline
 #else
-static inline int rcml_capi_import(void) {
+#define RCML_CAPI_INLINE static inline
 #endif
+
+/* The pending exception becomes the cause of an ImportError saying `what`. */
+RCML_CAPI_INLINE void rcml_capi_import_error_(const char *what) {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *cause = PyErr_GetRaisedException();
+    PyErr_Format(PyExc_ImportError, "rcmlrs C API: %s (%S)", what, cause);
+    {
+        PyObject *err = PyErr_GetRaisedException();
+        PyException_SetCause(err, cause); /* steals cause */
+        PyErr_SetRaisedException(err);
+    }
+#else
+    PyObject *type, *cause, *tb, *t2, *err, *tb2;
+    PyErr_Fetch(&type, &cause, &tb);
+    PyErr_NormalizeException(&type, &cause, &tb);
+    if (tb != NULL && cause != NULL) PyException_SetTraceback(cause, tb);
+    PyErr_Format(PyExc_ImportError, "rcmlrs C API: %s (%S)", what, cause);
+    PyErr_Fetch(&t2, &err, &tb2);
+    PyErr_NormalizeException(&t2, &err, &tb2);
+    if (err != NULL && cause != NULL)
+        PyException_SetCause(err, cause); /* steals cause */
+    else
+        Py_XDECREF(cause);
+    PyErr_Restore(t2, err, tb2);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+#endif
+}
+
+/* Fill this translation unit's pointers from the capsule: 0, or -1 with ImportError set
+ * (rcmlrs not importable, no C API capsule, a table older than this header, or another
+ * buffer layout). Nothing is called through the table before every check has passed. */
+RCML_CAPI_INLINE int rcml_capi_import(void) {
     size_t i = 0, need = 0;
     const rcml_capi_t *t = (const rcml_capi_t *)PyCapsule_Import(RCML_CAPI_NAME, 0);
-    if (t == NULL) return -1;
+    if (t == NULL) {
+        rcml_capi_import_error_("cannot load the capsule " RCML_CAPI_NAME
+                                " (is rcmlrs installed, and new enough to have a C API?)");
+        return -1;
+    }
 #define RCML_CAPI_COUNT(name) need++;
     RCML_CAPI_FUNCS(RCML_CAPI_COUNT)
 #undef RCML_CAPI_COUNT
-    if (t->abi != RCMLRS_ABI_VERSION || t->count < need) {
+    /* every table since version 1 starts with this struct; check the version first */
+    if (t->version < RCML_CAPI_VERSION || t->abi != RCMLRS_ABI_VERSION || t->count < need ||
+        t->fns == NULL) {
         PyErr_Format(PyExc_ImportError,
-                     "rcmlrs C API: this module needs %zu entry points of buffer layout %d, "
-                     "the installed rcmlrs exports %zu of layout %u; rebuild the module",
-                     need, RCMLRS_ABI_VERSION, t->count, t->abi);
+                     "rcmlrs C API: this module was built against table version %d (%zu entry "
+                     "points, buffer layout %d), the installed rcmlrs exports version %u (%zu "
+                     "entry points, layout %u); install a newer rcmlrs or rebuild the module "
+                     "against the installed one",
+                     RCML_CAPI_VERSION, need, RCMLRS_ABI_VERSION, t->version,
+                     t->version >= 1 ? t->count : (size_t)0, t->abi);
         return -1;
     }
     /* the slot holds the function's address as a generic function pointer; copying its

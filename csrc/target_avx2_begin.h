@@ -1,7 +1,20 @@
-/* Compile the functions that follow for AVX2 + FMA (GCC/Clang only: include this inside
+/* Compile the functions that follow for AVX2 + FMA (include this inside
  * #ifdef RCML_HAVE_X86_TARGETS, and csrc/target_end.h after them). No include guard:
  * it is meant to be included once per variant file. */
+#if defined(RCML_ARCH_OBJECTS)
+/* MSVC, clang-cl: no per-function targets; the whole object is built with /arch:AVX2
+ * (setup.py), which defines __AVX2__ (and implies FMA). */
+#if !defined(__AVX2__)
+#error "MSVC: compile this file with /arch:AVX2 (setup.py's per-ISA objects do)"
+#endif
+/* no FMA contraction (GCC/Clang get -ffp-contract=off): cl.exe before VS 2022 contracted
+ * under /fp:precise, clang-cl does by default */
 #if defined(__clang__)
+#pragma clang fp contract(off)
+#else
+#pragma fp_contract(off)
+#endif
+#elif defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #else
 #pragma GCC push_options

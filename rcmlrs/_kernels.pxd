@@ -245,10 +245,21 @@ cdef extern from "rcmlrs.h" nogil:
                                 const float *Cs, const float *Hs, float *dHs, float *dG,
                                 float *dc, float *dW, float *dU, float *dX) noexcept
 
-# The C API importer of csrc/rcmlrs_capi.h (modules built with RCMLRS_USE_CAPI only).
+# The C API importer of csrc/rcmlrs_capi.h (modules built with RCMLRS_USE_CAPI only), and
+# the tensor-object entry points (GIL held: rcmlrs.h, "tensor objects"). A third-party
+# Cython module: define RCMLRS_USE_CAPI=1, `from rcmlrs._kernels cimport *`, call
+# rcml_capi_import() at module level, then any function above (examples/custom_kernel).
 cdef extern from "rcmlrs.h":
     int rcml_capi_import() except -1
     ctypedef struct rcml_capi_t:
         pass
     const rcml_capi_t *rcml_capi_table() noexcept
     const char *RCML_CAPI_NAME
+    enum:
+        RCML_CAPI_VERSION
+
+    object rcml_tensor_new(size_t layers, size_t rows, size_t cols)
+    bint rcml_tensor_check(object obj) noexcept
+    float *rcml_tensor_data(object obj) except NULL
+    int rcml_tensor_shape(object obj, size_t *shape) except -1
+    int rcml_tensor_modified(object obj) except -1

@@ -1215,10 +1215,4 @@ include "_dlpack.pxi"
 include "_tape_core.pxi"
 include "_shapeops.pxi"
 
-# ============================================================================ C API
-
-from cpython.pycapsule cimport PyCapsule_New
-
-# Every entry point of csrc/rcmlrs.h, for rcmlrs's other Cython modules and third-party
-# extensions (csrc/rcmlrs_capi.h): one copy of the kernels, one dispatch state, one pool.
-_C_API = PyCapsule_New(<void *>rcml_capi_table(), RCML_CAPI_NAME, NULL)
+include "_capi.pxi"

@@ -9,8 +9,9 @@ from rcmlrs import _runtime
 
 
 def get_include() -> str:
-    """Folder holding ``rcmlrs.h`` and the ``.pxd`` files, for building C/Cython kernels
-    against rcmlrs buffers (pass it to ``include_dirs``)."""
+    """Folder holding ``rcmlrs.h``, ``rcmlrs_capi.h`` and the ``.pxd`` files, for building
+    C/Cython kernels against rcmlrs buffers and, through the C API capsule, rcmlrs's own
+    kernels and thread pool (pass it to ``include_dirs``; see examples/custom_kernel)."""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 

@@ -98,10 +98,7 @@ def test_config_reports_a_backend_and_compiler():
 def test_every_subpackage_is_listed_for_the_wheel():
     """pyproject.toml lists packages explicitly: a new folder (nn/layers) left out of it
     installs fine in editable mode and is missing from every wheel."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        pytest.skip("tomllib needs Python 3.11")
+    import tomllib
 
     pyproject = PKG.parent / "pyproject.toml"
     if not pyproject.is_file():
@@ -113,3 +110,23 @@ def test_every_subpackage_is_listed_for_the_wheel():
         if "include" not in p.parts
     }
     assert found == listed
+
+
+def test_python_versions_agree():
+    """requires-python, the classifiers and the wheels cibuildwheel builds name the same
+    CPython versions (3.11 to 3.15 today)."""
+    import tomllib
+
+    pyproject = PKG.parent / "pyproject.toml"
+    if not pyproject.is_file():
+        pytest.skip("pyproject.toml is not beside the package (an installed wheel)")
+    meta = tomllib.loads(pyproject.read_text())
+    lowest = meta["project"]["requires-python"].removeprefix(">=")
+    version = re.compile(r"Programming Language :: Python :: 3\.(\d+)")
+    classified = sorted(
+        int(m[1]) for c in meta["project"]["classifiers"] if (m := version.fullmatch(c))
+    )
+    cibw = meta["tool"]["cibuildwheel"]["build"]
+    built = sorted(int(b.removeprefix("cp3").removesuffix("-*")) for b in cibw.split())
+    assert lowest == f"3.{classified[0]}" and classified == built
+    assert classified == list(range(classified[0], classified[-1] + 1))

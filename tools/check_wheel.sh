@@ -35,7 +35,7 @@ case "$(basename "$whl")" in
     *) echo "not a manylinux wheel: $whl" >&2; exit 1 ;;
 esac
 
-echo "== wheel contents: the extension, stubs, py.typed, include/ with header and pxd"
+echo "== wheel contents: the extension, stubs, py.typed, include/ with header and pxd; stripped"
 "$WORK/tools/bin/python" - "$whl" <<'PYEOF'
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
@@ -48,6 +48,16 @@ assert not missing, f"missing from the wheel: {missing}"
 assert len(exts) == 1, f"expected one compiled extension, got {exts}"
 assert not leaked, f"build inputs in the wheel: {leaked}"
 print("   ok:", len(names), "files; extension", exts[0])
+
+# a release build: no debug information and no symbol table in any extension module
+import io
+from elftools.elf.elffile import ELFFile
+wheel = zipfile.ZipFile(sys.argv[1])
+for so in sorted(n for n in names if n.endswith(".so")):
+    sections = [s.name for s in ELFFile(io.BytesIO(wheel.read(so))).iter_sections()]
+    extra = [s for s in sections if s.startswith(".debug") or s == ".symtab"]
+    assert not extra, f"{so} is not stripped: {extra}"
+    print(f"   stripped: {so} ({wheel.getinfo(so).file_size} bytes)")
 PYEOF
 
 echo "== clean venv: install the repaired wheel with the [test] extra"

@@ -2,7 +2,8 @@ from typing import TypeVar
 
 import rcmlrs as rc
 
-_T = TypeVar("_T")
+_T = TypeVar("_T", bound=rc.RamTensor)
 
 def softsign(x: rc.RamTensor) -> rc.RamTensor: ...
 def softsign_(x: _T) -> _T: ...
+def dense_softsign(x: rc.RamTensor, w: rc.RamTensor, b: rc.RamTensor) -> rc.RamTensor: ...

@@ -1,0 +1,3 @@
+import rcmlrs as rc
+
+def dense_softsign(x: rc.RamTensor, w: rc.RamTensor, b: rc.RamTensor) -> rc.RamTensor: ...
