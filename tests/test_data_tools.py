@@ -327,7 +327,7 @@ def test_normalization_layer_saves_with_the_model(rng, tmp_path):
     m.fit(x, y, epochs=2, batch_size=16, seed=0, verbose=0)  # raw inputs: the layer scales
     p = tmp_path / "m.rcm"
     m.save(p)
-    back = rc.nn.load_model(p, custom_objects={"Normalization": Normalization})
+    back = rc.nn.load_model(p)  # a built-in layer: no custom_objects needed
     assert np.array_equal(back.predict(x), m.predict(x))
     assert back.layers[0].mean == sc.mean_.tolist()  # the statistics travel exactly
     with pytest.raises(rc.ShapeError, match="fitted on 4 features"):

@@ -15,7 +15,7 @@ checked (the protocol: layers/base.py).
 
 from rcmlrs import losses
 from rcmlrs.nn import activations, callbacks, initializers, metrics, regularizers
-from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer
+from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer, Normalization
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
 from rcmlrs.nn.progress import History
@@ -29,6 +29,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Flatten",
+    "Normalization",
     "History",
     "Layer",
     "Model",

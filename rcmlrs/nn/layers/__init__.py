@@ -7,6 +7,7 @@
 from rcmlrs.nn.layers.base import Layer
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
+from rcmlrs.nn.layers.preprocessing import Normalization
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
 
 LAYERS: dict[str, type[Layer]] = {
@@ -15,6 +16,7 @@ LAYERS: dict[str, type[Layer]] = {
     "LSTM": LSTM,
     "Dropout": Dropout,
     "Flatten": Flatten,
+    "Normalization": Normalization,
 }
 
-__all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer"]
+__all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer", "Normalization"]
