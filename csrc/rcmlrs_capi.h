@@ -105,7 +105,10 @@
     X(rcml_nll_loss_f32)                                                                           \
     X(rcml_log_softmax_backward_axis_f32)                                                          \
     X(rcml_gather3_f32)                                                                            \
-    X(rcml_scatter3_f32)
+    X(rcml_scatter3_f32)                                                                           \
+    X(rcml_rmsprop_f32)                                                                            \
+    X(rcml_adagrad_f32)                                                                            \
+    X(rcml_nadam_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);
