@@ -24,6 +24,7 @@ number of steps taken so far (``rc.optim.schedules``), evaluated once per step.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from rcmlrs import _tensor, _train
 from rcmlrs._tensor import RamTensor, ShapeError
@@ -159,7 +160,7 @@ class Optimizer:
     and the step counter ``t`` (number of ``step`` calls)."""
 
     _hyper_names: tuple = ()
-    _lr: object = 0.0
+    _lr: Any = 0.0
     clipnorm: float | None = None
     clipvalue: float | None = None
 
@@ -588,6 +589,8 @@ class RMSprop(Optimizer):
         "clipnorm",
         "clipvalue",
     )
+    momentum: float = 0.0
+    centered: bool = False
 
     def __init__(
         self,
