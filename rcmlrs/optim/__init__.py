@@ -265,7 +265,9 @@ class Optimizer:
     # -------------------------------------------------------------------- step
     def step(self, grads) -> None:
         """Update every parameter in place from ``grads`` (aligned with ``params``; a
-        None entry skips that parameter this step). Increments ``t``."""
+        None entry skips that parameter this step) at the learning rate ``lr`` (a schedule
+        is evaluated once, at ``t``), each gradient clipped first when ``clipnorm`` /
+        ``clipvalue`` are set (the caller's gradients are not changed). Increments ``t``."""
         name = type(self).__name__
         if isinstance(grads, RamTensor):
             grads = [grads]
