@@ -75,6 +75,39 @@ typedef struct {
     int l2, use_buf, first, nesterov;
 } rcml_sgd_hp_t;
 
+/* RMSprop scalars (torch.optim.RMSprop), each rounded to float32 once. */
+typedef struct {
+    float alpha; /* square-average decay */
+    float w;     /* 1 - alpha: addcmul's value and (centered) the lerp weight */
+    float wc;    /* 1 - w, for lerp's upper branch */
+    float wd;    /* L2 coefficient; used only when l2 != 0 */
+    float eps;
+    float momentum;
+    float nlr;   /* -lr */
+    int lerp_hi; /* w >= 0.5 */
+    int l2;
+} rcml_rmsprop_hp_t;
+
+/* Adagrad scalars (torch.optim.Adagrad). */
+typedef struct {
+    float wd;
+    float eps;
+    float nclr; /* -lr / (1 + (step - 1) lr_decay) */
+    int l2;
+} rcml_adagrad_hp_t;
+
+/* NAdam scalars (torch.optim.NAdam), each rounded to float32 once. */
+typedef struct {
+    float decay; /* 1 - lr*wd when decoupled, else 1 */
+    float wd;
+    float w1, w1c, beta2, w2; /* as in rcml_adam_hp_t */
+    float bc2;                /* 1 - beta2^step (torch divides v by it) */
+    float eps;
+    float c1; /* -lr (1 - mu_t) / (1 - prod mu) */
+    float c2; /* -lr mu_{t+1} / (1 - mu_{t+1} prod mu) */
+    int lerp_hi, l2;
+} rcml_nadam_hp_t;
+
 typedef struct {
     /* loss partial sums over [0, n): sum w_i l_i (w NULL: 1); grad (may be NULL) gets
      * scale * w_i * dl_i/dp_i, out (may be NULL) the terms w_i l_i */
@@ -98,6 +131,12 @@ typedef struct {
     void (*adam)(const float *g, float *p, float *m, float *v, float *vmax, size_t n,
                  const rcml_adam_hp_t *hp);
     void (*sgd)(const float *g, float *p, float *buf, size_t n, const rcml_sgd_hp_t *hp);
+    /* ga (centered) and buf (momentum) may be NULL */
+    void (*rmsprop)(const float *g, float *p, float *sq, float *ga, float *buf, size_t n,
+                    const rcml_rmsprop_hp_t *hp);
+    void (*adagrad)(const float *g, float *p, float *sum, size_t n, const rcml_adagrad_hp_t *hp);
+    void (*nadam)(const float *g, float *p, float *m, float *v, size_t n,
+                  const rcml_nadam_hp_t *hp);
 } rcml_train_table_t;
 
 /* ------------------------------------------------------------ recurrent layers */

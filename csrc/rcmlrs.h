@@ -439,6 +439,32 @@ RCML_FN(void, rcml_adam_f32)(const float *grad, float *param, float *m, float *v
 RCML_FN(void, rcml_sgd_f32)(const float *grad, float *param, float *buf, size_t n, double lr,
                             double momentum, double dampening, double weight_decay, int nesterov,
                             int first);
+/* One RMSprop step as torch.optim.RMSprop (every scalar rounded to float32 first):
+ *   g = grad + wd*p (wd != 0);  sq = sq*alpha + ((1 - alpha)*g)*g
+ *   centered (grad_avg != NULL): grad_avg = lerp(grad_avg, g, 1 - alpha),
+ *                                avg = sqrt(sq - grad_avg*grad_avg) + eps; else sqrt(sq) + eps
+ *   momentum > 0 (buf != NULL): buf = buf*momentum + g/avg; p += -lr*buf
+ *   else p += (-lr*g)/avg
+ * grad is read only; param, square_avg (and grad_avg, buf) are updated. No overlaps. */
+RCML_FN(void, rcml_rmsprop_f32)(const float *grad, float *param, float *square_avg, float *grad_avg,
+                                float *buf, size_t n, double lr, double alpha, double eps,
+                                double weight_decay, double momentum);
+/* One Adagrad step as torch.optim.Adagrad (dense): g = grad + wd*p (wd != 0);
+ * sum += g*g; p += (-clr*g)/(sqrt(sum) + eps) with clr = lr/(1 + (step - 1)*lr_decay),
+ * step >= 1 the step number after incrementing. No overlaps. */
+RCML_FN(void, rcml_adagrad_f32)(const float *grad, float *param, float *state_sum, size_t n,
+                                int64_t step, double lr, double lr_decay, double eps,
+                                double weight_decay);
+/* One NAdam step as torch.optim.NAdam: mu_t = beta1 (1 - 0.5*0.96^(step*momentum_decay));
+ * *mu_product (the float32 running product of mu, 1 before the first step) *= mu_t;
+ * p *= 1 - lr*wd (decoupled) or g = grad + wd*p (L2); m = lerp(m, g, 1 - beta1);
+ * v = v*beta2 + ((1 - beta2)*g)*g; den = sqrt(v/(1 - beta2^step)) + eps;
+ * p += (-lr (1 - mu_t)/(1 - prod) * g)/den; p += (-lr mu_{t+1}/(1 - prod mu_{t+1}) * m)/den.
+ * step >= 1 as in rcml_adam_f32. No overlaps. */
+RCML_FN(void, rcml_nadam_f32)(const float *grad, float *param, float *m, float *v, size_t n,
+                              int64_t step, float *mu_product, double lr, double beta1,
+                              double beta2, double eps, double weight_decay, double momentum_decay,
+                              int decoupled);
 
 /* ------------------------------------------------------------ layers (rc.nn) */
 /* The recurrent layers' time loops (rnn_body.h). Bitwise identical for any thread count

@@ -118,7 +118,10 @@
     X(rcml_tensor_check)                                                                           \
     X(rcml_tensor_data)                                                                            \
     X(rcml_tensor_shape)                                                                           \
-    X(rcml_tensor_modified)
+    X(rcml_tensor_modified)                                                                        \
+    X(rcml_rmsprop_f32)                                                                            \
+    X(rcml_adagrad_f32)                                                                            \
+    X(rcml_nadam_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);

@@ -456,7 +456,114 @@ static void RCML_SFX(sgd)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
     }
 }
 
+/* RMSprop as torch.optim.RMSprop's single-tensor path; CEN and MOM are compile-time
+ * constants at every call site. */
+#define RCML_RMSPROP_BODY(CEN, MOM)                                                                \
+    RCML_LOOP for (i = 0; i < n; i++) {                                                            \
+        float gi = g[i];                                                                           \
+        if (l2) gi = gi + wd * p[i];                                                               \
+        float si = sq[i] * alpha + (w * gi) * gi;                                                  \
+        sq[i] = si;                                                                                \
+        if (CEN) {                                                                                 \
+            float ai = ga[i];                                                                      \
+            float lo = ai + w * (gi - ai);                                                         \
+            float hi = gi - (gi - ai) * wc;                                                        \
+            ai = lerp_hi ? hi : lo;                                                                \
+            ga[i] = ai;                                                                            \
+            si = si + (-ai) * ai; /* addcmul(ga, ga, value=-1) */                                  \
+        }                                                                                          \
+        float den = sqrtf(si) + eps;                                                               \
+        if (MOM) {                                                                                 \
+            float b = buf[i] * mom + gi / den;                                                     \
+            buf[i] = b;                                                                            \
+            p[i] = p[i] + nlr * b;                                                                 \
+        } else {                                                                                   \
+            p[i] = p[i] + (nlr * gi) / den;                                                        \
+        }                                                                                          \
+    }
+
+static void RCML_SFX(rmsprop)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
+                              float *RCML_RESTRICT sq, float *RCML_RESTRICT ga,
+                              float *RCML_RESTRICT buf, size_t n, const rcml_rmsprop_hp_t *hp) {
+    const float alpha = hp->alpha, w = hp->w, wc = hp->wc, wd = hp->wd, eps = hp->eps;
+    const float mom = hp->momentum, nlr = hp->nlr;
+    const int lerp_hi = hp->lerp_hi, l2 = hp->l2;
+    size_t i;
+    if (ga) {
+        if (buf) {
+            RCML_RMSPROP_BODY(1, 1)
+        } else {
+            RCML_RMSPROP_BODY(1, 0)
+        }
+    } else {
+        if (buf) {
+            RCML_RMSPROP_BODY(0, 1)
+        } else {
+            RCML_RMSPROP_BODY(0, 0)
+        }
+    }
+}
+#undef RCML_RMSPROP_BODY
+
+/* Adagrad as torch.optim.Adagrad (dense): sum += g*g; p += (-clr*g) / (sqrt(sum) + eps). */
+static void RCML_SFX(adagrad)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
+                              float *RCML_RESTRICT sum, size_t n, const rcml_adagrad_hp_t *hp) {
+    const float wd = hp->wd, eps = hp->eps, nclr = hp->nclr;
+    size_t i;
+    if (hp->l2) {
+        RCML_LOOP for (i = 0; i < n; i++) {
+            float gi = g[i] + wd * p[i];
+            float si = sum[i] + gi * gi;
+            sum[i] = si;
+            p[i] = p[i] + (nclr * gi) / (sqrtf(si) + eps);
+        }
+    } else {
+        RCML_LOOP for (i = 0; i < n; i++) {
+            float gi = g[i];
+            float si = sum[i] + gi * gi;
+            sum[i] = si;
+            p[i] = p[i] + (nclr * gi) / (sqrtf(si) + eps);
+        }
+    }
+}
+
+/* NAdam as torch.optim.NAdam: Adam's moments, then two addcdiv steps with the momentum
+ * cache coefficients c1 (gradient) and c2 (first moment). */
+#define RCML_NADAM_BODY(L2)                                                                        \
+    RCML_LOOP for (i = 0; i < n; i++) {                                                            \
+        float pi = p[i] * decay;                                                                   \
+        float gi = g[i];                                                                           \
+        if (L2) gi = gi + wd * pi;                                                                 \
+        float mi = m[i];                                                                           \
+        float lo = mi + w1 * (gi - mi);                                                            \
+        float hi = gi - (gi - mi) * w1c;                                                           \
+        mi = lerp_hi ? hi : lo;                                                                    \
+        m[i] = mi;                                                                                 \
+        float vi = v[i] * beta2 + (w2 * gi) * gi;                                                  \
+        v[i] = vi;                                                                                 \
+        float den = sqrtf(vi / bc2) + eps;                                                         \
+        pi = pi + (c1 * gi) / den;                                                                 \
+        p[i] = pi + (c2 * mi) / den;                                                               \
+    }
+
+static void RCML_SFX(nadam)(const float *RCML_RESTRICT g, float *RCML_RESTRICT p,
+                            float *RCML_RESTRICT m, float *RCML_RESTRICT v, size_t n,
+                            const rcml_nadam_hp_t *hp) {
+    const float decay = hp->decay, wd = hp->wd, w1 = hp->w1, w1c = hp->w1c;
+    const float beta2 = hp->beta2, w2 = hp->w2, bc2 = hp->bc2, eps = hp->eps;
+    const float c1 = hp->c1, c2 = hp->c2;
+    const int lerp_hi = hp->lerp_hi;
+    size_t i;
+    if (hp->l2) {
+        RCML_NADAM_BODY(1)
+    } else {
+        RCML_NADAM_BODY(0)
+    }
+}
+#undef RCML_NADAM_BODY
+
 const rcml_train_table_t RCML_SFX(rcml_train) = {
-    RCML_SFX(mse),  RCML_SFX(mae), RCML_SFX(bce),  RCML_SFX(bce_logits),
-    RCML_SFX(xent), RCML_SFX(nll), RCML_SFX(adam), RCML_SFX(sgd),
+    RCML_SFX(mse),     RCML_SFX(mae),     RCML_SFX(bce),   RCML_SFX(bce_logits),
+    RCML_SFX(xent),    RCML_SFX(nll),     RCML_SFX(adam),  RCML_SFX(sgd),
+    RCML_SFX(rmsprop), RCML_SFX(adagrad), RCML_SFX(nadam),
 };

@@ -47,14 +47,17 @@ from rcmlrs.losses import (
     nll_deriv,
     nll_loss,
 )
-from rcmlrs.optim import SGD, Adam, adam_update
+from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 # subpackages last: they build on everything above
 from rcmlrs import autograd, data, nn  # noqa: E402
 
 __all__ = [
+    "Adagrad",
     "Adam",
+    "Nadam",
+    "RMSprop",
     "SGD",
     "adam_update",
     "binary_cross_entropy",

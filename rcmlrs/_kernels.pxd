@@ -218,6 +218,16 @@ cdef extern from "rcmlrs.h" nogil:
     void rcml_sgd_f32(const float *grad, float *param, float *buf, size_t n, double lr,
                       double momentum, double dampening, double weight_decay, int nesterov,
                       int first) noexcept
+    void rcml_rmsprop_f32(const float *grad, float *param, float *square_avg, float *grad_avg,
+                          float *buf, size_t n, double lr, double alpha, double eps,
+                          double weight_decay, double momentum) noexcept
+    void rcml_adagrad_f32(const float *grad, float *param, float *state_sum, size_t n,
+                          int64_t step, double lr, double lr_decay, double eps,
+                          double weight_decay) noexcept
+    void rcml_nadam_f32(const float *grad, float *param, float *m, float *v, size_t n,
+                        int64_t step, float *mu_product, double lr, double beta1, double beta2,
+                        double eps, double weight_decay, double momentum_decay,
+                        int decoupled) noexcept
 
 # ------------------------------------------------------------------ layers (rc.nn)
 cdef extern from "rcmlrs.h" nogil:

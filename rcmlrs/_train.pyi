@@ -143,3 +143,44 @@ def _sgd_step(
     what: str,
 ) -> None: ...
 def _empty_like(t: _TensorLike) -> RamTensor: ...
+def _rmsprop_step(
+    param: RamTensor,
+    grad: _TensorLike,
+    square_avg: RamTensor,
+    grad_avg: RamTensor | None,
+    buf: RamTensor | None,
+    lr: float,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    what: str,
+) -> None: ...
+def _adagrad_step(
+    param: RamTensor,
+    grad: _TensorLike,
+    state_sum: RamTensor,
+    step: int,
+    lr: float,
+    lr_decay: float,
+    eps: float,
+    weight_decay: float,
+    what: str,
+) -> None: ...
+def _nadam_step(
+    param: RamTensor,
+    grad: _TensorLike,
+    m: RamTensor,
+    v: RamTensor,
+    step: int,
+    mu_product: float,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    momentum_decay: float,
+    decoupled: bool,
+    what: str,
+) -> float: ...
+def _sumsq(t: _TensorLike) -> float: ...

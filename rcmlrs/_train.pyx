@@ -262,3 +262,116 @@ def _empty_like(t):
     kernel fully writes before reading)."""
     cdef RamTensor s = _as_tensor(t, "_empty_like")
     return _empty(s.L, s.R, s.C)
+
+
+cdef RamTensor _param_for(object param, str what):
+    if not isinstance(param, RamTensor):
+        raise TypeError(f"{what}: param must be a RamTensor (it is updated in place), "
+                        f"got {type(param).__name__}")
+    return <RamTensor>param
+
+
+cdef list _states(RamTensor p, list pairs, str what):
+    """Checked state tensors (None entries kept) that share memory neither with param nor
+    with each other."""
+    cdef list out = []
+    cdef RamTensor s, o
+    for x, name in pairs:
+        if x is None:
+            out.append(None)
+            continue
+        s = _state_tensor(x, p, name, what)
+        for o in out:
+            if o is not None and s.n and _overlaps(s, o):
+                raise ValueError(f"{what}: {name} shares memory with another state tensor")
+        out.append(s)
+    return out
+
+
+cdef RamTensor _grad_apart(RamTensor g, list states):
+    """grad, copied when it shares memory with a state tensor the kernel writes."""
+    cdef RamTensor s
+    for s in states:
+        if s is not None and g.n and _overlaps(g, s):
+            return g.copy()
+    return g
+
+
+cdef inline float *_ptr(RamTensor t):
+    return t.data if t is not None else NULL
+
+
+def _rmsprop_step(param, grad, square_avg, grad_avg, buf, double lr, double alpha, double eps,
+                  double weight_decay, double momentum, str what):
+    """One fused RMSprop step on one tensor, in place (see rcml_rmsprop_f32); grad_avg is
+    None unless centered, buf None unless momentum > 0."""
+    cdef RamTensor p = _param_for(param, what)
+    cdef RamTensor g = _grad_for(grad, p, what)
+    if momentum > 0.0 and buf is None:
+        raise ValueError(f"{what}: momentum {momentum} needs a momentum buffer")
+    cdef list st = _states(p, [(square_avg, "square_avg"), (grad_avg, "grad_avg"),
+                               (buf, "momentum buffer")], what)
+    g = _grad_apart(g, st)
+    cdef RamTensor sq = st[0]
+    cdef float *gap = _ptr(st[1])
+    cdef float *bp = _ptr(st[2])
+    p._version += 1
+    if p.n >= NOGIL_MIN:
+        with nogil:
+            rcml_rmsprop_f32(g.data, p.data, sq.data, gap, bp, p.n, lr, alpha, eps,
+                             weight_decay, momentum)
+    else:
+        rcml_rmsprop_f32(g.data, p.data, sq.data, gap, bp, p.n, lr, alpha, eps, weight_decay,
+                         momentum)
+
+
+def _adagrad_step(param, grad, state_sum, int64_t step, double lr, double lr_decay, double eps,
+                  double weight_decay, str what):
+    """One fused Adagrad step on one tensor, in place (see rcml_adagrad_f32)."""
+    cdef RamTensor p = _param_for(param, what)
+    cdef RamTensor g = _grad_for(grad, p, what)
+    cdef list st = _states(p, [(state_sum, "sum")], what)
+    g = _grad_apart(g, st)
+    cdef RamTensor s = st[0]
+    p._version += 1
+    if p.n >= NOGIL_MIN:
+        with nogil:
+            rcml_adagrad_f32(g.data, p.data, s.data, p.n, step, lr, lr_decay, eps, weight_decay)
+    else:
+        rcml_adagrad_f32(g.data, p.data, s.data, p.n, step, lr, lr_decay, eps, weight_decay)
+
+
+def _nadam_step(param, grad, m, v, int64_t step, float mu_product, double lr, double beta1,
+                double beta2, double eps, double weight_decay, double momentum_decay,
+                bint decoupled, str what):
+    """One fused NAdam step on one tensor, in place (see rcml_nadam_f32). Returns the new
+    float32 running product of the momentum cache (mu_product before the step: 1.0 at
+    the first)."""
+    cdef RamTensor p = _param_for(param, what)
+    cdef RamTensor g = _grad_for(grad, p, what)
+    cdef list st = _states(p, [(m, "m"), (v, "v")], what)
+    g = _grad_apart(g, st)
+    cdef RamTensor tm = st[0]
+    cdef RamTensor tv = st[1]
+    cdef float prod = mu_product
+    p._version += 1
+    if p.n >= NOGIL_MIN:
+        with nogil:
+            rcml_nadam_f32(g.data, p.data, tm.data, tv.data, p.n, step, &prod, lr, beta1,
+                           beta2, eps, weight_decay, momentum_decay, decoupled)
+    else:
+        rcml_nadam_f32(g.data, p.data, tm.data, tv.data, p.n, step, &prod, lr, beta1, beta2,
+                       eps, weight_decay, momentum_decay, decoupled)
+    return <double>prod
+
+
+def _sumsq(t):
+    """sum(x^2) over every element, in double (the variance kernel about 0): the squared
+    L2 norm that gradient clipping compares with clipnorm."""
+    cdef RamTensor s = _as_tensor(t, "_sumsq")
+    cdef double r = 0.0
+    if s.n == 0:
+        return 0.0
+    with nogil:
+        r = rcml_sumsqdev_f32(s.data, s.n, 0.0)
+    return r

@@ -637,8 +637,8 @@ class Model:
         loss: Any = "mse",
         metrics: Any = (),
     ) -> Model:
-        """Choose the optimizer (a name, "adam" or "sgd", or an instance such as
-        ``rc.Adam(lr=1e-3)``), the loss (a name: "mse", "mae", "cross_entropy",
+        """Choose the optimizer (a name: "adam", "sgd", "rmsprop", "adagrad" or "nadam",
+        or an instance such as ``rc.Adam(lr=1e-3)``), the loss (a name: "mse", "mae", "cross_entropy",
         "binary_cross_entropy", "nll" or a Keras alias; an ``rc.losses.Loss`` instance or class;
         or a function ``(actual, predicted) -> (1, 1, 1) RamTensor`` built from tensor
         ops, differentiated by ``rc.autograd``) and metrics: names ("accuracy",

@@ -29,6 +29,7 @@ is built, and any inconsistency raises ``rc.FormatError`` (never another excepti
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -97,7 +98,7 @@ def model_config(model: Sequential) -> dict[str, Any]:
             "loss": _loss_config(model.loss),
             "metrics": _metric_specs(model),
             "optimizer": (
-                {"class": type(opt).__name__, "config": opt.hyperparameters()}
+                {"class": type(opt).__name__, "config": _optim.config(opt)}
                 if _optim.savable(opt)
                 else None
             ),
@@ -329,7 +330,8 @@ class _Plan:
             self.metrics = list(metrics)
             self.optimizer = _optimizer_from(comp.get("optimizer"), self.version)
 
-        # optimizer state: per parameter, ints, None or {"tensor": i} of that param's shape
+        # optimizer state: per parameter, ints, None, finite floats (Nadam's mu_product) or
+        # {"tensor": i} of that param's shape
         self.opt_state: dict[str, Any] | None = None
         used: set[int] = set()
         st = cfg.get("optimizer_state")
@@ -349,6 +351,11 @@ class _Plan:
                     if v is None or _is_int(v):
                         if v is not None and not 0 <= v <= 2**62:
                             raise ValueError(f"optimizer_state {i} {k} is out of range")
+                        dec[k] = v
+                        continue
+                    if isinstance(v, float):
+                        if not math.isfinite(v):
+                            raise ValueError(f"optimizer_state {i} {k} is not finite")
                         dec[k] = v
                         continue
                     ref = _dict(v, f"optimizer_state {i} {k}", {"tensor"})
