@@ -28,9 +28,12 @@ class History(Callback):
         self.params = params or {}
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Clear ``epoch`` at the start of a ``fit`` call."""
         self.epoch = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Record the epoch: append ``epoch`` to ``epoch`` and each value of ``logs`` to
+        ``history[key]`` (see ``append``)."""
         self.append(epoch, dict(logs or {}))
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
