@@ -836,7 +836,7 @@ class Model:
         (``shuffle`` applies to arrays only) and may differ in size.
 
         ``validation_split``: the LAST fraction of the samples (taken before shuffling, as
-        Keras) is held out and evaluated after each epoch ("val_" logs);
+        Keras) is held out and evaluated after each epoch (``val_`` logs);
         ``validation_data=(x_val, y_val)`` takes precedence over it.
 
         ``sample_weight`` (one weight >= 0 per sample, shape (n,)) and ``class_weight``

@@ -17,8 +17,8 @@ from rcmlrs.nn.callbacks import Callback
 
 class History(Callback):
     """What ``fit`` returns, a Callback that ``fit`` always runs last: ``history`` maps
-    "loss", the metric names, their "val_" twins (and "lr" when a learning-rate callback
-    logs it) to one value per epoch; ``epoch`` lists the epoch indices (from 0 in the
+    "loss", the metric names, their ``val_`` twins (and "lr" when a learning-rate
+    callback logs it) to one value per epoch; ``epoch`` lists the epoch indices (from 0 in the
     ``fit`` call); ``params`` holds fit's settings; ``model`` the trained model."""
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
