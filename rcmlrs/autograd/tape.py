@@ -98,6 +98,8 @@ class Tape(_TapeCore):
 
     # ---------------------------------------------------------------- recording
     def __enter__(self) -> Tape:
+        """Start recording this thread's ops on the tape and return it; RuntimeError when the tape
+        is already active."""
         if self._active:
             raise RuntimeError("Tape: this tape is already active")
         self._thread = threading.get_ident()
@@ -107,6 +109,7 @@ class Tape(_TapeCore):
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        """Stop recording; the recorded ops stay for ``gradient``."""
         self._active = False
         if self in _RECORDER.tapes:
             _RECORDER.tapes.remove(self)
@@ -199,6 +202,7 @@ class Tape(_TapeCore):
 
     # ---------------------------------------------------------------- reading
     def __len__(self) -> int:
+        """The number of recorded ops."""
         return len(self._entries)
 
     @property

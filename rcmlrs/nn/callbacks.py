@@ -44,27 +44,44 @@ class Callback:
         self.params: dict[str, Any] = {}
 
     def set_model(self, model: Any) -> None:
+        """Set ``self.model``, the model being trained (``fit`` calls it before
+        ``on_train_begin``)."""
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """Set ``self.params``, fit's settings: ``epochs``, ``steps`` (batches per epoch),
+        ``batch_size`` and ``verbose``."""
         self.params = params
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Called once when ``fit`` starts, before the first epoch (``logs`` is empty); does nothing
+        here."""
         pass
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Called once when training ends, also after a stop, with the last epoch's logs; does
+        nothing here."""
         pass
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Called at the start of each epoch (``epoch`` counted from 0 in this ``fit`` call); does
+        nothing here."""
         pass
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Called after each epoch with its logs ("loss", the metrics and their ``val_`` twins), to
+        which it may add keys; does nothing here."""
         pass
 
     def on_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Called before each training batch (``batch`` counted from 0 within the epoch), only for
+        callbacks that override it; does nothing here."""
         pass
 
     def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Called after each training batch with ``{"batch", "size", "loss"}`` ("loss" the running
+        mean of the epoch's training loss so far), only for callbacks that override it; does nothing
+        here."""
         pass
 
     def __repr__(self) -> str:
@@ -92,26 +109,35 @@ class CallbackList:
         return bool(self.batch_begin or self.batch_end)
 
     def train_begin(self, logs: dict[str, Any]) -> None:
+        """Call ``on_train_begin(logs)`` of every callback, in list order."""
         for cb in self.callbacks:
             cb.on_train_begin(logs)
 
     def train_end(self, logs: dict[str, Any]) -> None:
+        """Call ``on_train_end(logs)`` of every callback, in list order."""
         for cb in self.callbacks:
             cb.on_train_end(logs)
 
     def epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Call ``on_epoch_begin(epoch, logs)`` of every callback, in list order."""
         for cb in self.callbacks:
             cb.on_epoch_begin(epoch, logs)
 
     def epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Call ``on_epoch_end(epoch, logs)`` of every callback, in list order (the ``History``
+        last)."""
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)
 
     def batch_begin_(self, batch: int, logs: dict[str, Any]) -> None:
+        """Call ``on_batch_begin(batch, logs)`` of the callbacks that override it (the
+        ``batch_begin`` list), in order."""
         for cb in self.batch_begin:
             cb.on_batch_begin(batch, logs)
 
     def batch_end_(self, batch: int, logs: dict[str, Any]) -> None:
+        """Call ``on_batch_end(batch, logs)`` of the callbacks that override it (the ``batch_end``
+        list), in order."""
         for cb in self.batch_end:
             cb.on_batch_end(batch, logs)
 
@@ -236,9 +262,14 @@ class EarlyStopping(_Monitor):
         self.best_epoch = 0
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Reset the wait, the best value and epoch, the kept weights and ``stopped_epoch``, so that
+        each ``fit`` call starts afresh."""
         self._reset()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Compare the monitored value with the best so far (keeping the best epoch's weights with
+        ``restore_best_weights``); stop after ``patience`` epochs without an improvement of more
+        than ``min_delta``. Epochs before ``start_from_epoch`` are ignored."""
         current = self._current(logs)
         if current is None or epoch < self.start_from_epoch:
             return
@@ -259,6 +290,8 @@ class EarlyStopping(_Monitor):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """With ``verbose``, print the epoch training stopped at; with ``restore_best_weights``, set
+        the model's weights back to those of the best epoch (stopped or not)."""
         if self.stopped_epoch > 0 and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
@@ -299,6 +332,9 @@ class ModelCheckpoint(_Monitor):
         self.saved: list[str] = []  # the paths written, in order
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Save the model (or only its weights with ``save_weights_only``) to ``path`` formatted
+        with ``epoch`` (from 1) and the epoch logs, and append that path to ``saved``; with
+        ``save_best_only``, only when the monitored value improved on ``best``."""
         logs = logs or {}
         try:
             path = self.path.format(epoch=epoch + 1, **logs)
@@ -354,6 +390,8 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Set the optimizer's ``lr`` to ``schedule(epoch, lr)``; TypeError when the schedule
+        returns no number, ValueError for a negative or non-finite rate."""
         what = "LearningRateScheduler"
         lr = self.schedule(epoch, _get_lr(self.model, what))
         if isinstance(lr, bool) or not isinstance(lr, (int, float)):
@@ -370,6 +408,7 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: LearningRateScheduler set the learning rate to {lr}")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Add the optimizer's current rate to the epoch logs as "lr"."""
         if logs is not None:
             logs["lr"] = _get_lr(self.model, "LearningRateScheduler")
 
@@ -412,12 +451,18 @@ class ReduceLROnPlateau(_Monitor):
         self.cooldown_counter = 0
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Reset the best value, the wait and the cooldown counter, so that each ``fit`` call starts
+        afresh."""
         self._reset()
 
     def in_cooldown(self) -> bool:
+        """True while the cooldown after a reduction runs (``cooldown_counter > 0``)."""
         return self.cooldown_counter > 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Log the rate as "lr", then compare the monitored value with the best so far: after
+        ``patience`` epochs out of cooldown without an improvement of more than ``min_delta``, set
+        the rate to ``max(lr * factor, min_lr)`` and start ``cooldown`` epochs of cooldown."""
         what = "ReduceLROnPlateau"
         if logs is not None:
             logs["lr"] = _get_lr(self.model, what)
@@ -466,6 +511,8 @@ class CSVLogger(Callback):
         self._header = True
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Open ``path`` (appending with ``append``, else truncating it) and decide whether a header
+        row is due (not when appending to a non-empty file)."""
         self._header = not (
             self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
         )
@@ -474,6 +521,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Write the epoch's row, ``epoch`` then the logs' values in the key order fixed by the
+        first epoch ("NA" for a missing key), after the header on the first row, and flush."""
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
@@ -485,6 +534,7 @@ class CSVLogger(Callback):
         self._file.flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Close the file (the next ``fit`` call opens it again)."""
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -500,6 +550,8 @@ class TerminateOnNaN(Callback):
     normally, where without this callback it raises ``NonFiniteLossError``."""
 
     def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Set ``model.stop_training`` (and print a line) when the batch's running loss is NaN or
+        infinite."""
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: invalid loss, terminating training")

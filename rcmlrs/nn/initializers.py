@@ -153,10 +153,13 @@ class InitializerObject:
         return self._draw(tuple(shape), seed if self.seed is None else self.seed)  # type: ignore[arg-type]
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a dict (``seed`` when one was given), for ``from_config``
+        and layer configs."""
         return {} if self.seed is None else {"seed": self.seed}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> InitializerObject:
+        """A new initializer from a ``get_config`` dict: ``cls(**config)``."""
         return cls(**config)
 
     def __eq__(self, other: object) -> bool:
@@ -242,6 +245,7 @@ class Orthogonal(InitializerObject):
         return orthogonal(shape, seed, self.gain)
 
     def get_config(self) -> dict[str, Any]:
+        """``gain``, and ``seed`` when one was given."""
         return {"gain": self.gain, **super().get_config()}
 
 
@@ -259,6 +263,7 @@ class RandomNormal(InitializerObject):
         return rcmlrs.randn(shape, mean=self.mean, std=self.stddev, seed=seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``mean`` and ``stddev``, and ``seed`` when one was given."""
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
@@ -278,6 +283,7 @@ class RandomUniform(InitializerObject):
         return rcmlrs.random(shape, self.minval, self.maxval, seed=seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``minval`` and ``maxval``, and ``seed`` when one was given."""
         return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
@@ -292,6 +298,7 @@ class Constant(InitializerObject):
         return rcmlrs.full(shape, self.value)
 
     def get_config(self) -> dict[str, Any]:
+        """``value`` (a Constant takes no seed)."""
         return {"value": self.value}
 
 

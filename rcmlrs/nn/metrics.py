@@ -87,6 +87,8 @@ class Metric:
         raise NotImplementedError
 
     def result(self) -> float:
+        """The metric over everything seen since ``reset_state``, as a float; subclasses
+        define it."""
         raise NotImplementedError
 
     def update_from_batch(
@@ -102,6 +104,7 @@ class Metric:
             self.threshold = keep
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a dict (here ``name``)."""
         return {"name": self.name}
 
     def __repr__(self) -> str:
@@ -183,6 +186,7 @@ class TopKAccuracy(_Mean):
         self.count += n
 
     def get_config(self) -> dict[str, Any]:
+        """``k`` and ``name``."""
         return {"k": self.k, **super().get_config()}
 
 
@@ -317,6 +321,8 @@ class AUC(Metric):
         self._t.append(_truth(y_true, p.shape[0]).reshape(-1) > 0.5)
 
     def result(self) -> float:
+        """The ROC AUC of every score stored since ``reset_state`` (see ``roc_auc``); NaN before the
+        first batch or when only one class was seen."""
         import numpy as np
 
         if not self._s:
@@ -371,6 +377,9 @@ class R2Score(Metric):
         self.update_state(yb, out)
 
     def result(self) -> float:
+        """R^2 = 1 - SS_res / SS_tot of each output column over the stored rows, averaged over the
+        columns (a constant target column scores 1 when fitted exactly, else 0); NaN before the
+        first batch."""
         import numpy as np
 
         if not self._p:

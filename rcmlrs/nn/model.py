@@ -532,10 +532,13 @@ class Model:
     # ------------------------------------------------------------------ weights
     @property
     def params(self) -> list[RamTensor]:
+        """Every layer's parameter tensors, layer by layer (the live tensors, as ``weights``)."""
         return [p for layer in self.layers for p in layer.params]
 
     @property
     def grads(self) -> list[RamTensor]:
+        """The gradient buffers of ``params``, in the same order (live tensors that each backward
+        pass overwrites)."""
         return [g for layer in self.layers for g in layer.grads]
 
     @property
@@ -544,9 +547,12 @@ class Model:
         return self.params
 
     def get_weights(self) -> list[RamTensor]:
+        """Copies of every parameter tensor, layer by layer (what ``set_weights`` takes back)."""
         return [p.copy() for p in self.params]
 
     def set_weights(self, weights: list[Any]) -> None:
+        """Copy ``weights`` (tensors or arrays, one per parameter in ``get_weights`` order) into the
+        layers; ValueError for a wrong count, ShapeError for a wrong size."""
         weights = list(weights)
         n = sum(len(layer.params) for layer in self.layers)
         if len(weights) != n:
@@ -558,6 +564,7 @@ class Model:
             i += k
 
     def count_params(self) -> int:
+        """The number of scalar weights over all layers (frozen ones included)."""
         return sum(layer.count_params() for layer in self.layers)
 
     def save_weights(self, path: str | os.PathLike[str]) -> None:
@@ -829,7 +836,7 @@ class Model:
         (``shuffle`` applies to arrays only) and may differ in size.
 
         ``validation_split``: the LAST fraction of the samples (taken before shuffling, as
-        Keras) is held out and evaluated after each epoch ("val_" logs);
+        Keras) is held out and evaluated after each epoch (``val_`` logs);
         ``validation_data=(x_val, y_val)`` takes precedence over it.
 
         ``sample_weight`` (one weight >= 0 per sample, shape (n,)) and ``class_weight``
@@ -1140,6 +1147,8 @@ class Model:
 
     # ------------------------------------------------------------------ save / load
     def get_config(self) -> dict[str, Any]:
+        """Always NotImplementedError: a subclassed Model's ``call`` is Python code, so it has no
+        config; rebuild it with its constructor."""
         raise NotImplementedError(
             f"{type(self).__name__}: a subclassed Model has no config (its call is Python "
             f"code); rebuild it with its constructor"
@@ -1173,6 +1182,9 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ structure
     def add(self, layer: Layer) -> Sequential:
+        """Append ``layer`` to the stack and return the model; TypeError for anything but an
+        ``rc.nn.Layer``, ValueError for a layer already in it, RuntimeError once the model
+        is built."""
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add: expected a layer (an rc.nn.Layer such as Dense, RNN, "
@@ -1431,6 +1443,9 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ save / load
     def get_config(self) -> dict[str, Any]:
+        """The JSON-able architecture that ``save`` writes and ``load_model`` rebuilds from:
+        name, input shape, each layer's class and config, the compile settings and the
+        training position."""
         from rcmlrs.nn import saving
 
         return saving.model_config(self)

@@ -17,8 +17,8 @@ from rcmlrs.nn.callbacks import Callback
 
 class History(Callback):
     """What ``fit`` returns, a Callback that ``fit`` always runs last: ``history`` maps
-    "loss", the metric names, their "val_" twins (and "lr" when a learning-rate callback
-    logs it) to one value per epoch; ``epoch`` lists the epoch indices (from 0 in the
+    "loss", the metric names, their ``val_`` twins (and "lr" when a learning-rate
+    callback logs it) to one value per epoch; ``epoch`` lists the epoch indices (from 0 in the
     ``fit`` call); ``params`` holds fit's settings; ``model`` the trained model."""
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
@@ -28,9 +28,12 @@ class History(Callback):
         self.params = params or {}
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Clear ``epoch`` at the start of a ``fit`` call."""
         self.epoch = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Record the epoch: append ``epoch`` to ``epoch`` and each value of ``logs`` to
+        ``history[key]`` (see ``append``)."""
         self.append(epoch, dict(logs or {}))
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:

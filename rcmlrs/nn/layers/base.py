@@ -215,6 +215,8 @@ class Layer:
 
     # ------------------------------------------------------------------ shapes
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """The per-sample output shape (no batch axis) for the per-sample ``input_shape``; here the
+        input shape unchanged. Raises ShapeError for an input the layer cannot take."""
         return tuple(input_shape)
 
     def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]] | None:
@@ -222,6 +224,9 @@ class Layer:
         return [] if type(self).build is Layer.build else None
 
     def input_layout(self, input_shape: Shape) -> str | None:
+        """The engine layout the layer wants as the first layer: "rows" for ``(features,)`` samples
+        (batch ``(1, batch, features)``), "time_major" for ``(T, f)`` (``(T, batch, f)``), "images"
+        for ``(H, W, C)`` (``(batch, H * W, C)``); None lets the next layer choose."""
         n = len(input_shape)
         return "rows" if n == 1 else "time_major" if n == 2 else "images"
 
@@ -299,9 +304,15 @@ class Layer:
 
     # ------------------------------------------------------------------ compute
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        """The output batch for the engine batch ``x`` (a rank-3 RamTensor in the layouts of the
+        module docstring), keeping what ``backward`` needs; ``training`` turns on training-only
+        behaviour (Dropout's masks). Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward")
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
+        """From dL/d(output) (the last output's shape): write ``grads`` and return dL/dx (the last
+        input's shape), or None when ``compute_input_grad`` is False. Subclasses define it; without
+        it the gradient comes from ``rc.autograd``."""
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
 
     def __call__(self, x: Any, training: bool = False) -> RamTensor:
@@ -406,23 +417,30 @@ class Layer:
     def reseed(self, seed: int) -> None:
         """Called by ``fit`` before every epoch; layers without randomness ignore it."""
 
-    # the loss may take over the output activation (see the module docstring)
     @property
     def output_activation(self) -> str | None:
+        """The activation name the loss may take over (see the module docstring):
+        "softmax" with cross-entropy, "sigmoid" with binary cross-entropy; None here."""
         return None
 
     @property
     def logits(self) -> RamTensor:
+        """The pre-activation of the last ``forward`` call, which the loss reads when it takes over
+        ``output_activation``; NotImplementedError here."""
         raise NotImplementedError(f"{type(self).__name__} has no logits")
 
     def backward_from_logits(self, grad: RamTensor) -> RamTensor | None:
+        """``backward`` from dL/dlogits, skipping the output activation's derivative (the loss took
+        it over); returns dL/dx as ``backward`` does. NotImplementedError here."""
         raise NotImplementedError(f"{type(self).__name__} cannot skip its activation")
 
     # ------------------------------------------------------------------ weights
     def count_params(self) -> int:
+        """The number of scalar weights, the summed sizes of ``params`` (frozen ones included)."""
         return sum(p.size for p in self.params)
 
     def get_weights(self) -> list[RamTensor]:
+        """Copies of ``params``, in order (RamTensors of the params' shapes)."""
         return [p.copy() for p in self.params]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
@@ -445,10 +463,13 @@ class Layer:
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
+        """The JSON-able constructor arguments (here ``name`` and ``trainable``) that
+        ``from_config`` and ``model.save`` use."""
         return {"name": self.name, "trainable": self.trainable}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        """A new, unbuilt layer from a ``get_config`` dict: ``cls(**config)``."""
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -40,12 +40,15 @@ class Dropout(Layer):
         self._mask: RamTensor | None = None
 
     def input_layout(self, input_shape: Shape) -> str | None:
+        """None: Dropout takes any layout, so the next layer chooses."""
         return None  # any: the next layer decides
 
     def reseed(self, seed: int) -> None:
         self._seed, self._offset = seed, 0
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        """In training, ``x`` times a fresh mask of its shape (0 with probability ``rate``, else
+        1 / (1 - rate)); at inference, or with ``rate`` 0, ``x`` itself."""
         x = as_batch(x)
         if not self.built:
             self._build_from(x)
@@ -59,10 +62,13 @@ class Dropout(Layer):
         return y
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
+        """dL/dx, of the gradient's shape: the gradient times the last forward's mask (the gradient
+        itself when that call drew none)."""
         grad = as_batch(grad)
         return grad if self._mask is None else grad * self._mask
 
     def get_config(self) -> dict[str, Any]:
+        """``rate``, ``name`` and ``trainable``."""
         cfg = super().get_config()
         cfg["rate"] = self.rate
         return cfg
@@ -84,15 +90,20 @@ class Flatten(Layer):
         super().__init__(name, trainable, input_shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """``(prod(input_shape),)``; ShapeError when the timestep count is None."""
         for d in input_shape:
             if d is None:
                 raise ShapeError("Flatten: needs a fixed number of timesteps")
         return (math.prod(int(d) for d in input_shape),)
 
     def input_layout(self, input_shape: Shape) -> str | None:
+        """Always "rows": as the first layer it takes every sample flattened in C order."""
         return "rows"
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        """A ``(1, batch, features)`` batch from a time-major ``x`` ``(T, batch, f)``
+        (features = T * f, each sample's steps in order) or an image batch ``(batch, H * W, C)``
+        (features = H * W * C); a flat ``(1, batch, f)`` ``x`` is returned as it is."""
         x = as_batch(x)
         if not self.built:
             self._build_from(x)
@@ -106,6 +117,8 @@ class Flatten(Layer):
         return _L._nn_swap01(x).reshape((1, R, L * C))  # time-major (T, B, F)
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
+        """dL/dx in the last input's shape (``(T, batch, f)``, ``(batch, H * W, C)`` or flat) from
+        dL/dy ``(1, batch, features)``: forward's reordering undone."""
         grad = as_batch(grad)
         L, R, C = self._shape
         if self._flat:

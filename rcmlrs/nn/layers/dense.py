@@ -75,6 +75,8 @@ class Dense(Layer):
         self._slope = _act.LEAKY_SLOPE
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """``(units,)`` for ``(features,)`` samples, ``(timesteps, units)`` for
+        ``(timesteps, features)`` ones; ShapeError for any other rank (add Flatten first)."""
         if len(input_shape) not in (1, 2):
             raise ShapeError(
                 f"Dense: per-sample input shape must be (features,) or "
@@ -103,6 +105,9 @@ class Dense(Layer):
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        """``act(x @ W + b)``: ``(L, batch, units)`` from ``x`` ``(L, batch, in)`` (L = 1, or the
+        time steps of a time-major batch); keeps x, the pre-activation and the output for
+        ``backward``."""
         x = as_batch(x)
         if not self.built:
             self._build_from(x)
@@ -130,10 +135,14 @@ class Dense(Layer):
         )
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
+        """From dL/dy ``(L, batch, units)``: write dW ``(1, in, units)`` and db ``(1, 1, units)``
+        and return dL/dx ``(L, batch, in)`` (None when ``compute_input_grad`` is False)."""
         return self._backward(grad, self._act)
 
     @property
     def output_activation(self) -> str | None:
+        """The layer's canonical activation name ("linear" without one); the loss takes over
+        "softmax" and "sigmoid"."""
         return self.activation
 
     @property
@@ -147,6 +156,8 @@ class Dense(Layer):
         return self._backward(grad, self._linear)
 
     def get_config(self) -> dict[str, Any]:
+        """``units``, ``activation`` and the options that differ from their defaults (``use_bias``,
+        initializers, regularizers), plus ``name`` and ``trainable``."""
         cfg = super().get_config()
         cfg.update(units=self.units, activation=self.activation)
         if not self.use_bias:

@@ -75,6 +75,8 @@ class _Recurrent(Layer):
         self.bias_regularizer = check_regularizer(o["bias_regularizer"], "bias_regularizer", what)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """``(timesteps, units)`` with ``return_sequences``, else ``(units,)``, for
+        ``(timesteps, features)`` samples; ShapeError for any other rank."""
         if len(input_shape) != 2:
             raise ShapeError(
                 f"{type(self).__name__}: per-sample input shape must be "
@@ -85,6 +87,7 @@ class _Recurrent(Layer):
         return (self.units,)
 
     def input_layout(self, input_shape: Shape) -> str | None:
+        """Always "time_major": the batch is ``(T, batch, features)``."""
         return "time_major"
 
     def _build_from(self, x: RamTensor, seeds: Seeds | None = None) -> None:
@@ -163,6 +166,8 @@ class _Recurrent(Layer):
         return out
 
     def get_config(self) -> dict[str, Any]:
+        """``units``, ``return_sequences`` and the options that differ from their defaults
+        (``use_bias``, initializers, regularizers), plus ``name`` and ``trainable``."""
         cfg = super().get_config()
         cfg.update(units=self.units, return_sequences=self.return_sequences)
         if not self.use_bias:
@@ -217,11 +222,17 @@ class RNN(_Recurrent):
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        """Run the recurrence over ``x`` ``(T, batch, in)``: every state ``(T, batch, units)`` with
+        ``return_sequences``, else the last one ``(1, batch, units)``; keeps the states for
+        ``backward``."""
         x = self._take_input(x)
         self._hs = _L._nn_rnn_forward(x, self.Wx, self.Wh, self.b, self._act)
         return self._outputs(self._hs)
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
+        """Backpropagation through time from dL/d(output) (the output's shape): write dWx
+        ``(1, in, units)``, dWh ``(1, units, units)`` and db ``(1, 1, units)`` and return dL/dx
+        ``(T, batch, in)`` (None when ``compute_input_grad`` is False)."""
         dhs = self._grad_states(grad)
         return _L._nn_rnn_backward(
             self._act,
@@ -237,6 +248,8 @@ class RNN(_Recurrent):
         )
 
     def get_config(self) -> dict[str, Any]:
+        """``activation`` and the recurrent options (``units``, ``return_sequences``, non-default
+        initializers and regularizers, ``use_bias``), plus ``name`` and ``trainable``."""
         cfg = super().get_config()
         cfg["activation"] = self.activation
         return cfg
@@ -295,11 +308,17 @@ class LSTM(_Recurrent):
         return out
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
+        """Run the LSTM over ``x`` ``(T, batch, in)``: every h_t ``(T, batch, units)`` with
+        ``return_sequences``, else the last one ``(1, batch, units)``; keeps the gates and the cell
+        and hidden states for ``backward``."""
         x = self._take_input(x)
         self._G, self._cs, self._hs = _L._nn_lstm_forward(x, self.W, self.U, self.b)
         return self._outputs(self._hs)
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
+        """Backpropagation through time from dL/d(output) (the output's shape): write dW
+        ``(1, in, 4 units)``, dU ``(1, units, 4 units)`` and db ``(1, 1, 4 units)`` and return dL/dx
+        ``(T, batch, in)`` (None when ``compute_input_grad`` is False)."""
         dhs = self._grad_states(grad)
         return _L._nn_lstm_backward(
             self._x,
@@ -316,6 +335,9 @@ class LSTM(_Recurrent):
         )
 
     def get_config(self) -> dict[str, Any]:
+        """The recurrent options (``units``, ``return_sequences``, non-default initializers and
+        regularizers, ``use_bias``), ``unit_forget_bias`` when False, plus ``name`` and
+        ``trainable``."""
         cfg = super().get_config()
         if not self.unit_forget_bias:
             cfg["unit_forget_bias"] = False
