@@ -645,10 +645,11 @@ class Model:
         metrics: Any = (),
     ) -> Model:
         """Choose the optimizer (a name: "adam", "sgd", "rmsprop", "adagrad" or "nadam",
-        or an instance such as ``rc.Adam(lr=1e-3)``), the loss (a name: "mse", "mae", "cross_entropy",
-        "binary_cross_entropy", "nll" or a Keras alias; an ``rc.losses.Loss`` instance or class;
-        or a function ``(actual, predicted) -> (1, 1, 1) RamTensor`` built from tensor
-        ops, differentiated by ``rc.autograd``) and metrics: names ("accuracy",
+        or an instance such as ``rc.Adam(lr=1e-3)``), the loss (a name: "mse", "mae",
+        "cross_entropy", "binary_cross_entropy", "nll" or a Keras alias; an
+        ``rc.losses.Loss`` instance or class; or a function
+        ``(actual, predicted) -> (1, 1, 1) RamTensor`` built from tensor ops,
+        differentiated by ``rc.autograd``) and metrics: names ("accuracy",
         "top_k_accuracy", "precision", "recall", "f1", "auc", "mse", "mae", "r2"),
         ``rc.nn.metrics.Metric`` objects or functions ``fn(y_true, y_pred)`` (see
         rc.nn.metrics for how each is computed over an epoch)."""

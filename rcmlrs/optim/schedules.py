@@ -74,6 +74,7 @@ class LearningRateSchedule:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a JSON-able dict (``from_config`` rebuilds it)."""
         raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
@@ -101,6 +102,7 @@ class StepDecay(LearningRateSchedule):
         return self.initial_lr * self.gamma ** (math.floor(step) // self.step_size)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a JSON-able dict (``from_config`` rebuilds it)."""
         return {"initial_lr": self.initial_lr, "step_size": self.step_size, "gamma": self.gamma}
 
 
@@ -131,6 +133,7 @@ class ExponentialDecay(LearningRateSchedule):
         return self.initial_lr * self.decay_rate**p
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a JSON-able dict (``from_config`` rebuilds it)."""
         return {
             "initial_lr": self.initial_lr,
             "decay_rate": self.decay_rate,
@@ -184,6 +187,7 @@ class CosineDecay(LearningRateSchedule):
         return self._decay(s - w, self.warmup_target)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a JSON-able dict (``from_config`` rebuilds it)."""
         return {
             "initial_lr": self.initial_lr,
             "decay_steps": self.decay_steps,
