@@ -317,13 +317,15 @@ cdef class RamTensor:
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def tolist(self):
-        """Nested Python lists, 3 levels: [layer][row][col]."""
+        """Nested Python lists, 3 levels: [layer][row][col].
+        For an (L, R, C) tensor: L lists of R lists of C floats."""
         cdef Py_ssize_t l, r, c
         return [[[<double>self.data[(l * self.R + r) * self.C + c] for c in range(self.C)]
                  for r in range(self.R)] for l in range(self.L)]
 
     def to_scalar(self):
-        """The single value of a size-1 tensor as a Python float."""
+        """The single value of a size-1 tensor as a Python float.
+        The tensor must be of size 1, e.g. (1, 1, 1)."""
         if self.n != 1:
             raise ShapeError(
                 f"to_scalar: tensor of shape {self.shape} has {self.n} elements, not 1")
@@ -333,7 +335,8 @@ cdef class RamTensor:
         return self.to_scalar()
 
     def copy(self):
-        """A deep copy (owned, aligned buffer)."""
+        """A deep copy (owned, aligned buffer).
+        Returns a new (L, R, C) RamTensor of the same shape."""
         cdef RamTensor out = _empty(self.L, self.R, self.C)
         if self.n:
             memcpy(out.data, self.data, self.n * 4)
@@ -435,7 +438,8 @@ cdef class RamTensor:
 
     # ------------------------------------------------------------- comparison
     def equals(self, other):
-        """True when shapes match and every element is equal (NaN equals NaN)."""
+        """True when shapes match and every element is equal (NaN equals NaN).
+        Returns a Python bool, not a tensor."""
         cdef RamTensor b = _as_tensor(other, "equals")
         cdef Py_ssize_t i
         cdef float x, y
@@ -450,7 +454,9 @@ cdef class RamTensor:
 
     def allclose(self, other, double rtol=1e-5, double atol=1e-8):
         """NumPy's rule ``|a - b| <= atol + rtol * |b|`` elementwise (broadcasting), as
-        ``np.allclose``: an infinity is close only to the same infinity, NaN to nothing."""
+        ``np.allclose``: an infinity is close only to the same infinity, NaN to nothing.
+        Returns a Python bool; ``rtol`` is relative (a fraction of ``|b|``) and ``atol`` is in
+        the units of the elements."""
         cdef RamTensor b = _as_tensor(other, "allclose")
         cdef Py_ssize_t L, R, C
         cdef Py_ssize_t as_[3]
@@ -581,23 +587,28 @@ cdef class RamTensor:
         return (<RamTensor>other).matmul(self)
 
     def add(self, other):
-        """Elementwise a + b (broadcasting; b may be a number)."""
+        """Elementwise a + b (broadcasting; b may be a number).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_ADD, "add")
 
     def sub(self, other):
-        """Elementwise a - b (broadcasting)."""
+        """Elementwise a - b (broadcasting).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_SUB, "sub")
 
     def mul(self, other):
-        """Elementwise a * b (broadcasting). Not the matrix product: see matmul."""
+        """Elementwise a * b (broadcasting). Not the matrix product: see matmul.
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_MUL, "mul")
 
     def div(self, other):
-        """Elementwise a / b (broadcasting, IEEE: x/0 = +-inf, 0/0 = NaN)."""
+        """Elementwise a / b (broadcasting, IEEE: x/0 = +-inf, 0/0 = NaN).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_DIV, "div")
 
     def scale(self, k):
-        """Every element times the number k."""
+        """Every element times the number k.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _binary_op(self, _to_float(k, "scale"), RCML_MUL, "scale")
 
     def scaler(self, k):
@@ -613,19 +624,23 @@ cdef class RamTensor:
         return _unary(self, RCML_ABS, 0.0, 0.0)
 
     def sqrt(self):
-        """Elementwise square root (NaN below 0)."""
+        """Elementwise square root (NaN below 0).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_SQRT, 0.0, 0.0)
 
     def exp(self):
-        """Elementwise e^x (~1 ulp; 0 below -104, inf above 88.72)."""
+        """Elementwise e^x (~1 ulp; 0 below -104, inf above 88.72).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_EXP, 0.0, 0.0)
 
     def log(self):
-        """Elementwise natural log (-inf at 0, NaN below 0)."""
+        """Elementwise natural log (-inf at 0, NaN below 0).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_LOG, 0.0, 0.0)
 
     def powi(self, n):
-        """Elementwise ``x^n`` for an integer n, ``|n| <= 2^24`` (repeated squaring)."""
+        """Elementwise ``x^n`` for an integer n, ``|n| <= 2^24`` (repeated squaring).
+        Returns a new tensor of the same (L, R, C) shape."""
         if isinstance(n, bool) or not hasattr(n, "__index__"):
             raise TypeError(f"powi: exponent must be an int, got {type(n).__name__}")
         cdef object v = n.__index__()
@@ -637,61 +652,73 @@ cdef class RamTensor:
         return _unary(self, RCML_POWI, <float>v, 0.0)
 
     def powf(self, p):
-        """Elementwise x^p for a real p (C powf semantics)."""
+        """Elementwise x^p for a real p (C powf semantics).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_POWF, _to_float(p, "powf"), 0.0)
 
     def clip(self, lo, hi):
         """Elementwise min(max(x, lo), hi); NaN stays NaN. With lo > hi every element
         becomes hi (as ``np.clip`` and ``torch.clamp``). A bound is a number, a tensor or
         array (broadcasting with x, like ``np.clip``), or None for no bound (not both);
-        a NaN bound is no bound."""
+        a NaN bound is no bound.
+        Returns a new tensor of x's (L, R, C) shape."""
         return _clip(self, lo, hi)
 
     # ------------------------------------------ comparisons and selection (issue 14)
     def eq(self, other):
-        """Elementwise a == b as 1.0/0.0 (broadcasting; NaN == anything is 0)."""
+        """Elementwise a == b as 1.0/0.0 (broadcasting; NaN == anything is 0).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_EQ, "eq")
 
     def ne(self, other):
-        """Elementwise a != b as 1.0/0.0 (NaN != anything is 1)."""
+        """Elementwise a != b as 1.0/0.0 (NaN != anything is 1).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_NE, "ne")
 
     def lt(self, other):
-        """Elementwise a < b as 1.0/0.0 (a NaN on either side gives 0)."""
+        """Elementwise a < b as 1.0/0.0 (a NaN on either side gives 0).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_LT, "lt")
 
     def le(self, other):
-        """Elementwise a <= b as 1.0/0.0 (a NaN on either side gives 0)."""
+        """Elementwise a <= b as 1.0/0.0 (a NaN on either side gives 0).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_LE, "le")
 
     def gt(self, other):
-        """Elementwise a > b as 1.0/0.0 (a NaN on either side gives 0)."""
+        """Elementwise a > b as 1.0/0.0 (a NaN on either side gives 0).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_GT, "gt")
 
     def ge(self, other):
-        """Elementwise a >= b as 1.0/0.0 (a NaN on either side gives 0)."""
+        """Elementwise a >= b as 1.0/0.0 (a NaN on either side gives 0).
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_GE, "ge")
 
     def maximum(self, other):
         """Elementwise maximum (broadcasting), as ``np.maximum``: a NaN on either side
-        gives NaN; of -0.0 and 0.0 the result is 0.0."""
+        gives NaN; of -0.0 and 0.0 the result is 0.0.
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_MAXIMUM, "maximum")
 
     def minimum(self, other):
         """Elementwise minimum (broadcasting), as ``np.minimum``: a NaN on either side
-        gives NaN; of -0.0 and 0.0 the result is -0.0."""
+        gives NaN; of -0.0 and 0.0 the result is -0.0.
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_MINIMUM, "minimum")
 
     def mod(self, other):
         """Elementwise floor modulo a - floor(a / b) * b with the sign of b, as Python's
         ``%`` and ``np.mod`` (exact before the final rounding). b = 0 or a = +-inf give
-        NaN; a finite with b = +-inf gives a when the signs agree, else b."""
+        NaN; a finite with b = +-inf gives a when the signs agree, else b.
+        Returns a new tensor of the broadcast shape of a and b."""
         return _binary_op(self, other, RCML_MOD, "mod")
 
     def pow(self, other):
         """Elementwise x ** other: an int exponent as ``powi``, a float as ``powf``, a
         tensor or array elementwise with broadcasting (C ``powf``: pow(x, 0) = 1 and
-        pow(1, y) = 1 even for NaN; a negative base with a non-integer exponent is NaN)."""
+        pow(1, y) = 1 even for NaN; a negative base with a non-integer exponent is NaN).
+        Returns a new tensor of the broadcast shape of x and ``other``."""
         if isinstance(other, int) and not isinstance(other, bool):
             return self.powi(other)
         if isinstance(other, float):
@@ -699,32 +726,39 @@ cdef class RamTensor:
         return _binary_op(self, other, RCML_POW, "pow")
 
     def floor(self):
-        """Elementwise floor (exact; NaN, +-inf and -0.0 unchanged)."""
+        """Elementwise floor (exact; NaN, +-inf and -0.0 unchanged).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_FLOOR, 0.0, 0.0)
 
     def ceil(self):
-        """Elementwise ceiling (exact; NaN, +-inf and -0.0 unchanged)."""
+        """Elementwise ceiling (exact; NaN, +-inf and -0.0 unchanged).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_CEIL, 0.0, 0.0)
 
     def round(self):
         """Elementwise rounding to the nearest integer, halves to even (as ``np.round``:
-        round(2.5) = 2.0, round(-0.4) = -0.0); NaN and +-inf unchanged."""
+        round(2.5) = 2.0, round(-0.4) = -0.0); NaN and +-inf unchanged.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_ROUND, 0.0, 0.0)
 
     def sign(self):
-        """Elementwise sign: -1.0, 0.0 (for +-0) or 1.0; NaN stays NaN (``np.sign``)."""
+        """Elementwise sign: -1.0, 0.0 (for +-0) or 1.0; NaN stays NaN (``np.sign``).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_SIGN, 0.0, 0.0)
 
     def isnan(self):
-        """1.0 where the element is NaN, else 0.0."""
+        """1.0 where the element is NaN, else 0.0.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_ISNAN, 0.0, 0.0)
 
     def isinf(self):
-        """1.0 where the element is +inf or -inf, else 0.0."""
+        """1.0 where the element is +inf or -inf, else 0.0.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_ISINF, 0.0, 0.0)
 
     def isfinite(self):
-        """1.0 where the element is neither NaN nor infinite, else 0.0."""
+        """1.0 where the element is neither NaN nor infinite, else 0.0.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _unary(self, RCML_ISFINITE, 0.0, 0.0)
 
     def map(self, fn):
@@ -732,6 +766,7 @@ cdef class RamTensor:
 
         This is the slow path: one Python call per element. Use the vectorised methods
         wherever they exist.
+        Returns a new tensor of the same (L, R, C) shape.
         """
         if not callable(fn):
             raise TypeError("map: fn must be callable")
@@ -754,7 +789,8 @@ cdef class RamTensor:
 
     def pad_matmul_to_another(self, other, pad_value=0.0):
         """Pad or crop this tensor's columns (and layers) with ``pad_value`` so the
-        product with ``other`` is defined, then multiply."""
+        product with ``other`` is defined, then multiply.
+        (L, R, C) with (L2, C2, N) gives (L if L2 == 1 else L2, R, N)."""
         cdef RamTensor b = _as_tensor(other, "pad_matmul_to_another")
         cdef float fill = _to_float(pad_value, "pad_matmul_to_another")  # before the shapes
         cdef Py_ssize_t L = self.L if (b.L == 1 or self.L == b.L) else b.L
@@ -772,15 +808,21 @@ cdef class RamTensor:
         return _reduce(self, RCML_RED_SUM, axis, 0.0, "sum")
 
     def mean(self, axis=None):
-        """Arithmetic mean of all elements (a float), or over the given axes."""
+        """Arithmetic mean of all elements (a float), or over the given axes.
+        Over axes, returns a tensor where those axes have size 1, e.g. ``axis=2``: (L, R, C) ->
+        (L, R, 1)."""
         return _reduce(self, RCML_RED_MEAN, axis, 0.0, "mean")
 
     def min(self, axis=None):
-        """Smallest element (NaN if any is NaN), or over the given axes."""
+        """Smallest element (NaN if any is NaN), or over the given axes.
+        Over axes, returns a tensor where those axes have size 1, e.g. ``axis=2``: (L, R, C) ->
+        (L, R, 1)."""
         return _reduce(self, RCML_RED_MIN, axis, 0.0, "min")
 
     def max(self, axis=None):
-        """Largest element (NaN if any is NaN), or over the given axes."""
+        """Largest element (NaN if any is NaN), or over the given axes.
+        Over axes, returns a tensor where those axes have size 1, e.g. ``axis=2``: (L, R, C) ->
+        (L, R, 1)."""
         return _reduce(self, RCML_RED_MAX, axis, 0.0, "max")
 
     def find_min(self, axis=None):
@@ -794,32 +836,38 @@ cdef class RamTensor:
     def var(self, axis=None, ddof=0):
         """Variance sum((x - mean)^2) / (N - ddof), two-pass in double, of all elements
         or over the given axes (N = the number of elements reduced). With N <= ddof the
-        divisor is 0, as in NumPy and torch: inf (NaN for a constant input)."""
+        divisor is 0, as in NumPy and torch: inf (NaN for a constant input).
+        Over axes, returns a tensor where those axes have size 1; without, a Python float."""
         return _reduce(self, RCML_RED_VAR, axis, _to_ddof(ddof), "var")
 
     def std(self, axis=None, ddof=0):
-        """Standard deviation sqrt(var(axis, ddof))."""
+        """Standard deviation sqrt(var(axis, ddof)).
+        Over axes, returns a tensor where those axes have size 1; without, a Python float."""
         return _reduce(self, RCML_RED_STD, axis, _to_ddof(ddof), "std")
 
     def prod(self, axis=None):
         """Product of all elements (a float; 1.0 when empty), or over the given axes;
-        in double, in order, rounded once."""
+        in double, in order, rounded once.
+        Over axes, returns a tensor where those axes have size 1."""
         return _reduce(self, RCML_RED_PROD, axis, 0.0, "prod")
 
     def any(self, axis=None):
         """True if any element is nonzero (NaN counts as nonzero), or over the given
-        axes as 1.0/0.0."""
+        axes as 1.0/0.0.
+        Over axes, returns a tensor where those axes have size 1."""
         return _reduce(self, RCML_RED_ANY, axis, 0.0, "any")
 
     def all(self, axis=None):
         """True if every element is nonzero (True when empty), or over the given axes
-        as 1.0/0.0."""
+        as 1.0/0.0.
+        Over axes, returns a tensor where those axes have size 1."""
         return _reduce(self, RCML_RED_ALL, axis, 0.0, "all")
 
     def logsumexp(self, axis=None):
         """log(sum(exp(x))) of all elements (a float), or over the given axes, computed
         as m + log(sum(exp(x - m))), m = max, in double: stable for inputs of any size.
-        Slices of -inf (and empty ones) give -inf, a +inf gives inf, a NaN gives NaN."""
+        Slices of -inf (and empty ones) give -inf, a +inf gives inf, a NaN gives NaN.
+        Over axes, returns a tensor where those axes have size 1."""
         return _reduce(self, RCML_RED_LOGSUMEXP, axis, 0.0, "logsumexp")
 
     def cumsum(self, axis):
@@ -839,7 +887,8 @@ cdef class RamTensor:
 
     def median(self):
         """The true median of all elements (mean of the two middle values for an even
-        count); NaN if any element is NaN."""
+        count); NaN if any element is NaN.
+        Returns a Python float."""
         if self.n == 0:
             raise ValueError(f"median: tensor of shape {self.shape} is empty")
         cdef RamTensor tmp = _clone(self)
@@ -891,7 +940,9 @@ cdef class RamTensor:
 
     def reshape(self, shape):
         """A copy with a new shape of the same size (int or 1-3 tuple, right-aligned;
-        one dimension may be -1 and is then inferred)."""
+        one dimension may be -1 and is then inferred).
+        The result holds the same L * R * C elements, e.g. (2, 3, 4) -> reshape((6, 4)) is (1, 6,
+        4)."""
         if not isinstance(shape, (tuple, list, Shape, RamTensor)):
             shape = (shape,)
         if isinstance(shape, (tuple, list)):
@@ -963,7 +1014,8 @@ cdef class RamTensor:
     # (rcml_gather3_f32) through a plan built in _shapeops.pxi; results are copies.
     def flip(self, axis=None):
         """Reverse the order of elements along ``axis`` (an int, a tuple of axes, or
-        None for all three), as ``np.flip``."""
+        None for all three), as ``np.flip``.
+        Returns a new tensor of the same (L, R, C) shape."""
         axes = _axes_tuple(axis, "flip")
         np = _numpy()
         src = self.shape
@@ -1037,7 +1089,8 @@ cdef class RamTensor:
     # Thin wrappers: the work is in _activations.pxi and csrc/act_body.h. Forms ending
     # in ``_`` overwrite this tensor and return it.
     def relu(self):
-        """max(x, 0) elementwise (relu(-0.0) = 0.0, NaN stays NaN)."""
+        """max(x, 0) elementwise (relu(-0.0) = 0.0, NaN stays NaN).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_apply(self, RCML_ACT_RELU, 0.0, False)
 
     def relu_(self):
@@ -1045,7 +1098,9 @@ cdef class RamTensor:
         return _act_apply(self, RCML_ACT_RELU, 0.0, True)
 
     def leaky_relu(self, slope=0.01):
-        """x if x > 0 else slope * x."""
+        """x if x > 0 else slope * x.
+        ``slope`` is the (unitless) gradient for x <= 0; returns a new tensor of the same (L, R,
+        C) shape."""
         return _act_apply(self, RCML_ACT_LEAKY_RELU, _to_float(slope, "leaky_relu"), False)
 
     def leaky_relu_(self, slope=0.01):
@@ -1061,7 +1116,8 @@ cdef class RamTensor:
         return self.leaky_relu_(slope)
 
     def sigmoid(self):
-        """1 / (1 + e^-x), accurate in both tails (sigmoid(-1e4) = 0, sigmoid(1e4) = 1)."""
+        """1 / (1 + e^-x), accurate in both tails (sigmoid(-1e4) = 0, sigmoid(1e4) = 1).
+        Returns probabilities in [0, 1], a new tensor of the same (L, R, C) shape."""
         return _act_apply(self, RCML_ACT_SIGMOID, 0.0, False)
 
     def sigmoid_(self):
@@ -1069,7 +1125,8 @@ cdef class RamTensor:
         return _act_apply(self, RCML_ACT_SIGMOID, 0.0, True)
 
     def tanh(self):
-        """Hyperbolic tangent elementwise (a few ulp, saturates to +-1)."""
+        """Hyperbolic tangent elementwise (a few ulp, saturates to +-1).
+        Returns values in [-1, 1], a new tensor of the same (L, R, C) shape."""
         return _act_apply(self, RCML_ACT_TANH, 0.0, False)
 
     def tanh_(self):
@@ -1077,7 +1134,8 @@ cdef class RamTensor:
         return _act_apply(self, RCML_ACT_TANH, 0.0, True)
 
     def swish(self):
-        """x * sigmoid(x) (SiLU)."""
+        """x * sigmoid(x) (SiLU).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_apply(self, RCML_ACT_SWISH, 0.0, False)
 
     def swish_(self):
@@ -1086,7 +1144,8 @@ cdef class RamTensor:
 
     def gelu(self, approximate=True):
         """GELU: tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) by default;
-        ``approximate=False`` is the exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))."""
+        ``approximate=False`` is the exact form x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_apply(self, _gelu_id(approximate), 0.0, False)
 
     def gelu_(self, approximate=True):
@@ -1094,25 +1153,31 @@ cdef class RamTensor:
         return _act_apply(self, _gelu_id(approximate), 0.0, True)
 
     def erf(self):
-        """The error function elementwise (a few ulp)."""
+        """The error function elementwise (a few ulp).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_apply(self, RCML_ACT_ERF, 0.0, False)
 
     def softmax(self, axis=-1):
         """e^x / sum(e^x) along ``axis`` (default: each row), max-shifted so inputs of any
-        magnitude are stable; a slice holding NaN becomes NaN."""
+        magnitude are stable; a slice holding NaN becomes NaN.
+        Returns probabilities in [0, 1] (summing to 1 per slice), a tensor of the same (L, R, C)
+        shape."""
         return _softmax(self, axis, _SMX_SOFTMAX, None, "softmax")
 
     def log_softmax(self, axis=-1):
         """x - max - log(sum(e^(x - max))) along ``axis``: log of softmax without
-        underflow (finite for inputs of 1e3 and more)."""
+        underflow (finite for inputs of 1e3 and more).
+        Returns log-probabilities (<= 0), a tensor of the same (L, R, C) shape."""
         return _softmax(self, axis, _SMX_LOG, None, "log_softmax")
 
     def relu_deriv(self):
-        """relu'(x): 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+        """relu'(x): 1 where x > 0, else 0 (0 at x = 0, as in PyTorch).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_deriv(self, RCML_ACT_RELU, 0.0)
 
     def leaky_relu_deriv(self, slope=0.01):
-        """leaky_relu'(x): 1 where x > 0, else slope."""
+        """leaky_relu'(x): 1 where x > 0, else slope.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_deriv(self, RCML_ACT_LEAKY_RELU, _to_float(slope, "leaky_relu_deriv"))
 
     def lrelu_deriv(self, slope=0.01):
@@ -1120,19 +1185,23 @@ cdef class RamTensor:
         return self.leaky_relu_deriv(slope)
 
     def sigmoid_deriv(self):
-        """sigmoid'(x) = s (1 - s), computed without cancellation in the tails."""
+        """sigmoid'(x) = s (1 - s), computed without cancellation in the tails.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_deriv(self, RCML_ACT_SIGMOID, 0.0)
 
     def tanh_deriv(self):
-        """tanh'(x) = 1 - tanh(x)^2, computed as 4e/(1+e)^2 with e = e^(-2|x|)."""
+        """tanh'(x) = 1 - tanh(x)^2, computed as 4e/(1+e)^2 with e = e^(-2|x|).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_deriv(self, RCML_ACT_TANH, 0.0)
 
     def swish_deriv(self):
-        """swish'(x) = s + x s (1 - s), s = sigmoid(x)."""
+        """swish'(x) = s + x s (1 - s), s = sigmoid(x).
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_deriv(self, RCML_ACT_SWISH, 0.0)
 
     def gelu_deriv(self, approximate=True):
-        """gelu'(x) of the tanh form (default) or of the exact erf form."""
+        """gelu'(x) of the tanh form (default) or of the exact erf form.
+        Returns a new tensor of the same (L, R, C) shape."""
         return _act_deriv(self, _gelu_id(approximate), 0.0)
 
     def relu_backward(self, grad_output, output=None):
@@ -1140,11 +1209,13 @@ cdef class RamTensor:
 
         ``output``: optionally the forward result y = relu(x); the backward then reads y
         (what a layer keeps anyway) instead of x. Same values; also for leaky_relu
-        (slope > 0), sigmoid (y (1 - y)) and tanh (1 - y^2), where it skips the exp."""
+        (slope > 0), sigmoid (y (1 - y)) and tanh (1 - y^2), where it skips the exp.
+        ``grad_output`` (and ``output``) have x's (L, R, C) shape, as has the result."""
         return _act_backward(self, grad_output, RCML_ACT_RELU, 0.0, "relu_backward", output)
 
     def leaky_relu_backward(self, grad_output, slope=0.01, output=None):
-        """grad_output * leaky_relu'(x) in one pass (``output``: see relu_backward)."""
+        """grad_output * leaky_relu'(x) in one pass (``output``: see relu_backward).
+        ``grad_output`` (and ``output``) have x's (L, R, C) shape, as has the result."""
         return _act_backward(self, grad_output, RCML_ACT_LEAKY_RELU,
                              _to_float(slope, "leaky_relu_backward"), "leaky_relu_backward",
                              output)
@@ -1156,30 +1227,36 @@ cdef class RamTensor:
     def sigmoid_backward(self, grad_output, output=None):
         """grad_output * sigmoid'(x) in one pass. With ``output`` = sigmoid(x) (saved by
         the forward pass) it is grad * y * (1 - y), a memory-bound pass (as PyTorch's);
-        without, sigmoid'(x) is recomputed from x with full accuracy in the tails."""
+        without, sigmoid'(x) is recomputed from x with full accuracy in the tails.
+        ``grad_output`` (and ``output``) have x's (L, R, C) shape, as has the result."""
         return _act_backward(self, grad_output, RCML_ACT_SIGMOID, 0.0, "sigmoid_backward",
                              output)
 
     def tanh_backward(self, grad_output, output=None):
-        """grad_output * tanh'(x) in one pass (``output`` = tanh(x): grad * (1 - y^2))."""
+        """grad_output * tanh'(x) in one pass (``output`` = tanh(x): grad * (1 - y^2)).
+        ``grad_output`` (and ``output``) have x's (L, R, C) shape, as has the result."""
         return _act_backward(self, grad_output, RCML_ACT_TANH, 0.0, "tanh_backward", output)
 
     def swish_backward(self, grad_output):
-        """grad_output * swish'(x) in one pass."""
+        """grad_output * swish'(x) in one pass.
+        ``grad_output`` has x's (L, R, C) shape, as has the result."""
         return _act_backward(self, grad_output, RCML_ACT_SWISH, 0.0, "swish_backward")
 
     def gelu_backward(self, grad_output, approximate=True):
-        """grad_output * gelu'(x) in one pass."""
+        """grad_output * gelu'(x) in one pass.
+        ``grad_output`` has x's (L, R, C) shape, as has the result."""
         return _act_backward(self, grad_output, _gelu_id(approximate), 0.0, "gelu_backward")
 
     def softmax_backward(self, grad_output, axis=-1):
         """J(x)^T grad_output per slice along ``axis``: y * (g - sum(g * y)), y = softmax(x)
-        (x is this tensor, the softmax input)."""
+        (x is this tensor, the softmax input).
+        ``grad_output`` has x's (L, R, C) shape, as has the result."""
         return _softmax(self, axis, _SMX_BACKWARD, grad_output, "softmax_backward")
 
     def log_softmax_backward(self, grad_output, axis=-1):
         """The backward of log_softmax at its input x (this tensor) per slice along
-        ``axis``: g - softmax(x) * sum(g), in one fused pass (softmax recomputed)."""
+        ``axis``: g - softmax(x) * sum(g), in one fused pass (softmax recomputed).
+        ``grad_output`` has x's (L, R, C) shape, as has the result."""
         return _softmax(self, axis, _SMX_LOG_BACKWARD, grad_output, "log_softmax_backward")
 
     def softmax_jacobian(self):
@@ -1190,7 +1267,8 @@ cdef class RamTensor:
     # ------------------------------------------------- normalization (issue 4)
     def min_max_norm(self, axis=None):
         """(x - min) / (max - min) over all elements or per slice along ``axis``; a
-        constant input (or slice) gives zeros, not NaN."""
+        constant input (or slice) gives zeros, not NaN.
+        Returns values in [0, 1], a new tensor of the same (L, R, C) shape."""
         return _normalize(self, axis, False, 0.0, False, "min_max_norm")
 
     def min_max_norm_(self, axis=None):
@@ -1199,7 +1277,8 @@ cdef class RamTensor:
 
     def z_score_norm(self, axis=None, ddof=0):
         """(x - mean) / std (std with ``ddof``) over all elements or per slice along
-        ``axis``; a constant input (or slice) gives zeros, not NaN."""
+        ``axis``; a constant input (or slice) gives zeros, not NaN.
+        Returns a new tensor of the same (L, R, C) shape, in units of standard deviations."""
         return _normalize(self, axis, True, _to_ddof(ddof), False, "z_score_norm")
 
     def z_score_norm_(self, axis=None, ddof=0):

@@ -548,7 +548,8 @@ class _Scaler:
         return self._run(x, inverse=True)
 
     def fit_transform(self, x: Any) -> NDArray[Any]:
-        """``fit(x)`` then ``transform(x)``."""
+        """``fit(x)`` then ``transform(x)``.
+        Returns a new NumPy array of x's shape, ``(n, f)`` or ``(n, ..., f)``."""
         return self.fit(x).transform(x)
 
     def get_config(self) -> dict[str, Any]:

@@ -759,7 +759,8 @@ def load_state_binary(path, *, verify=True) -> list:
     """Load the list of tensors saved by ``save_tensors_binary`` (or any safetensors file
     of F32 tensors of rank <= 3, in data-offset order). Damaged, truncated or hostile
     files raise ``rc.FormatError``. ``verify=False`` skips the checksum (see
-    ``rc.io.load_binary_with_metadata``)."""
+    ``rc.io.load_binary_with_metadata``).
+    Returns a list of RamTensors, each in its saved (layers, rows, cols) shape."""
     return load_binary_with_metadata(path, verify=verify)[0]
 
 
@@ -966,7 +967,8 @@ def _values_to_tensor(data, shape, where: str) -> RamTensor:
 
 def load_state_json(path) -> list:
     """Load the list of tensors saved by ``save_tensors_json``. Damaged or hostile files
-    raise ``rc.FormatError``."""
+    raise ``rc.FormatError``.
+    Returns a list of RamTensors, each in its saved (layers, rows, cols) shape."""
     what = "load_state_json"
     f, size = _open_regular(path, what, buffered=True)
     with f:

@@ -195,40 +195,51 @@ def _nll(actual, log_probs, weight, reduction, want_value, want_grad, what):
 
 def mse_loss(actual, predicted, *, weight=None, reduction="mean"):
     """Mean squared error ``mean((predicted - actual)^2)`` (a float; the terms as a tensor
-    for ``reduction="none"``; ``weight``: per row, see the module notes)."""
+    for ``reduction="none"``; ``weight``: per row, see the module notes).
+    ``actual`` and ``predicted`` are (L, R, C) tensors (or arrays) of the same shape; the "none"
+    terms have that shape too."""
     return _elem(_MSE, actual, predicted, weight, reduction, True, False, "mse_loss")[0]
 
 
 def mse_deriv(actual, predicted, *, weight=None, reduction="mean") -> RamTensor:
-    """d mse_loss / d predicted = ``2 (predicted - actual) / n`` (times the weights)."""
+    """d mse_loss / d predicted = ``2 (predicted - actual) / n`` (times the weights).
+    Returns a RamTensor of ``predicted``'s (L, R, C) shape."""
     return _elem(_MSE, actual, predicted, weight, reduction, False, True, "mse_deriv")[1]
 
 
 def mae_loss(actual, predicted, *, weight=None, reduction="mean"):
-    """Mean absolute error ``mean(|predicted - actual|)``."""
+    """Mean absolute error ``mean(|predicted - actual|)``.
+    ``actual`` and ``predicted`` are (L, R, C) of the same shape; returns a float (the terms as a
+    tensor of that shape for ``reduction="none"``)."""
     return _elem(_MAE, actual, predicted, weight, reduction, True, False, "mae_loss")[0]
 
 
 def mae_deriv(actual, predicted, *, weight=None, reduction="mean") -> RamTensor:
-    """d mae_loss / d predicted = ``sign(predicted - actual) / n`` (0 where equal)."""
+    """d mae_loss / d predicted = ``sign(predicted - actual) / n`` (0 where equal).
+    Returns a RamTensor of ``predicted``'s (L, R, C) shape."""
     return _elem(_MAE, actual, predicted, weight, reduction, False, True, "mae_deriv")[1]
 
 
 def binary_cross_entropy(actual, predicted, *, weight=None, reduction="mean"):
     """Mean binary cross-entropy of probabilities ``predicted`` in [0, 1] against targets
-    ``actual`` (logs clamped at -100, so saturated predictions stay finite)."""
+    ``actual`` (logs clamped at -100, so saturated predictions stay finite).
+    ``actual`` and ``predicted`` are (L, R, C) of the same shape; returns a float in nats (the
+    terms as a tensor of that shape for ``reduction="none"``)."""
     return _elem(_BCE, actual, predicted, weight, reduction, True, False, "binary_cross_entropy")[0]
 
 
 def binary_cross_entropy_deriv(actual, predicted, *, weight=None, reduction="mean") -> RamTensor:
-    """d binary_cross_entropy / d predicted = ``(p - a) / max(p (1 - p), 1e-12) / n``."""
+    """d binary_cross_entropy / d predicted = ``(p - a) / max(p (1 - p), 1e-12) / n``.
+    Returns a RamTensor of ``predicted``'s (L, R, C) shape."""
     what = "binary_cross_entropy_deriv"
     return _elem(_BCE, actual, predicted, weight, reduction, False, True, what)[1]
 
 
 def binary_cross_entropy_with_logits(actual, logits, *, weight=None, reduction="mean"):
     """Mean binary cross-entropy of ``sigmoid(logits)`` against targets ``actual``, from the
-    logits (stable for any finite logits): ``mean(max(z, 0) - z a + log1p(e^-|z|))``."""
+    logits (stable for any finite logits): ``mean(max(z, 0) - z a + log1p(e^-|z|))``.
+    ``actual`` (targets in [0, 1]) and ``logits`` are (L, R, C) of the same shape; returns a
+    float in nats (the terms of that shape for "none")."""
     what = "binary_cross_entropy_with_logits"
     return _elem(_BCE_LOGITS, actual, logits, weight, reduction, True, False, what)[0]
 
@@ -236,7 +247,8 @@ def binary_cross_entropy_with_logits(actual, logits, *, weight=None, reduction="
 def binary_cross_entropy_with_logits_deriv(
     actual, logits, *, weight=None, reduction="mean"
 ) -> RamTensor:
-    """d binary_cross_entropy_with_logits / d logits = ``(sigmoid(z) - a) / n``."""
+    """d binary_cross_entropy_with_logits / d logits = ``(sigmoid(z) - a) / n``.
+    Returns a RamTensor of ``logits``' (L, R, C) shape."""
     what = "binary_cross_entropy_with_logits_deriv"
     return _elem(_BCE_LOGITS, actual, logits, weight, reduction, False, True, what)[1]
 
@@ -245,7 +257,9 @@ def cross_entropy_loss(actual, logits, *, weight=None, reduction="mean", label_s
     """Softmax cross-entropy from ``logits`` (rows = samples, cols = classes; all layers'
     rows count), mean over rows. ``actual``: one-hot (or class probabilities) of the
     logits' shape, or integer class labels, one per row (list, NumPy array or tensor).
-    ``weight``: one per row (weighted mean sum(w l) / sum(w)); ``label_smoothing``: torch's."""
+    ``weight``: one per row (weighted mean sum(w l) / sum(w)); ``label_smoothing``: torch's.
+    Shapes: logits (L, R, C) with C classes, labels L * R ints; returns a float in nats, or the
+    (L, R, 1) per-row terms for ``reduction="none"``."""
     what = "cross_entropy_loss"
     return _xent(actual, logits, weight, reduction, label_smoothing, True, False, what)[0]
 
@@ -253,7 +267,8 @@ def cross_entropy_loss(actual, logits, *, weight=None, reduction="mean", label_s
 def cross_entropy_deriv(
     actual, logits, *, weight=None, reduction="mean", label_smoothing=0.0
 ) -> RamTensor:
-    """d cross_entropy_loss / d logits = ``(softmax(logits) - onehot(actual)) / rows``."""
+    """d cross_entropy_loss / d logits = ``(softmax(logits) - onehot(actual)) / rows``.
+    Returns a RamTensor of ``logits``' (L, R, C) shape."""
     what = "cross_entropy_deriv"
     return _xent(actual, logits, weight, reduction, label_smoothing, False, True, what)[1]
 
@@ -261,12 +276,15 @@ def cross_entropy_deriv(
 def nll_loss(actual, log_probs, weight=None, reduction="mean"):
     """Negative log-likelihood ``mean(-log_probs[row, label])`` (torch's nll_loss; feed it
     ``logits.log_softmax()``). ``actual``: integer class labels, one per row. ``weight``:
-    one per CLASS, as torch's; the weighted mean is sum(w[y] l) / sum(w[y])."""
+    one per CLASS, as torch's; the weighted mean is sum(w[y] l) / sum(w[y]).
+    Shapes: log_probs (L, R, C) with C classes, labels L * R ints; returns a float, or the (L, R,
+    1) per-row terms for ``reduction="none"``."""
     return _nll(actual, log_probs, weight, reduction, True, False, "nll_loss")[0]
 
 
 def nll_deriv(actual, log_probs, weight=None, reduction="mean") -> RamTensor:
-    """d nll_loss / d log_probs: ``-w[label] / sum(w[y])`` at each row's label, 0 elsewhere."""
+    """d nll_loss / d log_probs: ``-w[label] / sum(w[y])`` at each row's label, 0 elsewhere.
+    Returns a RamTensor of ``log_probs``' (L, R, C) shape."""
     return _nll(actual, log_probs, weight, reduction, False, True, "nll_deriv")[1]
 
 
@@ -396,7 +414,9 @@ class Loss:
     deriv = grad
 
     def value_and_grad(self, actual, predicted, weight=None):
-        """``(loss, d loss / d predicted)`` in one pass over memory."""
+        """``(loss, d loss / d predicted)`` in one pass over memory.
+        Returns ``(float, RamTensor of predicted's shape)``; for ``reduction="none"`` the value
+        is a RamTensor of the terms."""
         return self._run(actual, predicted, weight, True, True)
 
     def _run(self, actual, predicted, weight, want_value, want_grad):
@@ -434,14 +454,16 @@ class _ElementLoss(Loss):
 
 
 class MSE(_ElementLoss):
-    """Mean squared error."""
+    """Mean squared error.
+    ``predicted`` and ``actual``: (L, R, C) of the same shape."""
 
     name = "mse"
     kind = _MSE
 
 
 class MAE(_ElementLoss):
-    """Mean absolute error."""
+    """Mean absolute error.
+    ``predicted`` and ``actual``: (L, R, C) of the same shape."""
 
     name = "mae"
     kind = _MAE
@@ -450,7 +472,9 @@ class MAE(_ElementLoss):
 class BinaryCrossEntropy(_ElementLoss):
     """Binary cross-entropy of probabilities (clamped logs, finite at 0 and 1), or with
     ``from_logits=True`` of ``sigmoid(predicted)`` computed from the logits (stable; the
-    gradient is then ``(sigmoid(z) - a) / n``, what a sigmoid output layer fuses with)."""
+    gradient is then ``(sigmoid(z) - a) / n``, what a sigmoid output layer fuses with).
+    ``predicted`` and ``actual``: (L, R, C) of the same shape, probabilities in [0, 1] (or
+    logits)."""
 
     name = "binary_cross_entropy"
 
@@ -465,7 +489,9 @@ class BinaryCrossEntropy(_ElementLoss):
 
 class CrossEntropy(Loss):
     """Softmax cross-entropy from logits; targets one-hot or integer labels per row;
-    ``label_smoothing`` as torch's; ``weight=`` one per row (mean sum(w l) / sum(w))."""
+    ``label_smoothing`` as torch's; ``weight=`` one per row (mean sum(w l) / sum(w)).
+    ``predicted``: (L, R, C) logits, C classes; ``actual``: the same shape or L * R integer
+    labels."""
 
     name = "cross_entropy"
     takes_labels = True
@@ -495,7 +521,8 @@ class CrossEntropy(Loss):
 
 class NLL(Loss):
     """Negative log-likelihood of log-probabilities (torch's nll_loss) at integer labels,
-    one per row; ``weight=`` one per CLASS (mean sum(w[y] l) / sum(w[y]))."""
+    one per row; ``weight=`` one per CLASS (mean sum(w[y] l) / sum(w[y])).
+    ``predicted``: (L, R, C) log-probabilities, C classes; ``actual``: L * R integer labels."""
 
     name = "nll"
     takes_labels = True

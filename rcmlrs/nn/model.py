@@ -834,7 +834,9 @@ class Model:
         can be read only once: every epoch continues it, so with ``epochs > 1`` give
         ``steps_per_epoch`` (batches per epoch), or pass a list, Sequence or function
         instead; an exhausted source raises ValueError. Batches come in the source's order
-        (``shuffle`` applies to arrays only) and may differ in size.
+        (``shuffle`` applies to arrays only) and may differ in size. Shapes: ``x`` is
+        ``(n, features)``, ``(n, timesteps, features)`` or ``(n, H, W, C)``; ``y`` is
+        ``(n, units)`` (or ``(n,)`` integer labels for cross-entropy), n samples in both.
 
         ``validation_split``: the LAST fraction of the samples (taken before shuffling, as
         Keras) is held out and evaluated after each epoch (``val_`` logs);
@@ -1110,7 +1112,11 @@ class Model:
         return logs
 
     def evaluate(self, x: Any, y: Any, batch_size: int = 256, verbose: int = 0) -> dict[str, float]:
-        """Loss and metrics over (x, y) as a dict, e.g. {"loss": 0.08, "accuracy": 0.97}."""
+        """Loss and metrics over (x, y) as a dict, e.g. {"loss": 0.08, "accuracy": 0.97}.
+
+        ``x`` and ``y``: samples-first NumPy arrays as for ``fit`` (``(n, features)`` and
+        ``(n, units)`` or ``(n,)`` labels); the values are Python floats, the loss in its
+        own units and accuracies as fractions in [0, 1]."""
         import numpy as np
 
         if self.loss is None:
@@ -1130,7 +1136,7 @@ class Model:
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """Model outputs for x as a NumPy float32 array, samples first: ``(n, units)``,
         or ``(n, timesteps, units)`` for sequence outputs. Runs in batches with
-        training=False."""
+        training=False. ``x`` is a samples-first array of n samples, as for ``fit``."""
         import numpy as np
 
         _check_int(batch_size, "batch_size", 1, "predict")

@@ -176,7 +176,8 @@ class Optimizer:
     def lr(self) -> float:
         """The learning rate of the next step: the number set, or the schedule evaluated
         at ``t`` (the number of steps taken). Assign a number or a schedule to change it
-        (a callback's way in); it is read at every step."""
+        (a callback's way in); it is read at every step.
+        A float >= 0: the step size per ``step`` call (not per epoch)."""
         sched = self._lr
         if callable(sched):
             return self._scheduled(sched, self.t)
@@ -231,7 +232,8 @@ class Optimizer:
 
     # ------------------------------------------------------------------ params
     def add_params(self, params) -> None:
-        """Add one RamTensor or an iterable of them; each gets fresh state."""
+        """Add one RamTensor or an iterable of them; each gets fresh state.
+        Each parameter is an (L, R, C) RamTensor; its state tensors take the same shape."""
         if isinstance(params, RamTensor):
             params = [params]
         try:
@@ -267,7 +269,9 @@ class Optimizer:
         """Update every parameter in place from ``grads`` (aligned with ``params``; a
         None entry skips that parameter this step) at the learning rate ``lr`` (a schedule
         is evaluated once, at ``t``), each gradient clipped first when ``clipnorm`` /
-        ``clipvalue`` are set (the caller's gradients are not changed). Increments ``t``."""
+        ``clipvalue`` are set (the caller's gradients are not changed). Increments ``t``.
+        Each gradient is a RamTensor (or array) of its parameter's (L, R, C) shape; ``lr`` is the
+        step size of one ``step`` call (not per epoch)."""
         name = type(self).__name__
         if isinstance(grads, RamTensor):
             grads = [grads]
@@ -405,7 +409,9 @@ class Adam(Optimizer):
     ``v = beta2 v + (1 - beta2) g^2``, ``p -= lr/(1 - beta1^t) * m / (sqrt(v)/sqrt(1 -
     beta2^t) + eps)``. ``weight_decay`` adds ``wd * p`` to the gradient (L2), or with
     ``decoupled_weight_decay=True`` scales ``p *= 1 - lr * wd`` first (AdamW).
-    ``amsgrad`` normalises by the running maximum of ``v``. One fused pass per tensor."""
+    ``amsgrad`` normalises by the running maximum of ``v``. One fused pass per tensor.
+    ``lr`` is the step size per step; ``beta1`` and ``beta2`` are unitless decay rates in
+    [0, 1); ``eps`` is in gradient units."""
 
     _hyper_names = (
         "lr",
@@ -492,7 +498,8 @@ class Adam(Optimizer):
 class SGD(Optimizer):
     """SGD as ``torch.optim.SGD``: ``g += wd * p``; with momentum, ``buf = g`` on the
     first step, then ``buf = momentum * buf + (1 - dampening) * g``, and the update
-    direction is ``g + momentum * buf`` (nesterov) or ``buf``; ``p -= lr * direction``."""
+    direction is ``g + momentum * buf`` (nesterov) or ``buf``; ``p -= lr * direction``.
+    ``lr`` is the step size per step; ``momentum`` and ``dampening`` are unitless fractions."""
 
     _hyper_names = (
         "lr",
@@ -579,7 +586,8 @@ class RMSprop(Optimizer):
     ``sq = alpha sq + (1 - alpha) g^2``; ``avg = sqrt(sq) + eps``, or with ``centered``
     ``avg = sqrt(sq - ga^2) + eps`` where ``ga = lerp(ga, g, 1 - alpha)``; with
     ``momentum > 0`` ``buf = momentum buf + g / avg`` and ``p -= lr buf``, else
-    ``p -= lr g / avg``. ``alpha`` is in [0, 1]. One fused pass per tensor."""
+    ``p -= lr g / avg``. ``alpha`` is in [0, 1]. One fused pass per tensor.
+    ``lr`` is the step size per step; ``eps`` is in gradient units."""
 
     _hyper_names = (
         "lr",
@@ -672,7 +680,8 @@ class Adagrad(Optimizer):
     """Adagrad as ``torch.optim.Adagrad``: ``g += wd * p``; ``sum += g^2`` (``sum``
     starts at ``initial_accumulator_value``); ``p -= clr g / (sqrt(sum) + eps)`` with
     ``clr = lr / (1 + (step - 1) lr_decay)`` (``step``: this parameter's step number,
-    from 1). One fused pass per tensor."""
+    from 1). One fused pass per tensor.
+    ``lr`` is the step size per step; ``lr_decay`` is per step; ``eps`` is in gradient units."""
 
     _hyper_names = (
         "lr",
@@ -739,7 +748,9 @@ class Nadam(Optimizer):
     ``p -= lr (1 - mu_t) / (1 - prod) g / den + lr mu_{t+1} / (1 - prod mu_{t+1}) m / den``,
     ``den = sqrt(v / (1 - beta2^t)) + eps``. ``weight_decay`` is L2, or decoupled
     (``p *= 1 - lr wd``, NAdamW) with ``decoupled_weight_decay=True``. One fused pass per
-    tensor."""
+    tensor.
+    ``lr`` is the step size per step; ``beta1`` and ``beta2`` are unitless decay rates in
+    [0, 1); ``eps`` is in gradient units."""
 
     _hyper_names = (
         "lr",

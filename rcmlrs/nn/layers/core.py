@@ -15,7 +15,8 @@ class Dropout(Layer):
     """Zeroes a fraction ``rate`` of the inputs during training and scales the rest by
     1 / (1 - rate) (inverted dropout); the identity at inference. Masks come from the
     counter-based generator: ``fit`` hands the layer a seed per epoch (``reseed``), so a
-    seed reproduces them, and a resumed run draws the same masks."""
+    seed reproduces them, and a resumed run draws the same masks.
+    ``rate`` is a probability in [0, 1); the output has the input's shape."""
 
     kind = "dropout"
     cache_attrs = ("_mask",)

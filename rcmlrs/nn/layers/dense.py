@@ -37,7 +37,9 @@ class Dense(Layer):
     Initial W from ``kernel_initializer`` (Glorot uniform), b from ``bias_initializer``
     (zeros): a name, an ``rc.nn.initializers`` object or a function ``(shape, seed)``.
     ``kernel_regularizer`` / ``bias_regularizer`` (``rc.nn.regularizers.L1/L2/L1L2``)
-    add their penalty to the training loss and its gradient to W's / b's."""
+    add their penalty to the training loss and its gradient to W's / b's.
+    Samples ``(features,)`` give ``(units,)``, ``(timesteps, features)`` give ``(timesteps,
+    units)``."""
 
     kind = "dense"
     cache_attrs = ("_x", "_z", "_y")

@@ -96,7 +96,8 @@ class Normalization(Layer):
         return None
 
     def forward(self, x: RamTensor, training: bool = False) -> RamTensor:
-        """``(x - mean) / scale`` on an engine batch whose last axis is the features."""
+        """``(x - mean) / scale`` on an engine batch whose last axis is the features.
+        The output has ``x``'s shape; its values are in units of ``scale`` (standard deviations)."""
         x = as_batch(x)
         if self.mean is None:
             raise ValueError("Normalization: no statistics; call adapt(x_train) first")
@@ -110,7 +111,8 @@ class Normalization(Layer):
         return (x - self._mean_t) / self._scale_t
 
     def backward(self, grad: RamTensor) -> RamTensor | None:
-        """dL/dx = dL/dy / scale (the statistics are constants)."""
+        """dL/dx = dL/dy / scale (the statistics are constants).
+        ``grad`` and the result have the last input's shape."""
         return as_batch(grad) / self._scale_t
 
     def get_config(self) -> dict[str, Any]:

@@ -178,7 +178,9 @@ class _Recurrent(Layer):
 
 class RNN(_Recurrent):
     """Elman RNN: ``h_t = act(x_t Wx + h_{t-1} Wh + b)``, zero initial state; Glorot
-    Wx, orthogonal Wh, zero b by default (the options: ``_Recurrent``)."""
+    Wx, orthogonal Wh, zero b by default (the options: ``_Recurrent``).
+    Samples ``(timesteps, features)`` give ``(units,)``, or ``(timesteps, units)`` with
+    ``return_sequences``."""
 
     kind = "rnn"
     cache_attrs = ("_x", "_hs")
@@ -260,7 +262,9 @@ class LSTM(_Recurrent):
     ``h_t = o tanh(c_t)``; W (1, in, 4 units) Glorot, U (1, units, 4 units) orthogonal,
     b zero except the forget gate's 1 by default (the options: ``_Recurrent``;
     ``unit_forget_bias``, Keras's, sets the forget gate's bias to 1 whatever
-    ``bias_initializer`` gives)."""
+    ``bias_initializer`` gives).
+    Samples ``(timesteps, features)`` give ``(units,)``, or ``(timesteps, units)`` with
+    ``return_sequences``."""
 
     kind = "lstm"
     cache_attrs = ("_x", "_G", "_cs", "_hs")
