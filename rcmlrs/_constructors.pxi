@@ -110,17 +110,20 @@ def from_numpy(arr):
 
 
 def zeros(shape):
-    """A tensor of zeros; ``shape`` is an int or a 1-3 tuple (right-aligned)."""
+    """A tensor of zeros; ``shape`` is an int or a 1-3 tuple (right-aligned).
+    An int n gives (1, 1, n), (r, c) gives (1, r, c) and (l, r, c) gives (l, r, c)."""
     return full(shape, 0.0)
 
 
 def ones(shape):
-    """A tensor of ones."""
+    """A tensor of ones.
+    ``shape`` as for ``zeros``: an int n gives (1, 1, n), (r, c) gives (1, r, c)."""
     return full(shape, 1.0)
 
 
 def full(shape, value):
-    """A tensor filled with ``value``."""
+    """A tensor filled with ``value``.
+    ``shape`` as for ``zeros``: an int n gives (1, 1, n), (r, c) gives (1, r, c)."""
     L, R, C = _shape3(shape, "full")
     cdef float v = _to_float(value, "full")
     cdef RamTensor out = _empty(L, R, C)
@@ -133,7 +136,8 @@ def full(shape, value):
 
 
 def concat(tensors, axis=0):
-    """Join tensors along ``axis`` (0, 1 or 2; negatives allowed); the other axes must match."""
+    """Join tensors along ``axis`` (0, 1 or 2; negatives allowed); the other axes must match.
+    E.g. (L, R, C1) and (L, R, C2) along axis 2 give (L, R, C1 + C2)."""
     ts = [_as_tensor(t, "concat") for t in tensors]
     if not ts:
         raise ValueError("concat: need at least one tensor")

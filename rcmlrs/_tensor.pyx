@@ -661,7 +661,8 @@ cdef class RamTensor:
         becomes hi (as ``np.clip`` and ``torch.clamp``). A bound is a number, a tensor or
         array (broadcasting with x, like ``np.clip``), or None for no bound (not both);
         a NaN bound is no bound.
-        Returns a new tensor of x's (L, R, C) shape."""
+        Returns a new tensor of the broadcast shape of x and the bounds (x's shape for
+        number bounds)."""
         return _clip(self, lo, hi)
 
     # ------------------------------------------ comparisons and selection (issue 14)
