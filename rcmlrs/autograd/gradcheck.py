@@ -38,6 +38,8 @@ def gradcheck(
     quotient is taken in float64 from the float32 outputs. Returns True, or raises
     GradcheckError naming the input, the element and both values of the worst mismatch
     (``|analytic - numeric| > atol + rtol * |numeric|``). Cost: 2 calls per element.
+    ``eps`` is an absolute step in the inputs' units; ``atol`` is in gradient units (output
+    units per input unit) and ``rtol`` is a fraction of ``|numeric|`` (1e-2 is 1%).
     """
     tensors = [i for i, x in enumerate(inputs) if isinstance(x, RamTensor)]
     if not tensors:

@@ -116,7 +116,9 @@ class Tape(_TapeCore):
         _install()
 
     def watch(self, *tensors: Any) -> None:
-        """Track these tensors (or lists of tensors): ops on them are recorded."""
+        """Track these tensors (or lists of tensors): ops on them are recorded.
+
+        Tensors of any shape may be watched; they are neither copied nor changed."""
         tracked = self._tracked
         for t in tensors:
             if isinstance(t, (list, tuple)):
@@ -207,7 +209,9 @@ class Tape(_TapeCore):
 
     @property
     def entries(self) -> list[tuple[str, RamTensor, tuple, dict | None]]:
-        """The recorded ops as (name, output, inputs, attrs), in execution order."""
+        """The recorded ops as (name, output, inputs, attrs), in execution order.
+
+        ``output`` and ``inputs`` are the RamTensors themselves, in their own shapes."""
         return [e[:4] for e in self._entries]
 
     def listing(self, target: RamTensor | None = None, sources: Any = None) -> str:

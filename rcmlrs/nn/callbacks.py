@@ -81,7 +81,7 @@ class Callback:
     def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Called after each training batch with ``{"batch", "size", "loss"}`` ("loss" the running
         mean of the epoch's training loss so far), only for callbacks that override it; does nothing
-        here."""
+        here. ``batch`` counts from 0 within the epoch; "size" is the batch's sample count."""
         pass
 
     def __repr__(self) -> str:
@@ -232,7 +232,9 @@ class EarlyStopping(_Monitor):
     such epochs in a row. ``baseline``: an improvement also has to beat it to reset the
     wait. ``restore_best_weights``: at the end of training (stopped or not; Keras 3) the
     model gets back the weights of the best epoch, bit for bit (``stopped_epoch``,
-    ``best_epoch`` and ``best`` say what happened)."""
+    ``best_epoch`` and ``best`` say what happened). ``patience`` and ``start_from_epoch``
+    count epochs; ``stopped_epoch`` and ``best_epoch`` are epoch indices from 0 in the
+    ``fit`` call; ``min_delta`` and ``baseline`` are in the monitored quantity's units."""
 
     def __init__(
         self,
@@ -380,7 +382,8 @@ def _get_lr(model: Any, what: str) -> float:
 class LearningRateScheduler(Callback):
     """At the start of each epoch set ``model.optimizer.lr`` (the live rate: Adam and SGD
     read it at every step) to ``schedule(epoch, lr)``, ``epoch`` counted from 0 in this
-    ``fit`` call and ``lr`` the current rate. The epoch logs get the rate as "lr"."""
+    ``fit`` call and ``lr`` the current rate. The epoch logs get the rate as "lr".
+    The rate is the optimizer's step size per update (per batch), not per epoch."""
 
     def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
         super().__init__()
@@ -420,7 +423,9 @@ class ReduceLROnPlateau(_Monitor):
     more than ``min_delta``) records the best and resets the wait; otherwise, out of
     cooldown, the wait grows and when it reaches ``patience`` and ``lr > min_lr`` the rate
     becomes ``max(lr * factor, min_lr)``, the wait resets and ``cooldown`` epochs start.
-    The epoch logs get the rate as "lr"."""
+    The epoch logs get the rate as "lr". ``patience`` and ``cooldown`` count epochs,
+    ``factor`` is a multiplier in [0, 1), ``min_lr`` a rate per optimizer step and
+    ``min_delta`` is in the monitored quantity's units."""
 
     def __init__(
         self,

@@ -139,7 +139,8 @@ def serialize(init: str | Initializer) -> str | dict[str, Any]:
 
 class InitializerObject:
     """Base of the initializer classes: ``init(shape, seed)`` gives the tensor; ``seed``
-    given to the constructor overrides the layer's."""
+    given to the constructor overrides the layer's. ``shape`` is the rank-3 ``(1, fan_in,
+    fan_out)`` of the weight and the tensor has exactly that shape."""
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):

@@ -83,7 +83,8 @@ class Metric:
         """Forget everything seen."""
 
     def update_state(self, y_true: Any, y_pred: Any) -> None:
-        """Take one batch (NumPy arrays or tensors; see the module docstring)."""
+        """Take one batch (NumPy arrays or tensors; see the module docstring): ``y_pred``
+        as ``(rows, units)`` and ``y_true`` as labels ``(rows,)`` or targets ``(rows, units)``."""
         raise NotImplementedError
 
     def result(self) -> float:
@@ -95,7 +96,9 @@ class Metric:
         self, out: RamTensor, lin: RamTensor, yb: RamTensor, labels: bool, thr: float
     ) -> None:
         """What the model calls: one engine batch (``lin`` what the loss took, ``thr`` the
-        decision threshold on it, ``yb`` the targets, or labels as floats)."""
+        decision threshold on it, ``yb`` the targets, or labels as floats). ``thr`` is 0 when
+        ``lin`` holds logits and 0.5 when it holds probabilities in [0, 1]; ``out`` and ``lin``
+        are the output batch in its engine layout, read as ``(rows, units)``."""
         keep = self.threshold
         self.threshold = thr if self.uses_logits else 0.5
         try:
@@ -144,7 +147,9 @@ class _Mean(Metric):
 
 
 class Accuracy(_Mean):
-    """The fraction of rows whose predicted class is the true one."""
+    """The fraction of rows whose predicted class is the true one.
+
+    The result is a fraction in [0, 1], not a percentage."""
 
     name = "accuracy"
 
@@ -277,7 +282,9 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 class Precision(_Confusion):
-    """tp / (tp + fp): binary (one unit) or macro."""
+    """tp / (tp + fp): binary (one unit) or macro.
+
+    The result is a fraction in [0, 1]; see the module docstring for the threshold."""
 
     name = "precision"
 
@@ -286,7 +293,9 @@ class Precision(_Confusion):
 
 
 class Recall(_Confusion):
-    """tp / (tp + fn): binary (one unit) or macro."""
+    """tp / (tp + fn): binary (one unit) or macro.
+
+    The result is a fraction in [0, 1]; see the module docstring for the threshold."""
 
     name = "recall"
 
@@ -295,7 +304,9 @@ class Recall(_Confusion):
 
 
 class F1Score(_Confusion):
-    """2 tp / (2 tp + fp + fn): binary (one unit) or the macro mean of per-class F1s."""
+    """2 tp / (2 tp + fp + fn): binary (one unit) or the macro mean of per-class F1s.
+
+    The result is a fraction in [0, 1]; see the module docstring for the threshold."""
 
     name = "f1"
 
@@ -304,7 +315,10 @@ class F1Score(_Confusion):
 
 
 class AUC(Metric):
-    """ROC AUC of a one-unit output over the epoch's scores (ties as scikit-learn)."""
+    """ROC AUC of a one-unit output over the epoch's scores (ties as scikit-learn).
+
+    ``y_pred`` has shape ``(rows, 1)`` (logits or probabilities: only their order
+    counts) and the result is in [0, 1]."""
 
     name = "auc"
     stores_predictions = True
@@ -334,7 +348,8 @@ class AUC(Metric):
 def roc_auc(y_true: Any, score: Any) -> float:
     """ROC AUC of binary ``y_true`` for ``score``: the trapezoid over the ROC points of
     the distinct scores, high to low (tied scores form one diagonal step); NaN when only
-    one class is present."""
+    one class is present. ``y_true`` and ``score`` are flattened to ``(n,)``; the result
+    is in [0, 1]."""
     import numpy as np
 
     t = np.asarray(y_true, dtype=bool).reshape(-1)
@@ -354,7 +369,9 @@ def roc_auc(y_true: Any, score: Any) -> float:
 
 
 class R2Score(Metric):
-    """Coefficient of determination over the epoch's stored targets and outputs."""
+    """Coefficient of determination over the epoch's stored targets and outputs.
+
+    Targets and outputs are read as ``(rows, units)``; the result is unitless, at most 1."""
 
     name = "r2"
     uses_logits = False

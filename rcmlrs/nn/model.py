@@ -547,7 +547,9 @@ class Model:
         return self.params
 
     def get_weights(self) -> list[RamTensor]:
-        """Copies of every parameter tensor, layer by layer (what ``set_weights`` takes back)."""
+        """Copies of every parameter tensor, layer by layer (what ``set_weights`` takes back).
+
+        Each is a rank-3 float32 RamTensor of its parameter's ``(layers, rows, cols)`` shape."""
         return [p.copy() for p in self.params]
 
     def set_weights(self, weights: list[Any]) -> None:
@@ -603,7 +605,9 @@ class Model:
         self.set_weights(weights)
 
     def summary(self) -> str:
-        """A table of layers, per-sample output shapes and parameter counts."""
+        """A table of layers, per-sample output shapes and parameter counts.
+
+        Shapes have no batch axis; counts are numbers of scalar weights."""
         if not self.built and self._declared_input_shape() is not None:
             self.build(self._declared_input_shape())
         rule, thick = "_" * 65, "=" * 65

@@ -134,7 +134,9 @@ class Progress:
         self.samples = 0  # samples seen so far (set by the caller; 0: unknown)
 
     def begin(self) -> None:
-        """Start the epoch's clock (and print the prefix line on a terminal)."""
+        """Start the epoch's clock (and print the prefix line on a terminal).
+
+        The clock is wall time; the line shows it in seconds and ms per step."""
         if self.tty and self.prefix:
             self.stream.write(self.prefix + "\n")
             self.stream.flush()
@@ -185,7 +187,9 @@ class Progress:
         self.stream.flush()
 
     def finish(self, logs: dict[str, float], done: int | None = None) -> None:
-        """The epoch's final line (``done``: the steps taken, for ``total=None`` or a stop)."""
+        """The epoch's final line (``done``: the steps taken, for ``total=None`` or a stop).
+
+        ``done`` counts steps (batches), not samples."""
         steps = self.total if done is None else done
         if steps is None:
             steps = 0

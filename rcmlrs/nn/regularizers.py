@@ -29,7 +29,9 @@ def _coef(v: object, what: str) -> float:
 
 class Regularizer:
     """Base of the penalties: ``reg(W)`` is the penalty as a float; ``penalty(W)`` the
-    same as a (1, 1, 1) tensor of tensor ops; ``gradient(W)`` d penalty / dW."""
+    same as a (1, 1, 1) tensor of tensor ops; ``gradient(W)`` d penalty / dW.
+    ``W`` is a rank-3 weight of any shape and the gradient has the same shape; the penalty
+    is added to the loss, in the loss's units."""
 
     def penalty(self, w: RamTensor) -> RamTensor:
         raise NotImplementedError

@@ -488,7 +488,9 @@ def load_model(
 
 
 def save_weights(model: Model, path: str | os.PathLike[str]) -> None:
-    """The params of ``model`` (built), in order, named ``layer/index``."""
+    """The params of ``model`` (built), in order, named ``layer/index``.
+
+    Each keeps its rank-3 ``(layers, rows, cols)`` shape in the file."""
     names = [f"{layer.name}/{i}" for layer in model.layers for i in range(len(layer.params))]
     desc = {"format": WEIGHTS_FORMAT, "version": 1, "names": names}
     meta = {WEIGHTS_KEY: json.dumps(desc, separators=(",", ":"))}
@@ -496,7 +498,9 @@ def save_weights(model: Model, path: str | os.PathLike[str]) -> None:
 
 
 def load_weights(path: str | os.PathLike[str]) -> list[RamTensor]:
-    """The tensors of a file written by ``save_weights`` (FormatError for anything else)."""
+    """The tensors of a file written by ``save_weights`` (FormatError for anything else).
+
+    They come back as rank-3 float32 RamTensors of the saved shapes, in the saved order."""
     from rcmlrs import io
 
     load: Any = io.load_binary_with_metadata

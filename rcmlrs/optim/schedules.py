@@ -65,7 +65,9 @@ def _count(v: Any, name: str, what: str, lo: int) -> int:
 
 class LearningRateSchedule:
     """Base class: ``__call__(step) -> float``, ``get_config()`` (the constructor's
-    arguments, JSON-able; ``from_config`` rebuilds the schedule), equality by config."""
+    arguments, JSON-able; ``from_config`` rebuilds the schedule), equality by config.
+    ``step`` counts optimizer steps from 0 (or epochs from 0 under a
+    ``LearningRateScheduler``); the value is the learning rate for that one step."""
 
     def __call__(self, step: Any) -> float:
         return self._value(_nonneg(step, "step", type(self).__name__))
@@ -90,7 +92,8 @@ class LearningRateSchedule:
 
 class StepDecay(LearningRateSchedule):
     """``initial_lr * gamma ** (step // step_size)``: torch's ``StepLR`` (the rate is
-    multiplied by ``gamma`` every ``step_size`` steps)."""
+    multiplied by ``gamma`` every ``step_size`` steps). ``initial_lr`` is the rate per
+    step at step 0; ``step_size`` is counted in steps."""
 
     def __init__(self, initial_lr: float, step_size: int, gamma: float = 0.1) -> None:
         what = "StepDecay"
@@ -109,7 +112,8 @@ class StepDecay(LearningRateSchedule):
 class ExponentialDecay(LearningRateSchedule):
     """``initial_lr * decay_rate ** (step / decay_steps)`` (Keras's ``ExponentialDecay``);
     with ``staircase`` the exponent is ``floor(step / decay_steps)``. ``decay_steps=1``
-    gives torch's ``ExponentialLR(gamma=decay_rate)``."""
+    gives torch's ``ExponentialLR(gamma=decay_rate)``. ``initial_lr`` is the rate per
+    step at step 0; ``decay_steps`` is counted in steps."""
 
     def __init__(
         self,
@@ -151,7 +155,9 @@ class CosineDecay(LearningRateSchedule):
     the rate goes linearly from ``initial_lr`` to ``warmup_target``
     (``initial_lr + (warmup_target - initial_lr) * step / warmup_steps``), then decays
     from ``warmup_target`` by the cosine above over ``s = min(step, warmup_steps +
-    decay_steps) - warmup_steps``. ``alpha`` in [0, 1] is the floor, as a fraction."""
+    decay_steps) - warmup_steps``. ``alpha`` in [0, 1] is the floor, as a fraction.
+    ``initial_lr`` and ``warmup_target`` are rates per step; ``decay_steps`` and
+    ``warmup_steps`` are counted in steps (from 0)."""
 
     def __init__(
         self,

@@ -232,7 +232,9 @@ class Layer:
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape: Shape, seeds: Seeds | None = None) -> Shape:
-        """Record the shapes (subclasses call this first, then ``add_weight``)."""
+        """Record the shapes (subclasses call this first, then ``add_weight``).
+
+        ``input_shape`` is per sample (no batch axis), as in ``compute_output_shape``."""
         input_shape = tuple(input_shape)
         self.output_shape = tuple(self.compute_output_shape(input_shape))
         self.input_shape = input_shape
