@@ -58,7 +58,12 @@ export RCMLRS_SANITIZE=1 # lets tests skip what ASan's quarantine distorts (RSS 
 export PYTHONMALLOC=malloc
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-run() { LD_PRELOAD="$ASAN_LIB" "$PY" "$@"; }
+# torch (a test reference) throws C++ exceptions: ASan's __cxa_throw interceptor needs the
+# real one resolvable at start-up, so libstdc++ is preloaded right after the runtime
+PRELOAD=$ASAN_LIB
+STDCXX=$($CC -print-file-name=libstdc++.so.6)
+[[ -f "$STDCXX" ]] && PRELOAD="$ASAN_LIB:$STDCXX"
+run() { LD_PRELOAD="$PRELOAD" "$PY" "$@"; }
 # --capture=sys: pytest must not capture file descriptor 2, or a sanitizer report written
 # there just before the process exits would be lost with the captured output
 args=("$@")
