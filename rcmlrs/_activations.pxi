@@ -98,12 +98,6 @@ cdef RamTensor _act_backward(RamTensor x, object grad, int act, float param, str
     return out
 
 
-def _act_backward_rule(x, grad, int act, float param, output):
-    """The tape's activation rule: grad * f'(x) by the fused backward kernel (from the
-    saved output y where f' is a function of y). Private."""
-    return _act_backward(_as_tensor(x, "backward"), grad, act, param, "backward", output)
-
-
 cdef enum:
     _SMX_SOFTMAX = 0
     _SMX_LOG = 1

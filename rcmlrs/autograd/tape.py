@@ -26,7 +26,6 @@ __all__ = ["Tape", "pause", "record"]
 # flag per input (tracked when recorded), ``versions`` each tensor input's in-place
 # version counter then (-1 for a number: nothing to check).
 _NAME, _OUT, _INPUTS, _ATTRS, _NEEDS, _BACKWARD, _VERSIONS = range(7)
-_Entry = tuple
 
 
 class _Recorder:
