@@ -289,7 +289,7 @@ cdef int _nn_gru_check(RamTensor x, RamTensor W, RamTensor U, RamTensor b,
                        str what) except -1:
     cdef Py_ssize_t I = x.C, H = U.R
     _nn_check(W.L == 1 and W.R == I and W.C == 3 * H and U.L == 1 and U.C == 3 * H
-              and b.n == 6 * H, f"{what}: input of shape {x.shape} does not fit kernels "
+              and b.L * b.R == 2 and b.C == 3 * H, f"{what}: input of shape {x.shape} does not fit kernels "
               f"{W.shape}, {U.shape} and bias {b.shape} (expected kernel (1, {I}, 3 units), "
               f"recurrent (1, units, 3 units), bias (1, 2, 3 units))")
     return 0
@@ -319,7 +319,7 @@ def _nn_gru_backward(RamTensor x, RamTensor W, RamTensor U, RamTensor G, RamTens
     _nn_check(W.L == 1 and W.R == I and W.C == 3 * H and U.L == 1 and U.C == 3 * H
               and Hs.L == T and Hs.R == B and Hs.C == H and dhs.n == Hs.n
               and G.L == T and G.R == B and G.C == 3 * H and Gh.n == G.n
-              and dW.n == W.n and dU.n == U.n and db.n == 6 * H,
+              and dW.n == W.n and dU.n == U.n and db.L * db.R == 2 and db.C == 3 * H,
               f"GRU.backward: shapes do not fit: x {x.shape}, kernels {W.shape} {U.shape}, "
               f"states {Hs.shape}, grads {dhs.shape}")
     cdef RamTensor WT = _empty(1, 3 * H, I), UT = _empty(1, 3 * H, H)

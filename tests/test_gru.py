@@ -227,6 +227,8 @@ def test_bad_shapes():
         rc.gru(rc.tensor(_rand((2, 2, 5), 82)), W, U, b)
     with pytest.raises(rc.ShapeError, match="bias"):
         rc.gru(x, W, U, rc.zeros((1, 1, 12)))
+    with pytest.raises(rc.ShapeError, match="bias"):
+        rc.gru(x, W, U, rc.zeros((1, 1, 24)))  # the right size, not two rows
     with pytest.raises(rc.ShapeError):
         rc.gru(x, W, rc.zeros((1, 4, 8)), b)
     with pytest.raises(TypeError):
@@ -235,3 +237,28 @@ def test_bad_shapes():
     layer.forward(x)
     with pytest.raises(rc.ShapeError, match="features"):
         layer.forward(rc.tensor(_rand((2, 2, 5), 83)))
+
+
+def test_backward_binding_checks_sizes():
+    from rcmlrs import _layers as L
+
+    W, U, b = _weights(3, 4, 90)
+    x = rc.tensor(_rand((2, 2, 3), 91))
+    G, Gh, hs = L._nn_gru_forward(x, W, U, b)
+    z = rc.zeros
+    good = [x, W, U, G, Gh, hs, z(hs.shape), z(W.shape), z(U.shape), z(b.shape)]
+    assert L._nn_gru_backward(*good, True).shape == x.shape
+    assert L._nn_gru_backward(*good, False) is None
+    for i, bad in [
+        (3, z((2, 2, 11))),  # gates
+        (4, z((2, 2, 11))),  # recurrent products
+        (5, z((2, 2, 5))),  # states
+        (6, z((2, 2, 3))),  # state gradients
+        (7, z((1, 3, 11))),  # dW
+        (8, z((1, 4, 11))),  # dU
+        (9, z((1, 1, 24))),  # db: one row of the right size
+    ]:
+        args = list(good)
+        args[i] = bad
+        with pytest.raises(rc.ShapeError, match="GRU.backward"):
+            L._nn_gru_backward(*args, True)
