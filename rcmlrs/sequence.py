@@ -84,6 +84,11 @@ def gru(
     for name, t in (("x", x), ("kernel", kernel), ("recurrent", recurrent)):
         if not isinstance(t, RamTensor):
             raise TypeError(f"gru: {name} must be a RamTensor, got {type(t).__name__}")
+    if x.layers == 0 and not return_sequences:
+        raise ShapeError(
+            "gru: a sequence of 0 time steps has no last state (pass return_sequences=True "
+            "to get the empty sequence of states)"
+        )
     b = rcmlrs.zeros((1, 2, recurrent.cols)) if bias is None else bias
     G, Gh, hs = _L._nn_gru_forward(x, kernel, recurrent, b)
     out = hs if return_sequences else hs[hs.layers - 1]

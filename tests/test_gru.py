@@ -233,6 +233,9 @@ def test_bad_shapes():
         rc.gru(x, W, rc.zeros((1, 4, 8)), b)
     with pytest.raises(TypeError):
         rc.gru(_np(x), W, U, b)
+    with pytest.raises(rc.ShapeError, match="0 time steps"):
+        rc.gru(rc.zeros((0, 2, 3)), W, U, b, return_sequences=False)
+    assert rc.gru(rc.zeros((0, 2, 3)), W, U, b).shape == (0, 2, 4)
     layer = nn.GRU(4)
     layer.forward(x)
     with pytest.raises(rc.ShapeError, match="features"):
