@@ -152,6 +152,12 @@ typedef struct {
     void (*lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X, const float *WT,
                           const float *UT, const float *G, const float *Cs, const float *Hs,
                           float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX);
+    /* GRU (gates [z | r | h], torch's equations); see rcml_gru_forward_f32 */
+    void (*gru_forward)(size_t T, size_t B, size_t I, size_t H, const float *X, const float *W,
+                        const float *U, const float *b, float *G, float *Gh, float *Hs);
+    void (*gru_backward)(size_t T, size_t B, size_t I, size_t H, const float *X, const float *WT,
+                         const float *UT, const float *G, const float *Gh, const float *Hs,
+                         float *dHs, float *dGx, float *dGh, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
 /* ------------------------------------------------------------ the one table */

@@ -92,3 +92,15 @@ void rcml_nn_dropout_f32(size_t n, float rate, const float *u, const float *x, f
         y[i] = x[i] * mk;
     }
 }
+
+/* ------------------------------------------------------------------ GRU */
+void rcml_gru_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X, const float *W,
+                          const float *U, const float *b, float *G, float *Gh, float *Hs) {
+    rcml_kernels()->rnn->gru_forward(T, B, I, H, X, W, U, b, G, Gh, Hs);
+}
+
+void rcml_gru_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X, const float *WT,
+                           const float *UT, const float *G, const float *Gh, const float *Hs,
+                           float *dHs, float *dGx, float *dGh, float *dW, float *dU, float *dX) {
+    rcml_kernels()->rnn->gru_backward(T, B, I, H, X, WT, UT, G, Gh, Hs, dHs, dGx, dGh, dW, dU, dX);
+}

@@ -540,6 +540,29 @@ RCML_FN(int, rcml_tensor_shape)(struct _object *obj, size_t *shape);
  * tensor refuses a gradient computed from the old values. 0, or -1 with TypeError. */
 RCML_FN(int, rcml_tensor_modified)(struct _object *obj);
 
+/* ------------------------------------------------------------ GRU and embedding (issue 12) */
+/* GRU over a time-major batch, gates [z | r | h] (torch.nn.GRU's equations, Keras
+ * reset_after=True), zero initial state: z = sig(x Wz + bz + h Uz + cz), r likewise,
+ * n = tanh(x Wh + bh + r (h Uh + ch)), h' = n + z (h - n). X (T, B, I), W (I, 3H),
+ * U (H, 3H), b (2, 3H) (row 0 the input bias, row 1 the recurrent one). G (T, B, 3H) gets
+ * the gate activations [z | r | n], Gh (T, B, 3H) h_{t-1} U + b[1], Hs (T, B, H) every h_t. */
+RCML_FN(void, rcml_gru_forward_f32)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                    const float *W, const float *U, const float *b, float *G,
+                                    float *Gh, float *Hs);
+/* BPTT for the above: dHs (T, B, H) in dL/dh_t from the outputs (modified); dGx and dGh
+ * (T, B, 3H) get dL/d(x W + b[0]) and dL/d(h U + b[1]) (their column sums are the two bias
+ * rows' gradients); WT (3H, I), UT (3H, H) transposed weights; dW (I, 3H), dU (H, 3H);
+ * dX (T, B, I) may be NULL. */
+RCML_FN(void, rcml_gru_backward_f32)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                     const float *WT, const float *UT, const float *G,
+                                     const float *Gh, const float *Hs, float *dHs, float *dGx,
+                                     float *dGh, float *dW, float *dU, float *dX);
+/* Embedding gradient: dtable[rows[i] + cols[c]] += g[i*d + c] for i < n, c < d (rows: row
+ * offsets, in floats, into dtable; cols: 0 .. d-1). A row read several times gets its
+ * gradients added in i order, at any thread count (rcml_scatter3_f32 on column blocks). */
+RCML_FN(void, rcml_embedding_backward_f32)(const float *g, const int64_t *rows, size_t n,
+                                           const int64_t *cols, size_t d, float *dtable);
+
 #ifdef __cplusplus
 }
 #endif

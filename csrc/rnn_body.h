@@ -128,9 +128,111 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
 
 #undef RNN_GEMM
 
+/* ------------------------------------------------------------------ GRU
+ * torch.nn.GRU's equations (Keras reset_after=True), gate blocks [z | r | h] of H columns:
+ *   z = sig(x Wz + bz + h Uz + cz), r = sig(x Wr + br + h Ur + cr),
+ *   n = tanh(x Wh + bh + r (h Uh + ch)), h' = n + z (h - n)  (torch's (1 - z) n + z h).
+ * bi (3H) is the input bias, bh (3H) the recurrent one. The input products of the whole
+ * sequence are one GEMM, each step one recurrent GEMM, the gates one fused pass per row
+ * with the element functions of the tensor methods. */
+
+/* One row of one step. gx (3H): in x W, out [z | r | n]; gh (3H): in h U, out h U + bh;
+ * hp: h_{t-1} (NULL at t = 0: zero state). */
+static void RCML_SFX(gru_cell)(size_t H, const float *RCML_RESTRICT bi,
+                               const float *RCML_RESTRICT bh, float *RCML_RESTRICT gx,
+                               float *RCML_RESTRICT gh, const float *RCML_RESTRICT hp,
+                               float *RCML_RESTRICT h) {
+    size_t j;
+    RCML_LOOP for (j = 0; j < 3 * H; j++) gh[j] = gh[j] + bh[j];
+    RCML_LOOP for (j = 0; j < 2 * H; j++) gx[j] = rcml_sigmoidf((gx[j] + bi[j]) + gh[j]);
+    const float *z = gx, *r = gx + H, *ghn = gh + 2 * H;
+    float *n = gx + 2 * H;
+    const float *bn = bi + 2 * H;
+    RCML_LOOP for (j = 0; j < H; j++) n[j] = rcml_tanhf((n[j] + bn[j]) + r[j] * ghn[j]);
+    if (hp) {
+        RCML_LOOP for (j = 0; j < H; j++) h[j] = n[j] + z[j] * (hp[j] - n[j]);
+    } else {
+        RCML_LOOP for (j = 0; j < H; j++) h[j] = n[j] - z[j] * n[j];
+    }
+}
+
+static void RCML_SFX(gru_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                  const float *W, const float *U, const float *b, float *G,
+                                  float *Gh, float *Hs) {
+    size_t t, r;
+    const size_t H3 = 3 * H, BH = B * H, BG = B * H3;
+    rcml_gemm_f32(0, 0, T * B, H3, I, 1.0f, X, W, 0.0f, G);
+    for (t = 0; t < T; t++) {
+        float *gh = Gh + t * BG;
+        if (t > 0)
+            rcml_gemm_f32(0, 0, B, H3, H, 1.0f, Hs + (t - 1) * BH, U, 0.0f, gh);
+        else
+            memset(gh, 0, BG * sizeof(float));
+        for (r = 0; r < B; r++)
+            RCML_SFX(gru_cell)(H, b, b + H3, G + t * BG + r * H3, gh + r * H3,
+                               t > 0 ? Hs + (t - 1) * BH + r * H : NULL, Hs + t * BH + r * H);
+    }
+}
+
+/* Gate gradients of one row at one step from dh = dL/dh_t: dgx (3H) gets dL/d(input
+ * pre-activations), dgh (3H) dL/d(h U + bh); dhp (NULL at t = 0) gets dh z added. */
+static void RCML_SFX(gru_cell_backward)(size_t H, const float *RCML_RESTRICT g,
+                                        const float *RCML_RESTRICT gh,
+                                        const float *RCML_RESTRICT hp,
+                                        const float *RCML_RESTRICT dh, float *RCML_RESTRICT dgx,
+                                        float *RCML_RESTRICT dgh, float *RCML_RESTRICT dhp) {
+    size_t j;
+    const float *z = g, *r = g + H, *n = g + 2 * H, *ghn = gh + 2 * H;
+    float *dz = dgx, *dr = dgx + H, *dn = dgx + 2 * H;
+    RCML_LOOP for (j = 0; j < H; j++) {
+        float dnv = dh[j] * (1.0f - z[j]) * act_tanh_dy(n[j]);
+        dn[j] = dnv;
+        dr[j] = dnv * ghn[j] * act_sigmoid_dy(r[j]);
+        dgh[2 * H + j] = dnv * r[j];
+    }
+    if (hp) {
+        RCML_LOOP for (j = 0; j < H; j++) dz[j] = dh[j] * (hp[j] - n[j]) * act_sigmoid_dy(z[j]);
+        RCML_LOOP for (j = 0; j < H; j++) dhp[j] = dhp[j] + dh[j] * z[j];
+    } else {
+        RCML_LOOP for (j = 0; j < H; j++) dz[j] = -dh[j] * n[j] * act_sigmoid_dy(z[j]);
+    }
+    memcpy(dgh, dgx, 2 * H * sizeof(float));
+}
+
+/* BPTT: dHs (T, B, H) in dL/dh_t from the outputs (modified: the total dL/dh_t); dGx and
+ * dGh (T, B, 3H) get dL/d(x W + bi) and dL/d(h U + bh) (their column sums are the bias
+ * gradients); WT (3H, I), UT (3H, H) transposed weights; dX may be NULL. */
+static void RCML_SFX(gru_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
+                                   const float *WT, const float *UT, const float *G,
+                                   const float *Gh, const float *Hs, float *dHs, float *dGx,
+                                   float *dGh, float *dW, float *dU, float *dX) {
+    size_t t, r;
+    const size_t H3 = 3 * H, BH = B * H, BG = B * H3;
+    for (t = T; t-- > 0;) {
+        for (r = 0; r < B; r++)
+            RCML_SFX(gru_cell_backward)(H, G + t * BG + r * H3, Gh + t * BG + r * H3,
+                                        t > 0 ? Hs + (t - 1) * BH + r * H : NULL,
+                                        dHs + t * BH + r * H, dGx + t * BG + r * H3,
+                                        dGh + t * BG + r * H3,
+                                        t > 0 ? dHs + (t - 1) * BH + r * H : NULL);
+        if (t > 0) rcml_gemm_f32(0, 0, B, H, H3, 1.0f, dGh + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
+    }
+    if (T > 1)
+        rcml_gemm_f32(1, 0, H, H3, (T - 1) * B, 1.0f, Hs, dGh + BG, 0.0f, dU);
+    else
+        memset(dU, 0, H * H3 * sizeof(float));
+    rcml_gemm_f32(1, 0, I, H3, T * B, 1.0f, X, dGx, 0.0f, dW);
+    if (dX) rcml_gemm_f32(0, 0, T * B, I, H3, 1.0f, dGx, WT, 0.0f, dX);
+}
+
+/* one member per line, so each family appends its own */
+/* clang-format off */
 const rcml_rnn_table_t RCML_SFX(rcml_rnn) = {
     RCML_SFX(rnn_forward),
     RCML_SFX(rnn_backward),
     RCML_SFX(lstm_forward),
     RCML_SFX(lstm_backward),
+    RCML_SFX(gru_forward),
+    RCML_SFX(gru_backward),
 };
+/* clang-format on */

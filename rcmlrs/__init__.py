@@ -49,6 +49,7 @@ from rcmlrs.losses import (
 )
 from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
 from rcmlrs.runtime import get_include, show_config
+from rcmlrs.sequence import embedding, gru
 
 # subpackages last: they build on everything above
 from rcmlrs import autograd, data, nn  # noqa: E402
@@ -110,4 +111,6 @@ __all__ = [
     "tensor",
     "where",
     "zeros",
+    "embedding",
+    "gru",
 ]

@@ -273,3 +273,15 @@ cdef extern from "rcmlrs.h":
     float *rcml_tensor_data(object obj) except NULL
     int rcml_tensor_shape(object obj, size_t *shape) except -1
     int rcml_tensor_modified(object obj) except -1
+
+# ------------------------------------------------------------ GRU and embedding (issue 12)
+cdef extern from "rcmlrs.h" nogil:
+    void rcml_gru_forward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                              const float *W, const float *U, const float *b, float *G,
+                              float *Gh, float *Hs) noexcept
+    void rcml_gru_backward_f32(size_t T, size_t B, size_t I, size_t H, const float *X,
+                               const float *WT, const float *UT, const float *G,
+                               const float *Gh, const float *Hs, float *dHs, float *dGx,
+                               float *dGh, float *dW, float *dU, float *dX) noexcept
+    void rcml_embedding_backward_f32(const float *g, const int64_t *rows, size_t n,
+                                     const int64_t *cols, size_t d, float *dtable) noexcept

@@ -72,3 +72,19 @@ def _nn_lstm_backward(
     db: RamTensor,
     need_dx: bool,
 ) -> RamTensor | None: ...
+def _nn_gru_forward(
+    x: RamTensor, W: RamTensor, U: RamTensor, b: RamTensor
+) -> tuple[RamTensor, RamTensor, RamTensor]: ...
+def _nn_gru_backward(
+    x: RamTensor,
+    W: RamTensor,
+    U: RamTensor,
+    G: RamTensor,
+    Gh: RamTensor,
+    Hs: RamTensor,
+    dhs: RamTensor,
+    dW: RamTensor,
+    dU: RamTensor,
+    db: RamTensor,
+    need_dx: bool,
+) -> RamTensor | None: ...

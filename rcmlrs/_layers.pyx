@@ -283,3 +283,58 @@ def _nn_lstm_backward(RamTensor x, RamTensor W, RamTensor U, RamTensor G, RamTen
                                    dx.data if need_dx else NULL)
             rcml_reduce_axis_f32(RCML_RED_SUM, dG.data, 1, T * B, 4 * H, 0.0, db.data)
     return dx
+
+
+cdef int _nn_gru_check(RamTensor x, RamTensor W, RamTensor U, RamTensor b,
+                       str what) except -1:
+    cdef Py_ssize_t I = x.C, H = U.R
+    _nn_check(W.L == 1 and W.R == I and W.C == 3 * H and U.L == 1 and U.C == 3 * H
+              and b.L * b.R == 2 and b.C == 3 * H, f"{what}: input of shape {x.shape} does not fit kernels "
+              f"{W.shape}, {U.shape} and bias {b.shape} (expected kernel (1, {I}, 3 units), "
+              f"recurrent (1, units, 3 units), bias (1, 2, 3 units))")
+    return 0
+
+
+def _nn_gru_forward(RamTensor x, RamTensor W, RamTensor U, RamTensor b):
+    """(G, Gh, Hs): gate activations [z | r | n] (T, B, 3H), the recurrent products
+    h_{t-1} U + b[1] (T, B, 3H) and every hidden state (T, B, H) of the GRU over the
+    time-major x (T, B, I); W (1, I, 3H), U (1, H, 3H), b (1, 2, 3H)."""
+    _nn_gru_check(x, W, U, b, "GRU")
+    cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = U.R
+    cdef RamTensor G = _empty(T, B, 3 * H), Gh = _empty(T, B, 3 * H), Hs = _empty(T, B, H)
+    if Hs.n:
+        with nogil:
+            rcml_gru_forward_f32(T, B, I, H, x.data, W.data, U.data, b.data, G.data,
+                                 Gh.data, Hs.data)
+    return G, Gh, Hs
+
+
+def _nn_gru_backward(RamTensor x, RamTensor W, RamTensor U, RamTensor G, RamTensor Gh,
+                     RamTensor Hs, RamTensor dhs, RamTensor dW, RamTensor dU, RamTensor db,
+                     bint need_dx):
+    """BPTT of the GRU; dhs (T, B, H) holds dL/dh_t and is overwritten. Fills dW (1, I, 3H),
+    dU (1, H, 3H) and db (1, 2, 3H) (row 0 the column sum of the input-side gate gradients,
+    row 1 of the recurrent-side ones: the tensor reduction). Returns dx (T, B, I) or None."""
+    cdef Py_ssize_t T = x.L, B = x.R, I = x.C, H = U.R
+    _nn_check(W.L == 1 and W.R == I and W.C == 3 * H and U.L == 1 and U.C == 3 * H
+              and Hs.L == T and Hs.R == B and Hs.C == H and dhs.n == Hs.n
+              and G.L == T and G.R == B and G.C == 3 * H and Gh.n == G.n
+              and dW.n == W.n and dU.n == U.n and db.L * db.R == 2 and db.C == 3 * H,
+              f"GRU.backward: shapes do not fit: x {x.shape}, kernels {W.shape} {U.shape}, "
+              f"states {Hs.shape}, grads {dhs.shape}")
+    cdef RamTensor WT = _empty(1, 3 * H, I), UT = _empty(1, 3 * H, H)
+    cdef RamTensor dGx = _empty(T, B, 3 * H), dGh = _empty(T, B, 3 * H)
+    cdef RamTensor dx = _empty(T, B, I) if need_dx else None
+    with nogil:
+        if Hs.n == 0:
+            _nn_zero_grads(dW, dU, db, dx, need_dx)
+        else:
+            rcml_transpose_f32(W.data, 1, I, 3 * H, WT.data)
+            rcml_transpose_f32(U.data, 1, H, 3 * H, UT.data)
+            rcml_gru_backward_f32(T, B, I, H, x.data, WT.data, UT.data, G.data, Gh.data,
+                                  Hs.data, dhs.data, dGx.data, dGh.data, dW.data, dU.data,
+                                  dx.data if need_dx else NULL)
+            rcml_reduce_axis_f32(RCML_RED_SUM, dGx.data, 1, T * B, 3 * H, 0.0, db.data)
+            rcml_reduce_axis_f32(RCML_RED_SUM, dGh.data, 1, T * B, 3 * H, 0.0,
+                                 db.data + 3 * H)
+    return dx

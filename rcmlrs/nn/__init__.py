@@ -15,7 +15,17 @@ checked (the protocol: layers/base.py).
 
 from rcmlrs import losses
 from rcmlrs.nn import activations, callbacks, initializers, metrics, regularizers
-from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer, Normalization
+from rcmlrs.nn.layers import (
+    GRU,
+    LSTM,
+    RNN,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Layer,
+    Normalization,
+)
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
 from rcmlrs.nn.progress import History
@@ -42,4 +52,6 @@ __all__ = [
     "losses",
     "metrics",
     "regularizers",
+    "Embedding",
+    "GRU",
 ]

@@ -7,6 +7,8 @@
 from rcmlrs.nn.layers.base import Layer
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
+from rcmlrs.nn.layers.embedding import Embedding
+from rcmlrs.nn.layers.gru import GRU
 from rcmlrs.nn.layers.preprocessing import Normalization
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
 
@@ -17,6 +19,19 @@ LAYERS: dict[str, type[Layer]] = {
     "Dropout": Dropout,
     "Flatten": Flatten,
     "Normalization": Normalization,
+    "Embedding": Embedding,
+    "GRU": GRU,
 }
 
-__all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer", "Normalization"]
+__all__ = [
+    "LAYERS",
+    "LSTM",
+    "RNN",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "Normalization",
+    "Embedding",
+    "GRU",
+]
