@@ -100,15 +100,22 @@ def gru(
     return out
 
 
-def _gru_state_grads(g: RamTensor, hs: RamTensor, return_sequences: bool) -> RamTensor:
-    """dL/dh_t for every step ``(T, B, H)`` (a fresh tensor: the kernel overwrites it) from
-    the gradient of ``gru``'s output."""
-    T, B, H = hs.shape
-    if return_sequences:
-        return g.copy()
-    if T == 1:
-        return g.reshape((1, B, H)).copy()
-    return rcmlrs.concat([rcmlrs.zeros((T - 1, B, H)), g.reshape((1, B, H))], axis=0)
+def state_grads(
+    g: Any, hs_shape: tuple[int, int, int], return_sequences: bool, what: str
+) -> RamTensor:
+    """dL/dh_t for every step as a fresh ``hs_shape`` = ``(T, B, H)`` tensor (the recurrent
+    backward kernels overwrite it) from the gradient of a recurrent output: ``(T, B, H)``
+    with ``return_sequences``, else the last state's ``(1, B, H)`` (zeros before it).
+    ``what`` names the caller in the ShapeError for a gradient of the wrong size."""
+    grad: RamTensor = g if isinstance(g, RamTensor) else rcmlrs.tensor(g)
+    T, B, H = hs_shape
+    want = (T, B, H) if return_sequences else (1, B, H)
+    if (return_sequences and grad.shape != want) or grad.size != want[0] * B * H:
+        raise ShapeError(f"{what}: gradient of shape {grad.shape}, expected {want}")
+    if return_sequences or T == 1:
+        return grad.reshape((T, B, H)).copy()
+    out: RamTensor = rcmlrs.concat([rcmlrs.zeros((T - 1, B, H)), grad.reshape((1, B, H))], axis=0)
+    return out
 
 
 def _gru_backward(
@@ -119,6 +126,6 @@ def _gru_backward(
     G, Gh, hs = attrs["state"]
     b_shape = (1, 2, U.cols)
     dW, dU, db = rcmlrs.zeros(W.shape), rcmlrs.zeros(U.shape), rcmlrs.zeros(b_shape)
-    dhs = _gru_state_grads(g, hs, attrs["return_sequences"])
+    dhs = state_grads(g, hs.shape, attrs["return_sequences"], "gru backward")
     dx = _L._nn_gru_backward(x, W, U, G, Gh, hs, dhs, dW, dU, db, need_dx)
     return dx, dW, dU, db

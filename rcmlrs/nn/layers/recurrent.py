@@ -19,6 +19,7 @@ from rcmlrs.nn.layers.base import (
     weight_options_config,
 )
 from rcmlrs.nn.seeding import Seeds
+from rcmlrs.sequence import state_grads
 
 _DEFAULTS = {
     "kernel_initializer": "glorot_uniform",
@@ -145,25 +146,9 @@ class _Recurrent(Layer):
 
     def _grad_states(self, g: Any) -> RamTensor:
         """dL/dh_t for every step as a fresh (T, B, H) tensor (the kernel overwrites it)."""
-        grad: RamTensor = as_batch(g)
-        T, B, H = self._hs.shape
-        if self.return_sequences:
-            if grad.shape != (T, B, H):
-                raise ShapeError(
-                    f"{type(self).__name__}.backward: gradient of shape "
-                    f"{grad.shape}, expected {(T, B, H)}"
-                )
-            return grad.copy()
-        if grad.size != B * H:
-            raise ShapeError(
-                f"{type(self).__name__}.backward: gradient of shape {grad.shape}, "
-                f"expected {(1, B, H)}"
-            )
-        last: RamTensor = grad.reshape((1, B, H))
-        if T == 1:
-            return last
-        out: RamTensor = rcmlrs.concat([rcmlrs.zeros((T - 1, B, H)), last], axis=0)
-        return out
+        return state_grads(
+            g, self._hs.shape, self.return_sequences, f"{type(self).__name__}.backward"
+        )
 
     def get_config(self) -> dict[str, Any]:
         """``units``, ``return_sequences`` and the options that differ from their defaults
