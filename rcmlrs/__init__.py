@@ -51,7 +51,7 @@ from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
 from rcmlrs.runtime import get_include, show_config
 
 # subpackages last: they build on everything above
-from rcmlrs import autograd, data, nn  # noqa: E402
+from rcmlrs import autograd, data, distributed, nn  # noqa: E402
 
 __all__ = [
     "Adagrad",
@@ -84,6 +84,7 @@ __all__ = [
     "concat",
     "autograd",
     "data",
+    "distributed",
     "eye",
     "from_dlpack",
     "from_numpy",
