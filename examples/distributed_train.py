@@ -25,11 +25,11 @@ import sys
 import numpy as np
 
 import rcmlrs as rc
-from rcmlrs.nn import Dense, Dropout, Sequential, load_model
+from rcmlrs.nn import Dense, Dropout, Model, Sequential, load_model
 from rcmlrs.nn.callbacks import ModelCheckpoint
 
 
-def make_data(n: int, features: int, classes: int, seed: int = 0):
+def make_data(n: int, features: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic classification problem: Gaussian blobs, one per class, (n, features)
     float32 inputs and (n,) integer labels."""
     rng = np.random.default_rng(seed)
@@ -39,7 +39,7 @@ def make_data(n: int, features: int, classes: int, seed: int = 0):
     return x.astype(np.float32), y
 
 
-def weights_sha256(model) -> str:
+def weights_sha256(model: Model) -> str:
     """SHA-256 of every weight's float32 bytes, in ``get_weights`` order."""
     h = hashlib.sha256()
     for w in model.get_weights():
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     n, features, classes = (256, 16, 4) if args.small else (8192, 64, 10)
     x, y = make_data(n, features, classes)
     if args.resume:
-        model = load_model(args.resume)  # every process loads the same file
+        model: Model = load_model(args.resume)  # every process loads the same file
     else:
         model = Sequential([Dense(128, "relu"), Dropout(0.1), Dense(128, "relu"), Dense(classes)])
         model.compile(rc.Adam(lr=1e-3), "cross_entropy", metrics=["accuracy"])

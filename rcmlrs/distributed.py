@@ -103,7 +103,7 @@ def init(timeout: float | None = None, comm: Any = None) -> None:
     if _S.initialized:
         return
     try:
-        from mpi4py import MPI
+        from mpi4py import MPI  # type: ignore[import-not-found,unused-ignore]
     except ImportError as e:
         n = _launcher_size()
         if n > 1 or comm is not None:

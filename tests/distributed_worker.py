@@ -3,9 +3,9 @@
 ``python tests/distributed_worker.py KINDS M EPOCHS [--mpi] [--fail-rank R --fail-step S]
 [--checkpoint PATH] [--resume PATH]``: trains tiny models (KINDS, comma-separated: "mlp" is
 Dense + Dropout with cross-entropy, sample weights and an L2 penalty; "lstm" an LSTM with mse)
-on fixed data with ``micro_batches=M`` and prints one line ``RANK r KIND k HASH <sha256 of the
-final weights> <last logs>`` per model and process (every process prints its own, so the test
-sees that they agree).
+on fixed data with ``micro_batches=M`` and prints one line ``RANK r KIND k HASH <sha256 of
+the final weights> LOGS <last epoch's logs> END`` per model and process (every process prints
+its own, so the test sees that they agree).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def train(kind: str, args: argparse.Namespace) -> None:
     )
     logs = " ".join(f"{k}={v[-1]!r}" for k, v in sorted(hist.history.items()))
     rank = rc.distributed.rank()
-    print(f"RANK {rank} KIND {kind} HASH {weights_hash(model)} {logs}", flush=True)
+    print(f"RANK {rank} KIND {kind} HASH {weights_hash(model)} LOGS {logs} END", flush=True)
 
 
 if __name__ == "__main__":

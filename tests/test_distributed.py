@@ -257,10 +257,10 @@ def _launch(n, *args, timeout=120, check=True):
 
 
 def _hashes(stdout):
-    """{(rank, kind): hash} from the worker's lines (the launcher may join two processes'
-    lines, so they are found anywhere in the text)."""
-    found = re.findall(r"RANK (\d+) KIND (\w+) HASH ([0-9a-f]{64})", stdout)
-    return {(int(r), kind): h for r, kind, h in found}
+    """{(rank, kind): (weights hash, last logs)} from the worker's lines (the launcher may
+    join two processes' lines, so they are found anywhere in the text)."""
+    found = re.findall(r"RANK (\d+) KIND (\w+) HASH ([0-9a-f]{64}) LOGS (.*?) END", stdout)
+    return {(int(r), kind): (h, logs) for r, kind, h, logs in found}
 
 
 def _one_process_hashes(kinds, m, epochs, capsys):
@@ -283,6 +283,7 @@ def test_same_weights_on_1_2_4_processes(n, capsys):
     got = _hashes(proc.stdout)
     assert set(got) == {(r, k) for r in range(n) for k in ("mlp", "lstm")}, proc.stdout
     for (_, kind), h in got.items():
+        # the weights and the logged loss and metrics (reduced over the processes)
         assert h == want[kind], f"{n} processes, {kind}: {h} != one process {want[kind]}"
 
 

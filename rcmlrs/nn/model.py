@@ -955,7 +955,7 @@ class Model:
                 f"fit: class_weight must be a dict {{class index: weight}}, got "
                 f"{type(class_weight).__name__}"
             )
-        m = parallel.check_micro_batches(micro_batches)
+        n_micro = parallel.check_micro_batches(micro_batches)
         cbs = parallel.callbacks_for_rank(_cb.check_callbacks(callbacks))
         if not distributed.is_main():
             verbose = 0  # only rank 0 prints
@@ -1012,8 +1012,8 @@ class Model:
         elif self.seed is None:
             self.seed, self.epoch = draw_seed(), 0
         micro = None
-        if m is not None:
-            micro = parallel.MicroBatches(self, m, batch_size)
+        if n_micro is not None:
+            micro = parallel.MicroBatches(self, n_micro, batch_size)
             micro.sync_start((n_train, n, epochs, shuffle))
         base = self.seed
 
