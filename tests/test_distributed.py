@@ -17,7 +17,7 @@ from conftest import REQUIRE_REFS
 
 import rcmlrs as rc
 from rcmlrs import distributed
-from rcmlrs.nn import Dense, Dropout, Layer, Sequential
+from rcmlrs.nn import Dense, Dropout, Layer, Sequential, parallel
 from rcmlrs.nn.parallel import _tree_sum
 from rcmlrs.nn.regularizers import L2
 
@@ -185,6 +185,19 @@ def test_micro_batches_loss_and_metrics_match_the_full_batch():
         np.testing.assert_allclose(hists[1][k], hists[0][k], rtol=1e-5)
 
 
+def test_under_mpi_micro_batches_are_required_and_state_is_refused(monkeypatch):
+    # what fit checks on every process of a job (the same on each, before any collective)
+    monkeypatch.setattr(distributed, "_S", distributed._State())
+    distributed._S.size = 2
+    with pytest.raises(ValueError, match="one of 2 MPI processes; pass micro_batches"):
+        parallel.check_micro_batches(None)
+    model = _mlp("sgd")
+    model.build((6,), seed=0)
+    model.layers[0].non_trainable_weights = [rc.zeros((1, 1, 16))]  # moving statistics
+    with pytest.raises(ValueError, match=r"non-trainable state \(Dense\)"):
+        parallel.MicroBatches(model, 4, 32)
+
+
 def test_micro_batches_are_checked():
     x = np.zeros((10, 6), np.float32)
     y = np.zeros(10, np.int64)
@@ -277,11 +290,12 @@ def _one_process_hashes(kinds, m, epochs, capsys):
 def test_same_weights_on_1_2_4_processes(n, capsys):
     mpiexec = _mpiexec()
     assert mpiexec
-    want = _one_process_hashes("mlp,lstm", 4, 2, capsys)
-    assert set(want) == {"mlp", "lstm"}
-    proc = _launch(n, WORKER, "mlp,lstm", 4, 2, "--mpi")
+    kinds = ("mlp", "lstm", "tape")
+    want = _one_process_hashes(",".join(kinds), 4, 2, capsys)
+    assert set(want) == set(kinds)
+    proc = _launch(n, WORKER, ",".join(kinds), 4, 2, "--mpi")
     got = _hashes(proc.stdout)
-    assert set(got) == {(r, k) for r in range(n) for k in ("mlp", "lstm")}, proc.stdout
+    assert set(got) == {(r, k) for r in range(n) for k in kinds}, proc.stdout
     for (_, kind), h in got.items():
         # the weights and the logged loss and metrics (reduced over the processes)
         assert h == want[kind], f"{n} processes, {kind}: {h} != one process {want[kind]}"
@@ -308,6 +322,18 @@ def test_a_failing_rank_stops_every_rank_and_training_resumes(tmp_path, capsys):
     proc = _launch(2, WORKER, "mlp", 4, 1, "--mpi", "--resume", ck)
     got = _hashes(proc.stdout)
     assert got == {(0, "mlp"): want, (1, "mlp"): want}, proc.stdout
+
+
+def test_a_stuck_rank_times_out_on_every_rank():
+    _mpiexec()
+    proc = _launch(
+        2, WORKER, "mlp", 4, 2, "--mpi", "--fail-rank", 1, "--fail-step", 3, "--stall",
+        "--timeout", 1, check=False, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert proc.elapsed < 30, f"the job took {proc.elapsed:.1f} s to stop"
+    assert "rank 0/2 failed in fit" in proc.stderr, proc.stderr
+    assert "made no progress in 1 s" in proc.stderr, proc.stderr
 
 
 def test_example_runs_under_mpiexec(tmp_path):
