@@ -1,7 +1,8 @@
 """Data-parallel training on one box: rcmlrs over MPI vs rcmlrs threads vs PyTorch DDP.
 
 MLP 784-1024-1024-1024-10 (relu), cross-entropy, Adam 1e-3, global batch 256, synthetic
-data (random inputs, 10 classes), ms per training step (median over rounds):
+data (random inputs, 10 classes), ms per training step (median over rounds and passes; the
+three jobs take turns, pass after pass):
 
 1. rcmlrs, 2 MPI processes x 1 thread: ``fit(micro_batches=2)`` (one micro-batch of 128
    rows per process; the deterministic reduction: recursive doubling of the packed
@@ -58,20 +59,16 @@ def rc_model():
     return model
 
 
-def _fit_ms(model, x, y, steps, rounds, micro):
-    """Median ms per step of one-epoch fits (after a warm-up epoch)."""
+def _fit_ms(model, x, y, steps, micro):
+    """ms per step of a one-epoch fit."""
     from rcmlrs import distributed
 
-    ts = []
-    for r in range(rounds + 1):
-        distributed.barrier()
-        t = time.perf_counter()
-        model.fit(x, y, epochs=1, batch_size=BATCH, shuffle=True, seed=1, verbose=0,
-                  micro_batches=micro)  # fmt: skip
-        distributed.barrier()
-        if r:
-            ts.append((time.perf_counter() - t) / steps * 1e3)
-    return statistics.median(ts)
+    distributed.barrier()
+    t = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=BATCH, shuffle=True, seed=1, verbose=0,
+              micro_batches=micro)  # fmt: skip
+    distributed.barrier()
+    return (time.perf_counter() - t) / steps * 1e3
 
 
 def role_rc_mpi(steps: int, rounds: int) -> None:
@@ -84,17 +81,22 @@ def role_rc_mpi(steps: int, rounds: int) -> None:
     comm, mpi = distributed.comm(), distributed._S.mpi
     x, y = data(steps)
     model = rc_model()
-    det = _fit_ms(model, x, y, steps, rounds, micro=distributed.size())
+    keep = parallel.recursive_doubling
 
     def plain(buf, tmp):  # the non-deterministic baseline: MPI's own Allreduce
         comm.Allreduce(mpi.IN_PLACE, [buf, mpi.FLOAT], mpi.SUM)
 
-    keep = parallel.recursive_doubling
-    parallel.recursive_doubling = plain
-    try:
-        plain_ms = _fit_ms(model, x, y, steps, rounds, micro=distributed.size())
-    finally:
-        parallel.recursive_doubling = keep
+    times: dict[str, list[float]] = {"det": [], "plain": []}
+    for r in range(rounds + 1):  # alternating, after a warm-up round
+        for name, fn in (("det", keep), ("plain", plain)):
+            parallel.recursive_doubling = fn
+            try:
+                ms = _fit_ms(model, x, y, steps, micro=distributed.size())
+            finally:
+                parallel.recursive_doubling = keep
+            if r:
+                times[name].append(ms)
+    det, plain_ms = statistics.median(times["det"]), statistics.median(times["plain"])
     # the reduction alone, alternating rounds
     n = model.count_params()
     buf = np.ones(n, dtype=np.float32)
@@ -120,8 +122,9 @@ def role_rc_threads(steps: int, rounds: int, threads: int) -> None:
 
     rc.set_num_threads(threads)
     x, y = data(steps)
-    ms = _fit_ms(rc_model(), x, y, steps, rounds, micro=None)
-    print("RESULT " + json.dumps({"ms": ms}), flush=True)
+    model = rc_model()
+    ms = [_fit_ms(model, x, y, steps, micro=None) for _ in range(rounds + 1)][1:]
+    print("RESULT " + json.dumps({"ms": statistics.median(ms)}), flush=True)
 
 
 def role_ddp(steps: int, rounds: int, rank: int, world: int) -> None:
@@ -173,7 +176,7 @@ def _env() -> dict:
     return env
 
 
-def driver(steps: int, rounds: int) -> None:
+def driver(steps: int, rounds: int, passes: int) -> None:
     me = [sys.executable, str(pathlib.Path(__file__).resolve())]
     common = ["--steps", str(steps), "--rounds", str(rounds)]
     exe = pathlib.Path(sys.executable).parent / "mpiexec"
@@ -188,21 +191,36 @@ def driver(steps: int, rounds: int) -> None:
             raise RuntimeError(f"{cmd} failed:\n{p.stdout}\n{p.stderr}")
         return _result(p.stdout)
 
-    mpi = run([mpiexec, "-n", "2", *me, "--role", "rc-mpi", *common])
-    thr = run([*me, "--role", "rc-threads", "--threads", "2", *common])
-    procs = []
-    port = str(29500 + os.getpid() % 1000)
-    denv = dict(env, MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-    for r in range(2):
-        cmd = [*me, "--role", "ddp", "--rank", str(r), *common]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=denv))
-    outs = [p.communicate(timeout=1800)[0] for p in procs]
-    if any(p.returncode for p in procs):
-        raise RuntimeError("the DDP job failed")
-    ddp = _result(outs[0])
+    def ddp_job(k):
+        port = str(29500 + (os.getpid() + k) % 1000)
+        denv = dict(env, MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        procs = []
+        for r in range(2):
+            cmd = [*me, "--role", "ddp", "--rank", str(r), *common]
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=denv))
+        outs = [p.communicate(timeout=1800)[0] for p in procs]
+        if any(p.returncode for p in procs):
+            raise RuntimeError("the DDP job failed")
+        return _result(outs[0])
+
+    # the jobs take turns, pass after pass, so a burst of load hits each alike
+    res: dict[str, list] = {"mpi": [], "thr": [], "ddp": []}
+    for k in range(passes):
+        res["mpi"].append(run([mpiexec, "-n", "2", *me, "--role", "rc-mpi", *common]))
+        res["thr"].append(run([*me, "--role", "rc-threads", "--threads", "2", *common]))
+        res["ddp"].append(ddp_job(k))
+
+    def med(job, key):
+        return statistics.median(r[key] for r in res[job])
+
+    mpi = {key: med("mpi", key) for key in ("det", "plain", "params", "tree", "allreduce")}
+    mpi["tree"] = min(r["tree"] for r in res["mpi"])
+    mpi["allreduce"] = min(r["allreduce"] for r in res["mpi"])
+    thr, ddp = {"ms": med("thr", "ms")}, {"ms": med("ddp", "ms")}
     base = mpi["det"]
-    print(f"MLP {'-'.join(map(str, SIZES))}, global batch {BATCH}, Adam, {steps} steps x "
-          f"{rounds} rounds (median ms per step); ratio = time / rcmlrs 2 processes")  # fmt: skip
+    print(f"MLP {'-'.join(map(str, SIZES))}, global batch {BATCH}, Adam, {steps} steps per "
+          f"round, {rounds} rounds x {passes} passes (median ms per step); ratio = time / "
+          f"rcmlrs 2 processes")  # fmt: skip
     print()
     print("| configuration | ms / step | ratio |")
     print("| --- | ---: | ---: |")
@@ -216,7 +234,8 @@ def driver(steps: int, rounds: int) -> None:
         print(f"| {name} | {ms:.1f} | {ms / base:.2f} |")
     print()
     mb = mpi["params"] * 4 / 1e6
-    print(f"Reduction alone, {mpi['params']} floats ({mb:.1f} MB), 2 processes, best of 15:")
+    print(f"Reduction alone, {mpi['params']} floats ({mb:.1f} MB), 2 processes, best of "
+          f"{15 * passes}:")  # fmt: skip
     print()
     print("| reduction | ms | ratio |")
     print("| --- | ---: | ---: |")
@@ -228,7 +247,8 @@ def driver(steps: int, rounds: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--role", default="driver", choices=["driver", "rc-mpi", "rc-threads", "ddp"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rank", type=int, default=0)
@@ -240,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.role == "ddp":
         role_ddp(args.steps, args.rounds, args.rank, 2)
     else:
-        driver(args.steps, args.rounds)
+        driver(args.steps, args.rounds, args.passes)
 
 
 if __name__ == "__main__":

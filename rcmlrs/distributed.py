@@ -185,9 +185,10 @@ def _cancel_note_receive() -> None:
 
 def _wait(reqs: list[Any], what: str) -> None:
     """Complete the MPI requests ``reqs``, polling for a failed process's note and
-    honouring ``init``'s timeout. A short spin first (a collective's partner is usually
-    ready), then sleeps of up to 1 ms between polls so waiting ranks leave the CPU to those
-    still computing."""
+    honouring ``init``'s timeout. It polls without sleeping, as MPI's own blocking waits
+    do (a large message moves only while someone polls, so a sleep between polls would
+    stretch every transfer), but yields the CPU between polls once the wait gets long,
+    so that on a machine with more processes than cores the ones still computing run."""
     mpi = _S.mpi
     start = time.monotonic()
     polls = 0
@@ -198,14 +199,14 @@ def _wait(reqs: list[Any], what: str) -> None:
                 f"rank {_S.rank}/{_S.size}: stopping because {note[0]}", failed_rank=note[1]
             )
         polls += 1
-        if polls > 200:
-            now = time.monotonic()
-            if _S.timeout is not None and now - start > _S.timeout:
-                raise DistributedError(
-                    f"rank {_S.rank}/{_S.size}: {what} made no progress in {_S.timeout:g} s "
-                    f"(another process is stuck or dead); aborting the job"
-                )
-            time.sleep(min(1e-3, 1e-5 * (polls - 200)))
+        if polls > 1000:
+            os.sched_yield() if hasattr(os, "sched_yield") else time.sleep(0)
+            if polls % 1024 == 0 and _S.timeout is not None:
+                if time.monotonic() - start > _S.timeout:
+                    raise DistributedError(
+                        f"rank {_S.rank}/{_S.size}: {what} made no progress in "
+                        f"{_S.timeout:g} s (another process is stuck or dead); aborting the job"
+                    )
 
 
 def _announce(exc: BaseException, where: str) -> str:

@@ -94,10 +94,11 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--fail-step", type=int, default=0)
     ap.add_argument("--stall", action="store_true", help="the failing rank sleeps instead")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--resume", default=None)
     args = ap.parse_args(argv)
-    rc.set_num_threads(1)
+    rc.set_num_threads(args.threads)
     if args.mpi:
         rc.distributed.init(timeout=args.timeout)
     for kind in args.kinds.split(","):

@@ -229,6 +229,12 @@ def test_dropout_masks_do_not_depend_on_the_split():
     assert not all(np.array_equal(p, q) for p, q in zip(a, c, strict=True))
 
 
+def test_micro_batches_bits_do_not_depend_on_the_thread_count(capsys):
+    ref = _one_process_hashes("mlp,lstm", 4, 1, capsys)
+    for n in (2, 3):
+        assert _one_process_hashes("mlp,lstm", 4, 1, capsys, "--threads", n) == ref
+
+
 def test_example_runs_in_one_process(capsys, tmp_path):
     example = _load(EXAMPLE, "example_distributed_train")
     assert example.main(["--small", "--checkpoint", str(tmp_path / "ck.rcml")]) == 0
@@ -276,11 +282,11 @@ def _hashes(stdout):
     return {(int(r), kind): (h, logs) for r, kind, h, logs in found}
 
 
-def _one_process_hashes(kinds, m, epochs, capsys):
+def _one_process_hashes(kinds, m, epochs, capsys, *extra):
     """The worker run in this process, without MPI."""
     threads = rc.get_num_threads()
     try:
-        worker.main([kinds, str(m), str(epochs)])
+        worker.main([kinds, str(m), str(epochs), *map(str, extra)])
     finally:
         rc.set_num_threads(threads)
     return {kind: h for (_, kind), h in _hashes(capsys.readouterr().out).items()}
