@@ -202,8 +202,11 @@ class MicroBatches:
         self.n = off
         self.lo, self.hi = self.r * m // self.p, (self.r + 1) * m // self.p
         self.doubling = self.p & (self.p - 1) == 0 and m % self.p == 0
-        rows = self.hi - self.lo if self.doubling else m
-        self.leaves = np.zeros((max(rows, 1), self.n), dtype=np.float32)
+        # the doubling path builds its subtree as the leaves come (about log2(M/P) + 2
+        # buffers of n floats); the gather path needs all M leaves
+        self.leaves = None if self.doubling else np.zeros((m, self.n), dtype=np.float32)
+        self.pool: list[np.ndarray] = []
+        self.root: np.ndarray | None = None
         self.tmp = np.empty(self.n, dtype=np.float32) if self.doubling and self.p > 1 else None
         self.losses = np.zeros(m, dtype=np.float64)
         self.base = 0
@@ -286,6 +289,23 @@ class MicroBatches:
         if self.keep_outputs:
             self.outputs[k] = (o.copy(), o if lin is o else lin.copy())
 
+    def _subtree(self, lo: int, hi: int, batch: tuple[Any, ...], step: int) -> np.ndarray:
+        """The pairwise tree sum ``T(lo, hi)`` of the leaves (``_tree_sum``'s association),
+        each leaf computed when the tree reaches it: the leaves come in k order and at most
+        one buffer per tree level is alive."""
+        import numpy as np
+
+        if hi - lo == 1:
+            buf = self.pool.pop() if self.pool else np.empty(self.n, dtype=np.float32)
+            self._leaf(lo, buf, batch, step)
+            return buf
+        mid = (lo + hi) // 2
+        left = self._subtree(lo, mid, batch, step)
+        right = self._subtree(mid, hi, batch, step)
+        np.add(left, right, out=left)
+        self.pool.append(right)
+        return left
+
     def forward(self, batch: tuple[Any, ...], step: int) -> tuple[float, np.ndarray]:
         """Loss and summed gradient of one global batch ``(gather, targets, order, start,
         count, weights)`` (step ``step`` of the epoch), reduced over the processes: the
@@ -299,15 +319,15 @@ class MicroBatches:
         lo, hi = (0, self.m) if self.p == 1 else (self.lo, self.hi)
         loss_req = None
         if self.doubling:
-            for k in range(lo, hi):
-                self._leaf(k, self.leaves[k - lo], batch, step)
+            if self.root is not None:  # the last step's buffer, free again
+                self.pool.append(self.root)
+            root = self.root = self._subtree(lo, hi, batch, step)
             if self.p > 1:
                 loss_req = _dist.comm().Iallreduce(mpi.IN_PLACE, [self.losses, mpi.DOUBLE], mpi.SUM)
-            root = _tree_sum(self.leaves, 0, hi - lo)
-            if self.p > 1:
                 assert self.tmp is not None
                 recursive_doubling(root, self.tmp)
         else:
+            assert self.leaves is not None
             for k in range(lo, hi):
                 self._leaf(k, self.leaves[k], batch, step)
             comm = _dist.comm()
