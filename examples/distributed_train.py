@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=epochs,
         batch_size=args.batch_size,
         seed=1234,
-        verbose=1 if rank == 0 and not args.small else 0,  # only rank 0 prints anyway
+        verbose=2,  # one line per epoch; fit prints on rank 0 only
         callbacks=callbacks,
         micro_batches=args.micro_batches,
     )
