@@ -37,8 +37,8 @@ micro-batch draws the same mask on whichever process runs it.
 
 Losses: a mean over rows (mse, mae, the cross-entropies, nll: "mean") is combined by row
 count; "sum" by a plain sum (no division). Per-sample weights (``sample_weight``,
-``class_weight``) follow Keras's ``sum_i w_i l_i / batch_size``, which the row-count
-weighting keeps exactly. A loss given as a function is refused (its reduction over rows is
+``class_weight``) follow Keras's ``sum_i w_i l_i / batch_size`` over the whole batch,
+which the row-count weighting keeps (up to rounding). A loss given as a function is refused (its reduction over rows is
 unknown). Weight penalties (regularizers) are added once per step. Layers with
 non-trainable state (BatchNormalization's moving statistics) are refused under MPI: each
 process would update them from its own micro-batches only.
@@ -228,9 +228,10 @@ class MicroBatches:
         for k, other in enumerate(sigs):
             if other != sigs[0]:
                 raise ValueError(
-                    f"fit: the MPI processes disagree: rank 0 has (samples, epochs, "
-                    f"micro_batches, parameters, batch_size) {sigs[0]}, rank {k} {other}; every "
-                    f"process must load the same data and call fit with the same arguments"
+                    f"fit: the MPI processes disagree: rank 0 has (training samples, "
+                    f"samples, epochs, shuffle, micro_batches, parameters, batch_size) "
+                    f"{sigs[0]}, rank {k} {other}; every process must load the same data and "
+                    f"call fit with the same arguments"
                 )
         model = self.model
         state = None
