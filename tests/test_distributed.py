@@ -361,6 +361,24 @@ def test_a_stuck_rank_times_out_on_every_rank():
     assert "made no progress in 1 s" in proc.stderr, proc.stderr
 
 
+def test_an_uncaught_exception_outside_fit_ends_the_job():
+    _mpiexec()
+    script = (
+        "import rcmlrs as rc\n"
+        "rc.distributed.init(timeout=60)\n"
+        "if rc.distributed.rank() == 1:\n"
+        "    raise ValueError('outside fit')\n"
+        "rc.distributed.barrier()\n"
+        "print('PASSED THE BARRIER')\n"
+    )
+    proc = _launch(2, "-c", script, check=False, timeout=60)
+    assert proc.returncode != 0
+    assert proc.elapsed < 30, f"the job took {proc.elapsed:.1f} s to stop"
+    assert "rank 1/2 failed with an uncaught exception" in proc.stderr, proc.stderr
+    assert "rank 0/2: stopping because rank 1 failed" in proc.stderr, proc.stderr
+    assert "PASSED THE BARRIER" not in proc.stdout
+
+
 def test_example_runs_under_mpiexec(tmp_path):
     _mpiexec()
     proc = _launch(2, EXAMPLE, "--small", "--checkpoint", tmp_path / "ck.rcml")
