@@ -37,6 +37,16 @@ _ERR_TAG, _ACK_TAG = 7001, 7002
 _NOTE_BYTES = 4096
 _GRACE_S = 5.0  # how long a failing process waits for the others to print before aborting
 
+
+def _grace() -> float:
+    """Seconds a failing process waits for the others' acknowledgements before it aborts
+    the job: ``RCMLRS_MPI_GRACE`` when set, else 5."""
+    v = os.environ.get("RCMLRS_MPI_GRACE", "").strip()
+    try:
+        return max(0.0, float(v)) if v else _GRACE_S
+    except ValueError:
+        return _GRACE_S
+
 # the launchers' own variables for the number of processes (MPICH/Hydra and PMI-2 under
 # Slurm, Open MPI, MVAPICH)
 _LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -233,7 +243,8 @@ def fail(exc: BaseException, where: str = "") -> None:
     it itself if that has not happened within a few seconds). Any other exception (a
     timeout included) is printed and announced to the other processes, which print their
     own ``DistributedError``; the job is aborted after they acknowledge, or after a few
-    seconds. Does nothing in a one-process job (the caller re-raises)."""
+    seconds (``RCMLRS_MPI_GRACE``, default 5). Does nothing in a one-process job (the
+    caller re-raises)."""
     if _S.size <= 1 or _S.failing:
         return
     _S.failing = True
@@ -243,13 +254,13 @@ def fail(exc: BaseException, where: str = "") -> None:
         sys.stderr.write(f"rcmlrs.distributed: {exc}\n")
         sys.stderr.flush()
         _S.pending.append(_S.err_comm.Isend([b"1", mpi.BYTE], dest=src, tag=_ACK_TAG))
-        time.sleep(_GRACE_S + 2.0)  # the failed process aborts the job meanwhile
+        time.sleep(_grace() + 2.0)  # the failed process aborts the job meanwhile
         _S.comm.Abort(1)
         return
     _announce(exc, where)
     acks = [bytearray(1) for _ in range(_S.size - 1)]
     reqs = [_S.err_comm.Irecv([buf, mpi.BYTE], source=mpi.ANY_SOURCE, tag=_ACK_TAG) for buf in acks]
-    deadline = time.monotonic() + _GRACE_S
+    deadline = time.monotonic() + _grace()
     while time.monotonic() < deadline and not mpi.Request.Testall(reqs):
         time.sleep(1e-3)
     time.sleep(0.05)  # let the others' stderr reach the launcher

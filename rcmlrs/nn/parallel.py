@@ -38,8 +38,9 @@ micro-batch draws the same mask on whichever process runs it.
 Losses: a mean over rows (mse, mae, the cross-entropies, nll: "mean") is combined by row
 count; "sum" by a plain sum (no division). Per-sample weights (``sample_weight``,
 ``class_weight``) follow Keras's ``sum_i w_i l_i / batch_size`` over the whole batch,
-which the row-count weighting keeps (up to rounding). A loss given as a function is refused (its reduction over rows is
-unknown). Weight penalties (regularizers) are added once per step. Layers with
+which the row-count weighting keeps (up to rounding). A loss given as a function is
+refused (its reduction over rows is unknown). Weight penalties (regularizers) are added once
+per step. Layers with
 non-trainable state (BatchNormalization's moving statistics) are refused under MPI: each
 process would update them from its own micro-batches only.
 """
