@@ -47,6 +47,7 @@ def _grace() -> float:
     except ValueError:
         return _GRACE_S
 
+
 # the launchers' own variables for the number of processes (MPICH/Hydra and PMI-2 under
 # Slurm, Open MPI, MVAPICH)
 _LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
