@@ -52,7 +52,7 @@ from rcmlrs.runtime import get_include, show_config
 from rcmlrs.sequence import embedding, gru
 
 # subpackages last: they build on everything above
-from rcmlrs import autograd, data, nn  # noqa: E402
+from rcmlrs import autograd, data, distributed, nn  # noqa: E402
 
 __all__ = [
     "Adagrad",
@@ -85,6 +85,7 @@ __all__ = [
     "concat",
     "autograd",
     "data",
+    "distributed",
     "eye",
     "from_dlpack",
     "from_numpy",

@@ -777,6 +777,11 @@ class Model:
         self._prepare_tape()
         return self._tape_forward, self._tape_apply
 
+    def _uses_backprop(self) -> bool:
+        """True when training runs the layers' own backward, False when it runs the tape
+        (always for a subclassed Model)."""
+        return False
+
     def _prepare_tape(self) -> None:
         """The params the tape differentiates (trainable layers) and their optimizer slots."""
         self._tape_sources, self._tape_slots = [], []
@@ -789,8 +794,10 @@ class Model:
                 i += 1
 
     def _tape_forward(
-        self, xb: Any, actual: Any, w: Any = None
+        self, xb: Any, actual: Any, w: Any = None, penalty: bool = True
     ) -> tuple[float, RamTensor, RamTensor, Any]:
+        """One recorded forward pass and loss (plus the weight penalties when ``penalty``):
+        ``(loss value, output, loss input, (tape, loss tensor))``."""
         tape = Tape()
         with tape:
             tape.watch(self._tape_sources)
@@ -799,9 +806,9 @@ class Model:
                 loss = self._loss_fn(actual, lin)
             else:
                 loss = self._wloss.on_tape(actual, lin, w)
-            penalty = self._regularization_penalty()
-            if penalty is not None:  # weight penalties: recorded tensor ops on the params
-                loss = loss + penalty
+            pen = self._regularization_penalty() if penalty else None
+            if pen is not None:  # weight penalties: recorded tensor ops on the params
+                loss = loss + pen
         return float(loss), out, lin, (tape, loss)
 
     def _tape_apply(self, state: tuple[Tape, RamTensor]) -> None:
@@ -827,6 +834,7 @@ class Model:
         class_weight: dict[int, float] | None = None,
         sample_weight: Any = None,
         steps_per_epoch: int | None = None,
+        micro_batches: int | None = None,
     ) -> History:
         """Train with mini-batches; returns the ``History`` (per-epoch logs).
 
@@ -870,10 +878,59 @@ class Model:
         saved with it), so a second ``fit`` (or one after ``load_model``) continues the
         stream: 2 epochs, save, load, 2 more epochs gives the weights of 4 epochs straight.
         A ``seed`` different from the current stream's starts a new stream; without any
-        seed the first one comes from the global generator (``rc.seed``)."""
+        seed the first one comes from the global generator (``rc.seed``).
+
+        ``micro_batches=M``: each batch is cut into M micro-batches of fixed boundaries
+        whose gradients, weighted by their row counts, are summed as a pairwise tree and
+        scaled once (gradient accumulation: the batch's mean-loss gradient up to rounding).
+        After ``rc.distributed.init()`` in an MPI job of P processes (``mpiexec -n P``) it
+        is required: each process computes a contiguous block of the micro-batches and the
+        final weights are bit for bit those of one process with the same M (see
+        rc.nn.parallel and docs/DISTRIBUTED.md); only rank 0 prints and runs the callbacks
+        that write files, and an exception on one process ends every process with a clear
+        message."""
+        from rcmlrs.nn import parallel
+
+        return parallel.guarded(
+            self._fit,
+            x,
+            y,
+            epochs,
+            batch_size,
+            validation_data,
+            validation_split,
+            shuffle,
+            seed,
+            verbose,
+            callbacks,
+            class_weight,
+            sample_weight,
+            steps_per_epoch,
+            micro_batches,
+        )
+
+    def _fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int,
+        batch_size: int,
+        validation_data: tuple[Any, Any] | None,
+        validation_split: float,
+        shuffle: bool,
+        seed: int | None,
+        verbose: int,
+        callbacks: Any,
+        class_weight: dict[int, float] | None,
+        sample_weight: Any,
+        steps_per_epoch: int | None,
+        micro_batches: int | None,
+    ) -> History:
         import numpy as np
 
+        from rcmlrs import distributed
         from rcmlrs.nn import callbacks as _cb
+        from rcmlrs.nn import parallel
 
         if self.loss is None:
             raise RuntimeError("fit: call compile(optimizer, loss) first")
@@ -898,7 +955,10 @@ class Model:
                 f"fit: class_weight must be a dict {{class index: weight}}, got "
                 f"{type(class_weight).__name__}"
             )
-        cbs = _cb.check_callbacks(callbacks)
+        n_micro = parallel.check_micro_batches(micro_batches)
+        cbs = parallel.callbacks_for_rank(_cb.check_callbacks(callbacks))
+        if not distributed.is_main():
+            verbose = 0  # only rank 0 prints
         source = _BatchSource.of(x, y, steps_per_epoch)
         if source is not None:
             if validation_split:
@@ -951,6 +1011,10 @@ class Model:
             self.seed, self.epoch = int(seed) & MASK64, 0
         elif self.seed is None:
             self.seed, self.epoch = draw_seed(), 0
+        micro = None
+        if n_micro is not None:
+            micro = parallel.MicroBatches(self, n_micro, batch_size)
+            micro.sync_start((n_train, n, epochs, shuffle))
         base = self.seed
 
         nb = (n_train + batch_size - 1) // batch_size if source is None else source.steps
@@ -970,6 +1034,8 @@ class Model:
             e = self.epoch
             for i, layer in enumerate(layers):
                 layer.reseed(layer_seed(base, i, e))
+            if micro is not None:
+                micro.begin_epoch(base, e)
             if source is None:
                 if shuffle:
                     u = rcmlrs.random((n_train,), seed=shuffle_seed(base, e)).numpy().reshape(-1)
@@ -986,14 +1052,17 @@ class Model:
             tot_loss, seen, bi = 0.0, 0, 0
             for m in mets:
                 m.reset_state()
-            for bi, (gather, targets, border, s, c, wb) in enumerate(batches):
-                xb = gather(border, s, c)
-                actual = targets.batch(border, s, c)
+            for bi, batch in enumerate(batches):
+                gather, targets, border, s, c, wb = batch
                 if per_batch:
                     cblist.batch_begin_(bi, {"batch": bi, "size": c})
-                if wb is None:
+                if micro is not None:
+                    loss, state = micro.forward(batch, bi)
+                elif wb is None:
+                    xb, actual = gather(border, s, c), targets.batch(border, s, c)
                     loss, out, lin, state = train_forward(xb, actual)
                 else:
+                    xb, actual = gather(border, s, c), targets.batch(border, s, c)
                     loss, out, lin, state = train_forward(xb, actual, wb)
                 if not math.isfinite(loss):
                     if per_batch:
@@ -1008,10 +1077,12 @@ class Model:
                         f"of this epoch's order); check the inputs for NaN/inf or lower the "
                         f"learning rate (or stop with rc.nn.callbacks.TerminateOnNaN())"
                     )
-                train_apply(state)
+                (train_apply if micro is None else micro.apply)(state)
                 tot_loss += loss * c
                 seen += c
-                if mets:
+                if mets and micro is not None:
+                    micro.update_metrics(mets, batch, targets.are_labels, thr)
+                elif mets:
                     labels = targets.are_labels
                     yb = targets.batch_tensor(border, s, c) if labels else actual
                     for m in mets:
@@ -1428,14 +1499,26 @@ class Sequential(Model):
 
     def _train_step_fns(self) -> tuple[Callable[..., Any], Callable[[Any], None]]:
         """The layers' own backward when every layer has one; else the tape."""
-        if all(has_backward(layer) for layer in self.layers):
-            return self._backprop_forward, self._backprop_apply
         self._prepare_tape()
+        if self._uses_backprop():
+            return self._backprop_forward, self._backprop_apply
         return self._tape_forward, self._tape_apply
+
+    def _uses_backprop(self) -> bool:
+        return all(has_backward(layer) for layer in self.layers)
 
     def _backprop_forward(
         self, xb: RamTensor, actual: Any, w: Any = None
     ) -> tuple[float, Any, Any, Any]:
+        loss, out, lin, grad = self._backprop_data_forward(xb, actual, w)
+        loss += self._regularization_loss()
+        return loss, out, lin, grad
+
+    def _backprop_data_forward(
+        self, xb: RamTensor, actual: Any, w: Any = None
+    ) -> tuple[float, Any, Any, Any]:
+        """The layers' forward pass and the loss without weight penalties: ``(loss value,
+        output, loss input, dL/d(loss input))``."""
         out = xb
         for layer in self.layers:  # no tape here: straight to forward (no __call__ cost)
             out = layer.forward(out, True)
@@ -1444,7 +1527,6 @@ class Sequential(Model):
             loss, grad = self._loss_fn.value_and_grad(actual, lin)
         else:
             loss, grad = self._wloss.value_and_grad(actual, lin, w)
-        loss += self._regularization_loss()
         return loss, out, lin, grad
 
     def _backprop_apply(self, grad: RamTensor) -> None:
