@@ -154,6 +154,24 @@ typedef struct {
                           float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
+/* ------------------------------------------------------------ normalization layers */
+/* Batch norm (statistics per column over the rows) and layer norm (per row) of an (len, c)
+ * matrix; see norm_body.h (x_hat = (x - m) * s, m and s per column or per row when
+ * rowwise) and the entry points in norm.c. */
+typedef struct {
+    void (*cols_sqdev)(const float *x, size_t len, size_t c, const double *mean, double *acc);
+    void (*affine)(const float *x, size_t len, size_t c, const float *m, const float *s,
+                   int rowwise, const float *gamma, const float *beta, float *y);
+    void (*grad_acc)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                     const float *s, int rowwise, double *acc_g, double *acc_gx);
+    void (*bn_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                  const float *s, const float *k, const float *p, const float *q, int training,
+                  float *dx);
+    void (*ln_stats)(const float *x, size_t len, size_t c, double eps, float *m, float *s);
+    void (*ln_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                  const float *s, const float *gamma, float *dx);
+} rcml_norm_table_t;
+
 /* ------------------------------------------------------------ the one table */
 typedef struct {
     const rcml_ew_table_t *ew;
@@ -163,6 +181,7 @@ typedef struct {
     /* the hand-tuned GEMM micro-kernels of this ISA (gemm_*.c, matmul.c's portable
      * ones); NULL for the serial backend, whose product is the plain reference loop */
     const rcml_gemm_kernels_t *gemm;
+    const rcml_norm_table_t *norm;
 } rcml_kernels_t;
 
 extern const rcml_kernels_t rcml_kernels_serial;

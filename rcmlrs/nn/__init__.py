@@ -15,7 +15,17 @@ checked (the protocol: layers/base.py).
 
 from rcmlrs import losses
 from rcmlrs.nn import activations, callbacks, initializers, metrics, regularizers
-from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer, Normalization
+from rcmlrs.nn.layers import (
+    LSTM,
+    RNN,
+    BatchNormalization,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    LayerNormalization,
+    Normalization,
+)
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
 from rcmlrs.nn.progress import History
@@ -26,12 +36,14 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
     "Normalization",
     "History",
     "Layer",
+    "LayerNormalization",
     "Model",
     "NonFiniteLossError",
     "Sequential",

@@ -7,6 +7,7 @@
 from rcmlrs.nn.layers.base import Layer
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
+from rcmlrs.nn.layers.normalization import BatchNormalization, LayerNormalization
 from rcmlrs.nn.layers.preprocessing import Normalization
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
 
@@ -17,6 +18,19 @@ LAYERS: dict[str, type[Layer]] = {
     "Dropout": Dropout,
     "Flatten": Flatten,
     "Normalization": Normalization,
+    "BatchNormalization": BatchNormalization,
+    "LayerNormalization": LayerNormalization,
 }
 
-__all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer", "Normalization"]
+__all__ = [
+    "LAYERS",
+    "LSTM",
+    "RNN",
+    "BatchNormalization",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "LayerNormalization",
+    "Normalization",
+]

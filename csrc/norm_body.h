@@ -1,0 +1,136 @@
+/* norm_body.h - batch and layer normalization (csrc/norm.c has the entry points), ONE
+ * source compiled per ISA through isa_body.h.
+ *
+ * The data is always an (rows, c) matrix: the L*R rows of an engine batch, c channels or
+ * features along each row. Batch norm takes statistics per column over the rows (norm.c
+ * sums rows in shape-fixed chunks with ew_body.h's cols_acc and cols_sqdev below, and adds
+ * the chunk partials in chunk order); layer norm per row over its c values with
+ * ew_body.h's block-wise double sums (sum, sumsqdev), the reductions of the tensor API.
+ *
+ * Both share one normalized value, x_hat = (x - m) * s (float32; m the mean, s the inverse
+ * standard deviation 1 / sqrt(var + eps)), per column (batch norm, rowwise = 0) or per row
+ * (layer norm, rowwise = 1); forward and backward compute it with the same expression, so
+ * the backward's x_hat is the forward's bit for bit. Column sums run along the rows in
+ * order, one double accumulator per column, so their bits do not depend on how the loop
+ * over the columns is vectorised (the serial reference and every SIMD backend agree).
+ */
+#include "kernels.h"
+
+#include <math.h>
+
+/* acc[i] += (x[r * c + i] - mean[i])^2 in double, rows r < len in order: the second pass of
+ * the per-column variance (batch norm), after cols_acc has given the mean */
+static void RCML_SFX(cols_sqdev)(const float *x, size_t len, size_t c,
+                                 const double *RCML_RESTRICT mean, double *RCML_RESTRICT acc) {
+    size_t r, i;
+    for (r = 0; r < len; r++) {
+        const float *p = x + r * c;
+        RCML_LOOP for (i = 0; i < c; i++) {
+            double d = (double)p[i] - mean[i];
+            acc[i] += d * d;
+        }
+    }
+}
+
+/* y = x_hat * gamma + beta over len rows of c (x_hat as in the header: m, s per column, or
+ * m[r], s[r] per row when rowwise). y may equal x. */
+static void RCML_SFX(norm_affine)(const float *x, size_t len, size_t c, const float *m,
+                                  const float *s, int rowwise, const float *RCML_RESTRICT gamma,
+                                  const float *RCML_RESTRICT beta, float *y) {
+    size_t r, i;
+    for (r = 0; r < len; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        if (rowwise) {
+            const float mr = m[r], sr = s[r];
+            RCML_LOOP for (i = 0; i < c; i++) yr[i] = (xr[i] - mr) * sr * gamma[i] + beta[i];
+        } else {
+            RCML_LOOP for (i = 0; i < c; i++) yr[i] = (xr[i] - m[i]) * s[i] * gamma[i] + beta[i];
+        }
+    }
+}
+
+/* The column sums of a backward pass over len rows: acc_g[i] += g, acc_gx[i] += g * x_hat
+ * (double; x_hat as in norm_affine). They are dbeta and dgamma, and batch norm's dx needs
+ * them too. */
+static void RCML_SFX(norm_grad_acc)(const float *x, const float *g, size_t len, size_t c,
+                                    const float *m, const float *s, int rowwise,
+                                    double *RCML_RESTRICT acc_g, double *RCML_RESTRICT acc_gx) {
+    size_t r, i;
+    for (r = 0; r < len; r++) {
+        const float *xr = x + r * c, *gr = g + r * c;
+        if (rowwise) {
+            const float mr = m[r], sr = s[r];
+            RCML_LOOP for (i = 0; i < c; i++) {
+                acc_g[i] += (double)gr[i];
+                acc_gx[i] += (double)gr[i] * (double)((xr[i] - mr) * sr);
+            }
+        } else {
+            RCML_LOOP for (i = 0; i < c; i++) {
+                acc_g[i] += (double)gr[i];
+                acc_gx[i] += (double)gr[i] * (double)((xr[i] - m[i]) * s[i]);
+            }
+        }
+    }
+}
+
+/* Batch norm's dx over len rows of c, per column k = gamma * s, p = sum(g) / n and
+ * q = sum(g x_hat) / n (n all rows of the batch):
+ *   training (batch statistics):  dx = k (g - p - x_hat q)
+ *   inference (fixed statistics): dx = k g              (p, q unused) */
+static void RCML_SFX(bn_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                            const float *s, const float *RCML_RESTRICT k, const float *p,
+                            const float *q, int training, float *RCML_RESTRICT dx) {
+    size_t r, i;
+    for (r = 0; r < len; r++) {
+        const float *xr = x + r * c, *gr = g + r * c;
+        float *dr = dx + r * c;
+        if (training) {
+            RCML_LOOP for (i = 0; i < c; i++) dr[i] =
+                k[i] * (gr[i] - p[i] - ((xr[i] - m[i]) * s[i]) * q[i]);
+        } else {
+            RCML_LOOP for (i = 0; i < c; i++) dr[i] = k[i] * gr[i];
+        }
+    }
+}
+
+/* Layer norm statistics of len rows of c: m[r] the row mean, s[r] = 1 / sqrt(var + eps)
+ * with the biased variance; both in double (the tensor API's block-wise row sums), rounded
+ * to float32 once. */
+static void RCML_SFX(ln_stats)(const float *x, size_t len, size_t c, double eps, float *m,
+                               float *s) {
+    size_t r;
+    for (r = 0; r < len; r++) {
+        const float *xr = x + r * c;
+        double mean = RCML_SFX(sum)(xr, c) / (double)c;
+        double var = RCML_SFX(sumsqdev)(xr, c, mean) / (double)c;
+        m[r] = (float)mean;
+        s[r] = (float)(1.0 / sqrt(var + eps));
+    }
+}
+
+/* Layer norm's dx over len rows of c: with a = g * gamma,
+ *   dx = s[r] (a - sum(a) / c - x_hat sum(a x_hat) / c)
+ * (the row sums are the tensor API's block-wise double sums, taken over dx's row as
+ * scratch). dx must not alias x or g. */
+static void RCML_SFX(ln_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                            const float *s, const float *RCML_RESTRICT gamma,
+                            float *RCML_RESTRICT dx) {
+    size_t r, i;
+    for (r = 0; r < len; r++) {
+        const float *xr = x + r * c, *gr = g + r * c;
+        float *dr = dx + r * c;
+        const float mr = m[r], sr = s[r];
+        RCML_LOOP for (i = 0; i < c; i++) dr[i] = gr[i] * gamma[i];
+        const float p = (float)(RCML_SFX(sum)(dr, c) / (double)c);
+        RCML_LOOP for (i = 0; i < c; i++) dr[i] = dr[i] * ((xr[i] - mr) * sr);
+        const float q = (float)(RCML_SFX(sum)(dr, c) / (double)c);
+        RCML_LOOP for (i = 0; i < c; i++) dr[i] =
+            sr * (gr[i] * gamma[i] - p - ((xr[i] - mr) * sr) * q);
+    }
+}
+
+const rcml_norm_table_t RCML_SFX(rcml_norm) = {
+    RCML_SFX(cols_sqdev), RCML_SFX(norm_affine), RCML_SFX(norm_grad_acc),
+    RCML_SFX(bn_dx),      RCML_SFX(ln_stats),    RCML_SFX(ln_dx),
+};

@@ -1,0 +1,42 @@
+"""Backward rules of ``rc.batch_norm`` and ``rc.layer_norm`` (rcmlrs/normalization.py).
+
+Each calls the fused backward kernel of csrc/norm.c that the rc.nn layers call too, with
+the mean and inverse standard deviation the forward kept: one pass of column sums (dbeta,
+dgamma) and one pass for dx. The gradients of ``gamma`` and ``beta`` come back in their
+own shapes.
+"""
+
+from __future__ import annotations
+
+from rcmlrs import _norm
+from rcmlrs.autograd.registry import register
+
+
+def _shaped(d, like, need):
+    return (d if d.shape == like.shape else d.reshape(like.shape)) if need else None
+
+
+@register(
+    "batch_norm",
+    formula="dbeta = sum_rows g, dgamma = sum_rows g*x_hat, dx = gamma*istd*(g - mean_rows g "
+    "- x_hat*mean_rows(g*x_hat)) (training; else gamma*istd*g)",
+)
+def _batch_norm(g, out, inputs, attrs, needs):
+    x, gamma, beta = inputs
+    dx, dgamma, dbeta = _norm._bn_backward(
+        x, g, attrs["mean"], attrs["istd"], gamma, attrs["training"], bool(needs[0])
+    )
+    return dx, _shaped(dgamma, gamma, needs[1]), _shaped(dbeta, beta, needs[2])
+
+
+@register(
+    "layer_norm",
+    formula="dbeta = sum_rows g, dgamma = sum_rows g*x_hat, dx = istd*(a - mean_cols a "
+    "- x_hat*mean_cols(a*x_hat)), a = g*gamma",
+)
+def _layer_norm(g, out, inputs, attrs, needs):
+    x, gamma, beta = inputs
+    dx, dgamma, dbeta = _norm._ln_backward(
+        x, g, attrs["mean"], attrs["istd"], gamma, bool(needs[0])
+    )
+    return dx, _shaped(dgamma, gamma, needs[1]), _shaped(dbeta, beta, needs[2])
