@@ -159,11 +159,13 @@ typedef struct {
  * matrix; see norm_body.h (x_hat = (x - m) * s, m and s per column or per row when
  * rowwise) and the entry points in norm.c. */
 typedef struct {
-    void (*cols_sqdev)(const float *x, size_t len, size_t c, const double *mean, double *acc);
+    /* acc[i] += (x[r * inner + i] - mean[i])^2 for r < len, i < tw (double, row by row) */
+    void (*cols_sqdev)(const float *x, size_t len, size_t inner, size_t tw, const double *mean,
+                       double *acc);
     void (*affine)(const float *x, size_t len, size_t c, const float *m, const float *s,
                    int rowwise, const float *gamma, const float *beta, float *y);
-    void (*grad_acc)(const float *x, const float *g, size_t len, size_t c, const float *m,
-                     const float *s, int rowwise, double *acc_g, double *acc_gx);
+    void (*grad_acc)(const float *x, const float *g, size_t len, size_t inner, size_t c,
+                     const float *m, const float *s, int rowwise, double *acc_g, double *acc_gx);
     void (*bn_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
                   const float *s, const float *k, const float *p, const float *q, int training,
                   float *dx);

@@ -2,9 +2,13 @@
  *
  * The data is an (n, c) matrix (the L*R rows of an engine batch). Row-parallel work is cut
  * into chunks of rows whose size depends only on (n, c). Column sums over the rows (batch
- * norm's mean and variance, every dgamma and dbeta) are taken per chunk in double into the
- * caller's workspace (ew_body.h's cols_acc for plain sums) and the chunk partials are then
- * added in chunk order, so the bits are the same at any thread count.
+ * norm's mean and variance, every dgamma and dbeta) are taken in double (ew_body.h's
+ * cols_acc for plain sums), one of two ways chosen by c alone:
+ * - narrow rows (c < RCML_NORM_WIDE): per chunk of rows into the caller's workspace, the
+ *   chunk partials then added in chunk order;
+ * - wide rows: per tile of RCML_NORM_TILE columns, each tile summed over all n rows by one
+ *   task (no partials: the workspace stays 4c doubles however many rows there are).
+ * Either way the bits are the same at any thread count.
  */
 #include "rcmlrs.h"
 #include "kernels.h"
@@ -12,6 +16,8 @@
 #include <math.h>
 
 #define RCML_NORM_MAX_PARTS ((size_t)64)
+#define RCML_NORM_WIDE ((size_t)512)
+#define RCML_NORM_TILE ((size_t)256)
 
 /* rows per chunk: about RCML_EW_GRAIN floats, at most RCML_NORM_MAX_PARTS chunks */
 static size_t rcml_norm_rows(size_t n, size_t c) {
@@ -22,7 +28,7 @@ static size_t rcml_norm_rows(size_t n, size_t c) {
 
 static size_t rcml_norm_parts(size_t n, size_t c) {
     size_t r = rcml_norm_rows(n, c);
-    return n ? (n + r - 1) / r : 1;
+    return n && c < RCML_NORM_WIDE ? (n + r - 1) / r : 1;
 }
 
 size_t rcml_norm_workspace_f32(size_t n, size_t c) {
@@ -37,7 +43,8 @@ typedef struct {
     double eps;
     const double *mean_d;
     const float *m, *s, *gamma, *beta, *kk, *p, *q;
-    double *parts; /* one slice of 2c doubles per chunk */
+    double *parts; /* one slice of 2c doubles per chunk (wide rows: the one total) */
+    size_t n;      /* all rows (wide rows: each column tile runs over them) */
     float *y;
 } rcml_norm_job_t;
 
@@ -61,9 +68,9 @@ static void rcml_norm_chunk(void *ctx, size_t b, size_t e) {
         for (i = 0; i < 2 * c; i++) acc[i] = 0.0;
     switch (j->op) {
     case RCML_NJ_SUM: j->k->ew->cols_acc(j->x + off, len, c, c, acc); break;
-    case RCML_NJ_SQDEV: t->cols_sqdev(j->x + off, len, c, j->mean_d, acc); break;
+    case RCML_NJ_SQDEV: t->cols_sqdev(j->x + off, len, c, c, j->mean_d, acc); break;
     case RCML_NJ_GRAD:
-        t->grad_acc(j->x + off, j->g + off, len, c, j->rowwise ? j->m + b : j->m,
+        t->grad_acc(j->x + off, j->g + off, len, c, c, j->rowwise ? j->m + b : j->m,
                     j->rowwise ? j->s + b : j->s, j->rowwise, acc, acc + c);
         break;
     case RCML_NJ_AFFINE:
@@ -82,10 +89,37 @@ static void rcml_norm_chunk(void *ctx, size_t b, size_t e) {
     }
 }
 
+/* wide rows: column tiles [b, e), each over all n rows, straight into the totals */
+static void rcml_norm_tiles(void *ctx, size_t b, size_t e) {
+    rcml_norm_job_t *j = (rcml_norm_job_t *)ctx;
+    const rcml_norm_table_t *t = j->k->norm;
+    const size_t c = j->c;
+    size_t u, i;
+    for (u = b; u < e; u++) {
+        const size_t t0 = u * RCML_NORM_TILE, tw = RCML_MIN(RCML_NORM_TILE, c - t0);
+        double *acc = j->parts + t0, *acc2 = j->parts + c + t0;
+        for (i = 0; i < tw; i++) acc[i] = acc2[i] = 0.0;
+        switch (j->op) {
+        case RCML_NJ_SUM: j->k->ew->cols_acc(j->x + t0, j->n, c, tw, acc); break;
+        case RCML_NJ_SQDEV: t->cols_sqdev(j->x + t0, j->n, c, tw, j->mean_d + t0, acc); break;
+        default:
+            t->grad_acc(j->x + t0, j->g + t0, j->n, c, tw, j->rowwise ? j->m : j->m + t0,
+                        j->rowwise ? j->s : j->s + t0, j->rowwise, acc, acc2);
+        }
+    }
+}
+
 /* run one pass over the n rows; a pass with partials leaves their chunk-order sum (2c
  * doubles) in the first slice */
 static void rcml_norm_run(rcml_norm_job_t *j, size_t n) {
     size_t parts, k, i;
+    if (j->parts && j->c >= RCML_NORM_WIDE) {
+        const size_t tiles = (j->c + RCML_NORM_TILE - 1) / RCML_NORM_TILE;
+        j->n = n;
+        rcml_parallel_for(tiles, RCML_MAX((size_t)1, RCML_EW_GRAIN / (n * RCML_NORM_TILE)),
+                          rcml_norm_tiles, j);
+        return;
+    }
     j->rows = rcml_norm_rows(n, j->c);
     rcml_parallel_for(n, j->rows, rcml_norm_chunk, j);
     if (!j->parts) return;

@@ -18,14 +18,16 @@
 
 #include <math.h>
 
-/* acc[i] += (x[r * c + i] - mean[i])^2 in double, rows r < len in order: the second pass of
- * the per-column variance (batch norm), after cols_acc has given the mean */
-static void RCML_SFX(cols_sqdev)(const float *x, size_t len, size_t c,
+/* acc[i] += (x[r * inner + i] - mean[i])^2 in double for i < tw <= inner, rows r < len in
+ * order: the second pass of a per-column variance (batch norm's, and the tensor API's
+ * var/std along an axis in reduce.c), after cols_acc has given the mean. Each column is a
+ * sequential double sum, so the bits do not depend on how the column loop is vectorised. */
+static void RCML_SFX(cols_sqdev)(const float *x, size_t len, size_t inner, size_t tw,
                                  const double *RCML_RESTRICT mean, double *RCML_RESTRICT acc) {
     size_t r, i;
     for (r = 0; r < len; r++) {
-        const float *p = x + r * c;
-        RCML_LOOP for (i = 0; i < c; i++) {
+        const float *p = x + r * inner;
+        RCML_LOOP for (i = 0; i < tw; i++) {
             double d = (double)p[i] - mean[i];
             acc[i] += d * d;
         }
@@ -33,10 +35,12 @@ static void RCML_SFX(cols_sqdev)(const float *x, size_t len, size_t c,
 }
 
 /* y = x_hat * gamma + beta over len rows of c (x_hat as in the header: m, s per column, or
- * m[r], s[r] per row when rowwise). y may equal x. */
-static void RCML_SFX(norm_affine)(const float *x, size_t len, size_t c, const float *m,
-                                  const float *s, int rowwise, const float *RCML_RESTRICT gamma,
-                                  const float *RCML_RESTRICT beta, float *y) {
+ * m[r], s[r] per row when rowwise). No aliasing (restrict: no run-time overlap checks per
+ * row, which cost more than the arithmetic for a few channels). */
+static void RCML_SFX(norm_affine)(const float *RCML_RESTRICT x, size_t len, size_t c,
+                                  const float *RCML_RESTRICT m, const float *RCML_RESTRICT s,
+                                  int rowwise, const float *RCML_RESTRICT gamma,
+                                  const float *RCML_RESTRICT beta, float *RCML_RESTRICT y) {
     size_t r, i;
     for (r = 0; r < len; r++) {
         const float *xr = x + r * c;
@@ -50,15 +54,18 @@ static void RCML_SFX(norm_affine)(const float *x, size_t len, size_t c, const fl
     }
 }
 
-/* The column sums of a backward pass over len rows: acc_g[i] += g, acc_gx[i] += g * x_hat
- * (double; x_hat as in norm_affine). They are dbeta and dgamma, and batch norm's dx needs
- * them too. */
-static void RCML_SFX(norm_grad_acc)(const float *x, const float *g, size_t len, size_t c,
-                                    const float *m, const float *s, int rowwise,
-                                    double *RCML_RESTRICT acc_g, double *RCML_RESTRICT acc_gx) {
+/* The column sums of a backward pass over len rows of stride inner, tw <= inner columns
+ * wide: acc_g[i] += g, acc_gx[i] += g * x_hat (double; x_hat as in norm_affine, m and s
+ * starting at the first column when per column). They are dbeta and dgamma, and batch
+ * norm's dx needs them too. */
+static void RCML_SFX(norm_grad_acc)(const float *RCML_RESTRICT x, const float *RCML_RESTRICT g,
+                                    size_t len, size_t inner, size_t c,
+                                    const float *RCML_RESTRICT m, const float *RCML_RESTRICT s,
+                                    int rowwise, double *RCML_RESTRICT acc_g,
+                                    double *RCML_RESTRICT acc_gx) {
     size_t r, i;
     for (r = 0; r < len; r++) {
-        const float *xr = x + r * c, *gr = g + r * c;
+        const float *xr = x + r * inner, *gr = g + r * inner;
         if (rowwise) {
             const float mr = m[r], sr = s[r];
             RCML_LOOP for (i = 0; i < c; i++) {
@@ -78,9 +85,10 @@ static void RCML_SFX(norm_grad_acc)(const float *x, const float *g, size_t len, 
  * q = sum(g x_hat) / n (n all rows of the batch):
  *   training (batch statistics):  dx = k (g - p - x_hat q)
  *   inference (fixed statistics): dx = k g              (p, q unused) */
-static void RCML_SFX(bn_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
-                            const float *s, const float *RCML_RESTRICT k, const float *p,
-                            const float *q, int training, float *RCML_RESTRICT dx) {
+static void RCML_SFX(bn_dx)(const float *RCML_RESTRICT x, const float *RCML_RESTRICT g, size_t len,
+                            size_t c, const float *RCML_RESTRICT m, const float *RCML_RESTRICT s,
+                            const float *RCML_RESTRICT k, const float *RCML_RESTRICT p,
+                            const float *RCML_RESTRICT q, int training, float *RCML_RESTRICT dx) {
     size_t r, i;
     for (r = 0; r < len; r++) {
         const float *xr = x + r * c, *gr = g + r * c;
@@ -113,9 +121,9 @@ static void RCML_SFX(ln_stats)(const float *x, size_t len, size_t c, double eps,
  *   dx = s[r] (a - sum(a) / c - x_hat sum(a x_hat) / c)
  * (the row sums are the tensor API's block-wise double sums, taken over dx's row as
  * scratch). dx must not alias x or g. */
-static void RCML_SFX(ln_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
-                            const float *s, const float *RCML_RESTRICT gamma,
-                            float *RCML_RESTRICT dx) {
+static void RCML_SFX(ln_dx)(const float *RCML_RESTRICT x, const float *RCML_RESTRICT g, size_t len,
+                            size_t c, const float *RCML_RESTRICT m, const float *RCML_RESTRICT s,
+                            const float *RCML_RESTRICT gamma, float *RCML_RESTRICT dx) {
     size_t r, i;
     for (r = 0; r < len; r++) {
         const float *xr = x + r * c, *gr = g + r * c;

@@ -15,8 +15,9 @@ from rcmlrs._tensor import ShapeError
 from rcmlrs.nn import BatchNormalization, Dense, Flatten, LayerNormalization, Sequential
 
 EPS = 1e-3
-# rows (1, B, C), time-major (T, B, C), images (B, H*W, C)
-SHAPES = [(1, 16, 5), (4, 3, 6), (2, 9, 4)]
+# rows (1, B, C), time-major (T, B, C), images (B, H*W, C); 600 channels take the
+# wide-row path of the column sums (column tiles instead of row chunks)
+SHAPES = [(1, 16, 5), (4, 3, 6), (2, 9, 4), (2, 20, 600)]
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_batch_norm_images_match_torch_nchw(torch):
 
 
 # ------------------------------------------------------------------ layer norm vs torch
-@pytest.mark.parametrize("shape", SHAPES + [(1, 3, 1), (2, 2, 300)])
+@pytest.mark.parametrize("shape", SHAPES + [(1, 3, 1), (2, 2, 300), (1, 5, 1100)])
 def test_layer_norm_forward_backward_vs_torch(torch, shape):
     x, gamma, beta, g = _data(shape, 7)
     c = shape[-1]
@@ -272,7 +273,8 @@ def test_center_scale_off_and_weights_layout():
 def _big_run():
     rng = np.random.default_rng(14)
     out = []
-    for shape in [(4, 9000, 3), (2, 1500, 70)]:  # several row chunks per pass
+    # several row chunks per pass; several column tiles (wide rows)
+    for shape in [(4, 9000, 3), (2, 1500, 70), (1, 300, 1000)]:
         x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
         c = shape[-1]
         gamma = rng.uniform(0.5, 1.5, (1, 1, c)).astype(np.float32)
@@ -514,3 +516,28 @@ def test_bad_input():
     model.compile("sgd", "mse")
     with pytest.raises(ShapeError):
         model.fit(np.zeros((4, 5), np.float32), np.zeros((4, 1), np.float32), verbose=0)
+
+
+def test_tape_training_path_equals_fused_fit_bitwise():
+    """A forward-only layer sends the whole model through rc.autograd: BN is then one
+    recorded op whose rule is its backward, so training gives the fused path's weights
+    and moving statistics bit for bit."""
+
+    class Identity(rc.nn.Layer):
+        def forward(self, x, training=False):
+            return x
+
+    x, y = _blobs(96, 20)
+    models = []
+    for extra in ([], [Identity()]):
+        m = Sequential(
+            [Dense(8, input_shape=(2,)), BatchNormalization(momentum=0.7), *extra, Dense(3)]
+        )
+        m.compile("sgd", "mse")
+        m.build((2,), seed=7)
+        m.fit(x, np.eye(3, dtype=np.float32)[y], epochs=2, batch_size=16, seed=8, verbose=0)
+        models.append(m)
+    fused, taped = models
+    assert len(fused.get_weights()) == 8
+    for wa, wb in zip(fused.get_weights(), taped.get_weights(), strict=True):
+        _bits(wb.numpy(), wa.numpy())

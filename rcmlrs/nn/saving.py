@@ -194,6 +194,11 @@ def _dict(v: object, what: str, allowed: set[str] | None = None) -> dict[str, An
     return v
 
 
+def _shape3(w: Any) -> tuple[int, int, int]:
+    a, b, c = (int(d) for d in w)
+    return (a, b, c)
+
+
 def _layer_from_spec(spec: object, i: int, registry: dict[str, type[Layer]]) -> Layer:
     what = f"layer {i}"
     spec = _dict(spec, what, {"class", "config"})
@@ -306,9 +311,9 @@ class _Plan:
             if ws is None or nts is None:  # a user layer that cannot say: checked after building
                 self.param_shapes = self.weight_shapes = None
             elif self.param_shapes is not None and self.weight_shapes is not None:
-                ps = [tuple(int(d) for d in w) for w in ws]
-                self.param_shapes += ps  # type: ignore[arg-type]
-                self.weight_shapes += ps + [tuple(int(d) for d in w) for w in nts]  # type: ignore[operator]
+                ps = [_shape3(w) for w in ws]
+                self.param_shapes += ps
+                self.weight_shapes += ps + [_shape3(w) for w in nts]
             sample = tuple(layer.compute_output_shape(sample))
             if not all(d is None or _is_int(d) for d in sample):
                 raise ValueError(f"layer {i} gives a bad output shape {_short(sample)}")
