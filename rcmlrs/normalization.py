@@ -82,7 +82,8 @@ def batch_norm(
     torch would use the unbiased one). ``training=False`` normalizes with the moving
     statistics, which are then required. ``epsilon`` > 0 is added to the variance;
     ``momentum`` in [0, 1]. The tape records the op with inputs ``(x, gamma, beta)``
-    (in training the gradient flows through the batch statistics)."""
+    (in training the gradient flows through the batch statistics), plus
+    ``(moving_mean, moving_variance)`` in inference, which the output then depends on."""
     what = "batch_norm"
     if not isinstance(training, bool):
         raise TypeError(f"{what}: training must be True or False, got {training!r}")
@@ -103,7 +104,10 @@ def batch_norm(
     tape = _get_tape()
     if tape is not None:
         attrs = {"mean": mean, "istd": istd, "training": training}
-        tape.record("batch_norm", y, (x, gamma, beta), attrs)
+        # in inference y depends on the moving statistics too (in training they are only
+        # written, never read)
+        stats = () if training else (moving_mean, moving_variance)
+        tape.record("batch_norm", y, (x, gamma, beta, *stats), attrs)
     return y
 
 

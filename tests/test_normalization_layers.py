@@ -113,6 +113,19 @@ def test_batch_norm_inference_forward_backward_vs_torch(torch, shape):
     np.testing.assert_allclose(dx.reshape(-1, c), x64.grad.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(dgamma.reshape(c), w64.grad.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(dbeta.reshape(c), b64.grad.numpy(), rtol=1e-5, atol=1e-5)
+    # gradients w.r.t. the moving statistics (inputs of the inference formula), against
+    # torch autograd of that formula written out
+    tm, tv, tx = _t(mm0), _t(mv0), _t(x)
+    with rc.autograd.Tape() as tape:
+        tape.watch([tm, tv])
+        out = rc.batch_norm(tx, _t(gamma), _t(beta), tm, tv)
+    dmm, dmv = tape.gradient(out, [tm, tv], output_gradient=_t(g))
+    rm.requires_grad_(True)
+    rv.requires_grad_(True)
+    ref2 = (x64.detach() - rm) / torch.sqrt(rv + EPS) * w64.detach() + b64.detach()
+    ref2.backward(torch.tensor(g.reshape(-1, c), dtype=torch.float64))
+    np.testing.assert_allclose(dmm.numpy().reshape(c), rm.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dmv.numpy().reshape(c), rv.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_batch_norm_images_match_torch_nchw(torch):
@@ -161,6 +174,11 @@ def test_gradcheck_batch_norm_training_and_inference():
     )
     assert rc.autograd.gradcheck(
         lambda a, b, d: rc.batch_norm(a, b, d, mm, mv), [_t(x), _t(gamma), _t(beta)]
+    )
+    # inference depends on the moving statistics too: their gradients, not silent zeros
+    assert rc.autograd.gradcheck(
+        lambda a, b, d, m, v: rc.batch_norm(a, b, d, m, v),
+        [_t(x), _t(gamma), _t(beta), mm.copy(), mv.copy()],
     )
 
 

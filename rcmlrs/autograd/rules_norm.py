@@ -19,14 +19,26 @@ def _shaped(d, like, need):
 @register(
     "batch_norm",
     formula="dbeta = sum_rows g, dgamma = sum_rows g*x_hat, dx = gamma*istd*(g - mean_rows g "
-    "- x_hat*mean_rows(g*x_hat)) (training; else gamma*istd*g)",
+    "- x_hat*mean_rows(g*x_hat)) (training; else gamma*istd*g, dmoving_mean = -gamma*istd*dbeta, "
+    "dmoving_variance = -gamma*istd^2*dgamma/2)",
 )
 def _batch_norm(g, out, inputs, attrs, needs):
-    x, gamma, beta = inputs
+    x, gamma, beta = inputs[:3]
+    istd = attrs["istd"]
     dx, dgamma, dbeta = _norm._bn_backward(
-        x, g, attrs["mean"], attrs["istd"], gamma, attrs["training"], bool(needs[0])
+        x, g, attrs["mean"], istd, gamma, attrs["training"], bool(needs[0])
     )
-    return dx, _shaped(dgamma, gamma, needs[1]), _shaped(dbeta, beta, needs[2])
+    grads = (dx, _shaped(dgamma, gamma, needs[1]), _shaped(dbeta, beta, needs[2]))
+    if len(inputs) == 3:  # training: the moving statistics are not inputs
+        return grads
+    # inference, y = (x - mm) * istd * gamma + beta with istd = (mv + eps)^-1/2:
+    # dmm = -gamma istd sum(g) = -gamma istd dbeta,
+    # dmv = -1/2 gamma istd^2 sum(g x_hat) = -1/2 gamma istd^2 dgamma
+    mm, mv = inputs[3:]
+    k = gamma.reshape(istd.shape) * istd
+    dmm = -(k * dbeta) if needs[3] else None
+    dmv = (k * istd * dgamma) * -0.5 if needs[4] else None
+    return (*grads, _shaped(dmm, mm, needs[3]), _shaped(dmv, mv, needs[4]))
 
 
 @register(
