@@ -169,7 +169,8 @@ typedef struct {
     void (*bn_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
                   const float *s, const float *k, const float *p, const float *q, int training,
                   float *dx);
-    void (*ln_stats)(const float *x, size_t len, size_t c, double eps, float *m, float *s);
+    void (*ln_forward)(const float *x, size_t len, size_t c, double eps, const float *gamma,
+                       const float *beta, float *m, float *s, float *y);
     void (*ln_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
                   const float *s, const float *gamma, float *dx);
 } rcml_norm_table_t;

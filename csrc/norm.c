@@ -54,7 +54,7 @@ enum {
     RCML_NJ_GRAD,
     RCML_NJ_AFFINE,
     RCML_NJ_BN_DX,
-    RCML_NJ_LN_STATS,
+    RCML_NJ_LN_FORWARD,
     RCML_NJ_LN_DX
 };
 
@@ -81,9 +81,10 @@ static void rcml_norm_chunk(void *ctx, size_t b, size_t e) {
         t->bn_dx(j->x + off, j->g + off, len, c, j->m, j->s, j->kk, j->p, j->q, j->training,
                  j->y + off);
         break;
-    case RCML_NJ_LN_STATS:
+    case RCML_NJ_LN_FORWARD:
         /* m and s are written here: the job's pointers are the outputs */
-        t->ln_stats(j->x + off, len, c, j->eps, (float *)j->m + b, (float *)j->s + b);
+        t->ln_forward(j->x + off, len, c, j->eps, j->gamma, j->beta, (float *)j->m + b,
+                      (float *)j->s + b, j->y + off);
         break;
     default: t->ln_dx(j->x + off, j->g + off, len, c, j->m + b, j->s + b, j->gamma, j->y + off);
     }
@@ -225,10 +226,7 @@ void rcml_layer_norm_forward_f32(const float *x, size_t n, size_t c, const float
     j.eps = eps;
     j.m = mean;
     j.s = istd;
-    j.op = RCML_NJ_LN_STATS;
-    rcml_norm_run(&j, n);
-    j.op = RCML_NJ_AFFINE;
-    j.rowwise = 1;
+    j.op = RCML_NJ_LN_FORWARD;
     j.gamma = gamma;
     j.beta = beta;
     j.y = y;

@@ -102,11 +102,14 @@ static void RCML_SFX(bn_dx)(const float *RCML_RESTRICT x, const float *RCML_REST
     }
 }
 
-/* Layer norm statistics of len rows of c: m[r] the row mean, s[r] = 1 / sqrt(var + eps)
- * with the biased variance; both in double (the tensor API's block-wise row sums), rounded
- * to float32 once. */
-static void RCML_SFX(ln_stats)(const float *x, size_t len, size_t c, double eps, float *m,
-                               float *s) {
+/* Layer norm forward of len rows of c, one row at a time (it stays in L1 from its
+ * statistics to its output): m[r] the row mean, s[r] = 1 / sqrt(var + eps) with the biased
+ * variance, both in double (the tensor API's block-wise row sums) rounded to float32 once,
+ * then y's row from norm_affine. */
+static void RCML_SFX(ln_forward)(const float *RCML_RESTRICT x, size_t len, size_t c, double eps,
+                                 const float *RCML_RESTRICT gamma, const float *RCML_RESTRICT beta,
+                                 float *RCML_RESTRICT m, float *RCML_RESTRICT s,
+                                 float *RCML_RESTRICT y) {
     size_t r;
     for (r = 0; r < len; r++) {
         const float *xr = x + r * c;
@@ -114,6 +117,7 @@ static void RCML_SFX(ln_stats)(const float *x, size_t len, size_t c, double eps,
         double var = RCML_SFX(sumsqdev)(xr, c, mean) / (double)c;
         m[r] = (float)mean;
         s[r] = (float)(1.0 / sqrt(var + eps));
+        RCML_SFX(norm_affine)(xr, 1, c, m + r, s + r, 1, gamma, beta, y + r * c);
     }
 }
 
@@ -140,5 +144,5 @@ static void RCML_SFX(ln_dx)(const float *RCML_RESTRICT x, const float *RCML_REST
 
 const rcml_norm_table_t RCML_SFX(rcml_norm) = {
     RCML_SFX(cols_sqdev), RCML_SFX(norm_affine), RCML_SFX(norm_grad_acc),
-    RCML_SFX(bn_dx),      RCML_SFX(ln_stats),    RCML_SFX(ln_dx),
+    RCML_SFX(bn_dx),      RCML_SFX(ln_forward),  RCML_SFX(ln_dx),
 };
