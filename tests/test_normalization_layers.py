@@ -559,3 +559,22 @@ def test_tape_training_path_equals_fused_fit_bitwise():
     assert len(fused.get_weights()) == 8
     for wa, wb in zip(fused.get_weights(), taped.get_weights(), strict=True):
         _bits(wb.numpy(), wa.numpy())
+
+
+@pytest.mark.parametrize("shape", [(4, 9000, 3), (1, 300, 1000)])
+def test_batch_norm_statistics_accurate_on_large_offset_batches(shape):
+    """Mean 1000, spread 0.5: the two-pass double statistics (chunked or tiled) keep the
+    variance exact to float32, where a one-pass E[x^2] - E[x]^2 in float would not."""
+    rng = np.random.default_rng(21)
+    x = (rng.standard_normal(shape) * 0.5 + 1000).astype(np.float32)
+    c = shape[-1]
+    mm, mv = rc.zeros((1, 1, c)), rc.zeros((1, 1, c))
+    y = rc.batch_norm(_t(x), rc.ones((1, 1, c)), rc.zeros((1, 1, c)), mm, mv, True, 0.0)
+    xs = x.reshape(-1, c).astype(np.float64)
+    np.testing.assert_allclose(mm.numpy().reshape(c), xs.mean(0), rtol=1e-7)
+    np.testing.assert_allclose(mv.numpy().reshape(c), xs.var(0), rtol=1e-6)
+    ref = (xs - xs.mean(0)) / np.sqrt(xs.var(0) + EPS)
+    np.testing.assert_allclose(y.numpy().reshape(-1, c), ref, atol=2e-4)
+    ln = rc.layer_norm(_t(x), rc.ones((1, 1, c)), rc.zeros((1, 1, c))).numpy().reshape(-1, c)
+    want = (xs - xs.mean(1, keepdims=True)) / np.sqrt(xs.var(1, keepdims=True) + EPS)
+    np.testing.assert_allclose(ln, want, atol=2e-3)
