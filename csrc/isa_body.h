@@ -17,6 +17,5 @@
 
 const rcml_kernels_t RCML_SFX(rcml_kernels) = {
     &RCML_SFX(rcml_ew),  &RCML_SFX(rcml_act), &RCML_SFX(rcml_train),
-    &RCML_SFX(rcml_rnn), RCML_ISA_GEMM,
-    &RCML_SFX(rcml_norm),
+    &RCML_SFX(rcml_rnn), RCML_ISA_GEMM,       &RCML_SFX(rcml_norm),
 };
