@@ -160,6 +160,27 @@ typedef struct {
                          float *dHs, float *dGx, float *dGh, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
+/* ------------------------------------------------------------ normalization layers */
+/* Batch norm (statistics per column over the rows) and layer norm (per row) of an (len, c)
+ * matrix; see norm_body.h (x_hat = (x - m) * s, m and s per column or per row when
+ * rowwise) and the entry points in norm.c. */
+typedef struct {
+    /* acc[i] += (x[r * inner + i] - mean[i])^2 for r < len, i < tw (double, row by row) */
+    void (*cols_sqdev)(const float *x, size_t len, size_t inner, size_t tw, const double *mean,
+                       double *acc);
+    void (*affine)(const float *x, size_t len, size_t c, const float *m, const float *s,
+                   int rowwise, const float *gamma, const float *beta, float *y);
+    void (*grad_acc)(const float *x, const float *g, size_t len, size_t inner, size_t c,
+                     const float *m, const float *s, int rowwise, double *acc_g, double *acc_gx);
+    void (*bn_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                  const float *s, const float *k, const float *p, const float *q, int training,
+                  float *dx);
+    void (*ln_forward)(const float *x, size_t len, size_t c, double eps, const float *gamma,
+                       const float *beta, float *m, float *s, float *y);
+    void (*ln_dx)(const float *x, const float *g, size_t len, size_t c, const float *m,
+                  const float *s, const float *gamma, float *dx);
+} rcml_norm_table_t;
+
 /* ------------------------------------------------------------ the one table */
 typedef struct {
     const rcml_ew_table_t *ew;
@@ -169,6 +190,7 @@ typedef struct {
     /* the hand-tuned GEMM micro-kernels of this ISA (gemm_*.c, matmul.c's portable
      * ones); NULL for the serial backend, whose product is the plain reference loop */
     const rcml_gemm_kernels_t *gemm;
+    const rcml_norm_table_t *norm;
 } rcml_kernels_t;
 
 extern const rcml_kernels_t rcml_kernels_serial;

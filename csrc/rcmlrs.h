@@ -563,6 +563,42 @@ RCML_FN(void, rcml_gru_backward_f32)(size_t T, size_t B, size_t I, size_t H, con
 RCML_FN(void, rcml_embedding_backward_f32)(const float *g, const int64_t *rows, size_t n,
                                            const int64_t *cols, size_t d, float *dtable);
 
+/* ------------------------------------------------------------ normalization layers */
+/* Batch and layer normalization of an (n, c) matrix x: the n = L*R rows of an engine batch
+ * (rows, time-major steps or image pixels), c channels/features along each row. x_hat =
+ * (x - mean) * istd with istd = 1 / sqrt(var + eps) (biased variance), y = x_hat * gamma +
+ * beta. Column sums over the rows are taken per shape-fixed chunk of rows in double and added
+ * in chunk order: the same bits at any thread count and on every backend. `work` is scratch
+ * of rcml_norm_workspace_f32(n, c) bytes, 8-byte aligned. No output aliases an input. */
+RCML_FN(size_t, rcml_norm_workspace_f32)(size_t n, size_t c);
+/* Batch norm, statistics per column over all n rows. training (n >= 1): the batch mean and
+ * biased variance go to mean and var (c each), and mmean / mvar (may be NULL) become
+ * moving * momentum + batch * (1 - momentum) (Keras; both factors rounded to float32 once).
+ * Not training: mean and var are read (the moving statistics). istd (c) gets
+ * 1 / sqrt(var + eps) (double, rounded once), y (n, c) the output. */
+RCML_FN(void, rcml_batch_norm_forward_f32)(const float *x, size_t n, size_t c, const float *gamma,
+                                           const float *beta, double eps, int training,
+                                           double momentum, float *mean, float *var,
+                                           float *mmean, float *mvar, float *istd, float *y,
+                                           void *work);
+/* Its backward from g = dL/dy (n, c), with the forward's mean and istd: dbeta = sum g,
+ * dgamma = sum g x_hat (c each); dx (may be NULL) = gamma istd (g - mean(g) - x_hat
+ * mean(g x_hat)) in training (batch statistics), gamma istd g otherwise. */
+RCML_FN(void, rcml_batch_norm_backward_f32)(const float *x, const float *g, size_t n, size_t c,
+                                            const float *mean, const float *istd,
+                                            const float *gamma, int training, float *dgamma,
+                                            float *dbeta, float *dx, void *work);
+/* Layer norm, statistics per row over its c values (c >= 1): mean and istd (n each), y. */
+RCML_FN(void, rcml_layer_norm_forward_f32)(const float *x, size_t n, size_t c, const float *gamma,
+                                           const float *beta, double eps, float *mean,
+                                           float *istd, float *y);
+/* Its backward: dbeta = sum g, dgamma = sum g x_hat over the rows (c each); dx (may be
+ * NULL) = istd (a - mean(a) - x_hat mean(a x_hat)) per row, a = g gamma. */
+RCML_FN(void, rcml_layer_norm_backward_f32)(const float *x, const float *g, size_t n, size_t c,
+                                            const float *mean, const float *istd,
+                                            const float *gamma, float *dgamma, float *dbeta,
+                                            float *dx, void *work);
+
 #ifdef __cplusplus
 }
 #endif

@@ -125,7 +125,12 @@
     X(rcml_nadam_f32)                                                                              \
     X(rcml_gru_forward_f32)                                                                        \
     X(rcml_gru_backward_f32)                                                                       \
-    X(rcml_embedding_backward_f32)
+    X(rcml_embedding_backward_f32)                                                                 \
+    X(rcml_norm_workspace_f32)                                                                     \
+    X(rcml_batch_norm_forward_f32)                                                                 \
+    X(rcml_batch_norm_backward_f32)                                                                \
+    X(rcml_layer_norm_forward_f32)                                                                 \
+    X(rcml_layer_norm_backward_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);

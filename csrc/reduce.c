@@ -334,13 +334,7 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
         }
         double ss[RCML_TILE];
         for (i = 0; i < tw; i++) ss[i] = 0.0;
-        for (r = 0; r < j->len; r++) {
-            const float *p = base + r * j->inner;
-            for (i = 0; i < tw; i++) {
-                double d = (double)p[i] - acc[i];
-                ss[i] += d * d;
-            }
-        }
+        rcml_kernels()->norm->cols_sqdev(base, j->len, j->inner, tw, acc, ss);
         for (i = 0; i < tw; i++)
             dst[i] = rcml_finish_var(ss[i], j->len, j->ddof, j->op == RCML_RED_STD);
     }

@@ -48,6 +48,7 @@ from rcmlrs.losses import (
     nll_loss,
 )
 from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
+from rcmlrs.normalization import batch_norm, layer_norm
 from rcmlrs.runtime import get_include, show_config
 from rcmlrs.sequence import embedding, gru
 
@@ -61,6 +62,8 @@ __all__ = [
     "RMSprop",
     "SGD",
     "adam_update",
+    "batch_norm",
+    "layer_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_deriv",
     "binary_cross_entropy_with_logits",

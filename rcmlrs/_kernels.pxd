@@ -285,3 +285,23 @@ cdef extern from "rcmlrs.h" nogil:
                                float *dGh, float *dW, float *dU, float *dX) noexcept
     void rcml_embedding_backward_f32(const float *g, const int64_t *rows, size_t n,
                                      const int64_t *cols, size_t d, float *dtable) noexcept
+
+# Batch and layer normalization (csrc/norm.c): an (n, c) matrix, statistics per column
+# (batch norm) or per row (layer norm); `work` is rcml_norm_workspace_f32(n, c) bytes.
+cdef extern from "rcmlrs.h" nogil:
+    size_t rcml_norm_workspace_f32(size_t n, size_t c) noexcept
+    void rcml_batch_norm_forward_f32(const float *x, size_t n, size_t c, const float *gamma,
+                                     const float *beta, double eps, int training,
+                                     double momentum, float *mean, float *var, float *mmean,
+                                     float *mvar, float *istd, float *y, void *work) noexcept
+    void rcml_batch_norm_backward_f32(const float *x, const float *g, size_t n, size_t c,
+                                      const float *mean, const float *istd,
+                                      const float *gamma, int training, float *dgamma,
+                                      float *dbeta, float *dx, void *work) noexcept
+    void rcml_layer_norm_forward_f32(const float *x, size_t n, size_t c, const float *gamma,
+                                     const float *beta, double eps, float *mean, float *istd,
+                                     float *y) noexcept
+    void rcml_layer_norm_backward_f32(const float *x, const float *g, size_t n, size_t c,
+                                      const float *mean, const float *istd,
+                                      const float *gamma, float *dgamma, float *dbeta,
+                                      float *dx, void *work) noexcept

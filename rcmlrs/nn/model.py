@@ -543,34 +543,39 @@ class Model:
 
     @property
     def weights(self) -> list[RamTensor]:
-        """Every parameter tensor, layer by layer (the live tensors, not copies)."""
-        return self.params
+        """Every weight tensor, layer by layer: each layer's params, then its non-trainable
+        weights (BatchNormalization's moving statistics), Keras's order (the live tensors,
+        not copies)."""
+        return [w for layer in self.layers for w in layer.weights]
 
     def get_weights(self) -> list[RamTensor]:
-        """Copies of every parameter tensor, layer by layer (what ``set_weights`` takes back).
+        """Copies of ``weights`` (params and non-trainable weights, layer by layer: what
+        ``set_weights`` takes back).
 
-        Each is a rank-3 float32 RamTensor of its parameter's ``(layers, rows, cols)`` shape."""
-        return [p.copy() for p in self.params]
+        Each is a rank-3 float32 RamTensor of its weight's ``(layers, rows, cols)`` shape."""
+        return [p.copy() for p in self.weights]
 
     def set_weights(self, weights: list[Any]) -> None:
-        """Copy ``weights`` (tensors or arrays, one per parameter in ``get_weights`` order) into the
+        """Copy ``weights`` (tensors or arrays, one per weight in ``get_weights`` order) into the
         layers; ValueError for a wrong count, ShapeError for a wrong size."""
         weights = list(weights)
-        n = sum(len(layer.params) for layer in self.layers)
+        n = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != n:
             raise ValueError(f"set_weights: got {len(weights)} tensors, the model has {n}")
         i = 0
         for layer in self.layers:
-            k = len(layer.params)
+            k = len(layer.weights)
             layer.set_weights(weights[i : i + k])
             i += k
 
     def count_params(self) -> int:
-        """The number of scalar weights over all layers (frozen ones included)."""
+        """The number of scalar weights over all layers (frozen and non-trainable ones
+        included)."""
         return sum(layer.count_params() for layer in self.layers)
 
     def save_weights(self, path: str | os.PathLike[str]) -> None:
-        """Write the weights (every layer's params, in order) to one binary container;
+        """Write the weights (``weights``: every layer's params and non-trainable weights, in
+        order) to one binary container;
         ``load_weights`` puts them into a model of the same architecture, e.g. a new
         instance of the same Model subclass. Atomic."""
         from rcmlrs.nn import saving
@@ -591,11 +596,11 @@ class Model:
         self._load_weight_list(weights)
 
     def _load_weight_list(self, weights: list[RamTensor]) -> None:
-        params = self.params
+        params = self.weights
         if len(weights) != len(params):
             raise ValueError(
                 f"load_weights: the file holds {len(weights)} tensors, the model has "
-                f"{len(params)} params"
+                f"{len(params)} weights"
             )
         for i, (p, w) in enumerate(zip(params, weights, strict=True)):
             if p.shape != w.shape:
@@ -627,7 +632,8 @@ class Model:
             lines.append(f" {label:<28}{shape:<26}{count:>10}")
             lines.append(rule if i < len(self.layers) - 1 else thick)
         total = self.count_params() if self.built else 0
-        frozen = sum(layer.count_params() for layer in self.layers if not layer.trainable)
+        trainable = sum(layer.count_trainable_params() for layer in self.layers)
+        frozen = total - trainable if self.built else 0
         lines += [
             f"Total params: {total:,}",
             f"Trainable params: {total - frozen:,}",

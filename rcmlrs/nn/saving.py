@@ -1,7 +1,10 @@
 """``model.save`` and ``load_model``: one binary container (safetensors-compatible).
 
-The file holds the tensors ``[params of every layer, in order] + [optimizer state
-tensors]`` and, in the header's metadata under ``rcmlrs_model``, a JSON description::
+The file holds the tensors ``[weights of every layer, in order] + [optimizer state
+tensors]`` (a layer's weights: its params, then its non-trainable weights such as
+BatchNormalization's moving statistics, as ``model.weights``; a model without
+non-trainable weights writes exactly what version 2 always wrote) and, in the header's
+metadata under ``rcmlrs_model``, a JSON description::
 
     {"format": "rcmlrs.nn.Sequential", "version": 2, "name": ..., "input_shape": [...],
      "layers": [{"class": "Dense", "config": {...}}, ...],
@@ -17,7 +20,7 @@ A loss given as a Python function (``compile(loss=fn)``) is saved as
 the model with it again; without it the model loads uncompiled (with a warning), as when
 the optimizer could not be saved.
 
-``save_weights``/``load_weights`` (``Model.save_weights``): the params alone, in order,
+``save_weights``/``load_weights`` (``Model.save_weights``): the weights alone, in order,
 with ``{"format": "rcmlrs.nn.weights", "version": 1, "names": [...]}`` under
 ``rcmlrs_weights`` (what a subclassed ``Model``, whose ``call`` is code, can save).
 
@@ -120,7 +123,7 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     if not model.built:
         raise RuntimeError("save: the model is not built; fit it (or call build) first")
     cfg = model_config(model)
-    tensors: list[RamTensor] = list(model.params)
+    tensors: list[RamTensor] = list(model.weights)
     opt = model.optimizer
     if _loss_is_function(model.loss):
         name = model.loss.name  # type: ignore[union-attr]
@@ -189,6 +192,11 @@ def _dict(v: object, what: str, allowed: set[str] | None = None) -> dict[str, An
     if allowed is not None and not set(v) <= allowed:
         raise ValueError(f"{what} has unknown keys {sorted(set(v) - allowed)[:5]}")
     return v
+
+
+def _shape3(w: Any) -> tuple[int, int, int]:
+    a, b, c = (int(d) for d in w)
+    return (a, b, c)
 
 
 def _layer_from_spec(spec: object, i: int, registry: dict[str, type[Layer]]) -> Layer:
@@ -292,19 +300,25 @@ class _Plan:
                 registry[k] = v
         self.layers = [_layer_from_spec(s, i, registry) for i, s in enumerate(specs)]
 
-        # every parameter shape, derived from the description alone
+        # every parameter shape, derived from the description alone; the file's weights are
+        # each layer's params then its non-trainable weights (weight_shapes: all of them)
         self.param_shapes: list[tuple[int, int, int]] | None = []
+        self.weight_shapes: list[tuple[int, int, int]] | None = []
         sample: tuple[Any, ...] = shape
         for i, layer in enumerate(self.layers):
             ws = layer.weight_shapes(sample)
-            if ws is None:  # a user layer that cannot say: checked after building
-                self.param_shapes = None
-            elif self.param_shapes is not None:
-                self.param_shapes += [tuple(int(d) for d in w) for w in ws]  # type: ignore[misc]
+            nts = layer.non_trainable_weight_shapes(sample)
+            if ws is None or nts is None:  # a user layer that cannot say: checked after building
+                self.param_shapes = self.weight_shapes = None
+            elif self.param_shapes is not None and self.weight_shapes is not None:
+                ps = [_shape3(w) for w in ws]
+                self.param_shapes += ps
+                self.weight_shapes += ps + [_shape3(w) for w in nts]
             sample = tuple(layer.compute_output_shape(sample))
             if not all(d is None or _is_int(d) for d in sample):
                 raise ValueError(f"layer {i} gives a bad output shape {_short(sample)}")
         n_params = len(self.param_shapes) if self.param_shapes is not None else None
+        n_weights = len(self.weight_shapes) if self.weight_shapes is not None else None
 
         # compile: loss, metrics, optimizer
         comp = cfg.get("compile")
@@ -360,9 +374,9 @@ class _Plan:
                         continue
                     ref = _dict(v, f"optimizer_state {i} {k}", {"tensor"})
                     j = _int_in(ref.get("tensor"), 0, len(tensors) - 1, "tensor index")
-                    if j in used or (n_params is not None and j < n_params):
+                    if j in used or (n_weights is not None and j < n_weights):
                         raise ValueError(
-                            f"tensor {j} is a parameter or another state's, not "
+                            f"tensor {j} is a weight or another state's, not "
                             f"optimizer state {i} {_short(k)}"
                         )
                     want = self.param_shapes[i] if self.param_shapes is not None else None
@@ -376,14 +390,14 @@ class _Plan:
                 states.append(dec)
             self.opt_state = {"t": t, "params": states}
 
-        # the tensors: params first (shapes as derived), then exactly the state tensors
-        if n_params is not None:
-            if len(tensors) != n_params + len(used):
+        # the tensors: weights first (shapes as derived), then exactly the state tensors
+        if n_weights is not None:
+            if len(tensors) != n_weights + len(used):
                 raise ValueError(
                     f"the file has {len(tensors)} tensors, the architecture needs "
-                    f"{n_params} parameters and {len(used)} optimizer state tensors"
+                    f"{n_weights} weights and {len(used)} optimizer state tensors"
                 )
-            for i, (want, got) in enumerate(zip(self.param_shapes or [], tensors, strict=False)):
+            for i, (want, got) in enumerate(zip(self.weight_shapes or [], tensors, strict=False)):
                 if got.shape != want:
                     raise ValueError(
                         f"tensor {i} has shape {got.shape} where the architecture needs {want}"
@@ -422,13 +436,14 @@ def model_from_parts(
         plan = _Plan(cfg, tensors, dict(custom_objects or {}))
         model = Sequential(plan.layers, name=plan.name)
         model._build(plan.input_shape, Seeds(0, initialize=False))
-        params = model.params
-        n = len(params)
-        if plan.param_shapes is None:  # user layers: compare now
-            if len(tensors) != n + plan.n_state or any(
-                p.shape != t.shape for p, t in zip(params, tensors, strict=False)
-            ):
-                raise ValueError("the tensors do not fit the architecture")
+        weights = model.weights
+        n = len(weights)
+        # compared again after building (a user layer's shapes may be unknown before, or
+        # misdeclared)
+        if len(tensors) != n + plan.n_state or any(
+            p.shape != t.shape for p, t in zip(weights, tensors, strict=False)
+        ):
+            raise ValueError("the tensors do not fit the architecture")
         model.set_weights(tensors[:n])
         if compile and plan.lost_loss is not None:
             warnings.warn(
@@ -488,13 +503,14 @@ def load_model(
 
 
 def save_weights(model: Model, path: str | os.PathLike[str]) -> None:
-    """The params of ``model`` (built), in order, named ``layer/index``.
+    """The weights of ``model`` (built; ``model.weights``: each layer's params, then its
+    non-trainable weights), in order, named ``layer/index``.
 
     Each keeps its rank-3 ``(layers, rows, cols)`` shape in the file."""
-    names = [f"{layer.name}/{i}" for layer in model.layers for i in range(len(layer.params))]
+    names = [f"{layer.name}/{i}" for layer in model.layers for i in range(len(layer.weights))]
     desc = {"format": WEIGHTS_FORMAT, "version": 1, "names": names}
     meta = {WEIGHTS_KEY: json.dumps(desc, separators=(",", ":"))}
-    rcmlrs.save_tensors_binary(path, list(model.params), metadata=meta)
+    rcmlrs.save_tensors_binary(path, list(model.weights), metadata=meta)
 
 
 def load_weights(path: str | os.PathLike[str]) -> list[RamTensor]:

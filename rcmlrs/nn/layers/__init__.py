@@ -9,6 +9,7 @@ from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
 from rcmlrs.nn.layers.embedding import Embedding
 from rcmlrs.nn.layers.gru import GRU
+from rcmlrs.nn.layers.normalization import BatchNormalization, LayerNormalization
 from rcmlrs.nn.layers.preprocessing import Normalization
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
 
@@ -21,12 +22,15 @@ LAYERS: dict[str, type[Layer]] = {
     "Normalization": Normalization,
     "Embedding": Embedding,
     "GRU": GRU,
+    "BatchNormalization": BatchNormalization,
+    "LayerNormalization": LayerNormalization,
 }
 
 __all__ = [
     "LAYERS",
     "LSTM",
     "RNN",
+    "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
@@ -34,4 +38,5 @@ __all__ = [
     "Normalization",
     "Embedding",
     "GRU",
+    "LayerNormalization",
 ]

@@ -36,6 +36,14 @@ What the model calls, and nothing else:
     ``backward_from_logits(dL/dlogits)`` instead of ``backward``.
 ``trainable``, ``params``, ``grads``, ``get_weights``/``set_weights``, ``count_params``
     a layer with ``trainable = False`` keeps its weights: the optimizer skips them.
+``non_trainable_weights``
+    state that ``forward`` keeps up to date but no gradient touches (BatchNormalization's
+    moving statistics): ``add_weight(..., trainable=False)`` puts a tensor there instead of
+    in ``params``, so the optimizer, the regularizers and the tape never see it, while
+    ``weights``, ``get_weights``/``set_weights`` (after the params, Keras's order),
+    ``count_params`` and ``model.save``/``load_model`` include it.
+    ``non_trainable_weight_shapes(input_shape)`` lists their shapes as ``weight_shapes``
+    does the params'.
 ``uses_sample_axes``
     True when the layer gives meaning to the leading per-sample axes (time steps, pixels),
     as RNN, LSTM and Flatten do. A model with no such layer refuses samples of rank >= 2:
@@ -207,6 +215,7 @@ class Layer:
         self.declared_input_shape = check_input_shape(input_shape, what)
         self.params: list[RamTensor] = []
         self.grads: list[RamTensor] = []
+        self.non_trainable_weights: list[RamTensor] = []
         self.built = False
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
@@ -222,6 +231,12 @@ class Layer:
     def weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]] | None:
         """Shapes of the params ``build`` creates for ``input_shape``; None if unknown."""
         return [] if type(self).build is Layer.build else None
+
+    def non_trainable_weight_shapes(self, input_shape: Shape) -> list[tuple[int, int, int]] | None:
+        """Shapes of the non-trainable weights ``build`` creates for ``input_shape`` (after
+        the params in ``get_weights``); none here. A layer that calls
+        ``add_weight(..., trainable=False)`` overrides it (None: unknown until built)."""
+        return []
 
     def input_layout(self, input_shape: Shape) -> str | None:
         """The engine layout the layer wants as the first layer: "rows" for ``(features,)`` samples
@@ -239,6 +254,7 @@ class Layer:
         self.output_shape = tuple(self.compute_output_shape(input_shape))
         self.input_shape = input_shape
         self.params, self.grads = [], []
+        self.non_trainable_weights = []
         self._regularizers: list[tuple[int, regularizers.Regularizer]] = []
         self.built = True
         return self.output_shape
@@ -249,20 +265,31 @@ class Layer:
         initializer: str | initializers.Initializer | dict[str, Any] = "glorot_uniform",
         seeds: Seeds | None = None,
         regularizer: Any = None,
+        trainable: bool = True,
     ) -> RamTensor:
         """A new parameter of ``shape`` (1-3 dims, right-aligned to rank 3) with its
         gradient buffer, appended to ``params``/``grads``; ``regularizer`` (an
-        ``rc.nn.regularizers`` object or name) penalizes it in training."""
+        ``rc.nn.regularizers`` object or name) penalizes it in training.
+        ``trainable=False``: a non-trainable weight instead (state such as moving
+        statistics), appended to ``non_trainable_weights``, with no gradient buffer."""
         dims = tuple(int(d) for d in shape)
         full = (1,) * (3 - len(dims)) + dims
         if len(full) != 3:
             raise ShapeError(f"add_weight: shape must have 1 to 3 dims, got {tuple(shape)}")
+        trainable = check_bool(trainable, "trainable", "add_weight")
+        if not trainable and regularizer is not None:
+            raise ValueError("add_weight: a non-trainable weight takes no regularizer")
         seeds = seeds if seeds is not None else Seeds()
         seed = seeds.next()
         if seeds.initialize:
             w = initializers.get(initializer)(full, seed)
         else:
             w = rcmlrs.zeros(full)
+        if not trainable:
+            if getattr(self, "non_trainable_weights", None) is None:
+                self.non_trainable_weights = []
+            self.non_trainable_weights.append(w)
+            return w
         self.params.append(w)
         self.grads.append(rcmlrs.zeros(full))
         reg = regularizers.get(regularizer)
@@ -437,30 +464,42 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} cannot skip its activation")
 
     # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> list[RamTensor]:
+        """``params`` then ``non_trainable_weights`` (the live tensors, Keras's order)."""
+        return [*self.params, *getattr(self, "non_trainable_weights", ())]
+
     def count_params(self) -> int:
-        """The number of scalar weights, the summed sizes of ``params`` (frozen ones included)."""
-        return sum(p.size for p in self.params)
+        """The number of scalar weights, the summed sizes of ``weights`` (frozen and
+        non-trainable ones included)."""
+        return sum(p.size for p in self.weights)
+
+    def count_trainable_params(self) -> int:
+        """The summed sizes of ``params`` when the layer is trainable, else 0."""
+        return sum(p.size for p in self.params) if self.trainable else 0
 
     def get_weights(self) -> list[RamTensor]:
-        """Copies of ``params``, in order (RamTensors of the params' shapes)."""
-        return [p.copy() for p in self.params]
+        """Copies of ``weights`` in order: the params, then the non-trainable weights
+        (RamTensors of their shapes)."""
+        return [p.copy() for p in self.weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        """Copy ``weights`` (tensors or arrays of the params' sizes) into the params."""
+        """Copy ``weights`` (tensors or arrays of the sizes of ``get_weights``' tensors, in
+        that order) into the params and non-trainable weights."""
         weights = list(weights)
-        if len(weights) != len(self.params):
+        mine = self.weights
+        if len(weights) != len(mine):
             raise ValueError(
-                f"{self.name}: set_weights got {len(weights)} tensors, the layer "
-                f"has {len(self.params)}"
+                f"{self.name}: set_weights got {len(weights)} tensors, the layer has {len(mine)}"
             )
         new = [as_batch(w) for w in weights]
-        for p, w in zip(self.params, new, strict=True):
+        for p, w in zip(mine, new, strict=True):
             if w.size != p.size:
                 raise ShapeError(
                     f"{self.name}: set_weights: weight of shape {w.shape} does not "
                     f"fit parameter of shape {p.shape}"
                 )
-        for p, w in zip(self.params, new, strict=True):
+        for p, w in zip(mine, new, strict=True):
             p.numpy().reshape(-1)[:] = w.numpy().reshape(-1)
 
     # ------------------------------------------------------------------ config
