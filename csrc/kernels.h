@@ -13,6 +13,7 @@
 #define RCMLRS_KERNELS_H
 
 #include "internal.h"
+#include "rcmlrs.h"
 #include "gemm.h"
 
 /* ------------------------------------------------------------ elementwise */
@@ -154,6 +155,16 @@ typedef struct {
                           float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
+/* ------------------------------------------------------------ pooling */
+typedef struct {
+    /* images [b0, b1) of the batch p describes (rcml_pool2d_t, rcmlrs.h); mode
+     * RCML_POOL_MAX or RCML_POOL_AVG. backward writes all of dx (x: max only, else NULL ok) */
+    void (*forward)(int mode, const rcml_pool2d_t *p, size_t b0, size_t b1, const float *x,
+                    float *y);
+    void (*backward)(int mode, const rcml_pool2d_t *p, size_t b0, size_t b1, const float *x,
+                     const float *g, float *dx);
+} rcml_pool_table_t;
+
 /* ------------------------------------------------------------ the one table */
 typedef struct {
     const rcml_ew_table_t *ew;
@@ -163,6 +174,7 @@ typedef struct {
     /* the hand-tuned GEMM micro-kernels of this ISA (gemm_*.c, matmul.c's portable
      * ones); NULL for the serial backend, whose product is the plain reference loop */
     const rcml_gemm_kernels_t *gemm;
+    const rcml_pool_table_t *pool;
 } rcml_kernels_t;
 
 extern const rcml_kernels_t rcml_kernels_serial;

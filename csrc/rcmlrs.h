@@ -540,6 +540,30 @@ RCML_FN(int, rcml_tensor_shape)(struct _object *obj, size_t *shape);
  * tensor refuses a gradient computed from the old values. 0, or -1 with TypeError. */
 RCML_FN(int, rcml_tensor_modified)(struct _object *obj);
 
+/* ----------------------------------------------------------------- pooling */
+/* 2-D pooling on the images layout: image b is the contiguous (H*W, C) matrix at
+ * x + b*H*W*C, pixel (i, j) at row i*W + j, channels along the row; the output is
+ * (B, Ho*Wo, C) alike. Output pixel (oi, oj) pools input rows [oi*sh - pt, oi*sh - pt + ph)
+ * and columns [oj*sw - pl, oj*sw - pl + pw), clipped to the image (padding is never read;
+ * pt < ph and pl < pw, so no window is empty). Max keeps the first maximum in (row, col)
+ * scan order (NaN wins); average divides by the count of valid elements (Keras/TF "same",
+ * torch count_include_pad=False). Global average pooling is (ph, pw) = (H, W). */
+enum { RCML_POOL_MAX = 0, RCML_POOL_AVG = 1 };
+typedef struct {
+    size_t B, H, W, C; /* images, height, width, channels */
+    size_t ph, pw;     /* window height, width */
+    size_t sh, sw;     /* strides (>= 1) */
+    size_t pt, pl;     /* padding before: top rows, left columns */
+    size_t Ho, Wo;     /* output height, width */
+} rcml_pool2d_t;
+/* y (B, Ho*Wo, C) from x (B, H*W, C); no aliasing. */
+RCML_FN(void, rcml_pool2d_forward_f32)(int mode, const rcml_pool2d_t *p, const float *x, float *y);
+/* dx (B, H*W, C) (every element written) from g = dL/dy (B, Ho*Wo, C); x is read by max
+ * only (the argmax is recomputed, the same first maximum as the forward's) and may be NULL
+ * for average. Gradients of overlapping windows are added in output scan order. */
+RCML_FN(void, rcml_pool2d_backward_f32)(int mode, const rcml_pool2d_t *p, const float *x,
+                                        const float *g, float *dx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,6 +49,7 @@ from rcmlrs.losses import (
 )
 from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
 from rcmlrs.runtime import get_include, show_config
+from rcmlrs.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 
 # subpackages last: they build on everything above
 from rcmlrs import autograd, data, nn  # noqa: E402
@@ -110,4 +111,7 @@ __all__ = [
     "tensor",
     "where",
     "zeros",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
 ]

@@ -273,3 +273,19 @@ cdef extern from "rcmlrs.h":
     float *rcml_tensor_data(object obj) except NULL
     int rcml_tensor_shape(object obj, size_t *shape) except -1
     int rcml_tensor_modified(object obj) except -1
+
+# 2-D pooling on the images layout (csrc/pool.c, pool_body.h)
+cdef extern from "rcmlrs.h":
+    enum:
+        RCML_POOL_MAX
+        RCML_POOL_AVG
+    ctypedef struct rcml_pool2d_t:
+        size_t B, H, W, C
+        size_t ph, pw
+        size_t sh, sw
+        size_t pt, pl
+        size_t Ho, Wo
+    void rcml_pool2d_forward_f32(int mode, const rcml_pool2d_t *p, const float *x,
+                                 float *y) noexcept nogil
+    void rcml_pool2d_backward_f32(int mode, const rcml_pool2d_t *p, const float *x,
+                                  const float *g, float *dx) noexcept nogil

@@ -15,7 +15,20 @@ checked (the protocol: layers/base.py).
 
 from rcmlrs import losses
 from rcmlrs.nn import activations, callbacks, initializers, metrics, regularizers
-from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer, Normalization
+from rcmlrs.nn.layers import (
+    LSTM,
+    RNN,
+    AveragePooling2D,
+    AvgPool2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    Layer,
+    MaxPool2D,
+    MaxPooling2D,
+    Normalization,
+)
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
 from rcmlrs.nn.progress import History
@@ -42,4 +55,9 @@ __all__ = [
     "losses",
     "metrics",
     "regularizers",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "GlobalAveragePooling2D",
 ]

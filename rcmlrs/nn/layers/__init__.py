@@ -7,6 +7,13 @@
 from rcmlrs.nn.layers.base import Layer
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
+from rcmlrs.nn.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from rcmlrs.nn.layers.preprocessing import Normalization
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
 
@@ -17,6 +24,10 @@ LAYERS: dict[str, type[Layer]] = {
     "Dropout": Dropout,
     "Flatten": Flatten,
     "Normalization": Normalization,
+    "MaxPool2D": MaxPool2D,
+    "AveragePooling2D": AveragePooling2D,
+    "GlobalAveragePooling2D": GlobalAveragePooling2D,
 }
 
 __all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer", "Normalization"]
+__all__ += ["MaxPool2D", "MaxPooling2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D"]
