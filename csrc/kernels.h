@@ -154,6 +154,23 @@ typedef struct {
                           float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
+/* ------------------------------------------------------------ convolutions */
+struct rcml_conv2d; /* the geometry, rcml_conv2d_t in rcmlrs.h */
+typedef struct {
+    /* im2col rows [r0, r1) of the output; col2im input rows [n0, n1) (conv_body.h) */
+    void (*im2col)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1,
+                   float *cols);
+    void (*col2im)(const struct rcml_conv2d *g, const float *dcols, size_t n0, size_t n1,
+                   float *dx);
+    void (*forward_rows)(const struct rcml_conv2d *g, int act, float a, const float *x,
+                         const float *w, const float *bias, size_t r0, size_t r1, float *cols,
+                         float *z, float *y);
+    void (*backward_rows)(const struct rcml_conv2d *g, int act, float a, const float *x,
+                          const float *w, const float *z, const float *y, const float *grad,
+                          size_t r0, size_t r1, float *cols, float *dz, float beta, float *dw,
+                          float *dcols);
+} rcml_conv_table_t;
+
 /* ------------------------------------------------------------ the one table */
 typedef struct {
     const rcml_ew_table_t *ew;
@@ -163,6 +180,7 @@ typedef struct {
     /* the hand-tuned GEMM micro-kernels of this ISA (gemm_*.c, matmul.c's portable
      * ones); NULL for the serial backend, whose product is the plain reference loop */
     const rcml_gemm_kernels_t *gemm;
+    const rcml_conv_table_t *conv;
 } rcml_kernels_t;
 
 extern const rcml_kernels_t rcml_kernels_serial;

@@ -36,7 +36,7 @@
 #include <string.h>
 
 /* Table revisions: 1 the kernels, the pool and dispatch (rcmlrs 0.1); 2 + rcml_tensor_*. */
-#define RCML_CAPI_VERSION 2
+#define RCML_CAPI_VERSION 3 /* 3 + CNN/normalization/GRU kernels */
 #define RCML_CAPI_NAME "rcmlrs._tensor._C_API"
 
 /* X(name) for every function of rcmlrs.h, in table order (append only). */
@@ -121,7 +121,9 @@
     X(rcml_tensor_modified)                                                                        \
     X(rcml_rmsprop_f32)                                                                            \
     X(rcml_adagrad_f32)                                                                            \
-    X(rcml_nadam_f32)
+    X(rcml_nadam_f32)                                                                              \
+    X(rcml_conv2d_forward_f32)                                                                     \
+    X(rcml_conv2d_backward_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);

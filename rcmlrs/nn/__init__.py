@@ -15,7 +15,17 @@ checked (the protocol: layers/base.py).
 
 from rcmlrs import losses
 from rcmlrs.nn import activations, callbacks, initializers, metrics, regularizers
-from rcmlrs.nn.layers import LSTM, RNN, Dense, Dropout, Flatten, Layer, Normalization
+from rcmlrs.nn.layers import (
+    LSTM,
+    RNN,
+    Conv1D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    Normalization,
+)
 from rcmlrs.nn.model import Model, NonFiniteLossError, Sequential
 from rcmlrs.nn.optimizers import SGD, Adam
 from rcmlrs.nn.progress import History
@@ -26,6 +36,8 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "Conv1D",
+    "Conv2D",
     "Dense",
     "Dropout",
     "Flatten",
