@@ -13,9 +13,10 @@
 #include "act_body.h"
 #include "train_body.h"
 #include "rnn_body.h"
+#include "conv_body.h"
 #include "pool_body.h"
 
 const rcml_kernels_t RCML_SFX(rcml_kernels) = {
-    &RCML_SFX(rcml_ew),  &RCML_SFX(rcml_act), &RCML_SFX(rcml_train),
-    &RCML_SFX(rcml_rnn), RCML_ISA_GEMM,       &RCML_SFX(rcml_pool),
+    &RCML_SFX(rcml_ew), &RCML_SFX(rcml_act),  &RCML_SFX(rcml_train), &RCML_SFX(rcml_rnn),
+    RCML_ISA_GEMM,      &RCML_SFX(rcml_conv), &RCML_SFX(rcml_pool),
 };

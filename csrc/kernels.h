@@ -13,7 +13,6 @@
 #define RCMLRS_KERNELS_H
 
 #include "internal.h"
-#include "rcmlrs.h"
 #include "gemm.h"
 
 /* ------------------------------------------------------------ elementwise */
@@ -155,13 +154,30 @@ typedef struct {
                           float *dHs, float *dG, float *dc, float *dW, float *dU, float *dX);
 } rcml_rnn_table_t;
 
+/* ------------------------------------------------------------ convolutions */
+struct rcml_conv2d; /* the geometry, rcml_conv2d_t in rcmlrs.h */
+typedef struct {
+    /* im2col rows [r0, r1) of the output; col2im input rows [n0, n1) (conv_body.h) */
+    void (*im2col)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1, float *cols);
+    void (*col2im)(const struct rcml_conv2d *g, const float *dcols, size_t n0, size_t n1,
+                   float *dx);
+    void (*forward_rows)(const struct rcml_conv2d *g, int act, float a, const float *x,
+                         const float *w, const float *bias, size_t r0, size_t r1, float *cols,
+                         float *z, float *y);
+    void (*backward_rows)(const struct rcml_conv2d *g, int act, float a, const float *x,
+                          const float *w, const float *z, const float *y, const float *grad,
+                          size_t r0, size_t r1, float *cols, float *dz, float beta, float *dw,
+                          float *dcols);
+} rcml_conv_table_t;
+
 /* ------------------------------------------------------------ pooling */
+struct rcml_pool2d; /* the geometry, rcml_pool2d_t in rcmlrs.h */
 typedef struct {
     /* images [b0, b1) of the batch p describes (rcml_pool2d_t, rcmlrs.h); mode
      * RCML_POOL_MAX or RCML_POOL_AVG. backward writes all of dx (x: max only, else NULL ok) */
-    void (*forward)(int mode, const rcml_pool2d_t *p, size_t b0, size_t b1, const float *x,
+    void (*forward)(int mode, const struct rcml_pool2d *p, size_t b0, size_t b1, const float *x,
                     float *y);
-    void (*backward)(int mode, const rcml_pool2d_t *p, size_t b0, size_t b1, const float *x,
+    void (*backward)(int mode, const struct rcml_pool2d *p, size_t b0, size_t b1, const float *x,
                      const float *g, float *dx);
 } rcml_pool_table_t;
 
@@ -174,6 +190,7 @@ typedef struct {
     /* the hand-tuned GEMM micro-kernels of this ISA (gemm_*.c, matmul.c's portable
      * ones); NULL for the serial backend, whose product is the plain reference loop */
     const rcml_gemm_kernels_t *gemm;
+    const rcml_conv_table_t *conv;
     const rcml_pool_table_t *pool;
 } rcml_kernels_t;
 

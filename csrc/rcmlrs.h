@@ -540,6 +540,39 @@ RCML_FN(int, rcml_tensor_shape)(struct _object *obj, size_t *shape);
  * tensor refuses a gradient computed from the old values. 0, or -1 with TypeError. */
 RCML_FN(int, rcml_tensor_modified)(struct _object *obj);
 
+/* ------------------------------------------------ convolutions (issue 12) */
+/* The geometry of a 2-D convolution over the images layout: x is (B, H*W, C) (pixel (i, j)
+ * of image b is row (b*H + i)*W + j, channels along the row), the kernel (kh*kw*C, F) with
+ * rows in (ki, kj, c) order, the output (B, Ho*Wo, F). Output pixel (oi, oj) reads input
+ * pixels (oi*sh - pt + ki, oj*sw - pl + kj); those outside the image count as 0 (pt, pl:
+ * the padding before; after it is implied by Ho, Wo). A Conv1D over a time-major (T, B, C)
+ * batch is one image of H = T, W = B with kw = sw = 1, pl = 0, Wo = B. The caller checks
+ * that sh, sw >= 1 and that Ho, Wo fit. */
+typedef struct rcml_conv2d {
+    size_t B, H, W, C; /* images, height, width, channels */
+    size_t F;          /* filters */
+    size_t kh, kw;     /* kernel size */
+    size_t sh, sw;     /* strides, >= 1 */
+    size_t pt, pl;     /* padding before (top, left) */
+    size_t Ho, Wo;     /* output size */
+} rcml_conv2d_t;
+/* z = conv(x, w) + bias (bias: F floats or NULL), y = f(z) with the layer form of
+ * rcml_bias_act_f32 (act any elementwise id or RCML_ACT_SOFTMAX; y may equal z). An
+ * im2col block per chunk of output rows and one packed GEMM each, so for one backend the
+ * bits do not depend on the thread count. Returns RCML_OK, or RCML_ENOMEM (scratch
+ * allocation failed; the outputs are then unspecified). */
+RCML_FN(int, rcml_conv2d_forward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
+                                      const float *w, const float *bias, float *z, float *y);
+/* From grad = dL/dy (B*Ho*Wo rows of F): dz = grad * f'(z) (rcml_act_layer_backward_f32's
+ * form; y may be NULL), dw = im2col(x)^T dz (kh*kw*C x F), db = dz summed over the rows
+ * (NULL: skipped), dx = col2im(dz w^T) (B*H*W*C floats; NULL: skipped). dz must not overlap
+ * grad. Partial sums combine in an order fixed by the shape: bits independent of the thread
+ * count. Returns RCML_OK or RCML_ENOMEM. */
+RCML_FN(int, rcml_conv2d_backward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
+                                       const float *w, const float *z, const float *y,
+                                       const float *grad, float *dz, float *dw, float *db,
+                                       float *dx);
+
 /* ----------------------------------------------------------------- pooling */
 /* 2-D pooling on the images layout: image b is the contiguous (H*W, C) matrix at
  * x + b*H*W*C, pixel (i, j) at row i*W + j, channels along the row; the output is
@@ -549,7 +582,7 @@ RCML_FN(int, rcml_tensor_modified)(struct _object *obj);
  * scan order (NaN wins); average divides by the count of valid elements (Keras/TF "same",
  * torch count_include_pad=False). Global average pooling is (ph, pw) = (H, W). */
 enum { RCML_POOL_MAX = 0, RCML_POOL_AVG = 1 };
-typedef struct {
+typedef struct rcml_pool2d {
     size_t B, H, W, C; /* images, height, width, channels */
     size_t ph, pw;     /* window height, width */
     size_t sh, sw;     /* strides (>= 1) */

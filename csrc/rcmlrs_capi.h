@@ -122,6 +122,8 @@
     X(rcml_rmsprop_f32)                                                                            \
     X(rcml_adagrad_f32)                                                                            \
     X(rcml_nadam_f32)                                                                              \
+    X(rcml_conv2d_forward_f32)                                                                     \
+    X(rcml_conv2d_backward_f32)                                                                    \
     X(rcml_pool2d_forward_f32)                                                                     \
     X(rcml_pool2d_backward_f32)
 

@@ -49,6 +49,7 @@ from rcmlrs.losses import (
 )
 from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
 from rcmlrs.runtime import get_include, show_config
+from rcmlrs.conv import conv1d, conv2d, conv_output_size
 from rcmlrs.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 
 # subpackages last: they build on everything above
@@ -83,6 +84,9 @@ __all__ = [
     "__version__",
     "arange",
     "concat",
+    "conv1d",
+    "conv2d",
+    "conv_output_size",
     "autograd",
     "data",
     "eye",

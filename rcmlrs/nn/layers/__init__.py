@@ -5,6 +5,7 @@
 """
 
 from rcmlrs.nn.layers.base import Layer
+from rcmlrs.nn.layers.conv import Conv1D, Conv2D
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
 from rcmlrs.nn.layers.pooling import (
@@ -24,10 +25,23 @@ LAYERS: dict[str, type[Layer]] = {
     "Dropout": Dropout,
     "Flatten": Flatten,
     "Normalization": Normalization,
+    "Conv1D": Conv1D,
+    "Conv2D": Conv2D,
     "MaxPool2D": MaxPool2D,
     "AveragePooling2D": AveragePooling2D,
     "GlobalAveragePooling2D": GlobalAveragePooling2D,
 }
 
-__all__ = ["LAYERS", "LSTM", "RNN", "Dense", "Dropout", "Flatten", "Layer", "Normalization"]
+__all__ = [
+    "LAYERS",
+    "LSTM",
+    "RNN",
+    "Conv1D",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "Normalization",
+]
 __all__ += ["MaxPool2D", "MaxPooling2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D"]
