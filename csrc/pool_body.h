@@ -93,7 +93,14 @@ static void RCML_SFX(pool_max_scatter)(const rcml_pool2d_t *p, size_t i0, size_t
                 at[c] = up ? pix : at[c];
             }
         }
-    for (c = 0; c < nc; c++) dx[(size_t)at[c] * C + c0 + c] += g[c0 + c];
+    /* add g where the maximum was: a masked add per window pixel, so it vectorises */
+    for (i = i0; i < i1; i++)
+        for (j = j0; j < j1; j++) {
+            const int32_t pix = (int32_t)(i * p->W + j);
+            float *RCML_RESTRICT d = dx + (size_t)pix * C + c0;
+            const float *RCML_RESTRICT gc = g + c0;
+            RCML_LOOP for (c = 0; c < nc; c++) d[c] = rcml_self(at[c] == pix, d[c] + gc[c], d[c]);
+        }
 }
 
 /* one image: dx (H*W, C) from g (Ho*Wo, C) (and x for max) */
