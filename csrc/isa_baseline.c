@@ -17,7 +17,7 @@
 #ifdef RCML_ARM64
 /* NEON is the arm64 baseline: the same bodies, with the hand-tuned NEON GEMM kernels */
 const rcml_kernels_t rcml_kernels_neon = {
-    &rcml_ew_baseline,  &rcml_act_baseline,      &rcml_train_baseline,
-    &rcml_rnn_baseline, &rcml_gemm_kernels_neon,
+    &rcml_ew_baseline,       &rcml_act_baseline,  &rcml_train_baseline, &rcml_rnn_baseline,
+    &rcml_gemm_kernels_neon, &rcml_conv_baseline, &rcml_pool_baseline,
 };
 #endif
