@@ -4,12 +4,11 @@
  * (ki, kj, c) order. Output row r = (b*Ho + oi)*Wo + oj. A Conv1D over the time-major
  * (T, B, C) is the same loop on one "image" of H = T, W = B with a (k, 1) kernel.
  *
- * The work is split into blocks of output rows (rcml_conv_plan in conv.c, by shape only).
- * A block packs its rows' receptive fields into a scratch matrix (im2col, one row of
- * kh*kw*C per output pixel) and runs ONE packed GEMM (rcml_gemm_f32) against the kernel;
- * the bias and activation are act_body.h's layer forms (no activation math here). The
- * backward recomputes the block's im2col rows for dW and writes dY @ W^T for col2im,
- * which gathers every input pixel's gradient in a fixed order (one writer per row).
+ * These are the data movements only; conv.c splits the output rows into blocks (by shape
+ * only), packs each block's receptive fields with im2col (or im2col_t) and runs one packed
+ * GEMM per block, with act_body.h's layer forms for bias and activation. The backward's
+ * dY @ W^T rows go back to the input through col2im, which gathers every input pixel's
+ * gradient in a fixed order (one writer per input row).
  */
 #include "rcmlrs.h"
 #include "kernels.h"
@@ -83,32 +82,60 @@ static void RCML_SFX(conv_col2im)(const rcml_conv2d_t *g, const float *RCML_REST
     }
 }
 
-/* Output rows [r0, r1): z = im2col(x) @ w (+ bias), y = f(z) (the layer form). */
-static void RCML_SFX(conv_forward_rows)(const rcml_conv2d_t *g, int act, float a, const float *x,
-                                        const float *w, const float *bias, size_t r0, size_t r1,
-                                        float *cols, float *z, float *y) {
-    const size_t K = g->kh * g->kw * g->C, F = g->F, m = r1 - r0;
-    RCML_SFX(conv_im2col)(g, x, r0, r1, cols);
-    rcml_gemm_f32(0, 0, m, F, K, 1.0f, cols, w, 0.0f, z + r0 * F);
-    RCML_SFX(bias_act)(act, a, m, F, bias, z + r0 * F, y + r0 * F);
-}
-
-/* Output rows [r0, r1): dz = grad * f'(z) (the layer form), dw = beta*dw + im2col(x)^T dz,
- * and (dcols non-NULL) dcols rows = dz @ w^T. */
-static void RCML_SFX(conv_backward_rows)(const rcml_conv2d_t *g, int act, float a, const float *x,
-                                         const float *w, const float *z, const float *y,
-                                         const float *grad, size_t r0, size_t r1, float *cols,
-                                         float *dz, float beta, float *dw, float *dcols) {
-    const size_t K = g->kh * g->kw * g->C, F = g->F, m = r1 - r0, o = r0 * F;
-    RCML_SFX(layer_backward)(act, a, m, F, z + o, y ? y + o : NULL, grad + o, dz + o);
-    RCML_SFX(conv_im2col)(g, x, r0, r1, cols);
-    rcml_gemm_f32(1, 0, K, F, m, 1.0f, cols, dz + o, beta, dw);
-    if (dcols) rcml_gemm_f32(0, 1, m, K, F, 1.0f, dz + o, w, 0.0f, dcols + r0 * K);
+/* The transposed form for few filters or channels: colsT[k*m + (r - r0)] (m = r1 - r0) is
+ * entry k = (ki*kw + kj)*C + c of output row r's patch, so each row of colsT is a long run
+ * over the output pixels (a strided copy of one input row), and the GEMM W^T colsT runs its
+ * vector lanes along the pixels instead of along few filters. */
+static void RCML_SFX(conv_im2col_t)(const rcml_conv2d_t *g, const float *RCML_RESTRICT x, size_t r0,
+                                    size_t r1, float *RCML_RESTRICT colsT) {
+    const size_t C = g->C, kw = g->kw, Wo = g->Wo, HoWo = g->Ho * Wo, m = r1 - r0;
+    const size_t step = g->sw * C;
+    size_t r = r0;
+    while (r < r1) {
+        const size_t b = r / HoWo, p = r % HoWo, oi = p / Wo, oj0 = p % Wo;
+        const size_t run = RCML_MIN(Wo - oj0, r1 - r), off = r - r0;
+        const float *xb = x + b * g->H * g->W * C;
+        size_t ki, kj, c, t;
+        for (ki = 0; ki < g->kh; ki++) {
+            const ptrdiff_t ii = (ptrdiff_t)(oi * g->sh + ki) - (ptrdiff_t)g->pt;
+            const int row_ok = ii >= 0 && ii < (ptrdiff_t)g->H;
+            for (kj = 0; kj < kw; kj++) {
+                /* oj reads column oj*sw - pl + kj: valid for lo <= oj < hi */
+                const ptrdiff_t shift = (ptrdiff_t)kj - (ptrdiff_t)g->pl;
+                size_t lo = oj0, hi = oj0 + run;
+                if (!row_ok) hi = lo;
+                if (shift < 0) lo = RCML_MAX(lo, ((size_t)(-shift) + g->sw - 1) / g->sw);
+                if ((ptrdiff_t)g->W - shift <= 0)
+                    hi = lo;
+                else
+                    hi = RCML_MIN(hi, ((size_t)((ptrdiff_t)g->W - shift) + g->sw - 1) / g->sw);
+                if (lo > oj0 + run) lo = oj0 + run;
+                if (hi < lo) hi = lo;
+                for (c = 0; c < C; c++) {
+                    float *d = colsT + ((ki * kw + kj) * C + c) * m + off;
+                    /* input index of oj = t: (ii*W + t*sw + shift)*C + c */
+                    const ptrdiff_t base =
+                        (ii * (ptrdiff_t)g->W + shift) * (ptrdiff_t)C + (ptrdiff_t)c;
+                    RCML_LOOP for (t = oj0; t < lo; t++) d[t - oj0] = 0.0f;
+                    if (step == 1) {
+                        const float *src = xb + (base + (ptrdiff_t)lo);
+                        float *dd = d + (lo - oj0);
+                        const size_t len = hi - lo;
+                        RCML_LOOP for (t = 0; t < len; t++) dd[t] = src[t];
+                    } else {
+                        RCML_LOOP for (t = lo; t < hi; t++) d[t - oj0] =
+                            xb[base + (ptrdiff_t)(t * step)];
+                    }
+                    RCML_LOOP for (t = hi; t < oj0 + run; t++) d[t - oj0] = 0.0f;
+                }
+            }
+        }
+        r += run;
+    }
 }
 
 const rcml_conv_table_t RCML_SFX(rcml_conv) = {
     RCML_SFX(conv_im2col),
+    RCML_SFX(conv_im2col_t),
     RCML_SFX(conv_col2im),
-    RCML_SFX(conv_forward_rows),
-    RCML_SFX(conv_backward_rows),
 };

@@ -157,17 +157,13 @@ typedef struct {
 /* ------------------------------------------------------------ convolutions */
 struct rcml_conv2d; /* the geometry, rcml_conv2d_t in rcmlrs.h */
 typedef struct {
-    /* im2col rows [r0, r1) of the output; col2im input rows [n0, n1) (conv_body.h) */
+    /* im2col: output rows [r0, r1) as patch rows (m x K); im2col_t: the same transposed
+     * (K x m); col2im: input rows [n0, n1) of dx from dcols (M x K) (conv_body.h) */
     void (*im2col)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1, float *cols);
+    void (*im2col_t)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1,
+                     float *colsT);
     void (*col2im)(const struct rcml_conv2d *g, const float *dcols, size_t n0, size_t n1,
                    float *dx);
-    void (*forward_rows)(const struct rcml_conv2d *g, int act, float a, const float *x,
-                         const float *w, const float *bias, size_t r0, size_t r1, float *cols,
-                         float *z, float *y);
-    void (*backward_rows)(const struct rcml_conv2d *g, int act, float a, const float *x,
-                          const float *w, const float *z, const float *y, const float *grad,
-                          size_t r0, size_t r1, float *cols, float *dz, float beta, float *dw,
-                          float *dcols);
 } rcml_conv_table_t;
 
 /* ------------------------------------------------------------ pooling */

@@ -86,6 +86,13 @@ CASES_2D = [
     (2, 5, 5, 4, 3, (1, 1), (1, 1), "valid"),
     (2, 7, 5, 2, 3, (2, 3), (2, 2), "valid"),  # stride leaves a remainder
     (1, 3, 3, 2, 2, (5, 5), (1, 1), "same"),  # kernel larger than the image: all padding
+    # >= 32 filters and >= 4 channels: the untransposed im2col form
+    (2, 6, 6, 5, 33, (3, 3), (1, 1), "same"),
+    (2, 7, 7, 4, 32, (3, 2), (2, 2), "valid"),
+    (1, 6, 5, 6, 40, (2, 2), (1, 3), "same"),
+    # one channel: transposed patches, with few and with many filters
+    (2, 6, 7, 1, 32, (3, 3), (1, 2), "same"),
+    (2, 9, 8, 1, 3, (4, 3), (2, 1), "same"),
 ]
 
 
@@ -308,6 +315,20 @@ def _big_inputs():
     b = rc.from_numpy(_rand(rng, 1, 1, 5))
     g = rc.from_numpy(_rand(rng, 3, 8 * 8, 5))
     cases.append((x, w, b, g, (16, 16, 3, 3, 2, 2, True, False)))
+    # one channel (transposed patches), LeNet's first layer on 3 images
+    x = rc.from_numpy(_rand(rng, 3, 28 * 28, 1))
+    w = rc.from_numpy(_rand(rng, 1, 25, 6))
+    b = rc.from_numpy(_rand(rng, 1, 1, 6))
+    g = rc.from_numpy(_rand(rng, 3, 24 * 24, 6))
+    cases.append((x, w, b, g, (28, 28, 5, 5, 1, 1, False, False)))
+    # many filters and channels (untransposed form), stride 1 and stride 2
+    x = rc.from_numpy(_rand(rng, 3, 20 * 20, 8))
+    w = rc.from_numpy(_rand(rng, 1, 72, 32))
+    b = rc.from_numpy(_rand(rng, 1, 1, 32))
+    g = rc.from_numpy(_rand(rng, 3, 20 * 20, 32))
+    cases.append((x, w, b, g, (20, 20, 3, 3, 1, 1, True, False)))
+    g = rc.from_numpy(_rand(rng, 3, 10 * 10, 32))
+    cases.append((x, w, b, g, (20, 20, 3, 3, 2, 2, True, False)))
     # conv1d, time-major (T=300, B=16, C=4), k=5 valid
     x = rc.from_numpy(_rand(rng, 300, 16, 4))
     w = rc.from_numpy(_rand(rng, 1, 20, 6))
@@ -458,3 +479,19 @@ def test_bad_input_errors():
         model.fit(np.zeros((4, 6, 6), np.float32), np.zeros((4, 2), np.float32), verbose=0)
     with pytest.raises(rc.ShapeError, match="input_shape"):
         rc.nn.Conv2D(2, 3)(rc.zeros((2, 36, 1)))
+
+
+@pytest.mark.parametrize("filters", [4, 32])
+@pytest.mark.parametrize("act", ["relu", "softmax", "gelu", None])
+def test_layer_activation_equals_tensor_api(filters, act):
+    """Both kernel forms (few filters: transposed; 32: untransposed) and every kind of
+    activation (softmax per pixel over the filters) equal the tensor API bit for bit."""
+    rng = np.random.default_rng(9)
+    layer = rc.nn.Conv2D(filters, 3, padding="same", activation=act, input_shape=(5, 6, 4))
+    layer.build((5, 6, 4))
+    layer.set_weights([_rand(rng, 1, 36, filters), _rand(rng, 1, 1, filters)])
+    x = rc.from_numpy(_rand(rng, 2, 30, 4))
+    W, b = layer.params
+    z = rc.conv2d(x, W, (5, 6), 3, padding="same", bias=b)
+    want = z if act is None else getattr(z, act)()
+    np.testing.assert_array_equal(layer(x).numpy(), want.numpy())

@@ -37,6 +37,10 @@ class _Conv(Layer):
     uses_sample_axes = True
     cache_attrs = ("_x", "_z", "_y")
     _time_major = False
+    _ks: tuple[int, int]  # kernel (height, width); (k, 1) for Conv1D
+    _st: tuple[int, int]  # strides, likewise
+    kernel_size: Any  # as the user gave it (normalized): a pair, or Conv1D's int
+    strides: Any
 
     def _init_common(
         self,
@@ -234,10 +238,11 @@ class Conv2D(_Conv):
                 f"{name}: per-sample input shape must be (H, W, channels), got {shape}"
             )
         try:
-            ho, wo = conv_output_size(shape[:2], self._ks, self._st, self.padding)
+            out = conv_output_size(shape[:2], self._ks, self._st, self.padding)
         except (ShapeError, ValueError) as e:
             raise type(e)(f"{name}: input {shape}: {e}") from None
-        return (ho, wo, self.filters)
+        assert isinstance(out, tuple)
+        return (out[0], out[1], self.filters)
 
     def input_layout(self, input_shape: Shape) -> str | None:
         """Always "images": a batch of ``(H, W, C)`` samples is ``(batch, H*W, C)``."""
@@ -255,10 +260,11 @@ class Conv2D(_Conv):
         self.build(shape, seeds if seeds is not None else Seeds())
 
     def _hw(self) -> tuple[int, int]:
-        return int(self.input_shape[0]), int(self.input_shape[1])
+        shape = self.input_shape or (0, 0)
+        return int(shape[0]), int(shape[1])
 
     def _check_input(self, x: RamTensor) -> None:
-        h, w, c = (int(d) for d in self.input_shape)
+        h, w, c = (int(d) for d in self.input_shape or (0, 0, 0))
         if x.rows != h * w or x.cols != c:
             raise ShapeError(
                 f"{self.name or 'Conv2D'}: expected a batch of {h}x{w} images with {c} "
@@ -342,7 +348,7 @@ class Conv1D(_Conv):
         self.build((None, x.cols), seeds if seeds is not None else Seeds())
 
     def _check_input(self, x: RamTensor) -> None:
-        c = int(self.input_shape[-1])
+        c = int((self.input_shape or (0,))[-1])
         if x.cols != c:
             raise ShapeError(
                 f"{self.name or 'Conv1D'}: expected {c} input channels (time-major "
