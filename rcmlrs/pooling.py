@@ -52,28 +52,31 @@ def pool_geometry(
 
 def _as_images(x: Any, what: str) -> RamTensor:
     """``x`` as a RamTensor; a rank-4 array gets a ShapeError saying how to reshape it."""
-    if not isinstance(x, RamTensor):
-        ndim = getattr(x, "ndim", None)
-        if ndim == 4:
-            raise ShapeError(
-                f"{what}: got a rank-4 array of shape {tuple(x.shape)}; image batches are "
-                f"(batch, H*W, channels): reshape it with x.reshape(batch, H*W, channels)"
-            )
-        x = rcmlrs.tensor(x)
-    return x
+    if isinstance(x, RamTensor):
+        return x
+    ndim = getattr(x, "ndim", None)
+    if ndim == 4:
+        raise ShapeError(
+            f"{what}: got a rank-4 array of shape {tuple(x.shape)}; image batches are "
+            f"(batch, H*W, channels): reshape it with x.reshape(batch, H*W, channels)"
+        )
+    t: RamTensor = rcmlrs.tensor(x)
+    return t
 
 
 def _check_images(x: Any, H: int, W: int, what: str) -> RamTensor:
-    x = _as_images(x, what)
-    if x.rows != H * W:
+    t = _as_images(x, what)
+    if t.rows != H * W:
         raise ShapeError(
-            f"{what}: input of shape {x.shape} is not a batch of {H}x{W} images "
+            f"{what}: input of shape {t.shape} is not a batch of {H}x{W} images "
             f"(expected (batch, {H * W}, channels))"
         )
-    return x
+    return t
 
 
-def _run(mode: int, name: str, x: Any, input_hw, pool_size, strides, padding) -> RamTensor:
+def _run(
+    mode: int, name: str, x: Any, input_hw: Any, pool_size: Any, strides: Any, padding: Any
+) -> RamTensor:
     geom, _ = pool_geometry(input_hw, pool_size, strides, padding, name)
     x = _check_images(x, geom[0], geom[1], name)
     out = _P._pool2d_forward(x, mode, *geom, name)
