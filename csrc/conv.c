@@ -35,6 +35,7 @@ typedef struct {
     float a;
     size_t M, K, F, mb, bpu; /* rows, patch length, filters, rows per block, blocks per unit */
     const float *x, *w, *bias, *z, *y, *grad;
+    const float *dzr; /* where the backward reads dz: dz, or grad for a linear layer */
     float *zo, *yo, *dz, *dw, *partials, *dcols, *dx;
     unsigned char *failed; /* one flag per chunk (no shared writes) */
 } rcml_conv_job_t;
@@ -115,15 +116,16 @@ static void rcml_conv_backward_chunk(void *ctx, size_t u0, size_t u1) {
             const size_t r0 = blk * j->mb, r1 = RCML_MIN(j->M, r0 + j->mb), m = r1 - r0;
             const size_t o = r0 * F;
             const float beta = blk == u * j->bpu ? 0.0f : 1.0f;
-            j->at->layer_backward(j->act, j->a, m, F, j->z + o, j->y ? j->y + o : NULL, j->grad + o,
-                                  j->dz + o);
+            const float *dz = j->dzr + o;
+            if (j->act != RCML_ACT_LINEAR) /* linear: dz is grad itself (no pass) */
+                j->at->layer_backward(j->act, j->a, m, F, j->z + o, j->y ? j->y + o : NULL,
+                                      j->grad + o, j->dz + o);
             rcml_conv_pack(j, r0, r1, cols);
             if (j->ot) /* dW^T (F x K) += dz^T cols */
-                rcml_gemm_f32(1, j->lt, F, K, m, 1.0f, j->dz + o, cols, beta, dw);
+                rcml_gemm_f32(1, j->lt, F, K, m, 1.0f, dz, cols, beta, dw);
             else /* dW (K x F) += cols^T dz */
-                rcml_gemm_f32(!j->lt, 0, K, F, m, 1.0f, cols, j->dz + o, beta, dw);
-            if (j->dcols)
-                rcml_gemm_f32(0, 1, m, K, F, 1.0f, j->dz + o, j->w, 0.0f, j->dcols + r0 * K);
+                rcml_gemm_f32(!j->lt, 0, K, F, m, 1.0f, cols, dz, beta, dw);
+            if (j->dcols) rcml_gemm_f32(0, 1, m, K, F, 1.0f, dz, j->w, 0.0f, j->dcols + r0 * K);
         }
     }
     rcml_free_aligned(cols);
@@ -215,7 +217,6 @@ int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param, const
         if (KF) memset(dw, 0, KF * sizeof(float));
         if (db && j.F) memset(db, 0, j.F * sizeof(float));
         if (dx && nx > 0) memset(dx, 0, nx * sizeof(float));
-        if (j.M && j.F) memset(dz, 0, j.M * j.F * sizeof(float));
         return RCML_OK;
     }
     nblk = (j.M + j.mb - 1) / j.mb;
@@ -227,6 +228,7 @@ int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param, const
     j.y = y;
     j.grad = grad;
     j.dz = dz;
+    j.dzr = act == RCML_ACT_LINEAR ? grad : dz;
     j.dw = dw;
     j.dx = dx;
     j.failed = (unsigned char *)calloc(nunit, 1);
@@ -250,9 +252,9 @@ int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param, const
         const float *rest = j.ot ? j.partials + KF : j.partials;
         for (u = 1; u < nunit; u++) rcml_binary_f32(RCML_ADD, acc, rest + (u - 1) * KF, acc, KF);
         if (j.ot) rcml_transpose_f32(acc, 1, j.F, j.K, dw);
-        if (db) rcml_reduce_axis_f32(RCML_RED_SUM, dz, 1, j.M, j.F, 0.0, db);
+        if (db) rcml_reduce_axis_f32(RCML_RED_SUM, j.dzr, 1, j.M, j.F, 0.0, db);
         if (dx && j.dcols == NULL) {
-            rc = rcml_conv_dx_stride1(g, w, dz, dx);
+            rc = rcml_conv_dx_stride1(g, w, j.dzr, dx);
         } else if (dx) {
             const size_t rows = g->B * g->H, wc = g->W * g->C;
             rcml_parallel_for(rows, RCML_MAX((size_t)1, RCML_CONV_C2I_FLOATS / RCML_MAX(wc, 1)),

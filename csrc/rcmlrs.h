@@ -564,9 +564,9 @@ typedef struct rcml_conv2d {
 RCML_FN(int, rcml_conv2d_forward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
                                       const float *w, const float *bias, float *z, float *y);
 /* From grad = dL/dy (B*Ho*Wo rows of F): dz = grad * f'(z) (rcml_act_layer_backward_f32's
- * form; y may be NULL), dw = im2col(x)^T dz (kh*kw*C x F), db = dz summed over the rows
- * (NULL: skipped), dx = col2im(dz w^T) (B*H*W*C floats; NULL: skipped). dz must not overlap
- * grad. Partial sums combine in an order fixed by the shape: bits independent of the thread
+ * form; y may be NULL) into dz (M*F floats scratch; not written when act is linear: dz is
+ * grad then), dw = im2col(x)^T dz (kh*kw*C x F), db = dz summed over the rows (NULL:
+ * skipped), dx = col2im(dz w^T) (B*H*W*C floats; NULL: skipped). dz must not overlap grad. Partial sums combine in an order fixed by the shape: bits independent of the thread
  * count. Returns RCML_OK or RCML_ENOMEM. */
 RCML_FN(int, rcml_conv2d_backward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
                                        const float *w, const float *z, const float *y,
