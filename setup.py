@@ -199,7 +199,7 @@ extensions = [
         define_macros=[("RCMLRS_USE_CAPI", "1")],
         depends=headers + ["rcmlrs/_tensor.pxd", "rcmlrs/_kernels.pxd"],
     )
-    for name in ("_random", "_runtime", "_train", "_layers", "_embed", "_norm")
+    for name in ("_random", "_runtime", "_train", "_layers", "_embed", "_norm", "_conv", "_pool")
 ]
 
 setup(

@@ -17,7 +17,13 @@
 #ifdef RCML_ARM64
 /* NEON is the arm64 baseline: the same bodies, with the hand-tuned NEON GEMM kernels */
 const rcml_kernels_t rcml_kernels_neon = {
-    &rcml_ew_baseline,  &rcml_act_baseline,      &rcml_train_baseline,
-    &rcml_rnn_baseline, &rcml_gemm_kernels_neon,
+    .ew = &rcml_ew_baseline,
+    .act = &rcml_act_baseline,
+    .train = &rcml_train_baseline,
+    .rnn = &rcml_rnn_baseline,
+    .gemm = &rcml_gemm_kernels_neon,
+    .norm = &rcml_norm_baseline,
+    .conv = &rcml_conv_baseline,
+    .pool = &rcml_pool_baseline,
 };
 #endif

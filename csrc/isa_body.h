@@ -14,8 +14,17 @@
 #include "train_body.h"
 #include "rnn_body.h"
 #include "norm_body.h"
+#include "conv_body.h"
+#include "pool_body.h"
 
+/* designated members: a family added to rcml_kernels_t cannot shift the others */
 const rcml_kernels_t RCML_SFX(rcml_kernels) = {
-    &RCML_SFX(rcml_ew),  &RCML_SFX(rcml_act), &RCML_SFX(rcml_train),
-    &RCML_SFX(rcml_rnn), RCML_ISA_GEMM,       &RCML_SFX(rcml_norm),
+    .ew = &RCML_SFX(rcml_ew),
+    .act = &RCML_SFX(rcml_act),
+    .train = &RCML_SFX(rcml_train),
+    .rnn = &RCML_SFX(rcml_rnn),
+    .gemm = RCML_ISA_GEMM,
+    .norm = &RCML_SFX(rcml_norm),
+    .conv = &RCML_SFX(rcml_conv),
+    .pool = &RCML_SFX(rcml_pool),
 };

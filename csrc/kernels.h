@@ -181,6 +181,29 @@ typedef struct {
                   const float *s, const float *gamma, float *dx);
 } rcml_norm_table_t;
 
+/* ------------------------------------------------------------ convolutions */
+struct rcml_conv2d; /* the geometry, rcml_conv2d_t in rcmlrs.h */
+typedef struct {
+    /* im2col: output rows [r0, r1) as patch rows (m x K); im2col_t: the same transposed
+     * (K x m); col2im: input rows [n0, n1) of dx from dcols (M x K) (conv_body.h) */
+    void (*im2col)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1, float *cols);
+    void (*im2col_t)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1,
+                     float *colsT);
+    void (*col2im)(const struct rcml_conv2d *g, const float *dcols, size_t n0, size_t n1,
+                   float *dx);
+} rcml_conv_table_t;
+
+/* ------------------------------------------------------------ pooling */
+struct rcml_pool2d; /* the geometry, rcml_pool2d_t in rcmlrs.h */
+typedef struct {
+    /* images [b0, b1) of the batch p describes (rcml_pool2d_t, rcmlrs.h); mode
+     * RCML_POOL_MAX or RCML_POOL_AVG. backward writes all of dx (x: max only, else NULL ok) */
+    void (*forward)(int mode, const struct rcml_pool2d *p, size_t b0, size_t b1, const float *x,
+                    float *y);
+    void (*backward)(int mode, const struct rcml_pool2d *p, size_t b0, size_t b1, const float *x,
+                     const float *g, float *dx);
+} rcml_pool_table_t;
+
 /* ------------------------------------------------------------ the one table */
 typedef struct {
     const rcml_ew_table_t *ew;
@@ -191,6 +214,8 @@ typedef struct {
      * ones); NULL for the serial backend, whose product is the plain reference loop */
     const rcml_gemm_kernels_t *gemm;
     const rcml_norm_table_t *norm;
+    const rcml_conv_table_t *conv;
+    const rcml_pool_table_t *pool;
 } rcml_kernels_t;
 
 extern const rcml_kernels_t rcml_kernels_serial;

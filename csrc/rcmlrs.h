@@ -599,6 +599,63 @@ RCML_FN(void, rcml_layer_norm_backward_f32)(const float *x, const float *g, size
                                             const float *gamma, float *dgamma, float *dbeta,
                                             float *dx, void *work);
 
+/* ------------------------------------------------ convolutions (issue 12) */
+/* The geometry of a 2-D convolution over the images layout: x is (B, H*W, C) (pixel (i, j)
+ * of image b is row (b*H + i)*W + j, channels along the row), the kernel (kh*kw*C, F) with
+ * rows in (ki, kj, c) order, the output (B, Ho*Wo, F). Output pixel (oi, oj) reads input
+ * pixels (oi*sh - pt + ki, oj*sw - pl + kj); those outside the image count as 0 (pt, pl:
+ * the padding before; after it is implied by Ho, Wo). A Conv1D over a time-major (T, B, C)
+ * batch is one image of H = T, W = B with kw = sw = 1, pl = 0, Wo = B. The caller checks
+ * that sh, sw >= 1 and that Ho, Wo fit. */
+typedef struct rcml_conv2d {
+    size_t B, H, W, C; /* images, height, width, channels */
+    size_t F;          /* filters */
+    size_t kh, kw;     /* kernel size */
+    size_t sh, sw;     /* strides, >= 1 */
+    size_t pt, pl;     /* padding before (top, left) */
+    size_t Ho, Wo;     /* output size */
+} rcml_conv2d_t;
+/* z = conv(x, w) + bias (bias: F floats or NULL), y = f(z) with the layer form of
+ * rcml_bias_act_f32 (act any elementwise id or RCML_ACT_SOFTMAX; y may equal z). An
+ * im2col block per chunk of output rows and one packed GEMM each, so for one backend the
+ * bits do not depend on the thread count. Returns RCML_OK, or RCML_ENOMEM (scratch
+ * allocation failed; the outputs are then unspecified). */
+RCML_FN(int, rcml_conv2d_forward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
+                                      const float *w, const float *bias, float *z, float *y);
+/* From grad = dL/dy (B*Ho*Wo rows of F): dz = grad * f'(z) (rcml_act_layer_backward_f32's
+ * form; y may be NULL) into dz (M*F floats scratch; not written when act is linear: dz is
+ * grad then), dw = im2col(x)^T dz (kh*kw*C x F), db = dz summed over the rows (NULL:
+ * skipped), dx = col2im(dz w^T) (B*H*W*C floats; NULL: skipped). dz must not overlap grad. Partial sums combine in an order fixed by the shape: bits independent of the thread
+ * count. Returns RCML_OK or RCML_ENOMEM. */
+RCML_FN(int, rcml_conv2d_backward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
+                                       const float *w, const float *z, const float *y,
+                                       const float *grad, float *dz, float *dw, float *db,
+                                       float *dx);
+
+/* ----------------------------------------------------------------- pooling */
+/* 2-D pooling on the images layout: image b is the contiguous (H*W, C) matrix at
+ * x + b*H*W*C, pixel (i, j) at row i*W + j, channels along the row; the output is
+ * (B, Ho*Wo, C) alike. Output pixel (oi, oj) pools input rows [oi*sh - pt, oi*sh - pt + ph)
+ * and columns [oj*sw - pl, oj*sw - pl + pw), clipped to the image (padding is never read;
+ * pt < ph and pl < pw, so no window is empty). Max keeps the first maximum in (row, col)
+ * scan order (NaN wins); average divides by the count of valid elements (Keras/TF "same",
+ * torch count_include_pad=False). Global average pooling is (ph, pw) = (H, W). */
+enum { RCML_POOL_MAX = 0, RCML_POOL_AVG = 1 };
+typedef struct rcml_pool2d {
+    size_t B, H, W, C; /* images, height, width, channels */
+    size_t ph, pw;     /* window height, width */
+    size_t sh, sw;     /* strides (>= 1) */
+    size_t pt, pl;     /* padding before: top rows, left columns */
+    size_t Ho, Wo;     /* output height, width */
+} rcml_pool2d_t;
+/* y (B, Ho*Wo, C) from x (B, H*W, C); no aliasing. */
+RCML_FN(void, rcml_pool2d_forward_f32)(int mode, const rcml_pool2d_t *p, const float *x, float *y);
+/* dx (B, H*W, C) (every element written) from g = dL/dy (B, Ho*Wo, C); x is read by max
+ * only (the argmax is recomputed, the same first maximum as the forward's) and may be NULL
+ * for average. Gradients of overlapping windows are added in output scan order. */
+RCML_FN(void, rcml_pool2d_backward_f32)(int mode, const rcml_pool2d_t *p, const float *x,
+                                        const float *g, float *dx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -130,7 +130,11 @@
     X(rcml_batch_norm_forward_f32)                                                                 \
     X(rcml_batch_norm_backward_f32)                                                                \
     X(rcml_layer_norm_forward_f32)                                                                 \
-    X(rcml_layer_norm_backward_f32)
+    X(rcml_layer_norm_backward_f32)                                                                \
+    X(rcml_conv2d_forward_f32)                                                                     \
+    X(rcml_conv2d_backward_f32)                                                                    \
+    X(rcml_pool2d_forward_f32)                                                                     \
+    X(rcml_pool2d_backward_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);

@@ -51,6 +51,8 @@ from rcmlrs.optim import SGD, Adagrad, Adam, Nadam, RMSprop, adam_update
 from rcmlrs.normalization import batch_norm, layer_norm
 from rcmlrs.runtime import get_include, show_config
 from rcmlrs.sequence import embedding, gru
+from rcmlrs.conv import conv1d, conv2d, conv_output_size
+from rcmlrs.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 
 # subpackages last: they build on everything above
 from rcmlrs import autograd, data, distributed, nn  # noqa: E402
@@ -86,6 +88,9 @@ __all__ = [
     "__version__",
     "arange",
     "concat",
+    "conv1d",
+    "conv2d",
+    "conv_output_size",
     "autograd",
     "data",
     "distributed",
@@ -117,4 +122,7 @@ __all__ = [
     "zeros",
     "embedding",
     "gru",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
 ]

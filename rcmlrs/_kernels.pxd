@@ -255,6 +255,17 @@ cdef extern from "rcmlrs.h" nogil:
                                 const float *Cs, const float *Hs, float *dHs, float *dG,
                                 float *dc, float *dW, float *dU, float *dX) noexcept
 
+    # convolutions (issue 12): the geometry and the two entry points
+    ctypedef struct rcml_conv2d_t:
+        size_t B, H, W, C, F, kh, kw, sh, sw, pt, pl, Ho, Wo
+    int rcml_conv2d_forward_f32(const rcml_conv2d_t *g, int act, float param, const float *x,
+                                const float *w, const float *bias, float *z,
+                                float *y) noexcept
+    int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param,
+                                 const float *x, const float *w, const float *z,
+                                 const float *y, const float *grad, float *dz, float *dw,
+                                 float *db, float *dx) noexcept
+
 # The C API importer of csrc/rcmlrs_capi.h (modules built with RCMLRS_USE_CAPI only), and
 # the tensor-object entry points (GIL held: rcmlrs.h, "tensor objects"). A third-party
 # Cython module: define RCMLRS_USE_CAPI=1, `from rcmlrs._kernels cimport *`, call
@@ -305,3 +316,18 @@ cdef extern from "rcmlrs.h" nogil:
                                       const float *mean, const float *istd,
                                       const float *gamma, float *dgamma, float *dbeta,
                                       float *dx, void *work) noexcept
+# 2-D pooling on the images layout (csrc/pool.c, pool_body.h)
+cdef extern from "rcmlrs.h":
+    enum:
+        RCML_POOL_MAX
+        RCML_POOL_AVG
+    ctypedef struct rcml_pool2d_t:
+        size_t B, H, W, C
+        size_t ph, pw
+        size_t sh, sw
+        size_t pt, pl
+        size_t Ho, Wo
+    void rcml_pool2d_forward_f32(int mode, const rcml_pool2d_t *p, const float *x,
+                                 float *y) noexcept nogil
+    void rcml_pool2d_backward_f32(int mode, const rcml_pool2d_t *p, const float *x,
+                                  const float *g, float *dx) noexcept nogil

@@ -13,7 +13,8 @@ def test_demo_run(capsys):
     assert demo.run(epochs_mlp=5, epochs_rnn=2, verbose=0) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and "validation mse" in out
-    assert out.count("predictions identical") == 2
+    assert "3) CNN Conv2D(8) - MaxPool2D" in out
+    assert out.count("predictions identical") == 3
     assert "Epoch" not in out  # a summary, not a line per epoch
 
 
@@ -28,6 +29,19 @@ def test_demo_datasets():
     assert x.shape == (100, 2) and x.dtype == np.float32 and set(y) == {0, 1}
     xs, ys = demo.sine_waves(8, steps=5)
     assert xs.shape == (8, 5, 1) and ys.shape == (8, 1)
+    xi, yi = demo.stripe_images(30)
+    assert xi.shape == (30, 8, 8, 1) and xi.dtype == np.float32 and set(yi) <= {0, 1, 2}
+
+
+def test_demo_cnn_learns_without_sklearn(monkeypatch, capsys):
+    """Without scikit-learn the CNN part trains on striped images, well above chance."""
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    x, _, what = demo.digit_images()
+    assert what == "striped images" and x.shape == (1500, 8, 8, 1)
+    assert demo.run(epochs_mlp=1, epochs_rnn=1, epochs_cnn=4) == 0
+    line = capsys.readouterr().out.split("3) CNN")[1].splitlines()[1]
+    assert float(line.split("test accuracy")[1]) > 0.8, line
 
 
 def test_python_m_rcmlrs_demo():

@@ -13,6 +13,8 @@ NAMES = [
     "digits_mlp",
     "csv_regression",
     "autograd_custom_layer",
+    "cnn_digits",
+    "cnn_synthetic",
 ]
 
 
@@ -25,7 +27,7 @@ def _load(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_runs(name, capsys):
-    if name == "digits_mlp":
+    if name in ("digits_mlp", "cnn_digits"):
         pytest.importorskip("sklearn")
     assert _load(name).main(["--small"]) == 0
     assert capsys.readouterr().out.strip()

@@ -16,8 +16,10 @@ fused kernels as the forward pass. See docs/AUTOGRAD.md.
 """
 
 from rcmlrs.autograd import rules as _rules  # noqa: F401  (registers the rules)
+from rcmlrs.autograd import rules_conv as _rules_conv  # noqa: F401  (convolutions)
 from rcmlrs.autograd import rules_norm as _rules_norm  # noqa: F401  (batch/layer norm)
 from rcmlrs.autograd import rules_ops2 as _rules_ops2  # noqa: F401  (issue 14's ops)
+from rcmlrs.autograd import rules_pool as _rules_pool  # noqa: F401  (2-D pooling)
 from rcmlrs.autograd import rules_seq as _rules_seq  # noqa: F401  (embedding, gru)
 from rcmlrs.autograd import rules_shape as _rules_shape  # noqa: F401  (indexing, shape ops)
 from rcmlrs.autograd.gradcheck import GradcheckError, gradcheck

@@ -5,11 +5,19 @@
 """
 
 from rcmlrs.nn.layers.base import Layer
+from rcmlrs.nn.layers.conv import Conv1D, Conv2D
 from rcmlrs.nn.layers.core import Dropout, Flatten
 from rcmlrs.nn.layers.dense import Dense
 from rcmlrs.nn.layers.embedding import Embedding
 from rcmlrs.nn.layers.gru import GRU
 from rcmlrs.nn.layers.normalization import BatchNormalization, LayerNormalization
+from rcmlrs.nn.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from rcmlrs.nn.layers.preprocessing import Normalization
 from rcmlrs.nn.layers.recurrent import LSTM, RNN
 
@@ -24,19 +32,31 @@ LAYERS: dict[str, type[Layer]] = {
     "GRU": GRU,
     "BatchNormalization": BatchNormalization,
     "LayerNormalization": LayerNormalization,
+    "Conv1D": Conv1D,
+    "Conv2D": Conv2D,
+    "MaxPool2D": MaxPool2D,
+    "AveragePooling2D": AveragePooling2D,
+    "GlobalAveragePooling2D": GlobalAveragePooling2D,
 }
 
 __all__ = [
     "LAYERS",
-    "LSTM",
-    "RNN",
-    "BatchNormalization",
+    "Layer",
     "Dense",
+    "RNN",
+    "LSTM",
+    "GRU",
     "Dropout",
     "Flatten",
-    "Layer",
     "Normalization",
     "Embedding",
-    "GRU",
+    "BatchNormalization",
     "LayerNormalization",
+    "Conv1D",
+    "Conv2D",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "GlobalAveragePooling2D",
 ]

@@ -1,0 +1,268 @@
+/* conv.c - the public convolution entry points. The B*Ho*Wo output rows are cut into
+ * blocks (by shape only); a block packs its receptive fields (conv_body.h's im2col, or
+ * im2col_t for few filters or channels) and runs ONE packed GEMM against the kernel, then
+ * act_body.h's layer form adds the bias and applies the activation. The backward takes
+ * the layer form's dz per block, accumulates dW block after block within each of at most
+ * RCML_CONV_UNITS units (partials added in unit order), and sends dz W^T back to the
+ * input through col2im. Every output element is written by one chunk and every sum runs
+ * in an order fixed by the shape, so the bits do not depend on the thread count. */
+#include "rcmlrs.h"
+#include "kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Output rows per block: an im2col block of about this many floats (it stays in L2 while
+ * the GEMM reads it). */
+#define RCML_CONV_BLOCK_FLOATS ((size_t)32768)
+/* The backward's dW is summed over at most this many units (partials added in order). */
+#define RCML_CONV_UNITS ((size_t)16)
+/* col2im chunks: about this many floats of dx each. */
+#define RCML_CONV_C2I_FLOATS ((size_t)16384)
+/* The transposed product (z^T = W^T cols^T, the GEMM's vector lanes along the pixels)
+ * below this many filters; transposed patches (im2col_t: long runs along the output row
+ * instead of rows of kw*C floats) below this many channels. */
+#define RCML_CONV_T_FILTERS ((size_t)32)
+#define RCML_CONV_T_CHANNELS ((size_t)2)
+
+typedef struct {
+    const rcml_conv2d_t *g;
+    const rcml_conv_table_t *t;
+    const rcml_act_table_t *at;
+    int act;
+    int lt; /* patches transposed (K x m: im2col_t) */
+    int ot; /* products transposed: z^T = W^T cols^T (vector lanes along the pixels) */
+    float a;
+    size_t M, K, F, mb, bpu; /* rows, patch length, filters, rows per block, blocks per unit */
+    const float *x, *w, *bias, *z, *y, *grad;
+    const float *dzr; /* where the backward reads dz: dz, or grad for a linear layer */
+    float *zo, *yo, *dz, *dw, *partials, *dcols, *dx;
+    unsigned char *failed; /* one flag per chunk (no shared writes) */
+} rcml_conv_job_t;
+
+static void rcml_conv_plan(rcml_conv_job_t *j, const rcml_conv2d_t *g, int act, float param) {
+    memset(j, 0, sizeof *j);
+    j->g = g;
+    j->t = rcml_kernels()->conv;
+    j->at = rcml_kernels()->act;
+    j->act = act;
+    j->a = param;
+    j->M = g->B * g->Ho * g->Wo;
+    j->K = g->kh * g->kw * g->C;
+    j->F = g->F;
+    j->mb = RCML_MAX((size_t)8, RCML_CONV_BLOCK_FLOATS / RCML_MAX(j->K, (size_t)1));
+    j->lt = g->C < RCML_CONV_T_CHANNELS;
+    j->ot = g->F < RCML_CONV_T_FILTERS;
+}
+
+/* the block's patches: (m x K) rows, or (K x m) in the transposed form */
+static void rcml_conv_pack(const rcml_conv_job_t *j, size_t r0, size_t r1, float *cols) {
+    if (j->lt)
+        j->t->im2col_t(j->g, j->x, r0, r1, cols);
+    else
+        j->t->im2col(j->g, j->x, r0, r1, cols);
+}
+
+static void rcml_conv_forward_chunk(void *ctx, size_t b, size_t e) {
+    rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
+    const size_t K = j->K, F = j->F;
+    size_t blk;
+    /* patches, then (transposed form) z^T of the block */
+    float *cols = (float *)rcml_alloc_aligned(j->mb * (K + (j->ot ? F : 0)) * sizeof(float));
+    if (cols == NULL) {
+        j->failed[b] = 1;
+        return;
+    }
+    for (blk = b; blk < e; blk++) {
+        const size_t r0 = blk * j->mb, r1 = RCML_MIN(j->M, r0 + j->mb), m = r1 - r0;
+        float *z = j->zo + r0 * F;
+        rcml_conv_pack(j, r0, r1, cols);
+        if (j->ot) {
+            /* z^T = W^T colsT (+ bias: the GEMM's beta*C with C = bias, the same single
+             * rounding as the layer form's z + b), then the activation over the block */
+            float *zT = cols + j->mb * K;
+            size_t f, t;
+            if (j->bias)
+                for (f = 0; f < F; f++)
+                    for (t = 0; t < m; t++) zT[f * m + t] = j->bias[f];
+            rcml_gemm_f32(1, !j->lt, F, m, K, 1.0f, j->w, cols, j->bias ? 1.0f : 0.0f, zT);
+            rcml_transpose_f32(zT, 1, F, m, z);
+            if (j->act == RCML_ACT_SOFTMAX)
+                j->at->bias_act(j->act, j->a, m, F, NULL, z, j->yo + r0 * F);
+            else if (j->act != RCML_ACT_LINEAR || j->yo != j->zo)
+                j->at->act(j->act, z, j->a, j->yo + r0 * F, m * F);
+            continue;
+        }
+        rcml_gemm_f32(j->lt, 0, m, F, K, 1.0f, cols, j->w, 0.0f, z);
+        j->at->bias_act(j->act, j->a, m, F, j->bias, z, j->yo + r0 * F);
+    }
+    rcml_free_aligned(cols);
+}
+
+static void rcml_conv_backward_chunk(void *ctx, size_t u0, size_t u1) {
+    rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
+    const size_t K = j->K, F = j->F, KF = K * F, nblk = (j->M + j->mb - 1) / j->mb;
+    size_t u;
+    float *cols = (float *)rcml_alloc_aligned(j->mb * K * sizeof(float));
+    if (cols == NULL) {
+        j->failed[u0] = 1;
+        return;
+    }
+    for (u = u0; u < u1; u++) {
+        /* unit 0 writes dW itself unless the transposed form needs a dW^T buffer */
+        float *dw = (u == 0 && !j->ot) ? j->dw : j->partials + (u - !j->ot) * KF;
+        size_t blk, bend = RCML_MIN(nblk, (u + 1) * j->bpu);
+        for (blk = u * j->bpu; blk < bend; blk++) {
+            const size_t r0 = blk * j->mb, r1 = RCML_MIN(j->M, r0 + j->mb), m = r1 - r0;
+            const size_t o = r0 * F;
+            const float beta = blk == u * j->bpu ? 0.0f : 1.0f;
+            const float *dz = j->dzr + o;
+            if (j->act != RCML_ACT_LINEAR) /* linear: dz is grad itself (no pass) */
+                j->at->layer_backward(j->act, j->a, m, F, j->z + o, j->y ? j->y + o : NULL,
+                                      j->grad + o, j->dz + o);
+            rcml_conv_pack(j, r0, r1, cols);
+            if (j->ot) /* dW^T (F x K) += dz^T cols */
+                rcml_gemm_f32(1, j->lt, F, K, m, 1.0f, dz, cols, beta, dw);
+            else /* dW (K x F) += cols^T dz */
+                rcml_gemm_f32(!j->lt, 0, K, F, m, 1.0f, cols, dz, beta, dw);
+            if (j->dcols) rcml_gemm_f32(0, 1, m, K, F, 1.0f, dz, j->w, 0.0f, j->dcols + r0 * K);
+        }
+    }
+    rcml_free_aligned(cols);
+}
+
+static void rcml_conv_col2im_chunk(void *ctx, size_t b, size_t e) {
+    rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
+    j->t->col2im(j->g, j->dcols, b, e, j->dx);
+}
+
+static int rcml_conv_any_failed(const unsigned char *f, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (f[i]) return 1;
+    return 0;
+}
+
+int rcml_conv2d_forward_f32(const rcml_conv2d_t *g, int act, float param, const float *x,
+                            const float *w, const float *bias, float *z, float *y) {
+    rcml_conv_job_t j;
+    size_t nblk;
+    int rc;
+    rcml_conv_plan(&j, g, act, param);
+    if (j.M == 0 || j.F == 0) return RCML_OK;
+    j.x = x;
+    j.w = w;
+    j.bias = bias;
+    j.zo = z;
+    j.yo = y;
+    nblk = (j.M + j.mb - 1) / j.mb;
+    j.failed = (unsigned char *)calloc(nblk, 1);
+    if (j.failed == NULL) return RCML_ENOMEM;
+    rcml_parallel_for(nblk, 1, rcml_conv_forward_chunk, &j);
+    rc = rcml_conv_any_failed(j.failed, nblk) ? RCML_ENOMEM : RCML_OK;
+    free(j.failed);
+    return rc;
+}
+
+/* Stride 1: dx is the "full" correlation of dz with the kernel turned by 180 degrees and
+ * its channel axes swapped: a forward convolution of the (Ho, Wo, F) image dz with
+ * padding (kh - 1 - pt, kw - 1 - pl) and output (H, W), through the same blocks and GEMM
+ * (no dcols buffer, no scatter). wf: (kh*kw*F x C), wf[(ki', kj', f), c] =
+ * w[(kh-1-ki', kw-1-kj', c), f]. */
+/* Stride 1 and (nearly) as many output pixels as input pixels ("same" padding): the
+ * flipped convolution does the work of dz W^T without its (M x K) buffer and scatter;
+ * for "valid" padding over small images it would multiply mostly padding, so col2im. */
+static int rcml_conv_dx_as_conv(const rcml_conv2d_t *g) {
+    return g->sh == 1 && g->sw == 1 && g->H * g->W * 4 <= g->Ho * g->Wo * 5;
+}
+
+static int rcml_conv_dx_stride1(const rcml_conv2d_t *g, const float *w, const float *dz,
+                                float *dx) {
+    rcml_conv2d_t t;
+    const size_t kh = g->kh, kw = g->kw, C = g->C, F = g->F;
+    size_t ki, kj, c, f;
+    int rc;
+    float *wf = (float *)rcml_alloc_aligned(kh * kw * C * F * sizeof(float));
+    if (wf == NULL) return RCML_ENOMEM;
+    for (ki = 0; ki < kh; ki++)
+        for (kj = 0; kj < kw; kj++)
+            for (c = 0; c < C; c++)
+                for (f = 0; f < F; f++)
+                    wf[((ki * kw + kj) * F + f) * C + c] =
+                        w[(((kh - 1 - ki) * kw + (kw - 1 - kj)) * C + c) * F + f];
+    t = *g;
+    t.H = g->Ho;
+    t.W = g->Wo;
+    t.C = F;
+    t.F = C;
+    t.pt = kh - 1 - g->pt;
+    t.pl = kw - 1 - g->pl;
+    t.Ho = g->H;
+    t.Wo = g->W;
+    rc = rcml_conv2d_forward_f32(&t, RCML_ACT_LINEAR, 0.0f, dz, wf, NULL, dx, dx);
+    rcml_free_aligned(wf);
+    return rc;
+}
+
+int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param, const float *x,
+                             const float *w, const float *z, const float *y, const float *grad,
+                             float *dz, float *dw, float *db, float *dx) {
+    rcml_conv_job_t j;
+    size_t nblk, nunit, KF, u, npart;
+    int rc = RCML_OK;
+    rcml_conv_plan(&j, g, act, param);
+    KF = j.K * j.F;
+    if (j.M == 0 || j.F == 0 || j.K == 0) { /* nothing flows back: zero gradients */
+        const size_t nx = g->B * g->H * g->W * g->C;
+        if (KF) memset(dw, 0, KF * sizeof(float));
+        if (db && j.F) memset(db, 0, j.F * sizeof(float));
+        if (dx && nx > 0) memset(dx, 0, nx * sizeof(float));
+        return RCML_OK;
+    }
+    nblk = (j.M + j.mb - 1) / j.mb;
+    j.bpu = (nblk + RCML_CONV_UNITS - 1) / RCML_CONV_UNITS;
+    nunit = (nblk + j.bpu - 1) / j.bpu;
+    j.x = x;
+    j.w = w;
+    j.z = z;
+    j.y = y;
+    j.grad = grad;
+    j.dz = dz;
+    j.dzr = act == RCML_ACT_LINEAR ? grad : dz;
+    j.dw = dw;
+    j.dx = dx;
+    j.failed = (unsigned char *)calloc(nunit, 1);
+    if (j.failed == NULL) return RCML_ENOMEM;
+    npart = j.ot ? nunit : nunit - 1;
+    if (npart > 0) {
+        j.partials = (float *)rcml_alloc_aligned(npart * KF * sizeof(float));
+        if (j.partials == NULL) rc = RCML_ENOMEM;
+    }
+    if (dx && rc == RCML_OK && !rcml_conv_dx_as_conv(g)) {
+        j.dcols = (float *)rcml_alloc_aligned(j.M * j.K * sizeof(float));
+        if (j.dcols == NULL) rc = RCML_ENOMEM;
+    }
+    if (rc == RCML_OK) {
+        rcml_parallel_for(nunit, 1, rcml_conv_backward_chunk, &j);
+        if (rcml_conv_any_failed(j.failed, nunit)) rc = RCML_ENOMEM;
+    }
+    if (rc == RCML_OK) {
+        /* the units' partials, added in unit order */
+        float *acc = j.ot ? j.partials : dw;
+        const float *rest = j.ot ? j.partials + KF : j.partials;
+        for (u = 1; u < nunit; u++) rcml_binary_f32(RCML_ADD, acc, rest + (u - 1) * KF, acc, KF);
+        if (j.ot) rcml_transpose_f32(acc, 1, j.F, j.K, dw);
+        if (db) rcml_reduce_axis_f32(RCML_RED_SUM, j.dzr, 1, j.M, j.F, 0.0, db);
+        if (dx && j.dcols == NULL) {
+            rc = rcml_conv_dx_stride1(g, w, j.dzr, dx);
+        } else if (dx) {
+            const size_t rows = g->B * g->H, wc = g->W * g->C;
+            rcml_parallel_for(rows, RCML_MAX((size_t)1, RCML_CONV_C2I_FLOATS / RCML_MAX(wc, 1)),
+                              rcml_conv_col2im_chunk, &j);
+        }
+    }
+    rcml_free_aligned(j.partials);
+    rcml_free_aligned(j.dcols);
+    free(j.failed);
+    return rc;
+}
