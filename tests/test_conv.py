@@ -495,3 +495,17 @@ def test_layer_activation_equals_tensor_api(filters, act):
     z = rc.conv2d(x, W, (5, 6), 3, padding="same", bias=b)
     want = z if act is None else getattr(z, act)()
     np.testing.assert_array_equal(layer(x).numpy(), want.numpy())
+
+
+def test_conv_glorot_counts_keras_fans():
+    """Keras's fans for a (kh, kw, C, F) kernel: fan_in kh*kw*C, fan_out kh*kw*F; the
+    limit of glorot_uniform follows them (Dense keeps (in, out))."""
+    layer = rc.nn.Conv2D(8, 3)
+    layer.build((6, 6, 2), rc.nn.seeding.Seeds(3))
+    w = np.abs(layer.get_weights()[0].numpy())
+    limit = math.sqrt(6.0 / (3 * 3 * 2 + 3 * 3 * 8))
+    assert w.max() <= limit and w.max() > 0.9 * limit  # 144 draws from U(-limit, limit)
+    dense = rc.nn.Dense(8)
+    dense.build((18,), rc.nn.seeding.Seeds(3))
+    wd = np.abs(dense.get_weights()[0].numpy())
+    assert wd.max() > math.sqrt(6.0 / (18 + 72)) * 1.05  # the old, larger limit sqrt(6/26)

@@ -15,7 +15,9 @@ layer's seed, as a name does.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import rcmlrs
@@ -26,8 +28,25 @@ Initializer = Callable[[tuple[int, int, int], int], RamTensor]
 fan_out)`` shape."""
 
 
+# A convolution kernel (1, kh*kw*C, F) maps kh*kw*C inputs to F outputs per pixel, but
+# each input feeds kh*kw of the outputs' receptive fields: Keras counts fan_out as kh*kw*F.
+# Layer.add_weight(receptive_field=kh*kw) sets this while the initializer runs.
+_RECEPTIVE_FIELD: ContextVar[int] = ContextVar("rcmlrs_receptive_field", default=1)
+
+
+@contextmanager
+def receptive_field(size: int) -> Iterator[None]:
+    """Inside, the fans of a ``(1, K, F)`` kernel are ``(K, size * F)`` (Keras's convolution
+    fans, ``size`` = kh * kw); outside, ``(K, F)``."""
+    token = _RECEPTIVE_FIELD.set(max(int(size), 1))
+    try:
+        yield
+    finally:
+        _RECEPTIVE_FIELD.reset(token)
+
+
 def _fans(shape: tuple[int, int, int]) -> tuple[int, int]:
-    return max(int(shape[1]), 1), max(int(shape[2]), 1)
+    return max(int(shape[1]), 1), max(int(shape[2]) * _RECEPTIVE_FIELD.get(), 1)
 
 
 def zeros(shape: tuple[int, int, int], seed: int = 0) -> RamTensor:

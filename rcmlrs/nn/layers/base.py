@@ -266,12 +266,15 @@ class Layer:
         seeds: Seeds | None = None,
         regularizer: Any = None,
         trainable: bool = True,
+        receptive_field: int = 1,
     ) -> RamTensor:
         """A new parameter of ``shape`` (1-3 dims, right-aligned to rank 3) with its
         gradient buffer, appended to ``params``/``grads``; ``regularizer`` (an
         ``rc.nn.regularizers`` object or name) penalizes it in training.
         ``trainable=False``: a non-trainable weight instead (state such as moving
-        statistics), appended to ``non_trainable_weights``, with no gradient buffer."""
+        statistics), appended to ``non_trainable_weights``, with no gradient buffer.
+        ``receptive_field``: the kernel positions (kh * kw) a convolution kernel's rows
+        span, so fan-based initializers count Keras's fan_out (kh * kw * filters)."""
         dims = tuple(int(d) for d in shape)
         full = (1,) * (3 - len(dims)) + dims
         if len(full) != 3:
@@ -282,7 +285,8 @@ class Layer:
         seeds = seeds if seeds is not None else Seeds()
         seed = seeds.next()
         if seeds.initialize:
-            w = initializers.get(initializer)(full, seed)
+            with initializers.receptive_field(receptive_field):
+                w = initializers.get(initializer)(full, seed)
         else:
             w = rcmlrs.zeros(full)
         if not trainable:

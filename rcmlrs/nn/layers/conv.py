@@ -80,7 +80,13 @@ class _Conv(Layer):
         out = super().build(input_shape, seeds)
         seeds = seeds if seeds is not None else Seeds()
         w_shape = self.weight_shapes(input_shape)[0]
-        self.W = self.add_weight(w_shape, self.kernel_initializer, seeds, self.kernel_regularizer)
+        self.W = self.add_weight(
+            w_shape,
+            self.kernel_initializer,
+            seeds,
+            self.kernel_regularizer,
+            receptive_field=self._ks[0] * self._ks[1],
+        )
         self.dW = self.grads[-1]
         self.b: RamTensor | None = None
         self.db: RamTensor | None = None
