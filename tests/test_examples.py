@@ -45,3 +45,11 @@ def test_csv_regression_reads_a_given_file(tmp_path, capsys):
     mod.write_csv(p, 300, seed=3)
     assert mod.main(["--small", "--csv", str(p)]) == 0
     assert "mine.csv" in capsys.readouterr().out
+
+
+def test_cnn_digits_reaches_97_percent(capsys):
+    """The full example (issue 12's bar): Conv-Pool-Conv-Dense on the 8x8 digits reaches
+    >= 97 % test accuracy (main returns 1 below it); a few seconds."""
+    pytest.importorskip("sklearn")
+    assert _load("cnn_digits").main([]) == 0
+    assert "test accuracy 0.9" in capsys.readouterr().out
