@@ -1,6 +1,7 @@
 """rc.nn: Keras-style networks on rcmlrs tensors.
 
-``Sequential`` stacks layers (``Dense``, ``RNN``, ``LSTM``, ``Dropout``, ``Flatten``, or
+``Sequential`` stacks layers (``Dense``, ``Conv1D``/``Conv2D``, pooling, ``BatchNormalization``/
+``LayerNormalization``, ``Embedding``, ``RNN``/``LSTM``/``GRU``, ``Dropout``, ``Flatten``, or
 your own ``Layer`` subclass, which may define only ``forward``); ``Model`` is the base to
 subclass with your own ``call`` (residual connections, several inputs), trained through
 ``rc.autograd``; ``compile`` picks optimizer and loss (one of ``rc.losses``, or a function
