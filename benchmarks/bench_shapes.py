@@ -14,8 +14,11 @@ products use it):
 - convolution-shaped weight gradients: few output columns, long k, transpose_a
   (im2col^T @ dY of LeNet / CIFAR-size layers).
 
-Each contender writes into a preallocated output (``_gemm_into``, ``np.matmul(out=)``,
-``torch.matmul(out=)``), so the allocator is not timed. Contenders are timed in
+One-thread rows are timed by the calling thread's CPU time (every contender then computes
+on that thread; a loaded machine's preemptions drop out; --wall for the wall clock),
+multi-thread rows by the wall clock. Each contender writes into a preallocated output
+(``_gemm_into``, ``np.matmul(out=)``, ``torch.matmul(out=)``), so the allocator is not
+timed. Contenders are timed in
 alternating rounds (the machine may be shared); the table gives the median GFLOP/s over
 the rounds with the spread (min-max of the rounds, in GFLOP/s), the fraction of the
 measured FMA peak (per core times the thread count), and the ratios rival time / rcmlrs
@@ -268,7 +271,8 @@ def contenders(m, k, n, ta, tb, rng):
     return fns, err
 
 
-def time_rounds(fns, rounds, threads, min_round=0.01):
+def time_rounds(fns, rounds, threads, min_round=0.01, clock=time.perf_counter):
+    """Per-call seconds of each contender in each of `rounds` alternating rounds."""
     numbers = {}
     for name, fn in fns.items():
         number = 1
@@ -282,7 +286,8 @@ def time_rounds(fns, rounds, threads, min_round=0.01):
                 # OpenBLAS / OpenMP workers spin for a while after a call (and would steal
                 # the next contender's second core): let them fall asleep first
                 time.sleep(0.1)
-            per[name].append(timeit.timeit(fn, number=numbers[name]) / numbers[name])
+            t = timeit.Timer(fn, timer=clock).timeit(number=numbers[name])
+            per[name].append(t / numbers[name])
     return per
 
 
@@ -292,6 +297,11 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--only", default=None, help="substring of the group names to run")
+    ap.add_argument(
+        "--wall",
+        action="store_true",
+        help="time 1-thread rows by the wall clock too (default: the thread's CPU time)",
+    )
     args = ap.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 7)
     shapes = MLP + LSTM + SKINNY + SQUARE + GEMV + CONV
@@ -326,7 +336,10 @@ def main(argv=None):
         with blas_threads(threads):
             for group, m, k, n, ta, tb in shapes:
                 fns, err = contenders(m, k, n, ta, tb, rng)
-                per = time_rounds(fns, rounds, threads)
+                # one thread: every contender computes on this thread, so its CPU time
+                # is the work without the time other processes held the core
+                clock = time.thread_time if threads == 1 and not args.wall else time.perf_counter
+                per = time_rounds(fns, rounds, threads, clock=clock)
                 results.append(((group, m, k, n, ta, tb), threads, per, err))
     if peak is None:
         best = 0.0
@@ -337,7 +350,8 @@ def main(argv=None):
     print(f"FMA peak per core: {peak:.1f} GFLOP/s, measured by {how}")
     print(
         "GFLOP/s: median over rounds [min-max]; %pk: median / (peak x threads); "
-        "ratio: rival median time / rcmlrs median time (> 1: rcmlrs faster)"
+        "ratio: rival median time / rcmlrs median time (> 1: rcmlrs faster); clock: "
+        + ("wall" if args.wall else "1 thread: the thread's CPU time, 2 threads: wall")
     )
     hdr = (
         f"{'shape':<18} {'m':>5} {'k':>5} {'n':>5} {'t':>2} {'thr':>3} | "

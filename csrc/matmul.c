@@ -204,9 +204,13 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 /* Read A in place (no packing) when an A operand is at most this many floats: then it
  * stays cache resident and the strided reads cost nothing. Larger A is packed, which
  * also avoids L1 set conflicts between rows at power-of-two strides. */
+#ifndef RCML_A_DIRECT_MAX
 #define RCML_A_DIRECT_MAX ((size_t)1 << 16)
+#endif
 /* Likewise read B in place (not transposed only) when a layer's B is this small. */
+#ifndef RCML_B_DIRECT_MAX
 #define RCML_B_DIRECT_MAX ((size_t)1 << 16)
+#endif
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
 #ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)

@@ -26,7 +26,7 @@ U = 2.0**-24
 # m*n*k >= 4M), and a few ordinary ones that border them
 GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
-KSPLIT = [(27, 8192, 32), (24, 9000, 20), (64, 4096, 64), (5, 70000, 13), (100, 3000, 30)]
+KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 SHAPES = GEMV + EDGES + KSPLIT
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
@@ -53,11 +53,16 @@ def _gemm(a, b, ta, tb, alpha=1.0, beta=0.0, c=None):
     return out.numpy().reshape(m, n)
 
 
+def _mm64(x, y):
+    """float64 product without BLAS (whose threads crawl on a loaded machine)."""
+    return np.einsum("ik,kj->ij", x, y)
+
+
 def _check(got, a, b, ta, tb, alpha=1.0, beta=0.0, c=None):
     a64 = a.astype(np.float64).T if ta else a.astype(np.float64)
     b64 = b.astype(np.float64).T if tb else b.astype(np.float64)
-    want = alpha * (a64 @ b64)
-    bound = 2.0 * a64.shape[1] * U * abs(alpha) * (np.abs(a64) @ np.abs(b64)) + 1e-30
+    want = alpha * _mm64(a64, b64)
+    bound = 2.0 * a64.shape[1] * U * abs(alpha) * _mm64(np.abs(a64), np.abs(b64)) + 1e-30
     if beta != 0.0:
         want = want + beta * c.astype(np.float64)
         bound = bound + 2.0 * U * np.abs(beta * c.astype(np.float64))
@@ -107,7 +112,7 @@ def test_alpha_beta_and_nan_in_c(m, k, n, restore):
 def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
     _runtime.set_backend(name)
     rng = np.random.default_rng(5)
-    shapes = SHAPES + [(256, 300, 520), (130, 2048, 70)]
+    shapes = SHAPES + [(256, 300, 520)]
     for m, k, n in shapes:
         for ta, tb in TRANS:
             a, b = _operands(rng, m, k, n, ta, tb)
@@ -127,7 +132,7 @@ def test_ksplit_matches_float64_tightly_enough_on_long_k(restore):
     b = rng.uniform(0.0, 1.0, (70000, 5)).astype(np.float32)
     got = _gemm(a, b, True, False)
     _check(got, a, b, True, False)
-    want = a.astype(np.float64).T @ b.astype(np.float64)
+    want = _mm64(a.astype(np.float64).T, b.astype(np.float64))
     # a plain float32 running sum of 70000 terms drifts ~1e-4 relative; the segments do better
     assert np.max(np.abs(got - want) / want) < 2e-5
 
