@@ -82,6 +82,14 @@ typedef pthread_cond_t rcml_cond_t;
 #define rcml_cpu_relax() ((void)0)
 #endif
 
+/* Give the core to another runnable thread, if any (returns at once otherwise). */
+#if defined(_WIN32)
+#define rcml_yield() ((void)SwitchToThread())
+#else
+#include <sched.h>
+#define rcml_yield() ((void)sched_yield())
+#endif
+
 /* An unlocked read of a word another thread writes under the mutex (a hint only). */
 #if defined(__GNUC__) || defined(__clang__)
 #define rcml_peek_ul(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -100,6 +108,7 @@ typedef pthread_cond_t rcml_cond_t;
             rcml_cpu_relax();                                                                      \
             if ((++spins_ & 63u) == 0) {                                                           \
                 const unsigned long long now_ = rcml_now_us();                                     \
+                rcml_yield(); /* let a process that wants this core have it */                     \
                 if (!t0_) {                                                                        \
                     t0_ = now_;                                                                    \
                 } else if (now_ - t0_ >= RCML_SPIN_US) {                                           \
