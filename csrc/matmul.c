@@ -17,6 +17,14 @@
  * which tile runs where. So the bits are the same for any thread count. Tiles are also
  * chosen from the problem shape alone.
  *
+ * Other paths, each chosen from the shape alone (so still thread-count independent):
+ * tiny products go through a direct loop; m == 1 or n == 1 through the matrix x vector
+ * kernels (no packing, outputs cut into chunks); a small C with a long k (a convolution's
+ * weight gradient) is split along k into segments whose partial products are added in
+ * segment order (rcml_gemm_ksplit); an operand whose packed panels would not be reused
+ * (A when n <= 32, B when m <= 32) is read in place; a last panel of <= NR/2 columns
+ * uses the half-width kernel (same bits).
+ *
  * NaN/inf: packing pads with zeros only outside the matrix (padding lanes are never
  * stored), nothing is skipped for being zero, and beta == 0 never reads C.
  */
