@@ -5,7 +5,13 @@
 2. RNN hidden 32, 50 steps, batch 16, 1 input feature, Dense(1) on the last state,
    sine next-value MSE, Adam: ms per training step (and the same with an LSTM).
 
+3. (--big) the issue-15 sizes at 1 and 2 threads: MLP 784-1024-1024-1024-10 (relu),
+   cross-entropy, Adam, batch 256 on 4096 random samples (ms per epoch), and LSTM hidden
+   256, 32 input features, batch 64, seq 50, Dense(1), MSE, Adam (ms per training step).
+   rcmlrs and PyTorch alternate in rounds; medians with the min-max spread.
+
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_train.py
+     (add --big for 3)
 Prints a Markdown table; ratio = rival time / rcmlrs time (> 1: rcmlrs is faster).
 """
 
@@ -156,13 +162,127 @@ def bench_rnn_torch(x, y, steps, repeats, cell="RNN"):
     return _median_time(run, repeats) / steps
 
 
+def _big_mlp(threads, rounds):
+    """(rcmlrs ms list, torch ms list) per epoch of the 784-1024x3-10 MLP, batch 256."""
+    import torch
+
+    r = np.random.default_rng(0)
+    x = r.standard_normal((4096, 784)).astype(np.float32)
+    y = r.integers(0, 10, 4096).astype(np.int64)
+    model = rc.nn.Sequential(
+        [rc.nn.Dense(1024, "relu"), rc.nn.Dense(1024, "relu"), rc.nn.Dense(1024, "relu")]
+        + [rc.nn.Dense(10)]
+    )
+    model.compile(rc.Adam(lr=1e-4), "cross_entropy")
+    model.build((784,), seed=0)
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(784, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 10),
+    )
+    opt = torch.optim.Adam(tm.parameters(), lr=1e-4)
+    lossf = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def ours():
+        model.fit(x, y, epochs=1, batch_size=256, verbose=0)
+
+    def theirs():
+        perm = torch.randperm(len(x))
+        for s in range(0, len(x), 256):
+            idx = perm[s : s + 256]
+            opt.zero_grad()
+            lossf(tm(xt[idx]), yt[idx]).backward()
+            opt.step()
+
+    return _alternate(ours, theirs, threads, rounds)
+
+
+def _big_lstm(threads, rounds, steps=4):
+    """(rcmlrs ms list, torch ms list) per training step, LSTM h256 b64 seq50, 32 inputs."""
+    import torch
+
+    r = np.random.default_rng(0)
+    T, B, I, H = 50, 64, 32, 256
+    x = r.standard_normal((B * steps, T, I)).astype(np.float32)
+    y = r.standard_normal((B * steps, 1)).astype(np.float32)
+    model = rc.nn.Sequential([rc.nn.LSTM(H), rc.nn.Dense(1)])
+    model.compile(rc.Adam(lr=1e-4), "mse")
+    model.build((T, I), seed=0)
+    lstm, head = torch.nn.LSTM(I, H), torch.nn.Linear(H, 1)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=1e-4)
+    lossf = torch.nn.MSELoss()
+    xb = [
+        torch.from_numpy(np.ascontiguousarray(x[i * B : (i + 1) * B].transpose(1, 0, 2)))
+        for i in range(steps)
+    ]
+    yb = [torch.from_numpy(y[i * B : (i + 1) * B]) for i in range(steps)]
+
+    def ours():
+        model.fit(x, y, epochs=1, batch_size=B, shuffle=False, verbose=0)
+
+    def theirs():
+        for i in range(steps):
+            opt.zero_grad()
+            out, _ = lstm(xb[i])
+            lossf(head(out[-1]), yb[i]).backward()
+            opt.step()
+
+    a, b = _alternate(ours, theirs, threads, rounds)
+    return [v / steps for v in a], [v / steps for v in b]
+
+
+def _alternate(ours, theirs, threads, rounds):
+    import torch
+
+    rc.set_num_threads(threads)
+    torch.set_num_threads(threads)
+    ours()
+    theirs()
+    a, b = [], []
+    for _ in range(rounds):
+        for fn, acc in ((ours, a), (theirs, b)):
+            time.sleep(0.1)  # let the other library's spinning workers fall asleep
+            t = time.perf_counter()
+            fn()
+            acc.append((time.perf_counter() - t) * 1e3)
+    return a, b
+
+
+def main_big(rounds):
+    """The issue-15 training rows (1 and 2 threads), printed as a Markdown table."""
+    print(f"rcmlrs {rc.__version__}, backend {rc._runtime.get_backend()}; median [min-max] ms")
+    print("| work | threads | rcmlrs | PyTorch | ratio (PyTorch / rcmlrs) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, fn in (
+        ("MLP 784-1024x3-10 b256, ms/epoch (4096 samples)", _big_mlp),
+        ("LSTM h256 b64 seq50 in32, ms/step", _big_lstm),
+    ):
+        for threads in (1, 2):
+            a, b = fn(threads, rounds)
+            ma, mb = statistics.median(a), statistics.median(b)
+            print(
+                f"| {name} | {threads} | {ma:.1f} [{min(a):.1f}-{max(a):.1f}] | "
+                f"{mb:.1f} [{min(b):.1f}-{max(b):.1f}] | {mb / ma:.2f}x |",
+                flush=True,
+            )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
+    ap.add_argument("--big", action="store_true", help="only the issue-15 MLP / LSTM rows")
     args = ap.parse_args(argv)
+    if args.big:
+        main_big(3 if args.quick else 7)
+        return 0
     if args.quick:
         args.epochs, args.steps, args.repeats = 1, 5, 1
     rc.set_num_threads(1)

@@ -38,13 +38,26 @@ typedef void (*rcml_gemm_tiny_t)(int trans_a, int trans_b, size_t m, size_t n, s
  * transpose; optional, NULL means the driver's scalar loop). */
 typedef void (*rcml_gemm_pack_a_t)(const float *s, size_t lds, size_t kq, float *d);
 
+/* Matrix x vector (m == 1 or n == 1), for w outputs: y[j] = alpha*s[j] + beta*y[j]
+ * (beta == 0: y is not read), x contiguous, M read in place:
+ *   "axpy": s[j] = sum_{p < k} x[p] * M[p*ldm + j], each output one sum over p in order;
+ *   "dot":  s[j] = sum_{p < k} M[j*ldm + p] * x[p], a fixed tree of partial sums per output.
+ * Either way an output's arithmetic does not depend on w or on where the range starts, so
+ * the driver may cut the outputs into chunks anywhere. */
+typedef void (*rcml_gemv_t)(size_t k, size_t w, float alpha, const float *x, const float *M,
+                            size_t ldm, float beta, float *y);
+
 typedef struct {
     size_t mr, nr; /* register tile */
     rcml_gemm_ukr_t rowa, cola;
     rcml_gemm_tiny_t tiny;
-    rcml_gemm_pack_a_t pack_a_rows; /* may be NULL */
-    rcml_gemm_pack_a_t pack_bt;     /* full NR panel of a transposed B: d[p*NR + j] =
-                                       s[j*lds + p]; may be NULL */
+    rcml_gemm_pack_a_t pack_a_rows;  /* may be NULL */
+    rcml_gemm_pack_a_t pack_bt;      /* full NR panel of a transposed B: d[p*NR + j] =
+                                        s[j*lds + p]; may be NULL */
+    rcml_gemv_t gemv_axpy, gemv_dot; /* may be NULL: matmul.c's plain C versions */
+    /* kernels for a panel with nr <= NR/2 valid columns, the same bits as rowa / cola
+       (each output the same chain over p); may be NULL */
+    rcml_gemm_ukr_t rowa_half, cola_half;
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;

@@ -134,6 +134,75 @@ static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const fl
     RCML_ACC_STORE
 }
 
+/* Half-width tiles (8 x 16, nr <= 16): the last panel of n = 10, 16, 784, ... The full
+ * kernel would do 32 columns of FMAs for at most 16 valid ones. Each output is the same
+ * FMA chain over p as in the full kernel, so the bits do not change. */
+#define RCML_STORE_HALF(r, x)                                                                      \
+    if ((r) < mr) {                                                                                \
+        float *cr = c + (r) * ldc;                                                                 \
+        __m512 t0 = alpha == 1.0f ? (x) : _mm512_mul_ps(va, (x));                                  \
+        if (beta != 0.0f)                                                                          \
+            t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));              \
+        _mm512_mask_storeu_ps(cr, m0, t0);                                                         \
+    }
+#define RCML_HALF_STORE                                                                            \
+    {                                                                                              \
+        const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                        \
+        const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));                  \
+        RCML_STORE_HALF(0, x0)                                                                     \
+        RCML_STORE_HALF(1, x1)                                                                     \
+        RCML_STORE_HALF(2, x2)                                                                     \
+        RCML_STORE_HALF(3, x3)                                                                     \
+        RCML_STORE_HALF(4, x4)                                                                     \
+        RCML_STORE_HALF(5, x5)                                                                     \
+        RCML_STORE_HALF(6, x6)                                                                     \
+        RCML_STORE_HALF(7, x7)                                                                     \
+    }
+#define RCML_HALF_DECL                                                                             \
+    __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0
+
+static void rcml_ukr_rowa_half_avx512(size_t kc, const float *a, size_t lda, const float *b,
+                                      size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                      float alpha, float beta) {
+    size_t p;
+    const float *a0 = a, *a4 = a + 4 * lda;
+    RCML_HALF_DECL;
+    for (p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b);
+        b += ldb;
+        x0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[p]), b0, x0);
+        x1 = _mm512_fmadd_ps(_mm512_set1_ps(a0[lda + p]), b0, x1);
+        x2 = _mm512_fmadd_ps(_mm512_set1_ps(a0[2 * lda + p]), b0, x2);
+        x3 = _mm512_fmadd_ps(_mm512_set1_ps(a0[3 * lda + p]), b0, x3);
+        x4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[p]), b0, x4);
+        x5 = _mm512_fmadd_ps(_mm512_set1_ps(a4[lda + p]), b0, x5);
+        x6 = _mm512_fmadd_ps(_mm512_set1_ps(a4[2 * lda + p]), b0, x6);
+        x7 = _mm512_fmadd_ps(_mm512_set1_ps(a4[3 * lda + p]), b0, x7);
+    }
+    RCML_HALF_STORE
+}
+
+static void rcml_ukr_cola_half_avx512(size_t kc, const float *a, size_t lda, const float *b,
+                                      size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                      float alpha, float beta) {
+    size_t p;
+    RCML_HALF_DECL;
+    for (p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b);
+        b += ldb;
+        x0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, x0);
+        x1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b0, x1);
+        x2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b0, x2);
+        x3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b0, x3);
+        x4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b0, x4);
+        x5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b0, x5);
+        x6 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), b0, x6);
+        x7 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), b0, x7);
+        a += lda;
+    }
+    RCML_HALF_STORE
+}
+
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx512)
 
 /* d[c*ldd + r] = s[r*lds + c] for an 8 x 8 block, in registers (the usual
@@ -180,13 +249,132 @@ static void rcml_pack_bt_avx512(const float *s, size_t lds, size_t kq, float *d)
         for (j = 0; j < NR; j++) d[p * NR + j] = s[j * lds + p];
 }
 
+/* ------------------------------------------------------------ matrix x vector */
+/* Mask of the first r (< 16) lanes, or all 16. */
+RCML_FORCE_INLINE __mmask16 rcml_lanes(size_t r) {
+    return (__mmask16)(r >= 16 ? 0xFFFFu : ((1u << r) - 1u));
+}
+
+/* y = alpha*s + beta*y on `len` floats of s (beta == 0: y is not read). */
+RCML_FORCE_INLINE void rcml_gemv_store(size_t len, float alpha, const float *s, float beta,
+                                       float *y) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    size_t j;
+    for (j = 0; j < len; j += 16) {
+        const __mmask16 mk = rcml_lanes(len - j);
+        __m512 t = _mm512_mul_ps(va, _mm512_maskz_loadu_ps(mk, s + j));
+        if (beta != 0.0f) t = _mm512_add_ps(t, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mk, y + j)));
+        _mm512_mask_storeu_ps(y + j, mk, t);
+    }
+}
+
+/* s[j] = sum_p x[p] M[p*ldm + j]. Columns in blocks of up to 4096 whose sums live in a
+ * 16 KB L1 buffer; eight rows of M stream past it per pass (long contiguous runs, which the
+ * prefetchers follow), each sum still taking p in order (fma by fma), so the bits do not
+ * depend on the block. */
+#define RCML_GEMV_BLK 4096
+#define RCML_AXPY_ROW(i)                                                                           \
+    a = _mm512_fmadd_ps(xv[i], _mm512_maskz_loadu_ps(mk, r + (i) * ldm + j), a);
+static void rcml_gemv_axpy_avx512(size_t k, size_t w, float alpha, const float *x, const float *M,
+                                  size_t ldm, float beta, float *y) {
+    __m512 acc[RCML_GEMV_BLK / 16];
+    size_t j0, j, p, i;
+    for (j0 = 0; j0 < w; j0 += RCML_GEMV_BLK) {
+        const size_t bw = w - j0 < RCML_GEMV_BLK ? w - j0 : RCML_GEMV_BLK;
+        const float *Mb = M + j0;
+        for (j = 0; j < bw; j += 16) acc[j / 16] = _mm512_setzero_ps();
+        for (p = 0; p + 8 <= k; p += 8) {
+            __m512 xv[8];
+            const float *r = Mb + p * ldm;
+            for (i = 0; i < 8; i++) xv[i] = _mm512_set1_ps(x[p + i]);
+            for (j = 0; j < bw; j += 16) {
+                const __mmask16 mk = rcml_lanes(bw - j);
+                __m512 a = acc[j / 16];
+                RCML_AXPY_ROW(0)
+                RCML_AXPY_ROW(1)
+                RCML_AXPY_ROW(2)
+                RCML_AXPY_ROW(3)
+                RCML_AXPY_ROW(4)
+                RCML_AXPY_ROW(5)
+                RCML_AXPY_ROW(6)
+                RCML_AXPY_ROW(7)
+                acc[j / 16] = a;
+            }
+        }
+        for (; p < k; p++) {
+            const __m512 x0 = _mm512_set1_ps(x[p]);
+            const float *r0 = Mb + p * ldm;
+            for (j = 0; j < bw; j += 16) {
+                const __mmask16 mk = rcml_lanes(bw - j);
+                acc[j / 16] = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mk, r0 + j), acc[j / 16]);
+            }
+        }
+        rcml_gemv_store(bw, alpha, (const float *)acc, beta, y + j0);
+    }
+}
+#undef RCML_AXPY_ROW
+
+/* One output of the dot form: two 16-lane partial sums over p in steps of 32 (the tail
+ * masked), added, then reduced across lanes in a fixed order. */
+#define RCML_DOT_STEP(acc0, acc1, row, mk0, mk1)                                                   \
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk0, (row) + p), xa, acc0);                       \
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk1, (row) + p + 16), xb, acc1);
+
+/* s[j] = sum_p M[j*ldm + p] x[p]: four outputs at a time share the loads of x; an output
+ * gets the same arithmetic alone or in a group of four. */
+static void rcml_gemv_dot_avx512(size_t k, size_t w, float alpha, const float *x, const float *M,
+                                 size_t ldm, float beta, float *y) {
+    float s[4];
+    size_t j = 0, p, q;
+    while (j < w) {
+        const size_t g = w - j >= 4 ? 4 : 1; /* outputs in this group */
+        const float *r0 = M + j * ldm, *r1 = r0 + (g > 1 ? ldm : 0);
+        const float *r2 = r0 + (g > 1 ? 2 * ldm : 0), *r3 = r0 + (g > 1 ? 3 * ldm : 0);
+        __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0,
+               b3 = a0;
+        for (p = 0; p + 32 <= k; p += 32) {
+            const __mmask16 f = 0xFFFFu;
+            const __m512 xa = _mm512_loadu_ps(x + p), xb = _mm512_loadu_ps(x + p + 16);
+            RCML_DOT_STEP(a0, b0, r0, f, f)
+            if (g > 1) {
+                RCML_DOT_STEP(a1, b1, r1, f, f)
+                RCML_DOT_STEP(a2, b2, r2, f, f)
+                RCML_DOT_STEP(a3, b3, r3, f, f)
+            }
+        }
+        if (p < k) {
+            const __mmask16 m0 = rcml_lanes(k - p), m1 = k - p > 16 ? rcml_lanes(k - p - 16) : 0;
+            const __m512 xa = _mm512_maskz_loadu_ps(m0, x + p);
+            const __m512 xb = _mm512_maskz_loadu_ps(m1, x + p + 16);
+            RCML_DOT_STEP(a0, b0, r0, m0, m1)
+            if (g > 1) {
+                RCML_DOT_STEP(a1, b1, r1, m0, m1)
+                RCML_DOT_STEP(a2, b2, r2, m0, m1)
+                RCML_DOT_STEP(a3, b3, r3, m0, m1)
+            }
+        }
+        s[0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+        s[1] = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+        s[2] = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+        s[3] = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+        for (q = 0; q < g; q++)
+            y[j + q] = beta == 0.0f ? alpha * s[q] : alpha * s[q] + beta * y[j + q];
+        j += g;
+    }
+}
+#undef RCML_DOT_STEP
+
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {MR,
                                                       NR,
                                                       rcml_ukr_rowa_avx512,
                                                       rcml_ukr_cola_avx512,
                                                       rcml_gemm_tiny_avx512,
                                                       RCML_PACK_A_ROWS,
-                                                      rcml_pack_bt_avx512};
+                                                      rcml_pack_bt_avx512,
+                                                      rcml_gemv_axpy_avx512,
+                                                      rcml_gemv_dot_avx512,
+                                                      rcml_ukr_rowa_half_avx512,
+                                                      rcml_ukr_cola_half_avx512};
 
 #undef MR
 #undef NR

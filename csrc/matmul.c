@@ -17,6 +17,14 @@
  * which tile runs where. So the bits are the same for any thread count. Tiles are also
  * chosen from the problem shape alone.
  *
+ * Other paths, each chosen from the shape alone (so still thread-count independent):
+ * tiny products go through a direct loop; m == 1 or n == 1 through the matrix x vector
+ * kernels (no packing, outputs cut into chunks); a small C with a long k (a convolution's
+ * weight gradient) is split along k into segments whose partial products are added in
+ * segment order (rcml_gemm_ksplit); an operand whose packed panels would not be reused
+ * (A when n <= 32, B when m <= 32) is read in place; a last panel of <= NR/2 columns
+ * uses the half-width kernel (same bits).
+ *
  * NaN/inf: packing pads with zeros only outside the matrix (padding lanes are never
  * stored), nothing is skipped for being zero, and beta == 0 never reads C.
  */
@@ -204,9 +212,19 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 /* Read A in place (no packing) when an A operand is at most this many floats: then it
  * stays cache resident and the strided reads cost nothing. Larger A is packed, which
  * also avoids L1 set conflicts between rows at power-of-two strides. */
+#ifndef RCML_A_DIRECT_MAX
 #define RCML_A_DIRECT_MAX ((size_t)1 << 16)
+#endif
 /* Likewise read B in place (not transposed only) when a layer's B is this small. */
+#ifndef RCML_B_DIRECT_MAX
 #define RCML_B_DIRECT_MAX ((size_t)1 << 16)
+#endif
+#ifndef RCML_A_DIRECT_N
+#define RCML_A_DIRECT_N 32
+#endif
+#ifndef RCML_B_DIRECT_M
+#define RCML_B_DIRECT_M 32
+#endif
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
 #ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)
@@ -224,6 +242,7 @@ typedef struct {
     float alpha, beta;
     const float *A, *B;
     size_t sa, sb;
+    size_t lda, ldb; /* row strides of the stored A and B (k or m; n or k when whole) */
     float *C;
     size_t l0, nl;  /* layers of this group */
     size_t j0, nj;  /* columns of this pass */
@@ -248,17 +267,17 @@ static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_
     size_t p, j;
     if (!job->tb) {
         for (p = 0; p < kq; p++) {
-            const float *RCML_RESTRICT s = Bl + (k0 + p) * job->n + jj;
+            const float *RCML_RESTRICT s = Bl + (k0 + p) * job->ldb + jj;
             float *RCML_RESTRICT dr = d + p * NR;
             for (j = 0; j < w; j++) dr[j] = s[j];
             for (; j < NR; j++) dr[j] = 0.0f;
         }
     } else if (w == NR && job->kr->pack_bt) {
-        job->kr->pack_bt(Bl + jj * job->k + k0, job->k, kq, d);
+        job->kr->pack_bt(Bl + jj * job->ldb + k0, job->ldb, kq, d);
     } else {
         /* stored B is n x k: read each column of op(B) along k (contiguous) */
         for (j = 0; j < w; j++) {
-            const float *RCML_RESTRICT s = Bl + (jj + j) * job->k + k0;
+            const float *RCML_RESTRICT s = Bl + (jj + j) * job->ldb + k0;
             for (p = 0; p < kq; p++) d[p * NR + j] = s[p];
         }
         for (; j < NR; j++)
@@ -302,19 +321,19 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
         const size_t h = RCML_MIN(MR, rows - ip);
         float *RCML_RESTRICT dp = d + ip * kq;
         if (!job->ta && h == MR && job->kr->pack_a_rows) {
-            job->kr->pack_a_rows(Al + (i0 + ip) * job->k + k0, job->k, kq, dp);
+            job->kr->pack_a_rows(Al + (i0 + ip) * job->lda + k0, job->lda, kq, dp);
             continue;
         }
         if (!job->ta) {
             /* stored A is m x k: read each row along k (contiguous) */
             for (r = 0; r < h; r++) {
-                const float *RCML_RESTRICT s = Al + (i0 + ip + r) * job->k + k0;
+                const float *RCML_RESTRICT s = Al + (i0 + ip + r) * job->lda + k0;
                 for (p = 0; p < kq; p++) dp[p * MR + r] = s[p];
             }
         } else {
             /* stored A is k x m: the MR rows of one p are contiguous */
             for (p = 0; p < kq; p++) {
-                const float *RCML_RESTRICT s = Al + (k0 + p) * job->m + i0 + ip;
+                const float *RCML_RESTRICT s = Al + (k0 + p) * job->lda + i0 + ip;
                 for (r = 0; r < h; r++) dp[p * MR + r] = s[r];
             }
         }
@@ -367,11 +386,11 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         a = slot;
                     } else if (!job->ta) {
                         ukr = kr->rowa;
-                        a = Al + ir * k + k0;
-                        lda = k;
+                        a = Al + ir * job->lda + k0;
+                        lda = job->lda;
                     } else {
-                        a = Al + k0 * m + ir;
-                        lda = m;
+                        a = Al + k0 * job->lda + ir;
+                        lda = job->lda;
                     }
                     for (jr = jc; jr < jce; jr += NR) {
                         const size_t nr = RCML_MIN(NR, jce - jr), jp = jr / NR;
@@ -382,10 +401,13 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         } else if (nr < NR) {
                             bpan = rcml_bp_at(job, lr, q, 0);
                         } else {
-                            bpan = Bl + k0 * n + job->j0 + jr;
-                            ldb = n;
+                            bpan = Bl + k0 * job->ldb + job->j0 + jr;
+                            ldb = job->ldb;
                         }
-                        ukr(kq, a, lda, bpan, ldb, Cl + ir * n + jr, n, mr, nr, job->alpha, bq);
+                        rcml_gemm_ukr_t u = ukr;
+                        if (nr <= NR / 2 && kr->rowa_half)
+                            u = ukr == kr->rowa ? kr->rowa_half : kr->cola_half;
+                        u(kq, a, lda, bpan, ldb, Cl + ir * n + jr, n, mr, nr, job->alpha, bq);
                     }
                 }
             }
@@ -421,9 +443,11 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     *nt = RCML_CEIL_DIV(RCML_CEIL_DIV(nj, tn), NR) * NR;
 }
 
+/* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
+ * untransposed A, m for a whole transposed one), likewise ldb for B; C is m x n dense. */
 static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
-                          size_t n, size_t k, float alpha, const float *A, size_t sa,
-                          const float *B, size_t sb, float beta, float *C) {
+                          size_t n, size_t k, float alpha, const float *A, size_t sa, size_t lda,
+                          const float *B, size_t sb, size_t ldb, float beta, float *C) {
     const size_t MR = kr->mr, NR = kr->nr;
     float stackbuf[RCML_WS_STACK + 16];
     rcml_gemm_job_t job;
@@ -441,11 +465,18 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     job.B = B;
     job.sa = sa;
     job.sb = sb;
+    job.lda = lda;
+    job.ldb = ldb;
     job.C = C;
     job.nkb = RCML_CEIL_DIV(k, RCML_KC_MAX);
     job.kc = RCML_CEIL_DIV(k, job.nkb);
-    job.a_pack = m * k > RCML_A_DIRECT_MAX;
-    job.b_pack = tb || k * n > RCML_B_DIRECT_MAX;
+    /* Packing pays when the packed panel is reused: an A panel once per NR columns of
+     * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows
+     * (m <= RCML_B_DIRECT_M) the operand is read in place whatever its size. Measured
+     * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
+     * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
+    job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;
+    job.b_pack = tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M);
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;
@@ -489,8 +520,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                     for (j = j0; j < j0 + nj; j++) {
                         float acc = 0.0f;
                         for (p = 0; p < k; p++)
-                            acc += rcml_at(A + l * sa, ta, m, k, i, p) *
-                                   rcml_at(B + l * sb, tb, k, n, p, j);
+                            acc += A[l * sa + (ta ? p * lda + i : i * lda + p)] *
+                                   B[l * sb + (tb ? j * ldb + p : p * ldb + j)];
                         Cl[i * n + j] =
                             beta == 0.0f ? alpha * acc : alpha * acc + beta * Cl[i * n + j];
                     }
@@ -525,6 +556,167 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     }
 }
 
+/* --------------------------------------------------------------- matrix x vector */
+/* Plain C forms of gemm.h's GEMV kernels, for the backends without their own. */
+#define RCML_GEMV_COLS 64
+static void rcml_gemv_axpy_generic(size_t k, size_t w, float alpha, const float *x, const float *M,
+                                   size_t ldm, float beta, float *y) {
+    float acc[RCML_GEMV_COLS];
+    size_t j0, j, p;
+    for (j0 = 0; j0 < w; j0 += RCML_GEMV_COLS) {
+        const size_t bw = RCML_MIN(RCML_GEMV_COLS, w - j0);
+        for (j = 0; j < bw; j++) acc[j] = 0.0f;
+        for (p = 0; p < k; p++) {
+            const float xp = x[p];
+            const float *RCML_RESTRICT r = M + p * ldm + j0;
+            for (j = 0; j < bw; j++) acc[j] += xp * r[j];
+        }
+        for (j = 0; j < bw; j++)
+            y[j0 + j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * y[j0 + j];
+    }
+}
+
+static void rcml_gemv_dot_generic(size_t k, size_t w, float alpha, const float *x, const float *M,
+                                  size_t ldm, float beta, float *y) {
+    size_t j, p, l;
+    for (j = 0; j < w; j++) {
+        const float *RCML_RESTRICT r = M + j * ldm;
+        float s8[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, s;
+        for (p = 0; p + 8 <= k; p += 8)
+            for (l = 0; l < 8; l++) s8[l] += r[p + l] * x[p + l];
+        s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+        for (; p < k; p++) s += r[p] * x[p];
+        y[j] = beta == 0.0f ? alpha * s : alpha * s + beta * y[j];
+    }
+}
+
+typedef struct {
+    rcml_gemv_t fn;
+    size_t k, ldm;
+    float alpha, beta;
+    const float *x, *M;
+    int dot; /* outputs are rows of M (dot) or columns (axpy) */
+    float *y;
+} rcml_gemv_job_t;
+
+static void rcml_gemv_chunk(void *ctx, size_t b, size_t e) {
+    const rcml_gemv_job_t *g = (const rcml_gemv_job_t *)ctx;
+    g->fn(g->k, e - b, g->alpha, g->x, g->M + (g->dot ? b * g->ldm : b), g->ldm, g->beta, g->y + b);
+}
+
+/* m == 1 or n == 1: no packing (each element of the matrix is used once), the outputs cut
+ * into chunks of a size set by k alone; an output's bits do not depend on the chunks. */
+static void rcml_gemv_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
+                          size_t n, size_t k, float alpha, const float *A, size_t sa,
+                          const float *B, size_t sb, float beta, float *C) {
+    rcml_gemv_job_t g;
+    size_t l, w;
+    /* the matrix operand, the vector operand and the form: m == 1 multiplies the row x
+     * by B (stored k x n: axpy over its rows; stored n x k: dot with its rows); n == 1
+     * multiplies A by the column x (stored m x k: dot; stored k x m: axpy). A stored
+     * vector is contiguous whether or not it is marked transposed. */
+    const int row = m == 1;
+    g.k = k;
+    g.alpha = alpha;
+    g.beta = beta;
+    g.dot = row ? tb : !ta;
+    g.ldm = row ? (tb ? k : n) : (ta ? m : k);
+    w = row ? n : m;
+    g.fn = g.dot ? (kr->gemv_dot ? kr->gemv_dot : rcml_gemv_dot_generic)
+                 : (kr->gemv_axpy ? kr->gemv_axpy : rcml_gemv_axpy_generic);
+    for (l = 0; l < layers; l++) {
+        g.x = row ? A + l * sa : B + l * sb;
+        g.M = row ? B + l * sb : A + l * sa;
+        g.y = C + l * m * n;
+        /* dot: rows of ~32K multiply-adds per chunk; axpy: a quarter of the columns (at
+         * least 256, so each chunk still streams long contiguous runs of M's rows); both
+         * set by the shape only. Small products stay serial. */
+        size_t grain = g.dot ? RCML_MAX(16, ((size_t)1 << 15) / k / 16 * 16)
+                             : RCML_MAX(256, RCML_CEIL_DIV(RCML_CEIL_DIV(w, 4), 64) * 64);
+        if (k * w < ((size_t)1 << 15)) grain = w;
+        rcml_parallel_for(w, grain, rcml_gemv_chunk, &g);
+    }
+}
+
+/* ------------------------------------------------------ split k (tall-skinny products) */
+/* A product with a small C and a long k (a convolution's weight gradient: few rows and
+ * columns, k = batch x pixels) has too few C tiles to feed two threads and streams its
+ * whole B past every tile. Such products are cut along k into S segments of equal length;
+ * segment s computes its partial product P_s = op(A)[:, seg] op(B)[seg, :] on one thread
+ * (the segments run in parallel), and C = alpha * (((P_0 + P_1) + P_2) + ...) + beta*C,
+ * the partials added in segment order. S depends on (m, n, k) only, so the bits are the
+ * same for every thread count (though not the same as the unsplit product's). */
+#define RCML_KSPLIT_MN_MAX ((size_t)1 << 16) /* C at most 256 KB */
+#define RCML_KSPLIT_SEG 512                  /* shortest segment */
+#define RCML_KSPLIT_MAX 16
+static size_t rcml_ksplit_count(size_t m, size_t n, size_t k) {
+    if (m * n > RCML_KSPLIT_MN_MAX || k < 4 * RCML_KSPLIT_SEG) return 1;
+    if ((double)m * n * k < (double)((size_t)1 << 22)) return 1; /* too small to share */
+    return RCML_MIN(RCML_KSPLIT_MAX, k / RCML_KSPLIT_SEG);
+}
+
+typedef struct {
+    const rcml_gemm_kernels_t *kr;
+    int ta, tb;
+    size_t m, n, k, seg, S;
+    float alpha, beta;
+    const float *A, *B;
+    float *P, *C;
+} rcml_ksplit_job_t;
+
+static void rcml_ksplit_seg(void *ctx, size_t b, size_t e) {
+    const rcml_ksplit_job_t *j = (const rcml_ksplit_job_t *)ctx;
+    size_t s;
+    for (s = b; s < e; s++) {
+        const size_t k0 = s * j->seg, kq = RCML_MIN(j->seg, j->k - k0);
+        /* op(A)[:, k0:] starts at column k0 of a row-major A or row k0 of a transposed
+         * one; likewise op(B)[k0:, :]. This call runs inline (the pool is busy). */
+        const float *As = j->A + (j->ta ? k0 * j->m : k0);
+        const float *Bs = j->B + (j->tb ? k0 : k0 * j->n);
+        rcml_gemm_run(j->kr, 1, j->ta, j->tb, j->m, j->n, kq, 1.0f, As, 0, j->ta ? j->m : j->k, Bs,
+                      0, j->tb ? j->k : j->n, 0.0f, j->P + s * j->m * j->n);
+    }
+}
+
+static void rcml_ksplit_sum(void *ctx, size_t b, size_t e) {
+    const rcml_ksplit_job_t *j = (const rcml_ksplit_job_t *)ctx;
+    const size_t mn = j->m * j->n;
+    size_t i, s;
+    for (i = b; i < e; i++) {
+        float acc = j->P[i];
+        for (s = 1; s < j->S; s++) acc += j->P[s * mn + i];
+        j->C[i] = j->beta == 0.0f ? j->alpha * acc : j->alpha * acc + j->beta * j->C[i];
+    }
+}
+
+static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size_t m, size_t n,
+                             size_t k, float alpha, const float *A, const float *B, float beta,
+                             float *C) {
+    rcml_ksplit_job_t j;
+    j.kr = kr;
+    j.ta = ta;
+    j.tb = tb;
+    j.m = m;
+    j.n = n;
+    j.k = k;
+    j.S = rcml_ksplit_count(m, n, k);
+    j.seg = RCML_CEIL_DIV(k, j.S);
+    j.S = RCML_CEIL_DIV(k, j.seg); /* no empty last segment */
+    j.alpha = alpha;
+    j.beta = beta;
+    j.A = A;
+    j.B = B;
+    j.C = C;
+    j.P = (float *)rcml_alloc_aligned(j.S * m * n * sizeof(float));
+    if (!j.P) { /* out of memory: the unsplit product needs less */
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, ta ? m : k, B, 0, tb ? k : n, beta, C);
+        return;
+    }
+    rcml_parallel_for(j.S, 1, rcml_ksplit_seg, &j);
+    rcml_parallel_for(m * n, 4096, rcml_ksplit_sum, &j);
+    rcml_free_aligned(j.P);
+}
+
 /* ------------------------------------------------------------------ entry points */
 void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            float alpha, const float *A, size_t stride_a, const float *B,
@@ -550,8 +742,17 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                      C + l * m * n);
         return;
     }
-    rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a, B, stride_b,
-                  beta, C);
+    if (m == 1 || n == 1) {
+        rcml_gemv_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a, B,
+                      stride_b, beta, C);
+        return;
+    }
+    if (layers == 1 && rcml_ksplit_count(m, n, k) > 1) {
+        rcml_gemm_ksplit(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C);
+        return;
+    }
+    rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a,
+                  trans_a ? m : k, B, stride_b, trans_b ? k : n, beta, C);
 }
 
 void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,

@@ -64,18 +64,48 @@ static void RCML_SFX(lstm_cell)(size_t H, const float *RCML_RESTRICT b, float *R
     RCML_LOOP for (j = 0; j < H; j++) h[j] = og[j] * rcml_tanhf(c[j]);
 }
 
+/* One step's cells (or cell gradients) for a range of rows: the rows are independent, so
+ * they are shared out over the pool (rcml_parallel_for) with the same bits. */
+#ifndef RCML_LSTM_STEP_DEFINED
+#define RCML_LSTM_STEP_DEFINED
+typedef struct {
+    size_t H;
+    const float *b, *cp, *dh;
+    const float *G;   /* backward: this step's gates */
+    float *g, *c, *h; /* forward: gates (in: pre-activations), state, output */
+    float *dc, *dg;   /* backward: the cell-state gradient, the gate gradients */
+} rcml_lstm_step_t;
+/* rows per chunk: ~8K gate elements, whatever the thread count */
+#define RCML_LSTM_GRAIN(H) ((size_t)((8192 / (4 * (H) + 1)) + 1))
+#endif
+
+static void RCML_SFX(lstm_cell_rows)(void *ctx, size_t r0, size_t r1) {
+    const rcml_lstm_step_t *s = (const rcml_lstm_step_t *)ctx;
+    const size_t H = s->H;
+    size_t r;
+    for (r = r0; r < r1; r++)
+        RCML_SFX(lstm_cell)(H, s->b, s->g + r * 4 * H, s->cp ? s->cp + r * H : NULL, s->c + r * H,
+                            s->h + r * H);
+}
+
 static void RCML_SFX(lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                                    const float *W, const float *U, const float *b, float *G,
                                    float *Cs, float *Hs) {
-    size_t t, r;
+    size_t t;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
+    rcml_lstm_step_t st;
+    memset(&st, 0, sizeof(st));
+    st.H = H;
+    st.b = b;
     RNN_GEMM(0, T * B, H4, I, X, W, 0.0f, G);
     for (t = 0; t < T; t++) {
         float *g = G + t * BG;
         if (t > 0) RNN_GEMM(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
-        for (r = 0; r < B; r++)
-            RCML_SFX(lstm_cell)(H, b, g + r * H4, t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
-                                Cs + t * BH + r * H, Hs + t * BH + r * H);
+        st.g = g;
+        st.cp = t > 0 ? Cs + (t - 1) * BH : NULL;
+        st.c = Cs + t * BH;
+        st.h = Hs + t * BH;
+        rcml_parallel_for(B, RCML_LSTM_GRAIN(H), RCML_SFX(lstm_cell_rows), &st);
     }
 }
 
@@ -104,18 +134,33 @@ static void RCML_SFX(lstm_cell_backward)(size_t H, const float *RCML_RESTRICT gr
     }
 }
 
+static void RCML_SFX(lstm_cell_backward_rows)(void *ctx, size_t r0, size_t r1) {
+    const rcml_lstm_step_t *s = (const rcml_lstm_step_t *)ctx;
+    const size_t H = s->H, H4 = 4 * H;
+    size_t r;
+    for (r = r0; r < r1; r++)
+        RCML_SFX(lstm_cell_backward)(H, s->G + r * H4, s->c + r * H, s->cp ? s->cp + r * H : NULL,
+                                     s->dh + r * H, s->dc + r * H, s->dg + r * H4);
+}
+
 static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                                     const float *WT, const float *UT, const float *G,
                                     const float *Cs, const float *Hs, float *dHs, float *dG,
                                     float *dc, float *dW, float *dU, float *dX) {
-    size_t t, r;
+    size_t t;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
+    rcml_lstm_step_t st;
+    memset(&st, 0, sizeof(st));
+    st.H = H;
+    st.dc = dc;
     memset(dc, 0, BH * sizeof(float));
     for (t = T; t-- > 0;) {
-        for (r = 0; r < B; r++)
-            RCML_SFX(lstm_cell_backward)(H, G + t * BG + r * H4, Cs + t * BH + r * H,
-                                         t > 0 ? Cs + (t - 1) * BH + r * H : NULL,
-                                         dHs + t * BH + r * H, dc + r * H, dG + t * BG + r * H4);
+        st.G = G + t * BG;
+        st.c = (float *)(Cs + t * BH); /* read only here */
+        st.cp = t > 0 ? Cs + (t - 1) * BH : NULL;
+        st.dh = dHs + t * BH;
+        st.dg = dG + t * BG;
+        rcml_parallel_for(B, RCML_LSTM_GRAIN(H), RCML_SFX(lstm_cell_backward_rows), &st);
         if (t > 0) RNN_GEMM(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
     if (T > 1)

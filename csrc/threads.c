@@ -5,13 +5,30 @@
  * tens of thousands of floats), so the lock is not a bottleneck. A second caller that
  * finds the pool busy runs its job inline, which gives the same bits because chunk
  * boundaries depend only on n and grain.
+ *
+ * Spin, then sleep. A training step is a chain of kernels a few microseconds to a few
+ * milliseconds long; waking a sleeping worker through the condition variable costs
+ * tens of microseconds (more when another process holds the core). So a worker that
+ * finishes a job first polls the job counter for RCML_SPIN_US microseconds (a pause
+ * instruction between polls, the clock read every 64 polls) and only then sleeps on the
+ * condition variable; the caller likewise polls for its helpers before sleeping. The
+ * poll reads one word without the lock and is only a hint: the state is always
+ * re-checked under the mutex. Once idle for longer than that, no thread runs.
  */
+/* clock_gettime and CLOCK_MONOTONIC under -std=c11 (glibc hides POSIX names there) */
+#if !defined(_WIN32) && !defined(__APPLE__) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200112L
+#endif
 #include "rcmlrs.h"
 #include "internal.h"
 
 #include <stdlib.h>
 
 #define RCML_MAX_THREADS 256
+/* how long a worker (or the waiting caller) polls before sleeping, microseconds */
+#ifndef RCML_SPIN_US
+#define RCML_SPIN_US 100
+#endif
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -23,8 +40,23 @@ typedef CONDITION_VARIABLE rcml_cond_t;
 #define rcml_cond_init(c) InitializeConditionVariable(c)
 #define rcml_cond_wait(c, m) SleepConditionVariableCS(c, m, INFINITE)
 #define rcml_cond_broadcast(c) WakeAllConditionVariable(c)
+/* a monotonic clock in microseconds (the spin bound) */
+static unsigned long long rcml_now_us(void) {
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER t;
+    if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&t);
+    return (unsigned long long)(t.QuadPart /
+                                (freq.QuadPart / 1000000 ? freq.QuadPart / 1000000 : 1));
+}
 #else
 #include <pthread.h>
+#include <time.h>
+static unsigned long long rcml_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u;
+}
 typedef pthread_mutex_t rcml_mutex_t;
 typedef pthread_cond_t rcml_cond_t;
 #define rcml_mutex_init(m) pthread_mutex_init(m, NULL)
@@ -34,6 +66,57 @@ typedef pthread_cond_t rcml_cond_t;
 #define rcml_cond_wait(c, m) pthread_cond_wait(c, m)
 #define rcml_cond_broadcast(c) pthread_cond_broadcast(c)
 #endif
+
+/* A CPU hint for spin-wait loops (lets the sibling hyperthread run, saves power). */
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#define rcml_cpu_relax() _mm_pause()
+#elif defined(_MSC_VER) && (defined(_M_ARM64) || defined(_M_ARM))
+#include <intrin.h>
+#define rcml_cpu_relax() __yield()
+#elif defined(__x86_64__) || defined(__i386__)
+#define rcml_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__) || defined(__arm__)
+#define rcml_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define rcml_cpu_relax() ((void)0)
+#endif
+
+/* Give the core to another runnable thread, if any (returns at once otherwise). */
+#if defined(_WIN32)
+#define rcml_yield() ((void)SwitchToThread())
+#else
+#include <sched.h>
+#define rcml_yield() ((void)sched_yield())
+#endif
+
+/* An unlocked read of a word another thread writes under the mutex (a hint only). */
+#if defined(__GNUC__) || defined(__clang__)
+#define rcml_peek_ul(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define rcml_peek_int(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#else /* MSVC: volatile reads are acquire loads on x86 and (/volatile:ms) ARM */
+#define rcml_peek_ul(x) (*(volatile unsigned long *)&(x))
+#define rcml_peek_int(x) (*(volatile int *)&(x))
+#endif
+
+/* Poll until cond holds or RCML_SPIN_US microseconds pass. */
+#define RCML_SPIN_UNTIL(cond)                                                                      \
+    do {                                                                                           \
+        unsigned long long t0_ = 0;                                                                \
+        unsigned spins_ = 0;                                                                       \
+        while (!(cond)) {                                                                          \
+            rcml_cpu_relax();                                                                      \
+            if ((++spins_ & 63u) == 0) {                                                           \
+                const unsigned long long now_ = rcml_now_us();                                     \
+                rcml_yield(); /* let a process that wants this core have it */                     \
+                if (!t0_) {                                                                        \
+                    t0_ = now_;                                                                    \
+                } else if (now_ - t0_ >= RCML_SPIN_US) {                                           \
+                    break;                                                                         \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
 
 static struct {
     int initialised;
@@ -87,6 +170,12 @@ static void *rcml_worker(void *arg)
      * published between the spawn and this thread first taking the lock */
     seen = pool.spawn_gen[index];
     for (;;) {
+        if (pool.generation == seen) {
+            /* poll for the next job a little while before sleeping (see the top) */
+            rcml_unlock(&pool.m);
+            RCML_SPIN_UNTIL(rcml_peek_ul(pool.generation) != seen);
+            rcml_lock(&pool.m);
+        }
         while (pool.generation == seen) rcml_cond_wait(&pool.work_cv, &pool.m);
         seen = pool.generation;
         if (index < pool.participants) {
@@ -187,6 +276,11 @@ void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx) {
     pool.generation++;
     if (helpers > 0) rcml_cond_broadcast(&pool.work_cv);
     rcml_work();
+    if (pool.active > 0) {
+        rcml_unlock(&pool.m);
+        RCML_SPIN_UNTIL(rcml_peek_int(pool.active) == 0);
+        rcml_lock(&pool.m);
+    }
     while (pool.active > 0) rcml_cond_wait(&pool.done_cv, &pool.m);
     pool.busy = 0;
     rcml_unlock(&pool.m);

@@ -1,0 +1,178 @@
+"""GEMM shape classes of issue 15 against NumPy float64, and their bits across threads.
+
+Covers the matrix x vector path (m = 1 or n = 1, every transpose), small m / n edges,
+tall-skinny products whose k is split into segments (few outputs, long k), alpha/beta
+(beta == 0 never reads C: NaN there must not leak), and bitwise identical results at 1, 2
+and 3 threads and run after run. Also the LSTM time loop (its cells run over the pool)
+across thread counts, and that the thread pool does not spin once idle.
+
+Tolerance as in test_matmul.py: |got - want| <= 2*k*u*|alpha|*(|A| @ |B|) + 2u|beta*C|.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import rcmlrs as rc
+from rcmlrs import _layers, _runtime, _tensor
+
+BACKENDS = _runtime.capabilities()
+U = 2.0**-24
+
+# (m, k, n): matrix x vector, small edges, k-split (m*n <= 65536, k >= 2048,
+# m*n*k >= 4M), and a few ordinary ones that border them
+GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
+EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
+KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
+SHAPES = GEMV + EDGES + KSPLIT
+TRANS = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.fixture
+def restore():
+    old_backend, old_threads = _runtime.get_backend(), rc.get_num_threads()
+    yield
+    _runtime.set_backend(old_backend)
+    rc.set_num_threads(old_threads)
+
+
+def _operands(rng, m, k, n, ta, tb):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    return a, b
+
+
+def _gemm(a, b, ta, tb, alpha=1.0, beta=0.0, c=None):
+    m = a.shape[1] if ta else a.shape[0]
+    n = b.shape[0] if tb else b.shape[1]
+    out = rc.from_numpy(np.zeros((m, n), np.float32) if c is None else c.copy())
+    _tensor._gemm_into(out, rc.from_numpy(a), rc.from_numpy(b), alpha, beta, ta, tb)
+    return out.numpy().reshape(m, n)
+
+
+def _mm64(x, y):
+    """float64 product without BLAS (whose threads crawl on a loaded machine)."""
+    return np.einsum("ik,kj->ij", x, y)
+
+
+def _check(got, a, b, ta, tb, alpha=1.0, beta=0.0, c=None):
+    a64 = a.astype(np.float64).T if ta else a.astype(np.float64)
+    b64 = b.astype(np.float64).T if tb else b.astype(np.float64)
+    want = alpha * _mm64(a64, b64)
+    bound = 2.0 * a64.shape[1] * U * abs(alpha) * _mm64(np.abs(a64), np.abs(b64)) + 1e-30
+    if beta != 0.0:
+        want = want + beta * c.astype(np.float64)
+        bound = bound + 2.0 * U * np.abs(beta * c.astype(np.float64))
+    err = np.abs(got.astype(np.float64) - want)
+    assert np.all(err <= bound), f"max err {err.max()} (bound {bound.max()}) {a.shape} {b.shape}"
+
+
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_shapes_all_transposes_against_float64(m, k, n, restore):
+    rng = np.random.default_rng(m * 7919 + k * 31 + n)
+    for ta, tb in TRANS:
+        a, b = _operands(rng, m, k, n, ta, tb)
+        _check(_gemm(a, b, ta, tb), a, b, ta, tb)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_every_backend_gemv_and_ksplit(name, restore):
+    _runtime.set_backend(name)
+    rng = np.random.default_rng(17)
+    for m, k, n in [(1, 300, 70), (90, 200, 1), (20, 4096, 24)]:
+        for ta, tb in TRANS:
+            a, b = _operands(rng, m, k, n, ta, tb)
+            _check(_gemm(a, b, ta, tb), a, b, ta, tb)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 500, 300), (300, 500, 1), (30, 5000, 40), (50, 60, 70)])
+def test_alpha_beta_and_nan_in_c(m, k, n, restore):
+    rng = np.random.default_rng(m + k + n)
+    for ta, tb in TRANS:
+        a, b = _operands(rng, m, k, n, ta, tb)
+        c = rng.standard_normal((m, n)).astype(np.float32)
+        _check(_gemm(a, b, ta, tb, 0.5, -1.5, c), a, b, ta, tb, 0.5, -1.5, c)
+        # beta == 0: C is never read, so NaN (or inf) there does not leak
+        nan = np.full((m, n), np.nan, np.float32)
+        got = _gemm(a, b, ta, tb, 2.0, 0.0, nan)
+        assert np.all(np.isfinite(got))
+        _check(got, a, b, ta, tb, 2.0)
+        # but a NaN in an operand does reach its outputs (nothing is skipped)
+        a2 = a.copy()
+        a2.flat[0] = np.nan
+        got = _gemm(a2, b, ta, tb)
+        # stored element 0 is op(A)[0, 0] either way: row 0 of C is NaN, the rest finite
+        assert np.all(np.isnan(got[0])) and np.all(np.isfinite(got[1:]))
+
+
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
+def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
+    _runtime.set_backend(name)
+    rng = np.random.default_rng(5)
+    shapes = SHAPES + [(256, 300, 520)]
+    for m, k, n in shapes:
+        for ta, tb in TRANS:
+            a, b = _operands(rng, m, k, n, ta, tb)
+            c = rng.standard_normal((m, n)).astype(np.float32)
+            rc.set_num_threads(1)
+            want = _gemm(a, b, ta, tb, 0.75, 0.25, c)
+            for threads in (2, 3, 2, 1):
+                rc.set_num_threads(threads)
+                got = _gemm(a, b, ta, tb, 0.75, 0.25, c)
+                np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
+
+
+def test_ksplit_matches_float64_tightly_enough_on_long_k(restore):
+    # k = 70000 is split into 16 segments: the error stays within the dot-product bound
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0.0, 1.0, (70000, 6)).astype(np.float32)  # all positive: no cancellation
+    b = rng.uniform(0.0, 1.0, (70000, 5)).astype(np.float32)
+    got = _gemm(a, b, True, False)
+    _check(got, a, b, True, False)
+    want = _mm64(a.astype(np.float64).T, b.astype(np.float64))
+    # a plain float32 running sum of 70000 terms drifts ~1e-4 relative; the segments do better
+    assert np.max(np.abs(got - want) / want) < 2e-5
+
+
+def test_lstm_bits_same_across_threads(restore):
+    rng = np.random.default_rng(3)
+    T, B, I, H = 6, 40, 12, 48
+
+    def t(*shape):
+        return rc.from_numpy(rng.standard_normal(shape).astype(np.float32) * 0.3)
+
+    x, W, U, b = t(T, B, I), t(1, I, 4 * H), t(1, H, 4 * H), t(1, 1, 4 * H)
+    dh = rng.standard_normal((T, B, H)).astype(np.float32)
+
+    def run():
+        G, Cs, Hs = _layers._nn_lstm_forward(x, W, U, b)
+        dW, dU, db = rc.zeros((1, I, 4 * H)), rc.zeros((1, H, 4 * H)), rc.zeros((1, 1, 4 * H))
+        dx = _layers._nn_lstm_backward(
+            x, W, U, G, Cs, Hs, rc.from_numpy(dh.copy()), dW, dU, db, True
+        )
+        return [o.numpy().copy() for o in (G, Cs, Hs, dW, dU, db, dx)]
+
+    rc.set_num_threads(1)
+    want = run()
+    for threads in (2, 3, 2):
+        rc.set_num_threads(threads)
+        for w, g in zip(want, run(), strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_pool_does_not_spin_when_idle(restore):
+    resource = pytest.importorskip("resource")  # POSIX only
+    # workers poll for ~0.1 ms after a job, then sleep: over half a second of idleness the
+    # process uses (almost) no CPU. A pool that kept spinning would burn ~0.5 s per worker.
+    rc.set_num_threads(2)
+    a = rc.from_numpy(np.ones((300, 300), np.float32))
+    for _ in range(5):
+        a @ a
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(0.5)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    used = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    assert used < 0.05, f"{used * 1e3:.1f} ms of CPU while idle"
