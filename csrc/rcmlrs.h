@@ -578,9 +578,8 @@ RCML_FN(size_t, rcml_norm_workspace_f32)(size_t n, size_t c);
  * 1 / sqrt(var + eps) (double, rounded once), y (n, c) the output. */
 RCML_FN(void, rcml_batch_norm_forward_f32)(const float *x, size_t n, size_t c, const float *gamma,
                                            const float *beta, double eps, int training,
-                                           double momentum, float *mean, float *var,
-                                           float *mmean, float *mvar, float *istd, float *y,
-                                           void *work);
+                                           double momentum, float *mean, float *var, float *mmean,
+                                           float *mvar, float *istd, float *y, void *work);
 /* Its backward from g = dL/dy (n, c), with the forward's mean and istd: dbeta = sum g,
  * dgamma = sum g x_hat (c each); dx (may be NULL) = gamma istd (g - mean(g) - x_hat
  * mean(g x_hat)) in training (batch statistics), gamma istd g otherwise. */
@@ -590,8 +589,8 @@ RCML_FN(void, rcml_batch_norm_backward_f32)(const float *x, const float *g, size
                                             float *dbeta, float *dx, void *work);
 /* Layer norm, statistics per row over its c values (c >= 1): mean and istd (n each), y. */
 RCML_FN(void, rcml_layer_norm_forward_f32)(const float *x, size_t n, size_t c, const float *gamma,
-                                           const float *beta, double eps, float *mean,
-                                           float *istd, float *y);
+                                           const float *beta, double eps, float *mean, float *istd,
+                                           float *y);
 /* Its backward: dbeta = sum g, dgamma = sum g x_hat over the rows (c each); dx (may be
  * NULL) = istd (a - mean(a) - x_hat mean(a x_hat)) per row, a = g gamma. */
 RCML_FN(void, rcml_layer_norm_backward_f32)(const float *x, const float *g, size_t n, size_t c,
@@ -625,8 +624,9 @@ RCML_FN(int, rcml_conv2d_forward_f32)(const rcml_conv2d_t *g, int act, float par
 /* From grad = dL/dy (B*Ho*Wo rows of F): dz = grad * f'(z) (rcml_act_layer_backward_f32's
  * form; y may be NULL) into dz (M*F floats scratch; not written when act is linear: dz is
  * grad then), dw = im2col(x)^T dz (kh*kw*C x F), db = dz summed over the rows (NULL:
- * skipped), dx = col2im(dz w^T) (B*H*W*C floats; NULL: skipped). dz must not overlap grad. Partial sums combine in an order fixed by the shape: bits independent of the thread
- * count. Returns RCML_OK or RCML_ENOMEM. */
+ * skipped), dx = col2im(dz w^T) (B*H*W*C floats; NULL: skipped). dz must not overlap grad. Partial
+ * sums combine in an order fixed by the shape: bits independent of the thread count. Returns
+ * RCML_OK or RCML_ENOMEM. */
 RCML_FN(int, rcml_conv2d_backward_f32)(const rcml_conv2d_t *g, int act, float param, const float *x,
                                        const float *w, const float *z, const float *y,
                                        const float *grad, float *dz, float *dw, float *db,

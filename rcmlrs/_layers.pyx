@@ -289,8 +289,9 @@ cdef int _nn_gru_check(RamTensor x, RamTensor W, RamTensor U, RamTensor b,
                        str what) except -1:
     cdef Py_ssize_t I = x.C, H = U.R
     _nn_check(W.L == 1 and W.R == I and W.C == 3 * H and U.L == 1 and U.C == 3 * H
-              and b.L * b.R == 2 and b.C == 3 * H, f"{what}: input of shape {x.shape} does not fit kernels "
-              f"{W.shape}, {U.shape} and bias {b.shape} (expected kernel (1, {I}, 3 units), "
+              and b.L * b.R == 2 and b.C == 3 * H,
+              f"{what}: input of shape {x.shape} does not fit kernels {W.shape}, "
+              f"{U.shape} and bias {b.shape} (expected kernel (1, {I}, 3 units), "
               f"recurrent (1, units, 3 units), bias (1, 2, 3 units))")
     return 0
 
