@@ -47,6 +47,8 @@ typedef void (*rcml_gemm_pack_a_t)(const float *s, size_t lds, size_t kq, float 
 typedef void (*rcml_gemv_t)(size_t k, size_t w, float alpha, const float *x, const float *M,
                             size_t ldm, float beta, float *y);
 
+/* Tables are written with designated members: a member added here is NULL (the
+ * driver's fallback) in every table that does not name it. */
 typedef struct {
     size_t mr, nr; /* register tile */
     rcml_gemm_ukr_t rowa, cola;

@@ -122,7 +122,12 @@ static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const floa
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx2)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
-    MR, NR, rcml_ukr_rowa_avx2, rcml_ukr_cola_avx2, rcml_gemm_tiny_avx2, NULL, NULL};
+    .mr = MR,
+    .nr = NR,
+    .rowa = rcml_ukr_rowa_avx2,
+    .cola = rcml_ukr_cola_avx2,
+    .tiny = rcml_gemm_tiny_avx2,
+};
 
 #undef MR
 #undef NR

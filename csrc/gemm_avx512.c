@@ -364,17 +364,19 @@ static void rcml_gemv_dot_avx512(size_t k, size_t w, float alpha, const float *x
 }
 #undef RCML_DOT_STEP
 
-const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {MR,
-                                                      NR,
-                                                      rcml_ukr_rowa_avx512,
-                                                      rcml_ukr_cola_avx512,
-                                                      rcml_gemm_tiny_avx512,
-                                                      RCML_PACK_A_ROWS,
-                                                      rcml_pack_bt_avx512,
-                                                      rcml_gemv_axpy_avx512,
-                                                      rcml_gemv_dot_avx512,
-                                                      rcml_ukr_rowa_half_avx512,
-                                                      rcml_ukr_cola_half_avx512};
+const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {
+    .mr = MR,
+    .nr = NR,
+    .rowa = rcml_ukr_rowa_avx512,
+    .cola = rcml_ukr_cola_avx512,
+    .tiny = rcml_gemm_tiny_avx512,
+    .pack_a_rows = RCML_PACK_A_ROWS,
+    .pack_bt = rcml_pack_bt_avx512,
+    .gemv_axpy = rcml_gemv_axpy_avx512,
+    .gemv_dot = rcml_gemv_dot_avx512,
+    .rowa_half = rcml_ukr_rowa_half_avx512,
+    .cola_half = rcml_ukr_cola_half_avx512,
+};
 
 #undef MR
 #undef NR

@@ -122,7 +122,12 @@ static void rcml_ukr_cola_neon(size_t kc, const float *a, size_t lda, const floa
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_neon)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_neon = {
-    MR, NR, rcml_ukr_rowa_neon, rcml_ukr_cola_neon, rcml_gemm_tiny_neon, NULL, NULL};
+    .mr = MR,
+    .nr = NR,
+    .rowa = rcml_ukr_rowa_neon,
+    .cola = rcml_ukr_cola_neon,
+    .tiny = rcml_gemm_tiny_neon,
+};
 
 #undef MR
 #undef NR

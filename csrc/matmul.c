@@ -168,7 +168,12 @@ static void rcml_ukr_cola_portable(size_t kc, const float *a, size_t lda, const 
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_portable)
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_portable = {
-    PMR, PNR, rcml_ukr_rowa_portable, rcml_ukr_cola_portable, rcml_gemm_tiny_portable, NULL, NULL};
+    .mr = PMR,
+    .nr = PNR,
+    .rowa = rcml_ukr_rowa_portable,
+    .cola = rcml_ukr_cola_portable,
+    .tiny = rcml_gemm_tiny_portable,
+};
 
 /* this backend's micro-kernels (the one table of dispatch.c); NULL: the serial reference */
 static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels()->gemm; }

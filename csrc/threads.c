@@ -67,17 +67,19 @@ typedef pthread_cond_t rcml_cond_t;
 #define rcml_cond_broadcast(c) pthread_cond_broadcast(c)
 #endif
 
-/* A CPU hint for spin-wait loops (lets the sibling hyperthread run, saves power). */
-#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+/* A CPU hint for spin-wait loops (lets the sibling hyperthread run, saves power). GCC and
+ * Clang (clang-cl included: its <intrin.h> clashes with the Windows SDK's barrier macros)
+ * take the builtins; only cl.exe itself includes <intrin.h>, as dispatch.c does. */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define rcml_cpu_relax() __builtin_ia32_pause()
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__aarch64__) || defined(__arm__))
+#define rcml_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #include <intrin.h>
 #define rcml_cpu_relax() _mm_pause()
 #elif defined(_MSC_VER) && (defined(_M_ARM64) || defined(_M_ARM))
 #include <intrin.h>
 #define rcml_cpu_relax() __yield()
-#elif defined(__x86_64__) || defined(__i386__)
-#define rcml_cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__) || defined(__arm__)
-#define rcml_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
 #else
 #define rcml_cpu_relax() ((void)0)
 #endif
