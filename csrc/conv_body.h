@@ -12,6 +12,7 @@
  */
 #include "rcmlrs.h"
 #include "kernels.h"
+#include "mathf.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -134,8 +135,138 @@ static void RCML_SFX(conv_im2col_t)(const rcml_conv2d_t *g, const float *RCML_RE
     }
 }
 
+/* ------------------------------------------------------------ direct convolution
+ * Stride 1, no padding: output pixel (oi, oj) of a block of n output rows reads input
+ * (oi + ki, oj + kj). On the "wide grid" q = oi*W + oj (oj < W, the last row stopping at
+ * Wo, so L = (n - 1)*W + Wo positions) tap (ki, kj) of channel c reads the plane of c at
+ * q + ki*W + kj: one contiguous run per tap, no patch matrix. The positions oj >= Wo are
+ * computed and dropped (forward) or carry a zero gradient (dW). xp: the block's input
+ * rows as C planes of ps floats each (pixel (i, j) of the block at i*W + j). */
+
+/* the input run of flattened tap k = (ki*kw + kj)*C + c */
+RCML_INLINE const float *RCML_SFX(conv_tap)(const rcml_conv2d_t *g, const float *xp, size_t ps,
+                                            size_t k) {
+    const size_t c = k % g->C, t = k / g->C;
+    return xp + c * ps + (t / g->kw) * g->W + t % g->kw;
+}
+
+/* z rows of the block (n*Wo rows of F): for each filter, its bias (or 0), then the taps
+ * in k order (fused multiply-adds, four taps per pass over the run in acc, L floats of
+ * scratch). */
+static void RCML_SFX(conv_direct)(const rcml_conv2d_t *g, const float *RCML_RESTRICT xp, size_t ps,
+                                  const float *RCML_RESTRICT w, const float *RCML_RESTRICT bias,
+                                  size_t n, float *RCML_RESTRICT acc, float *RCML_RESTRICT z) {
+    const size_t W = g->W, Wo = g->Wo, F = g->F, K = g->kh * g->kw * g->C;
+    const size_t L = (n - 1) * W + Wo;
+    size_t f, k, q, oi, oj;
+    for (f = 0; f < F; f++) {
+        const float b0 = bias ? bias[f] : 0.0f;
+        RCML_LOOP for (q = 0; q < L; q++) acc[q] = b0;
+        for (k = 0; k + 4 <= K; k += 4) {
+            const float *RCML_RESTRICT s0 = RCML_SFX(conv_tap)(g, xp, ps, k);
+            const float *RCML_RESTRICT s1 = RCML_SFX(conv_tap)(g, xp, ps, k + 1);
+            const float *RCML_RESTRICT s2 = RCML_SFX(conv_tap)(g, xp, ps, k + 2);
+            const float *RCML_RESTRICT s3 = RCML_SFX(conv_tap)(g, xp, ps, k + 3);
+            const float w0 = w[k * F + f], w1 = w[(k + 1) * F + f];
+            const float w2 = w[(k + 2) * F + f], w3 = w[(k + 3) * F + f];
+            RCML_LOOP for (q = 0; q < L; q++) acc[q] =
+                RCML_FMAF(w3, s3[q],
+                          RCML_FMAF(w2, s2[q], RCML_FMAF(w1, s1[q], RCML_FMAF(w0, s0[q], acc[q]))));
+        }
+        for (; k < K; k++) {
+            const float *RCML_RESTRICT s0 = RCML_SFX(conv_tap)(g, xp, ps, k);
+            const float w0 = w[k * F + f];
+            RCML_LOOP for (q = 0; q < L; q++) acc[q] = RCML_FMAF(w0, s0[q], acc[q]);
+        }
+        for (oi = 0; oi < n; oi++)
+            for (oj = 0; oj < Wo; oj++) z[(oi * Wo + oj) * F + f] = acc[oi * W + oj];
+    }
+}
+
+/* the wide run L of n output rows rounded up to whole vectors of dW lanes */
+RCML_INLINE size_t RCML_SFX(conv_run_lanes)(const rcml_conv2d_t *g, size_t n) {
+    const size_t L = (n - 1) * g->W + g->Wo;
+    return (L + RCML_CONV_LANES - 1) / RCML_CONV_LANES * RCML_CONV_LANES;
+}
+
+/* dzw (F x Lp, Lp = L rounded up to RCML_CONV_LANES): the block's dz (n*Wo rows of F) on
+ * the wide grid, 0 at oj >= Wo and past L */
+static void RCML_SFX(conv_dz_wide)(const rcml_conv2d_t *g, const float *RCML_RESTRICT dz, size_t n,
+                                   float *RCML_RESTRICT dzw) {
+    const size_t W = g->W, Wo = g->Wo, F = g->F, Lp = RCML_SFX(conv_run_lanes)(g, n);
+    size_t f, oi, oj, q;
+    for (f = 0; f < F; f++) {
+        float *d = dzw + f * Lp;
+        for (oi = 0; oi < n; oi++) {
+            for (oj = 0; oj < Wo; oj++) d[oi * W + oj] = dz[(oi * Wo + oj) * F + f];
+            for (q = oi * W + Wo; q < RCML_MIN((oi + 1) * W, Lp); q++) d[q] = 0.0f;
+        }
+        for (q = n * W; q < Lp; q++) d[q] = 0.0f;
+    }
+}
+
+/* 1 when the n floats at x are all finite (x*0 is 0 for them, NaN otherwise) */
+static int RCML_SFX(conv_all_finite)(const float *RCML_RESTRICT x, size_t n) {
+    float m[16] = {0.0f};
+    size_t i, l;
+    for (i = 0; i + 16 <= n; i += 16) RCML_LOOP for (l = 0; l < 16; l++) m[l] += x[i + l] * 0.0f;
+    for (l = 0; i + l < n; l++) m[l] += x[i + l] * 0.0f;
+    for (l = 0; l < 16; l++)
+        if (m[l] != 0.0f) return 0;
+    return 1;
+}
+
+/* dW lanes: lanes[(k*F + f)*RCML_CONV_LANES + l] += sum over wide positions
+ * q = l (mod RCML_CONV_LANES), q < Lp, of dzw[f][q] * tap k's input at q, in q order
+ * (several independent vectors of lanes; conv_lanes_sum folds them). The planes are read
+ * up to Lp - L floats past the last input row: xp has that many zeros after its end.
+ * When the planes hold an infinity or NaN, the positions oj >= Wo are skipped instead of
+ * multiplied by their zero gradient (0 * inf would be NaN where no output read it). */
+static void RCML_SFX(conv_direct_dw)(const rcml_conv2d_t *g, const float *RCML_RESTRICT xp,
+                                     size_t ps, const float *RCML_RESTRICT dzw, size_t n,
+                                     float *RCML_RESTRICT lanes) {
+    const size_t F = g->F, K = g->kh * g->kw * g->C, Lp = RCML_SFX(conv_run_lanes)(g, n);
+    const size_t W = g->W, Wo = g->Wo;
+    const int exact = !RCML_SFX(conv_all_finite)(xp, g->C * ps);
+    size_t k, f, q, l, oi, oj;
+    for (k = 0; k < K; k++) {
+        const float *RCML_RESTRICT s = RCML_SFX(conv_tap)(g, xp, ps, k);
+        for (f = 0; f < F; f++) {
+            const float *RCML_RESTRICT d = dzw + f * Lp;
+            float *RCML_RESTRICT lp = lanes + (k * F + f) * RCML_CONV_LANES;
+            float a[RCML_CONV_LANES];
+            RCML_LOOP for (l = 0; l < RCML_CONV_LANES; l++) a[l] = lp[l];
+            if (exact)
+                for (oi = 0; oi < n; oi++)
+                    for (oj = 0; oj < Wo; oj++) {
+                        q = oi * W + oj;
+                        a[q % RCML_CONV_LANES] = RCML_FMAF(d[q], s[q], a[q % RCML_CONV_LANES]);
+                    }
+            else
+                for (q = 0; q < Lp; q += RCML_CONV_LANES)
+                    RCML_LOOP for (l = 0; l < RCML_CONV_LANES; l++) a[l] =
+                        RCML_FMAF(d[q + l], s[q + l], a[l]);
+            RCML_LOOP for (l = 0; l < RCML_CONV_LANES; l++) lp[l] = a[l];
+        }
+    }
+}
+
+/* out[i] = the RCML_CONV_LANES lanes at lanes + RCML_CONV_LANES*i folded pairwise (lane
+ * l + h onto lane l, h = 32, 16, ..., 1) */
+static void RCML_SFX(conv_lanes_sum)(const float *RCML_RESTRICT lanes, size_t count,
+                                     float *RCML_RESTRICT out) {
+    size_t i, l, h;
+    for (i = 0; i < count; i++) {
+        float a[RCML_CONV_LANES];
+        RCML_LOOP for (l = 0; l < RCML_CONV_LANES; l++) a[l] = lanes[i * RCML_CONV_LANES + l];
+        for (h = RCML_CONV_LANES / 2; h >= 1; h /= 2)
+            RCML_LOOP for (l = 0; l < h; l++) a[l] = a[l] + a[l + h];
+        out[i] = a[0];
+    }
+}
+
 const rcml_conv_table_t RCML_SFX(rcml_conv) = {
-    RCML_SFX(conv_im2col),
-    RCML_SFX(conv_im2col_t),
-    RCML_SFX(conv_col2im),
+    RCML_SFX(conv_im2col),    RCML_SFX(conv_im2col_t), RCML_SFX(conv_col2im),
+    RCML_SFX(conv_direct),    RCML_SFX(conv_dz_wide),  RCML_SFX(conv_direct_dw),
+    RCML_SFX(conv_lanes_sum),
 };
