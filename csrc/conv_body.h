@@ -67,17 +67,19 @@ static void RCML_SFX(conv_col2im)(const rcml_conv2d_t *g, const float *RCML_REST
             oi = (t - ki) / g->sh;
             if (oi >= g->Ho) continue;
             for (oj = 0; oj < g->Wo; oj++) {
+                /* kernel row ki of output pixel oj covers the kw*C floats of dx from input
+                 * column j0 on: one run, clipped to the columns inside the image */
                 const float *src = dcols + ((b * g->Ho + oi) * g->Wo + oj) * K + ki * kw * C;
                 const ptrdiff_t j0 = (ptrdiff_t)(oj * g->sw) - (ptrdiff_t)g->pl;
-                size_t kj;
-                for (kj = 0; kj < kw; kj++) {
-                    const ptrdiff_t j = j0 + (ptrdiff_t)kj;
-                    float *d;
-                    const float *s = src + kj * C;
-                    if (j < 0 || j >= (ptrdiff_t)g->W) continue;
-                    d = dxr + (size_t)j * C;
-                    RCML_LOOP for (c = 0; c < C; c++) d[c] += s[c];
-                }
+                const size_t kj0 = j0 < 0 ? (size_t)(-j0) : 0;
+                const ptrdiff_t jend = (ptrdiff_t)g->W - j0; /* kj < jend */
+                const size_t kj1 = jend <= 0 ? 0 : RCML_MIN(kw, (size_t)jend);
+                float *RCML_RESTRICT d;
+                const float *RCML_RESTRICT s;
+                if (kj1 <= kj0) continue;
+                d = dxr + (size_t)(j0 + (ptrdiff_t)kj0) * C;
+                s = src + kj0 * C;
+                RCML_LOOP for (c = 0; c < (kj1 - kj0) * C; c++) d[c] += s[c];
             }
         }
     }
