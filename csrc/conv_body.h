@@ -23,9 +23,9 @@ static void RCML_SFX(conv_im2col)(const rcml_conv2d_t *g, const float *RCML_REST
                                   size_t r1, float *RCML_RESTRICT cols) {
     const size_t C = g->C, kw = g->kw, K = g->kh * kw * C, HoWo = g->Ho * g->Wo;
     const size_t rowlen = kw * C;
-    size_t r;
+    /* (b, oi, oj) of row r, advanced row by row (no divisions per row) */
+    size_t r, b = r0 / HoWo, oi = r0 % HoWo / g->Wo, oj = r0 % HoWo % g->Wo;
     for (r = r0; r < r1; r++) {
-        const size_t b = r / HoWo, p = r % HoWo, oi = p / g->Wo, oj = p % g->Wo;
         const float *xb = x + b * g->H * g->W * C;
         /* the valid kj range: 0 <= oj*sw - pl + kj < W */
         const ptrdiff_t j0 = (ptrdiff_t)(oj * g->sw) - (ptrdiff_t)g->pl;
@@ -34,16 +34,29 @@ static void RCML_SFX(conv_im2col)(const rcml_conv2d_t *g, const float *RCML_REST
         const size_t kj1 = jend <= 0 ? 0 : RCML_MIN(kw, (size_t)jend);
         float *dst = cols + (r - r0) * K;
         size_t ki;
+        /* runs of kw*C floats (a few dozen): inline loops, not library calls */
         for (ki = 0; ki < g->kh; ki++, dst += rowlen) {
             const ptrdiff_t ii = (ptrdiff_t)(oi * g->sh + ki) - (ptrdiff_t)g->pt;
+            float *RCML_RESTRICT d = dst;
+            const float *RCML_RESTRICT s;
+            size_t t, a, e;
             if (ii < 0 || ii >= (ptrdiff_t)g->H || kj1 <= kj0) {
-                memset(dst, 0, rowlen * sizeof(float));
+                RCML_LOOP for (t = 0; t < rowlen; t++) d[t] = 0.0f;
                 continue;
             }
-            if (kj0 > 0) memset(dst, 0, kj0 * C * sizeof(float));
-            memcpy(dst + kj0 * C, xb + ((size_t)ii * g->W + (size_t)(j0 + (ptrdiff_t)kj0)) * C,
-                   (kj1 - kj0) * C * sizeof(float));
-            if (kj1 < kw) memset(dst + kj1 * C, 0, (kw - kj1) * C * sizeof(float));
+            a = kj0 * C;
+            e = kj1 * C;
+            s = xb + ((size_t)ii * g->W + (size_t)j0) * C; /* s[t] for t in [a, e) */
+            for (t = 0; t < a; t++) d[t] = 0.0f;
+            RCML_LOOP for (t = a; t < e; t++) d[t] = s[t];
+            for (t = e; t < rowlen; t++) d[t] = 0.0f;
+        }
+        if (++oj == g->Wo) {
+            oj = 0;
+            if (++oi == g->Ho) {
+                oi = 0;
+                b++;
+            }
         }
     }
 }
@@ -145,11 +158,17 @@ static void RCML_SFX(conv_im2col_t)(const rcml_conv2d_t *g, const float *RCML_RE
  * computed and dropped (forward) or carry a zero gradient (dW). xp: the block's input
  * rows as C planes of ps floats each (pixel (i, j) of the block at i*W + j). */
 
-/* the input run of flattened tap k = (ki*kw + kj)*C + c */
-RCML_INLINE const float *RCML_SFX(conv_tap)(const rcml_conv2d_t *g, const float *xp, size_t ps,
-                                            size_t k) {
-    const size_t c = k % g->C, t = k / g->C;
-    return xp + c * ps + (t / g->kw) * g->W + t % g->kw;
+/* The taps in k = (ki*kw + kj)*C + c order: tap k's run starts at xp + c*ps + ki*W + kj.
+ * conv_tap_next: the offset of the tap after the one at off, whose channel and kernel
+ * column are *c and *kj (advanced; no divisions). Start: off = c = kj = 0. */
+RCML_INLINE size_t RCML_SFX(conv_tap_next)(const rcml_conv2d_t *g, size_t ps, size_t *c, size_t *kj,
+                                           size_t off) {
+    if (++*c < g->C) return off + ps;
+    *c = 0;
+    off -= (g->C - 1) * ps;
+    if (++*kj < g->kw) return off + 1;
+    *kj = 0;
+    return off + 1 - g->kw + g->W;
 }
 
 /* z rows of the block (n*Wo rows of F): for each filter, its bias (or 0), then the taps
@@ -163,22 +182,28 @@ static void RCML_SFX(conv_direct)(const rcml_conv2d_t *g, const float *RCML_REST
     size_t f, k, q, oi, oj;
     for (f = 0; f < F; f++) {
         const float b0 = bias ? bias[f] : 0.0f;
+        size_t c = 0, kj = 0, off = 0;
         RCML_LOOP for (q = 0; q < L; q++) acc[q] = b0;
         for (k = 0; k + 4 <= K; k += 4) {
-            const float *RCML_RESTRICT s0 = RCML_SFX(conv_tap)(g, xp, ps, k);
-            const float *RCML_RESTRICT s1 = RCML_SFX(conv_tap)(g, xp, ps, k + 1);
-            const float *RCML_RESTRICT s2 = RCML_SFX(conv_tap)(g, xp, ps, k + 2);
-            const float *RCML_RESTRICT s3 = RCML_SFX(conv_tap)(g, xp, ps, k + 3);
+            const float *RCML_RESTRICT s0 = xp + off;
+            const float *RCML_RESTRICT s1 =
+                xp + (off = RCML_SFX(conv_tap_next)(g, ps, &c, &kj, off));
+            const float *RCML_RESTRICT s2 =
+                xp + (off = RCML_SFX(conv_tap_next)(g, ps, &c, &kj, off));
+            const float *RCML_RESTRICT s3 =
+                xp + (off = RCML_SFX(conv_tap_next)(g, ps, &c, &kj, off));
             const float w0 = w[k * F + f], w1 = w[(k + 1) * F + f];
             const float w2 = w[(k + 2) * F + f], w3 = w[(k + 3) * F + f];
             RCML_LOOP for (q = 0; q < L; q++) acc[q] =
                 RCML_FMAF(w3, s3[q],
                           RCML_FMAF(w2, s2[q], RCML_FMAF(w1, s1[q], RCML_FMAF(w0, s0[q], acc[q]))));
+            off = RCML_SFX(conv_tap_next)(g, ps, &c, &kj, off);
         }
         for (; k < K; k++) {
-            const float *RCML_RESTRICT s0 = RCML_SFX(conv_tap)(g, xp, ps, k);
+            const float *RCML_RESTRICT s0 = xp + off;
             const float w0 = w[k * F + f];
             RCML_LOOP for (q = 0; q < L; q++) acc[q] = RCML_FMAF(w0, s0[q], acc[q]);
+            off = RCML_SFX(conv_tap_next)(g, ps, &c, &kj, off);
         }
         for (oi = 0; oi < n; oi++)
             for (oj = 0; oj < Wo; oj++) z[(oi * Wo + oj) * F + f] = acc[oi * W + oj];
@@ -230,9 +255,9 @@ static void RCML_SFX(conv_direct_dw)(const rcml_conv2d_t *g, const float *RCML_R
     const size_t F = g->F, K = g->kh * g->kw * g->C, Lp = RCML_SFX(conv_run_lanes)(g, n);
     const size_t W = g->W, Wo = g->Wo;
     const int exact = !RCML_SFX(conv_all_finite)(xp, g->C * ps);
-    size_t k, f, q, l, oi, oj;
-    for (k = 0; k < K; k++) {
-        const float *RCML_RESTRICT s = RCML_SFX(conv_tap)(g, xp, ps, k);
+    size_t k, f, q, l, oi, oj, c = 0, kj = 0, off = 0;
+    for (k = 0; k < K; k++, off = RCML_SFX(conv_tap_next)(g, ps, &c, &kj, off)) {
+        const float *RCML_RESTRICT s = xp + off;
         for (f = 0; f < F; f++) {
             const float *RCML_RESTRICT d = dzw + f * Lp;
             float *RCML_RESTRICT lp = lanes + (k * F + f) * RCML_CONV_LANES;
