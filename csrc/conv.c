@@ -5,7 +5,11 @@
  * the layer form's dz per block, accumulates dW block after block within each of at most
  * RCML_CONV_UNITS units (partials added in unit order), and sends dz W^T back to the
  * input through col2im. Every output element is written by one chunk and every sum runs
- * in an order fixed by the shape, so the bits do not depend on the thread count. */
+ * in an order fixed by the shape, so the bits do not depend on the thread count.
+ * Stride 1 without padding, few filters and short patches take the direct form instead
+ * (conv_body.h's wide grid: per tap one contiguous run of the input, no patch matrix and
+ * no GEMM packing): items of output rows of one image, the forward with the bias folded
+ * in, the backward's dW in lanes per unit folded in a fixed order. */
 #include "rcmlrs.h"
 #include "kernels.h"
 
@@ -24,14 +28,21 @@
  * instead of rows of kw*C floats) below this many channels. */
 #define RCML_CONV_T_FILTERS ((size_t)32)
 #define RCML_CONV_T_CHANNELS ((size_t)2)
+/* The direct form (stride 1, no padding, conv_body.h's wide grid: no patches, no packing)
+ * below RCML_CONV_T_FILTERS filters and up to this patch length; blocks of output rows
+ * whose wide grid holds about RCML_CONV_DIRECT_RUN floats. */
+#define RCML_CONV_DIRECT_K ((size_t)64)
+#define RCML_CONV_DIRECT_RUN ((size_t)1024)
 
 typedef struct {
     const rcml_conv2d_t *g;
     const rcml_conv_table_t *t;
     const rcml_act_table_t *at;
     int act;
-    int lt; /* patches transposed (K x m: im2col_t) */
-    int ot; /* products transposed: z^T = W^T cols^T (vector lanes along the pixels) */
+    int lt;  /* patches transposed (K x m: im2col_t) */
+    int ot;  /* products transposed: z^T = W^T cols^T (vector lanes along the pixels) */
+    int dir; /* the direct form: items of nb output rows of one image, nbi per image */
+    size_t nb, nbi, nitem, ipu;
     float a;
     size_t M, K, F, mb, bpu; /* rows, patch length, filters, rows per block, blocks per unit */
     const float *x, *w, *bias, *z, *y, *grad;
@@ -53,6 +64,103 @@ static void rcml_conv_plan(rcml_conv_job_t *j, const rcml_conv2d_t *g, int act, 
     j->mb = RCML_MAX((size_t)8, RCML_CONV_BLOCK_FLOATS / RCML_MAX(j->K, (size_t)1));
     j->lt = g->C < RCML_CONV_T_CHANNELS;
     j->ot = g->F < RCML_CONV_T_FILTERS;
+    j->dir = g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->Ho + g->kh == g->H + 1 &&
+             g->Wo + g->kw == g->W + 1 && g->F < RCML_CONV_T_FILTERS && j->K <= RCML_CONV_DIRECT_K;
+    if (j->dir) {
+        j->lt = j->ot = 0;
+        j->nb = RCML_MAX((size_t)1, RCML_MIN(g->Ho, RCML_CONV_DIRECT_RUN / g->W));
+        j->nbi = (g->Ho + j->nb - 1) / j->nb;
+        j->nitem = g->B * j->nbi;
+    }
+}
+
+/* the wide run of nb output rows, rounded up to whole vectors of dW lanes */
+static size_t rcml_conv_run(const rcml_conv_job_t *j) {
+    const size_t L = (j->nb - 1) * j->g->W + j->g->Wo;
+    return (L + RCML_CONV_LANES - 1) / RCML_CONV_LANES * RCML_CONV_LANES;
+}
+
+/* the direct form's item it: image b, output rows [oi0, oi0 + n); its input rows as
+ * planes of ps floats: x itself for one channel unless copy, else transposed into xp,
+ * followed by RCML_CONV_LANES zeros (the dW lanes read up to that far past the end) */
+static const float *rcml_conv_item(const rcml_conv_job_t *j, size_t it, int copy, size_t *row0,
+                                   size_t *n, float *xp, size_t *ps) {
+    const rcml_conv2d_t *g = j->g;
+    const size_t b = it / j->nbi, oi0 = (it % j->nbi) * j->nb;
+    const float *xin = j->x + (b * g->H + oi0) * g->W * g->C;
+    *n = RCML_MIN(j->nb, g->Ho - oi0);
+    *row0 = (b * g->Ho + oi0) * g->Wo;
+    *ps = (*n + g->kh - 1) * g->W;
+    if (g->C == 1 && !copy) return xin;
+    if (g->C == 1)
+        memcpy(xp, xin, *ps * sizeof(float));
+    else
+        rcml_transpose_f32(xin, 1, *ps, g->C, xp);
+    memset(xp + *ps * g->C, 0, RCML_CONV_LANES * sizeof(float));
+    return xp;
+}
+
+/* floats of the direct form's per-chunk scratch: the wide run, the planes and zeros */
+static size_t rcml_conv_direct_scratch(const rcml_conv_job_t *j) {
+    const rcml_conv2d_t *g = j->g;
+    return rcml_conv_run(j) + g->C * (j->nb + g->kh - 1) * g->W + RCML_CONV_LANES;
+}
+
+static void rcml_conv_direct_forward_chunk(void *ctx, size_t b, size_t e) {
+    rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
+    const size_t F = j->F, run = rcml_conv_run(j);
+    size_t it;
+    float *acc = (float *)rcml_alloc_aligned(rcml_conv_direct_scratch(j) * sizeof(float));
+    if (acc == NULL) {
+        j->failed[b] = 1;
+        return;
+    }
+    for (it = b; it < e; it++) {
+        size_t r0, n, ps;
+        const float *xp = rcml_conv_item(j, it, 0, &r0, &n, acc + run, &ps);
+        const size_t m = n * j->g->Wo;
+        float *z = j->zo + r0 * F;
+        j->t->direct(j->g, xp, ps, j->w, j->bias, n, acc, z); /* bias included */
+        if (j->act == RCML_ACT_SOFTMAX)
+            j->at->bias_act(j->act, j->a, m, F, NULL, z, j->yo + r0 * F);
+        else if (j->act != RCML_ACT_LINEAR || j->yo != j->zo)
+            j->at->act(j->act, z, j->a, j->yo + r0 * F, m * F);
+    }
+    rcml_free_aligned(acc);
+}
+
+/* unit u: items [u*ipu, (u+1)*ipu): dz, dW lanes, dcols; its dW (unit 0: dw itself) */
+static void rcml_conv_direct_backward_chunk(void *ctx, size_t u0, size_t u1) {
+    rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
+    const rcml_conv2d_t *g = j->g;
+    const size_t K = j->K, F = j->F, KF = K * F, run = rcml_conv_run(j);
+    size_t u;
+    float *lanes = (float *)rcml_alloc_aligned(
+        (KF * RCML_CONV_LANES + F * run + rcml_conv_direct_scratch(j)) * sizeof(float));
+    float *dzw = lanes + KF * RCML_CONV_LANES, *xbuf = dzw + F * run;
+    if (lanes == NULL) {
+        j->failed[u0] = 1;
+        return;
+    }
+    for (u = u0; u < u1; u++) {
+        size_t it, iend = RCML_MIN(j->nitem, (u + 1) * j->ipu);
+        memset(lanes, 0, KF * RCML_CONV_LANES * sizeof(float));
+        for (it = u * j->ipu; it < iend; it++) {
+            size_t r0, n, ps, o;
+            const float *xp = rcml_conv_item(j, it, 1, &r0, &n, xbuf, &ps);
+            const size_t m = n * g->Wo;
+            o = r0 * F;
+            if (j->act != RCML_ACT_LINEAR)
+                j->at->layer_backward(j->act, j->a, m, F, j->z + o, j->y ? j->y + o : NULL,
+                                      j->grad + o, j->dz + o);
+            j->t->dz_wide(g, j->dzr + o, n, dzw);
+            j->t->direct_dw(g, xp, ps, dzw, n, lanes);
+            if (j->dcols)
+                rcml_gemm_f32(0, 1, m, K, F, 1.0f, j->dzr + o, j->w, 0.0f, j->dcols + r0 * K);
+        }
+        j->t->lanes_sum(lanes, KF, u == 0 ? j->dw : j->partials + (u - 1) * KF);
+    }
+    rcml_free_aligned(lanes);
 }
 
 /* the block's patches: (m x K) rows, or (K x m) in the transposed form */
@@ -155,10 +263,11 @@ int rcml_conv2d_forward_f32(const rcml_conv2d_t *g, int act, float param, const 
     j.bias = bias;
     j.zo = z;
     j.yo = y;
-    nblk = (j.M + j.mb - 1) / j.mb;
+    nblk = j.dir ? j.nitem : (j.M + j.mb - 1) / j.mb;
     j.failed = (unsigned char *)calloc(nblk, 1);
     if (j.failed == NULL) return RCML_ENOMEM;
-    rcml_parallel_for(nblk, 1, rcml_conv_forward_chunk, &j);
+    rcml_parallel_for(nblk, 1, j.dir ? rcml_conv_direct_forward_chunk : rcml_conv_forward_chunk,
+                      &j);
     rc = rcml_conv_any_failed(j.failed, nblk) ? RCML_ENOMEM : RCML_OK;
     free(j.failed);
     return rc;
@@ -219,9 +328,10 @@ int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param, const
         if (dx && nx > 0) memset(dx, 0, nx * sizeof(float));
         return RCML_OK;
     }
-    nblk = (j.M + j.mb - 1) / j.mb;
+    nblk = j.dir ? j.nitem : (j.M + j.mb - 1) / j.mb;
     j.bpu = (nblk + RCML_CONV_UNITS - 1) / RCML_CONV_UNITS;
     nunit = (nblk + j.bpu - 1) / j.bpu;
+    j.ipu = j.bpu;
     j.x = x;
     j.w = w;
     j.z = z;
@@ -243,7 +353,8 @@ int rcml_conv2d_backward_f32(const rcml_conv2d_t *g, int act, float param, const
         if (j.dcols == NULL) rc = RCML_ENOMEM;
     }
     if (rc == RCML_OK) {
-        rcml_parallel_for(nunit, 1, rcml_conv_backward_chunk, &j);
+        rcml_parallel_for(nunit, 1,
+                          j.dir ? rcml_conv_direct_backward_chunk : rcml_conv_backward_chunk, &j);
         if (rcml_conv_any_failed(j.failed, nunit)) rc = RCML_ENOMEM;
     }
     if (rc == RCML_OK) {

@@ -191,7 +191,18 @@ typedef struct {
                      float *colsT);
     void (*col2im)(const struct rcml_conv2d *g, const float *dcols, size_t n0, size_t n1,
                    float *dx);
+    /* the direct form (stride 1, no padding) over a block of n output rows on the wide
+     * grid (conv_body.h): z rows (no bias); dz on the wide grid; dW lanes (+=); lanes
+     * folded */
+    void (*direct)(const struct rcml_conv2d *g, const float *xp, size_t ps, const float *w,
+                   const float *bias, size_t n, float *acc, float *z);
+    void (*dz_wide)(const struct rcml_conv2d *g, const float *dz, size_t n, float *dzw);
+    void (*direct_dw)(const struct rcml_conv2d *g, const float *xp, size_t ps, const float *dzw,
+                      size_t n, float *lanes);
+    void (*lanes_sum)(const float *lanes, size_t count, float *out);
 } rcml_conv_table_t;
+/* the direct form's dW partial sums: this many lanes per (k, f) (four 16-float vectors) */
+#define RCML_CONV_LANES 64
 
 /* ------------------------------------------------------------ pooling */
 struct rcml_pool2d; /* the geometry, rcml_pool2d_t in rcmlrs.h */

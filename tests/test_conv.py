@@ -93,6 +93,13 @@ CASES_2D = [
     # one channel: transposed patches, with few and with many filters
     (2, 6, 7, 1, 32, (3, 3), (1, 2), "same"),
     (2, 9, 8, 1, 3, (4, 3), (2, 1), "same"),
+    # the direct form (stride 1, no padding, few filters, patch length <= 64): one and
+    # several channels, 1x1 "same", an image narrower than a vector, a row of one pixel
+    (2, 9, 7, 3, 5, (3, 3), (1, 1), "valid"),
+    (3, 12, 12, 2, 16, (5, 5), (1, 1), "valid"),
+    (2, 5, 5, 4, 3, (1, 1), (1, 1), "same"),
+    (2, 4, 3, 1, 2, (2, 3), (1, 1), "valid"),
+    (1, 30, 20, 1, 31, (5, 5), (1, 1), "valid"),
 ]
 
 
@@ -204,6 +211,10 @@ def test_gradcheck_conv2d_and_conv1d():
     x1 = rc.from_numpy(_rand(rng, 6, 2, 2))
     w1 = rc.from_numpy(_rand(rng, 1, 3 * 2, 2))
     assert gradcheck(lambda x, w, b: rc.conv1d(x, w, 3, 2, "same", b[:, :, :2]), [x1, w1, b])
+    # the direct form (stride 1, valid), two channels
+    x2 = rc.from_numpy(_rand(rng, 2, 5 * 6, 2))
+    w2 = rc.from_numpy(_rand(rng, 1, 2 * 3 * 2, 3))
+    assert gradcheck(lambda x, w, b: rc.conv2d(x, w, (5, 6), (2, 3), 1, "valid", b), [x2, w2, b])
 
 
 def _layer_2d(act="relu", **kw):
@@ -335,6 +346,12 @@ def _big_inputs():
     b = rc.from_numpy(_rand(rng, 1, 1, 6))
     g = rc.from_numpy(_rand(rng, 296, 16, 6))
     cases.append((x, w, b, g, (0, 0, 5, 1, 1, 1, False, True)))
+    # the direct form on wide images: several blocks of output rows per image, 2 channels
+    x = rc.from_numpy(_rand(rng, 3, 40 * 70, 2))
+    w = rc.from_numpy(_rand(rng, 1, 18, 7))
+    b = rc.from_numpy(_rand(rng, 1, 1, 7))
+    g = rc.from_numpy(_rand(rng, 3, 38 * 68, 7))
+    cases.append((x, w, b, g, (40, 70, 3, 3, 1, 1, False, False)))
     return cases
 
 
@@ -367,6 +384,34 @@ def test_bitwise_across_threads_and_backends():
                     _close(u, v.astype(np.float64), f"{name} vs serial {what}")
     finally:
         _runtime.set_backend(old)
+
+
+def test_direct_form_with_infinite_input_matches_torch():
+    """The direct form's dW skips the wide grid's dropped columns for a non-finite input
+    (no 0 * inf = NaN where no output read the pixel): finite where torch is finite."""
+    rng = np.random.default_rng(11)
+    x = _rand(rng, 2, 7, 8, 1)
+    x[0, 2, 7, 0] = np.inf  # the last column: read by tap kj = 2 only at oj = 5
+    w = _rand(rng, 9, 3)
+    b = _rand(rng, 3)
+    g = _rand(rng, 2, 5, 6, 3)
+    want = _torch_conv2d(x, w, b, (3, 3), (1, 1), "valid", g)
+    got = _conv2d_tape(
+        x.reshape(2, 56, 1),
+        w.reshape(1, 9, 3),
+        b.reshape(1, 1, 3),
+        (7, 8),
+        3,
+        1,
+        "valid",
+        g.reshape(2, 30, 3),
+    )
+    for u, v, what in zip(got[:3], want[:3], ("y", "dx", "dW"), strict=True):
+        u = np.asarray(u.numpy(), np.float64).reshape(v.shape)
+        np.testing.assert_array_equal(np.isfinite(u), np.isfinite(v), err_msg=what)
+        fin = np.isfinite(v)
+        assert fin.any()
+        np.testing.assert_allclose(u[fin], v[fin], rtol=2e-5, atol=1e-4, err_msg=what)
 
 
 def _digits_like(n, seed):
@@ -481,18 +526,20 @@ def test_bad_input_errors():
         rc.nn.Conv2D(2, 3)(rc.zeros((2, 36, 1)))
 
 
+@pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("filters", [4, 32])
 @pytest.mark.parametrize("act", ["relu", "softmax", "gelu", None])
-def test_layer_activation_equals_tensor_api(filters, act):
-    """Both kernel forms (few filters: transposed; 32: untransposed) and every kind of
-    activation (softmax per pixel over the filters) equal the tensor API bit for bit."""
+def test_layer_activation_equals_tensor_api(filters, act, padding):
+    """Every kernel form (few filters: transposed, or direct when "valid"; 32:
+    untransposed) and every kind of activation (softmax per pixel over the filters) equal
+    the tensor API bit for bit."""
     rng = np.random.default_rng(9)
-    layer = rc.nn.Conv2D(filters, 3, padding="same", activation=act, input_shape=(5, 6, 4))
+    layer = rc.nn.Conv2D(filters, 3, padding=padding, activation=act, input_shape=(5, 6, 4))
     layer.build((5, 6, 4))
     layer.set_weights([_rand(rng, 1, 36, filters), _rand(rng, 1, 1, filters)])
     x = rc.from_numpy(_rand(rng, 2, 30, 4))
     W, b = layer.params
-    z = rc.conv2d(x, W, (5, 6), 3, padding="same", bias=b)
+    z = rc.conv2d(x, W, (5, 6), 3, padding=padding, bias=b)
     want = z if act is None else getattr(z, act)()
     np.testing.assert_array_equal(layer(x).numpy(), want.numpy())
 
