@@ -5,8 +5,9 @@ Each helper checks every size the C side reads (csrc/conv.c, csrc/conv_body.h), 
 the outputs and calls the one pair of kernels: an im2col block per chunk of output rows
 times the kernel through the packed GEMM (or, for stride 1 without padding, few filters
 and short patches, the direct form over contiguous input runs), act_body.h's layer forms
-for the bias and the activation, and col2im for the input gradient. A Conv1D on a time-major batch ``(T, B, C)``
-is the same kernel on one image of height T and width B with a ``(k, 1)`` kernel.
+for the bias and the activation, and col2im for the input gradient. A Conv1D on a
+time-major batch ``(T, B, C)`` is the same kernel on one image of height T and width B
+with a ``(k, 1)`` kernel.
 Activation ids are the one table's (rcmlrs._tensor._act_id)."""
 
 from rcmlrs._kernels cimport *

@@ -92,6 +92,15 @@ def backend(request):
 
 
 @pytest.fixture
+def restore():
+    """Restore the backend and the thread count after a test changes them."""
+    old_backend, old_threads = _runtime.get_backend(), rc.get_num_threads()
+    yield
+    _runtime.set_backend(old_backend)
+    rc.set_num_threads(old_threads)
+
+
+@pytest.fixture
 def threads():
     """Restore the thread count after a test changes it."""
     old = rc.get_num_threads()

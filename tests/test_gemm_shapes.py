@@ -31,14 +31,6 @@ SHAPES = GEMV + EDGES + KSPLIT
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
 
-@pytest.fixture
-def restore():
-    old_backend, old_threads = _runtime.get_backend(), rc.get_num_threads()
-    yield
-    _runtime.set_backend(old_backend)
-    rc.set_num_threads(old_threads)
-
-
 def _operands(rng, m, k, n, ta, tb):
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)

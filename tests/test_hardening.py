@@ -78,14 +78,6 @@ def _same(x: object, y: object) -> bool:
     return np.array_equal(np.float64(x), np.float64(y), equal_nan=True)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def restore():
-    be, th = _runtime.get_backend(), rc.get_num_threads()
-    yield
-    _runtime.set_backend(be)
-    rc.set_num_threads(th)
-
-
 @pytest.mark.parametrize("n", SIZES)
 def test_every_backend_and_thread_count_matches_serial(n: int, restore: None) -> None:
     shape = _shape(n)

@@ -14,14 +14,6 @@ from rcmlrs import _runtime
 BACKENDS = _runtime.capabilities()
 
 
-@pytest.fixture
-def restore_runtime():
-    backend, threads = _runtime.get_backend(), rc.get_num_threads()
-    yield
-    _runtime.set_backend(backend)
-    rc.set_num_threads(threads)
-
-
 # ------------------------------------------------------------ float64 references
 
 
@@ -264,7 +256,7 @@ def _all_losses(a, p, z, lab, bce_a, bce_p):
 
 
 @pytest.mark.parametrize("n", [37, 300_001])
-def test_every_backend_and_thread_count_matches_serial_bitwise(n, rng, restore_runtime):
+def test_every_backend_and_thread_count_matches_serial_bitwise(n, rng, restore):
     a, p = elem_data("mse", (n,), rng)
     ba, bp = elem_data("bce", (n,), rng)
     cols = 29

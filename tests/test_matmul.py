@@ -14,14 +14,6 @@ BACKENDS = _runtime.capabilities()
 U = 2.0**-24
 
 
-@pytest.fixture
-def restore():
-    old_backend, old_threads = _runtime.get_backend(), rc.get_num_threads()
-    yield
-    _runtime.set_backend(old_backend)
-    rc.set_num_threads(old_threads)
-
-
 def _op(x, t):
     return np.swapaxes(x, -1, -2) if t else x
 

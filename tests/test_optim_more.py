@@ -21,14 +21,6 @@ SHAPES = [(3, 4), (1, 1, 1), (2, 5, 33), (257,)]
 STEPS = 20
 
 
-@pytest.fixture
-def restore_runtime():
-    backend, threads = _runtime.get_backend(), rc.get_num_threads()
-    yield
-    _runtime.set_backend(backend)
-    rc.set_num_threads(threads)
-
-
 def make_params(rng, shapes=SHAPES):
     return [rng.standard_normal(s).astype(np.float32) for s in shapes]
 
@@ -284,7 +276,7 @@ def _trajectories(n, steps=4):
 
 
 @pytest.mark.parametrize("n", [1, 45, 200_003])
-def test_every_backend_and_thread_count_matches_serial_bitwise(n, restore_runtime):
+def test_every_backend_and_thread_count_matches_serial_bitwise(n, restore):
     _runtime.set_backend("serial")
     rc.set_num_threads(1)
     ref = _trajectories(n)
