@@ -119,6 +119,11 @@ def global_avg_pool2d(x: Any) -> RamTensor:
     rows batch (one row of C channel means per image): average pooling whose window is the
     whole image. Differentiable on a tape."""
     x = _as_images(x, "global_avg_pool2d")
+    if x.rows == 0:
+        raise ShapeError(
+            f"global_avg_pool2d: the images have no pixels (input shape {x.shape}); "
+            f"expected (batch, H*W, channels) with H*W >= 1"
+        )
     geom: Geometry = (x.rows, 1, x.rows, 1, 1, 1, False)
     out = _P._pool2d_forward(x, _P.POOL_AVG, *geom, "global_avg_pool2d")
     out = out.reshape((1, x.layers, x.cols))

@@ -556,3 +556,14 @@ def test_conv_glorot_counts_keras_fans():
     dense.build((18,), rc.nn.seeding.Seeds(3))
     wd = np.abs(dense.get_weights()[0].numpy())
     assert wd.max() > math.sqrt(6.0 / (18 + 72)) * 1.05  # the old, larger limit sqrt(6/26)
+
+
+def test_clear_errors_for_images_without_channel_axis_and_bad_filters():
+    m = rc.nn.Sequential(
+        [rc.nn.Conv2D(2, 3, input_shape=(5, 5, 1)), rc.nn.Flatten(), rc.nn.Dense(2)]
+    )
+    m.compile(optimizer="adam", loss="mse")
+    with pytest.raises(rc.ShapeError, match=r"x\[\.\.\., None\]"):
+        m.fit(np.zeros((4, 5, 5)), np.zeros((4, 2)), verbose=0)
+    with pytest.raises(ValueError, match="filters must be a positive int"):
+        rc.nn.Conv2D(0, 3)

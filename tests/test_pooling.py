@@ -364,3 +364,8 @@ def test_bad_input():
         _pool._pool2d_backward(x, rc.zeros((2, 2, 3)), _pool.POOL_MAX, 3, 3, 2, 2, 2, 2, False)
     with pytest.raises(ValueError, match="unknown pooling mode"):
         _pool._pool2d_forward(x, 7, 3, 3, 2, 2, 2, 2, False)
+
+
+def test_global_pool_of_images_without_pixels_is_a_clear_error():
+    with pytest.raises(rc.ShapeError, match="no pixels"):
+        rc.global_avg_pool2d(rc.zeros((2, 0, 3)))

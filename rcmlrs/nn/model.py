@@ -1393,9 +1393,13 @@ class Sequential(Model):
                 return _b.as_float32(samples), sample
         samples, sample = options[0]
         self._check_structure(sample, what, arr.shape)
+        expected = tuple(self.input_shape or ())
+        hint = ""
+        if len(expected) == 3 and expected[-1] == 1 and tuple(sample) == expected[:2]:
+            hint = "; add the channel axis with x[..., None] (images are (n, H, W, C))"
         raise ShapeError(
             f"{what}: the model expects samples of shape {self.input_shape}, got x of "
-            f"shape {arr.shape} ({samples.shape[0]} samples of shape {sample})"
+            f"shape {arr.shape} ({samples.shape[0]} samples of shape {sample}){hint}"
         )
 
     def _first_buildable(

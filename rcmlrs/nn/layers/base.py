@@ -92,9 +92,10 @@ def as_batch(x: Any) -> RamTensor:
     return x if isinstance(x, RamTensor) else rcmlrs.tensor(x)
 
 
-def check_units(units: object, what: str) -> int:
+def check_units(units: object, what: str, name: str = "units") -> int:
+    """``units`` (a layer's width argument, called ``name`` in the message) as a positive int."""
     if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units < 2**31:
-        raise ValueError(f"{what}: units must be a positive int, got {units!r}")
+        raise ValueError(f"{what}: {name} must be a positive int, got {units!r}")
     return units
 
 

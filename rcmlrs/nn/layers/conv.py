@@ -54,7 +54,7 @@ class _Conv(Layer):
         kernel_regularizer: Any,
         bias_regularizer: Any,
     ) -> None:
-        self.filters = check_units(filters, what)
+        self.filters = check_units(filters, what, "filters")
         self.padding = "same" if _same(padding, what) else "valid"
         self.activation = _act.canonical(activation, what)
         self.use_bias = check_bool(use_bias, "use_bias", what)
