@@ -567,3 +567,17 @@ def test_clear_errors_for_images_without_channel_axis_and_bad_filters():
         m.fit(np.zeros((4, 5, 5)), np.zeros((4, 2)), verbose=0)
     with pytest.raises(ValueError, match="filters must be a positive int"):
         rc.nn.Conv2D(0, 3)
+
+
+def test_declared_input_shape_builds_for_predict_and_evaluate():
+    """As in Keras, a model whose first layer declares input_shape has weights at once:
+    predict gives samples-first images (n, Ho, Wo, F); without a declared shape it raises."""
+    m = rc.nn.Sequential(
+        [rc.nn.Conv2D(4, 3, padding="same", input_shape=(6, 5, 2)), rc.nn.MaxPool2D(2)]
+    )
+    out = m.predict(np.ones((3, 6, 5, 2), np.float32))
+    assert out.shape == (3, 3, 2, 4) and np.isfinite(out).all()
+    m.compile(optimizer="adam", loss="mse")
+    assert set(m.evaluate(np.ones((3, 6, 5, 2)), np.zeros((3, 3, 2, 4)))) == {"loss"}
+    with pytest.raises(RuntimeError, match="not built"):
+        rc.nn.Sequential([rc.nn.Conv2D(4, 3)]).predict(np.ones((3, 6, 5, 2)))

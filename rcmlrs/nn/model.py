@@ -526,6 +526,14 @@ class Model:
     def _declared_input_shape(self) -> Shape | None:
         return None
 
+    def _build_declared(self, what: str) -> None:
+        """Build from the first layer's declared ``input_shape`` (Keras builds such a model
+        at once), or raise: there are no weights to compute with yet."""
+        declared = self._declared_input_shape()
+        if declared is None:
+            raise RuntimeError(f"{what}: the model is not built; fit it (or call build) first")
+        self.build(declared)
+
     def _output_shape_for(self, sample: Any) -> Shape:
         return tuple(self._out_sample or ())
 
@@ -1204,7 +1212,7 @@ class Model:
             raise RuntimeError("evaluate: call compile(optimizer, loss) first")
         _check_int(batch_size, "batch_size", 1, "evaluate")
         if not self.built:
-            raise RuntimeError("evaluate: the model is not built; fit it (or call build) first")
+            self._build_declared("evaluate")
         data = self._data(x, y, "evaluate")
         if data.n == 0:
             raise ValueError("evaluate: x has no samples")
@@ -1222,7 +1230,7 @@ class Model:
 
         _check_int(batch_size, "batch_size", 1, "predict")
         if not self.built and not self._builds_on_predict:
-            raise RuntimeError("predict: the model is not built; fit it (or call build) first")
+            self._build_declared("predict")
         data = self._data(x, None, "predict", build=True)
         n = data.n
         result = np.empty((n, *data.out_sample), dtype=np.float32)
