@@ -526,4 +526,50 @@ class Layer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-__all__ = ["BuildContext", "Layer", "Shape", "as_batch", "building", "check_units", "has_backward"]
+class ActivatedOutput:
+    """For a layer whose output is ``act(z)`` of a kept pre-activation ``z`` (Dense, Conv):
+    ``backward`` runs the layer's ``_backward(grad, act_id)`` with its own activation, and
+    the loss may take the activation over (``output_activation``, ``logits``,
+    ``backward_from_logits``: the same ``_backward`` with the linear id). The layer sets
+    ``activation`` (canonical name), ``_act``, ``_linear`` and, in forward, ``_z``."""
+
+    activation: str
+    _act: int
+    _linear: int
+    _z: RamTensor
+
+    def _backward(self, grad: Any, act: int) -> RamTensor | None:
+        raise NotImplementedError
+
+    def backward(self, grad: RamTensor) -> RamTensor | None:
+        """From dL/dy (the output's shape): write the weight gradients and return dL/dx (the
+        input's shape; None when ``compute_input_grad`` is False)."""
+        return self._backward(grad, self._act)
+
+    @property
+    def output_activation(self) -> str | None:
+        """The layer's canonical activation name ("linear" without one); the loss takes over
+        "softmax" and "sigmoid"."""
+        return self.activation
+
+    @property
+    def logits(self) -> RamTensor:
+        """The pre-activation of the last forward call (``x @ W + b``, ``conv(x, W) + b``)."""
+        return self._z
+
+    def backward_from_logits(self, grad: RamTensor) -> RamTensor | None:
+        """Backward from dL/d(pre-activation), skipping the activation's derivative (the
+        loss took the logits: softmax + cross-entropy, sigmoid + binary cross-entropy)."""
+        return self._backward(grad, self._linear)
+
+
+__all__ = [
+    "ActivatedOutput",
+    "BuildContext",
+    "Layer",
+    "Shape",
+    "as_batch",
+    "building",
+    "check_units",
+    "has_backward",
+]

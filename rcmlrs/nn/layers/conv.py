@@ -10,6 +10,7 @@ from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.conv import _one, _pair, _positive, _same, conv_output_size
 from rcmlrs.nn import activations as _act
 from rcmlrs.nn.layers.base import (
+    ActivatedOutput,
     Layer,
     Shape,
     as_batch,
@@ -29,7 +30,7 @@ _DEFAULTS = {
 }
 
 
-class _Conv(Layer):
+class _Conv(ActivatedOutput, Layer):
     """What Conv1D and Conv2D share: the weights, forward/backward through
     ``rcmlrs._conv`` and the config. Subclasses set ``_time_major`` and the geometry
     (``_ks``, ``_st`` pairs, ``_hw`` from the built input shape)."""
@@ -143,26 +144,6 @@ class _Conv(Layer):
             self._slope,
             self.compute_input_grad,
         )
-
-    def backward(self, grad: RamTensor) -> RamTensor | None:
-        """From dL/dy (the output's shape): write dW ``(1, kh*kw*C, filters)`` and db
-        ``(1, 1, filters)`` and return dL/dx of the input's shape (None when
-        ``compute_input_grad`` is False)."""
-        return self._backward(grad, self._act)
-
-    @property
-    def output_activation(self) -> str | None:
-        """The layer's canonical activation name ("linear" without one)."""
-        return self.activation
-
-    @property
-    def logits(self) -> RamTensor:
-        """The pre-activation ``conv(x, W) + b`` of the last forward call."""
-        return self._z
-
-    def backward_from_logits(self, grad: RamTensor) -> RamTensor | None:
-        """Backward from dL/d(pre-activation), skipping the activation's derivative."""
-        return self._backward(grad, self._linear)
 
     def get_config(self) -> dict[str, Any]:
         """``filters``, ``kernel_size``, ``strides``, ``padding``, ``activation`` and the

@@ -8,6 +8,7 @@ from rcmlrs import _layers as _L
 from rcmlrs._tensor import RamTensor, ShapeError
 from rcmlrs.nn import activations as _act
 from rcmlrs.nn.layers.base import (
+    ActivatedOutput,
     Layer,
     Shape,
     as_batch,
@@ -27,7 +28,7 @@ _DEFAULTS = {
 }
 
 
-class Dense(Layer):
+class Dense(ActivatedOutput, Layer):
     """Fully connected: ``y = act(x @ W + b)`` with W ``(1, in, units)`` shared by every
     row of the batch (and every time step of a time-major one), b ``(1, 1, units)``.
     Computes with the tensor API's kernels: the output equals ``(x @ W + b).<act>()``
@@ -135,27 +136,6 @@ class Dense(Layer):
             self._slope,
             self.compute_input_grad,
         )
-
-    def backward(self, grad: RamTensor) -> RamTensor | None:
-        """From dL/dy ``(L, batch, units)``: write dW ``(1, in, units)`` and db ``(1, 1, units)``
-        and return dL/dx ``(L, batch, in)`` (None when ``compute_input_grad`` is False)."""
-        return self._backward(grad, self._act)
-
-    @property
-    def output_activation(self) -> str | None:
-        """The layer's canonical activation name ("linear" without one); the loss takes over
-        "softmax" and "sigmoid"."""
-        return self.activation
-
-    @property
-    def logits(self) -> RamTensor:
-        """The pre-activation ``x @ W + b`` of the last forward call."""
-        return self._z
-
-    def backward_from_logits(self, grad: RamTensor) -> RamTensor | None:
-        """Backward from dL/d(pre-activation), skipping the activation's derivative (the
-        loss took the logits: softmax + cross-entropy, sigmoid + binary cross-entropy)."""
-        return self._backward(grad, self._linear)
 
     def get_config(self) -> dict[str, Any]:
         """``units``, ``activation`` and the options that differ from their defaults (``use_bias``,
