@@ -67,4 +67,35 @@ RCML_INLINE uint32_t rcml_as_u32(float f) {
 
 extern int rcml_active_isa; /* read by every dispatching entry point */
 
+/* Scratch for a kernel's workspace (threads.c): one buffer, kept between calls, so the
+ * packed panels of back-to-back products do not pay page faults on every call (a fresh
+ * 3 MB workspace costs its 800 page faults each time). Returns 64-byte aligned memory of
+ * at least nbytes, or NULL when out of memory; give it back with rcml_scratch_release.
+ * A second caller while the buffer is out gets a plain allocation instead. */
+void *rcml_scratch_acquire(size_t nbytes);
+void rcml_scratch_release(void *p);
+
+/* The threads a parallel_for started now would get: the configured count, or 1 inside a
+ * running job (nested calls run inline). Only for sizing work, never for results. */
+int rcml_threads_free(void);
+
+/* A B operand packed once for many products (an RNN's recurrent weights, one product per
+ * time step): rcml_gemm_f32_bpacked(ta, m, n, k, alpha, A, &bp, tb, B, beta, C) gives the
+ * same bits as rcml_gemm_f32(ta, tb, m, n, k, alpha, A, B, beta, C), without repacking B.
+ * init (for products of m rows) returns 0, or -1 (a shape or backend that never reads a
+ * packed B, out of memory): then bp is empty
+ * and the products simply use B. The pack belongs to the backend active at init. */
+typedef struct {
+    const void *kr; /* the kernel table it was packed for */
+    int trans_b;
+    size_t n, k;
+    float *data;
+} rcml_gemm_bpack_t;
+int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n, size_t k,
+                         const float *B);
+void rcml_gemm_bpack_free(rcml_gemm_bpack_t *bp);
+void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *A,
+                           const rcml_gemm_bpack_t *bp, int trans_b, const float *B, float beta,
+                           float *C);
+
 #endif

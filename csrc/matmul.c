@@ -4,26 +4,34 @@
  * Loop nest for one layer (C is m x n row-major; see gemm.h for the kernel's view):
  *
  *   phase 1 (threads over B panels):  pack op(B) into NR-column panels, all of k
+ *                                     (skipped when B is read in place, pre-packed by
+ *                                     rcml_gemm_bpack_init, or packed lazily, below)
  *   phase 2 (threads over C tiles):   for each mt x nt tile of C
  *     for q over k blocks of kc          (k order fixed: q = 0, 1, ...)
  *       pack the tile's rows of op(A)    (MR-row panels, or read A in place when small)
  *       for jc over NCB-column blocks    (a kc x NCB block of packed B stays in L2)
+ *         [lazy: pack this block of B]   (one row of tiles: each B panel has one user)
  *         for ir over MR-row panels      (an MR x kc panel of A stays in L1)
  *           for jr over NR-column panels
  *             micro-kernel: C[ir, jr] = alpha * A_panel . B_panel + (q ? 1 : beta) * C
  *
  * Determinism: every element of C is produced by one micro-kernel call per k block, in
- * block order, with block sizes that depend only on (m, n, k); threads only decide
- * which tile runs where. So the bits are the same for any thread count. Tiles are also
- * chosen from the problem shape alone.
+ * block order, with block sizes that depend only on (m, n, k); the kernel variants (rows
+ * of A read in place or packed, full or half width) all run the same FMA chain per
+ * output. Which tile computes an output never changes its bits, so the tiles follow the
+ * thread count (one big tile on one thread, several per thread otherwise), and threads
+ * only decide which tile runs where: the bits are the same for any thread count.
  *
  * Other paths, each chosen from the shape alone (so still thread-count independent):
  * tiny products go through a direct loop; m == 1 or n == 1 through the matrix x vector
  * kernels (no packing, outputs cut into chunks); a small C with a long k (a convolution's
  * weight gradient) is split along k into segments whose partial products are added in
  * segment order (rcml_gemm_ksplit); an operand whose packed panels would not be reused
- * (A when n <= 32, B when m <= 32) is read in place; a last panel of <= NR/2 columns
+ * (A when n <= 128, B when m <= 32) is read in place; a last panel of <= NR/2 columns
  * uses the half-width kernel (same bits).
+ *
+ * Workspace (packed panels) comes from rcml_scratch_acquire, one buffer kept between
+ * calls: a fresh allocation per product paid its page faults every time.
  *
  * NaN/inf: packing pads with zeros only outside the matrix (padding lanes are never
  * stored), nothing is skipped for being zero, and beta == 0 never reads C.
@@ -225,7 +233,7 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #define RCML_B_DIRECT_MAX ((size_t)1 << 16)
 #endif
 #ifndef RCML_A_DIRECT_N
-#define RCML_A_DIRECT_N 32
+#define RCML_A_DIRECT_N 128
 #endif
 #ifndef RCML_B_DIRECT_M
 #define RCML_B_DIRECT_M 32
@@ -255,13 +263,32 @@ typedef struct {
     size_t mt, nt;  /* tile size (multiples of MR, NR) */
     size_t tiles_m, tiles_n;
     int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
+    int b_lazy;         /* B packed by each tile, one L2 block at a time (no phase 1) */
     size_t np;          /* NR panels in the pass */
     float *bp;          /* packed B */
     size_t bp_layer;    /* floats per layer of packed B (a shared B, sb == 0, has one) */
-    float *ap;          /* A packing slots, one per tile of the current batch */
+    float *ap;          /* packing slots, one per tile of the current batch: A ... */
     size_t ap_slot;
-    size_t t0; /* first tile (within the layer group) of the current batch */
+    size_t bl_slot; /* ... then, when b_lazy, one block of B */
+    size_t t0;      /* first tile (within the layer group) of the current batch */
 } rcml_gemm_job_t;
+
+/* Copy one row of a panel, w floats. The register tiles' widths get constant sizes, which
+ * the compiler turns into a few vector moves: a memcpy call per 32-128 bytes (what the
+ * plain loop became) was 6% of an MLP training step. */
+RCML_INLINE void rcml_copy_row(float *RCML_RESTRICT d, const float *RCML_RESTRICT s, size_t w) {
+    switch (w) {
+    case 6: memcpy(d, s, 6 * sizeof(float)); break;
+    case 8: memcpy(d, s, 8 * sizeof(float)); break;
+    case 12: memcpy(d, s, 12 * sizeof(float)); break;
+    case 16: memcpy(d, s, 16 * sizeof(float)); break;
+    case 32: memcpy(d, s, 32 * sizeof(float)); break;
+    default: {
+        size_t j;
+        for (j = 0; j < w; j++) d[j] = s[j];
+    }
+    }
+}
 
 /* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
  * floats apart; columns at or past the pass end are zeros (the n edge). */
@@ -274,8 +301,8 @@ static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_
         for (p = 0; p < kq; p++) {
             const float *RCML_RESTRICT s = Bl + (k0 + p) * job->ldb + jj;
             float *RCML_RESTRICT dr = d + p * NR;
-            for (j = 0; j < w; j++) dr[j] = s[j];
-            for (; j < NR; j++) dr[j] = 0.0f;
+            rcml_copy_row(dr, s, w);
+            for (j = w; j < NR; j++) dr[j] = 0.0f;
         }
     } else if (w == NR && job->kr->pack_bt) {
         job->kr->pack_bt(Bl + jj * job->ldb + k0, job->ldb, kq, d);
@@ -338,8 +365,7 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
         } else {
             /* stored A is k x m: the MR rows of one p are contiguous */
             for (p = 0; p < kq; p++) {
-                const float *RCML_RESTRICT s = Al + (k0 + p) * job->lda + i0 + ip;
-                for (r = 0; r < h; r++) dp[p * MR + r] = s[r];
+                rcml_copy_row(dp + p * MR, Al + (k0 + p) * job->lda + i0 + ip, h);
             }
         }
         for (r = h; r < MR; r++)
@@ -365,7 +391,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
         const float *Al = job->A + (job->l0 + lr) * job->sa;
         const float *Bl = job->B + (job->l0 + lr) * job->sb;
         float *Cl = job->C + (job->l0 + lr) * m * n + job->j0;
-        float *slot = job->ap + t * job->ap_slot;
+        float *slot = job->ap + t * (job->ap_slot + job->bl_slot);
+        float *bslot = slot + job->ap_slot;
         size_t q, jc, ir, jr;
         for (q = 0; q < job->nkb; q++) {
             const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, k - k0);
@@ -380,6 +407,9 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
             }
             for (jc = c0; jc < c1; jc += ncb) {
                 const size_t jce = RCML_MIN(c1, jc + ncb);
+                if (job->b_lazy)
+                    for (jr = jc; jr < jce; jr += NR)
+                        rcml_pack_b_block(job, Bl, job->j0 + jr, k0, kq, bslot + (jr - jc) * kq);
                 for (ir = i0; ir < i1; ir += MR) {
                     const size_t mr = RCML_MIN(MR, i1 - ir);
                     rcml_gemm_ukr_t ukr = kr->cola;
@@ -401,7 +431,9 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         const size_t nr = RCML_MIN(NR, jce - jr), jp = jr / NR;
                         const float *bpan;
                         size_t ldb = NR;
-                        if (job->b_pack) {
+                        if (job->b_lazy) {
+                            bpan = bslot + (jr - jc) * kq;
+                        } else if (job->b_pack) {
                             bpan = rcml_bp_at(job, lr, q, jp);
                         } else if (nr < NR) {
                             bpan = rcml_bp_at(job, lr, q, 0);
@@ -426,16 +458,24 @@ static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
     for (i = 0; i < count; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
 }
 
-/* Tile sizes from the shape alone (never from the thread count). */
+/* Tile sizes. The bits of an output depend only on the k blocking (kc, from the shape),
+ * never on which tile computes it, so tiles may follow the thread count: one thread takes
+ * the biggest tiles (each L2 block of B then serves every row up to RCML_MT_MAX), several
+ * threads at least RCML_TILES_WANT tiles per thread pair so they balance on a shared
+ * machine. A single row of tiles is preferred (columns split first): B then needs no
+ * up-front packing pass, each tile packs its own columns block by block into L2. */
 static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR, size_t NR,
-                              size_t *mt, size_t *nt) {
+                              int threads, size_t *mt, size_t *nt) {
     size_t tm = RCML_CEIL_DIV(m, RCML_MT_MAX), tn = RCML_CEIL_DIV(nj, RCML_NT_MAX);
+    const size_t want = threads <= 1 ? 1 : (size_t)threads * RCML_TILES_WANT / 2;
     for (;;) {
         const size_t rows = RCML_CEIL_DIV(m, tm), cols = RCML_CEIL_DIV(nj, tn);
-        if (layers * tm * tn >= RCML_TILES_WANT) break;
+        if (layers * tm * tn >= want) break;
         if ((double)rows * cols * k < 2.0 * RCML_TILE_MIN_WORK) break; /* no overflow */
-        if (rows >= 4 * MR) {
-            tm++; /* prefer splitting rows: each tile then packs its A rows once */
+        if (tm == 1 && cols >= 4 * NR) {
+            tn++;
+        } else if (rows >= 4 * MR) {
+            tm++;
         } else if (cols >= 4 * NR) {
             tn++;
         } else if (rows >= 2 * MR) {
@@ -452,7 +492,8 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
  * untransposed A, m for a whole transposed one), likewise ldb for B; C is m x n dense. */
 static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
                           size_t n, size_t k, float alpha, const float *A, size_t sa, size_t lda,
-                          const float *B, size_t sb, size_t ldb, float beta, float *C) {
+                          const float *B, size_t sb, size_t ldb, float beta, float *C, int threads,
+                          const float *bpre) {
     const size_t MR = kr->mr, NR = kr->nr;
     float stackbuf[RCML_WS_STACK + 16];
     rcml_gemm_job_t job;
@@ -489,7 +530,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     for (j0 = 0; j0 < n; j0 += pass) {
         const size_t nj = RCML_MIN(pass, n - j0);
         size_t mt, nt;
-        rcml_choose_tiles(layers, m, nj, k, MR, NR, &mt, &nt);
+        rcml_choose_tiles(layers, m, nj, k, MR, NR, threads, &mt, &nt);
         job.j0 = j0;
         job.nj = nj;
         job.np = RCML_CEIL_DIV(nj, NR);
@@ -497,11 +538,18 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         job.nt = nt;
         job.tiles_m = RCML_CEIL_DIV(m, mt);
         job.tiles_n = RCML_CEIL_DIV(nj, nt);
-        const size_t npk = job.b_pack ? job.np : ((nj % NR) ? 1 : 0);
+        /* one row of tiles: every B panel has one user, so each tile packs its own,
+         * block by block, while the block is hot (a shared B of a batch is still packed
+         * once for all layers) */
+        job.b_lazy = job.b_pack && job.tiles_m == 1 && (sb || layers == 1) && !bpre;
+        if (bpre) job.b_pack = 1; /* packed by rcml_gemm_bpack_init: one pass, one layer */
+        const size_t npk = job.b_lazy ? 0 : job.b_pack ? job.np : ((nj % NR) ? 1 : 0);
         job.bp_layer = k * npk * NR;
         /* A slots: a tile's packed rows, or just its partial last panel (only when m is
          * not a multiple of MR), or nothing at all */
         job.ap_slot = job.a_pack ? mt * job.kc : (m % MR ? MR * job.kc : 0);
+        job.bl_slot = job.b_lazy ? job.kc * RCML_MIN(nt, RCML_MAX(NR, RCML_NCB / NR * NR)) : 0;
+        const size_t slot = job.ap_slot + job.bl_slot;
         const size_t tpl = job.tiles_m * job.tiles_n;
         /* layers per group: their packed B fits the workspace cap (a shared B is packed
          * once for all); tiles per batch: their A slots fit it too (a tall A is not
@@ -509,13 +557,12 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         size_t g = layers;
         if (sb && job.bp_layer > 0 && g > RCML_WS_CAP / job.bp_layer)
             g = RCML_MAX(1, RCML_WS_CAP / job.bp_layer);
-        const size_t batch =
-            job.ap_slot ? RCML_MIN(g * tpl, RCML_MAX(1, RCML_WS_CAP / job.ap_slot)) : g * tpl;
-        const size_t ws = (sb ? g : 1) * job.bp_layer + batch * job.ap_slot;
+        const size_t batch = slot ? RCML_MIN(g * tpl, RCML_MAX(1, RCML_WS_CAP / slot)) : g * tpl;
+        const size_t ws = (bpre ? 0 : (sb ? g : 1) * job.bp_layer) + batch * slot;
         /* small products (the common layer sizes of little networks) use a stack buffer:
          * malloc + free is a visible share of a 16 x 16 product */
         float *w = ws <= RCML_WS_STACK ? (float *)(((uintptr_t)stackbuf + 63) & ~(uintptr_t)63)
-                                       : (float *)rcml_alloc_aligned(ws * sizeof(float));
+                                       : (float *)rcml_scratch_acquire(ws * sizeof(float));
         if (!w) {
             /* out of memory: the reference loop needs no workspace */
             for (l = 0; l < layers; l++) {
@@ -534,14 +581,14 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
             }
             continue;
         }
-        job.bp = w;
-        job.ap = w + (sb ? g : 1) * job.bp_layer;
+        job.bp = bpre ? (float *)bpre : w; /* a pre-packed B is only read */
+        job.ap = bpre ? w : w + (sb ? g : 1) * job.bp_layer;
         for (l = 0; l < layers; l += g) {
             const size_t nl = RCML_MIN(g, layers - l);
             job.l0 = l;
             job.nl = nl;
             /* phase 1: pack B (a shared B only once, with the first group) */
-            if (npk && (sb || l == 0)) {
+            if (npk && (sb || l == 0) && !bpre) {
                 const size_t units = (sb ? nl : 1) * npk;
                 const size_t unit_floats = k * NR;
                 size_t grain = RCML_MAX(1, ((size_t)1 << 16) / (unit_floats + 1));
@@ -557,7 +604,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                                   &job);
             }
         }
-        if (ws > RCML_WS_STACK) rcml_free_aligned(w);
+        if (ws > RCML_WS_STACK) rcml_scratch_release(w);
     }
 }
 
@@ -679,7 +726,7 @@ static void rcml_ksplit_seg(void *ctx, size_t b, size_t e) {
         const float *As = j->A + (j->ta ? k0 * j->m : k0);
         const float *Bs = j->B + (j->tb ? k0 : k0 * j->n);
         rcml_gemm_run(j->kr, 1, j->ta, j->tb, j->m, j->n, kq, 1.0f, As, 0, j->ta ? j->m : j->k, Bs,
-                      0, j->tb ? j->k : j->n, 0.0f, j->P + s * j->m * j->n);
+                      0, j->tb ? j->k : j->n, 0.0f, j->P + s * j->m * j->n, 1, NULL);
     }
 }
 
@@ -714,7 +761,8 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     j.C = C;
     j.P = (float *)rcml_alloc_aligned(j.S * m * n * sizeof(float));
     if (!j.P) { /* out of memory: the unsplit product needs less */
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, ta ? m : k, B, 0, tb ? k : n, beta, C);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, ta ? m : k, B, 0, tb ? k : n, beta, C,
+                      rcml_threads_free(), NULL);
         return;
     }
     rcml_parallel_for(j.S, 1, rcml_ksplit_seg, &j);
@@ -723,6 +771,16 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
 }
 
 /* ------------------------------------------------------------------ entry points */
+/* Which path a product takes, from the shape alone (each path has its own summation order,
+ * so a product must always take the same one). */
+enum { RCML_ROUTE_TINY, RCML_ROUTE_GEMV, RCML_ROUTE_KSPLIT, RCML_ROUTE_PACKED };
+static int rcml_gemm_route(size_t layers, size_t m, size_t n, size_t k) {
+    if (m * n <= RCML_TINY_MN_MAX && k <= RCML_TINY_WORK / (m * n)) return RCML_ROUTE_TINY;
+    if (m == 1 || n == 1) return RCML_ROUTE_GEMV;
+    if (layers == 1 && rcml_ksplit_count(m, n, k) > 1) return RCML_ROUTE_KSPLIT;
+    return RCML_ROUTE_PACKED;
+}
+
 void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            float alpha, const float *A, size_t stride_a, const float *B,
                            size_t stride_b, float beta, float *C) {
@@ -740,27 +798,85 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
                              beta, C + l * m * n);
         return;
     }
-    if (m * n <= RCML_TINY_MN_MAX && k <= RCML_TINY_WORK / (m * n)) {
+    switch (rcml_gemm_route(layers, m, n, k)) {
+    case RCML_ROUTE_TINY:
         /* overhead-bound: no packing, no threads */
         for (l = 0; l < layers; l++)
             kr->tiny(trans_a, trans_b, m, n, k, alpha, A + l * stride_a, B + l * stride_b, beta,
                      C + l * m * n);
         return;
-    }
-    if (m == 1 || n == 1) {
+    case RCML_ROUTE_GEMV:
         rcml_gemv_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a, B,
                       stride_b, beta, C);
         return;
-    }
-    if (layers == 1 && rcml_ksplit_count(m, n, k) > 1) {
+    case RCML_ROUTE_KSPLIT:
         rcml_gemm_ksplit(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C);
         return;
+    default:
+        rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a,
+                      trans_a ? m : k, B, stride_b, trans_b ? k : n, beta, C, rcml_threads_free(),
+                      NULL);
     }
-    rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a,
-                  trans_a ? m : k, B, stride_b, trans_b ? k : n, beta, C);
 }
 
 void rcml_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                    const float *A, const float *B, float beta, float *C) {
     rcml_gemm_batched_f32(1, trans_a, trans_b, m, n, k, alpha, A, 0, B, 0, beta, C);
+}
+
+/* ------------------------------------------------------------- pre-packed B */
+int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n, size_t k,
+                         const float *B) {
+    const rcml_gemm_kernels_t *kr = rcml_gemm_kernels();
+    rcml_gemm_job_t job;
+    size_t NR;
+    memset(bp, 0, sizeof(*bp));
+    if (!kr || m == 0 || n == 0 || k == 0 || rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED)
+        return -1; /* such products never read a packed B */
+    NR = kr->nr;
+    memset(&job, 0, sizeof(job));
+    job.kr = kr;
+    job.tb = trans_b != 0;
+    job.k = k;
+    job.B = B;
+    job.ldb = trans_b ? k : n;
+    job.nkb = RCML_CEIL_DIV(k, RCML_KC_MAX); /* the blocking rcml_gemm_run uses */
+    job.kc = RCML_CEIL_DIV(k, job.nkb);
+    job.nj = n;
+    job.np = RCML_CEIL_DIV(n, NR);
+    job.b_pack = 1;
+    /* one column pass only (what rcml_gemm_run does below the workspace cap) */
+    if (k * job.np * NR > RCML_WS_CAP / 2) return -1;
+    job.bp = (float *)rcml_alloc_aligned(k * job.np * NR * sizeof(float));
+    if (!job.bp) return -1;
+    rcml_parallel_for(job.np, RCML_MAX(1, ((size_t)1 << 16) / (k * NR + 1)), rcml_pack_b_chunk,
+                      &job);
+    bp->kr = kr;
+    bp->trans_b = job.tb;
+    bp->n = n;
+    bp->k = k;
+    bp->data = job.bp;
+    return 0;
+}
+
+void rcml_gemm_bpack_free(rcml_gemm_bpack_t *bp) {
+    if (bp->data) rcml_free_aligned(bp->data);
+    memset(bp, 0, sizeof(*bp));
+}
+
+void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *A,
+                           const rcml_gemm_bpack_t *bp, int trans_b, const float *B, float beta,
+                           float *C) {
+    const rcml_gemm_kernels_t *kr = rcml_gemm_kernels();
+    /* the packed copy serves only the path and kernels it was packed for; anything else
+     * (another backend, a shape that takes another path) multiplies B itself, with the
+     * same bits as without a pack */
+    if (!bp || !bp->data || bp->kr != kr || bp->n != n || bp->k != k ||
+        bp->trans_b != (trans_b != 0) || m == 0 ||
+        rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED) {
+        rcml_gemm_f32(trans_a, trans_b, m, n, k, alpha, A, B, beta, C);
+        return;
+    }
+    rcml_gemm_run(kr, 1, trans_a != 0, trans_b != 0, m, n, k, alpha, A, 0, trans_a ? m : k, B, 0,
+                  trans_b ? k : n, beta, C, rcml_threads_free(), bp->data);
 }

@@ -12,18 +12,28 @@
 /* C = beta C + op(A) @ B (A stored k x m when ta) */
 #define RNN_GEMM(ta, m, n, k, A, B, beta, C)                                                       \
     rcml_gemm_f32((ta), 0, (m), (n), (k), 1.0f, (A), (B), (beta), (C))
+/* The recurrent product of every step multiplies by the same weights W (k x n): they are
+ * packed once per sequence (pk, from RNN_PACK) instead of once per step, same bits. */
+#define RNN_PACK(pk, T, m, n, k, W)                                                                \
+    if ((T) < 3 || rcml_gemm_bpack_init(&(pk), (m), 0, (n), (k), (W)) != 0)                        \
+    memset(&(pk), 0, sizeof(pk))
+#define RNN_STEP_GEMM(pk, m, n, k, A, W, beta, C)                                                  \
+    rcml_gemm_f32_bpacked(0, (m), (n), (k), 1.0f, (A), &(pk), 0, (W), (beta), (C))
 
 static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                                   const float *Wx, const float *Wh, const float *b, float *Hs) {
     size_t t;
     const size_t BH = B * H;
+    rcml_gemm_bpack_t pk;
     /* all input projections at once, then the recurrence one step at a time */
     RNN_GEMM(0, T * B, H, I, X, Wx, 0.0f, Hs);
+    RNN_PACK(pk, T, B, H, H, Wh);
     for (t = 0; t < T; t++) {
         float *h = Hs + t * BH;
-        if (t > 0) RNN_GEMM(0, B, H, H, h - BH, Wh, 1.0f, h);
+        if (t > 0) RNN_STEP_GEMM(pk, B, H, H, h - BH, Wh, 1.0f, h);
         RCML_SFX(bias_act)(act, 0.0f, B, H, b, h, h);
     }
+    rcml_gemm_bpack_free(&pk);
 }
 
 /* dHs: in dL/dh_t from the outputs, out dL/dz_t (z the pre-activation) for every step */
@@ -32,11 +42,14 @@ static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t
                                    float *dWx, float *dWh, float *dX) {
     size_t t;
     const size_t BH = B * H;
+    rcml_gemm_bpack_t pk;
+    RNN_PACK(pk, T, B, H, H, WhT);
     for (t = T; t-- > 0;) {
         float *dz = dHs + t * BH;
         RCML_SFX(layer_backward)(act, 0.0f, B, H, NULL, Hs + t * BH, dz, dz);
-        if (t > 0) RNN_GEMM(0, B, H, H, dz, WhT, 1.0f, dz - BH);
+        if (t > 0) RNN_STEP_GEMM(pk, B, H, H, dz, WhT, 1.0f, dz - BH);
     }
+    rcml_gemm_bpack_free(&pk);
     if (T > 1)
         RNN_GEMM(1, H, H, (T - 1) * B, Hs, dHs + BH, 0.0f, dWh);
     else
@@ -94,19 +107,22 @@ static void RCML_SFX(lstm_forward)(size_t T, size_t B, size_t I, size_t H, const
     size_t t;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
     rcml_lstm_step_t st;
+    rcml_gemm_bpack_t pk;
     memset(&st, 0, sizeof(st));
     st.H = H;
     st.b = b;
     RNN_GEMM(0, T * B, H4, I, X, W, 0.0f, G);
+    RNN_PACK(pk, T, B, H4, H, U);
     for (t = 0; t < T; t++) {
         float *g = G + t * BG;
-        if (t > 0) RNN_GEMM(0, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
+        if (t > 0) RNN_STEP_GEMM(pk, B, H4, H, Hs + (t - 1) * BH, U, 1.0f, g);
         st.g = g;
         st.cp = t > 0 ? Cs + (t - 1) * BH : NULL;
         st.c = Cs + t * BH;
         st.h = Hs + t * BH;
         rcml_parallel_for(B, RCML_LSTM_GRAIN(H), RCML_SFX(lstm_cell_rows), &st);
     }
+    rcml_gemm_bpack_free(&pk);
 }
 
 /* Gate gradients of one row at one step; dc (in: from step t+1, out: to step t-1). */
@@ -150,10 +166,12 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
     size_t t;
     const size_t H4 = 4 * H, BH = B * H, BG = B * H4;
     rcml_lstm_step_t st;
+    rcml_gemm_bpack_t pk;
     memset(&st, 0, sizeof(st));
     st.H = H;
     st.dc = dc;
     memset(dc, 0, BH * sizeof(float));
+    RNN_PACK(pk, T, B, H, H4, UT);
     for (t = T; t-- > 0;) {
         st.G = G + t * BG;
         st.c = (float *)(Cs + t * BH); /* read only here */
@@ -161,8 +179,9 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
         st.dh = dHs + t * BH;
         st.dg = dG + t * BG;
         rcml_parallel_for(B, RCML_LSTM_GRAIN(H), RCML_SFX(lstm_cell_backward_rows), &st);
-        if (t > 0) RNN_GEMM(0, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
+        if (t > 0) RNN_STEP_GEMM(pk, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
+    rcml_gemm_bpack_free(&pk);
     if (T > 1)
         RNN_GEMM(1, H, H4, (T - 1) * B, Hs, dG + BG, 0.0f, dU);
     else
@@ -170,8 +189,6 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
     RNN_GEMM(1, I, H4, T * B, X, dG, 0.0f, dW);
     if (dX) RNN_GEMM(0, T * B, I, H4, dG, WT, 0.0f, dX);
 }
-
-#undef RNN_GEMM
 
 /* ------------------------------------------------------------------ GRU
  * torch.nn.GRU's equations (Keras reset_after=True), gate blocks [z | r | h] of H columns:
@@ -206,17 +223,20 @@ static void RCML_SFX(gru_forward)(size_t T, size_t B, size_t I, size_t H, const 
                                   float *Gh, float *Hs) {
     size_t t, r;
     const size_t H3 = 3 * H, BH = B * H, BG = B * H3;
-    rcml_gemm_f32(0, 0, T * B, H3, I, 1.0f, X, W, 0.0f, G);
+    rcml_gemm_bpack_t pk;
+    RNN_GEMM(0, T * B, H3, I, X, W, 0.0f, G);
+    RNN_PACK(pk, T, B, H3, H, U);
     for (t = 0; t < T; t++) {
         float *gh = Gh + t * BG;
         if (t > 0)
-            rcml_gemm_f32(0, 0, B, H3, H, 1.0f, Hs + (t - 1) * BH, U, 0.0f, gh);
+            RNN_STEP_GEMM(pk, B, H3, H, Hs + (t - 1) * BH, U, 0.0f, gh);
         else
             memset(gh, 0, BG * sizeof(float));
         for (r = 0; r < B; r++)
             RCML_SFX(gru_cell)(H, b, b + H3, G + t * BG + r * H3, gh + r * H3,
                                t > 0 ? Hs + (t - 1) * BH + r * H : NULL, Hs + t * BH + r * H);
     }
+    rcml_gemm_bpack_free(&pk);
 }
 
 /* Gate gradients of one row at one step from dh = dL/dh_t: dgx (3H) gets dL/d(input
@@ -253,6 +273,8 @@ static void RCML_SFX(gru_backward)(size_t T, size_t B, size_t I, size_t H, const
                                    float *dGh, float *dW, float *dU, float *dX) {
     size_t t, r;
     const size_t H3 = 3 * H, BH = B * H, BG = B * H3;
+    rcml_gemm_bpack_t pk;
+    RNN_PACK(pk, T, B, H, H3, UT);
     for (t = T; t-- > 0;) {
         for (r = 0; r < B; r++)
             RCML_SFX(gru_cell_backward)(H, G + t * BG + r * H3, Gh + t * BG + r * H3,
@@ -260,15 +282,20 @@ static void RCML_SFX(gru_backward)(size_t T, size_t B, size_t I, size_t H, const
                                         dHs + t * BH + r * H, dGx + t * BG + r * H3,
                                         dGh + t * BG + r * H3,
                                         t > 0 ? dHs + (t - 1) * BH + r * H : NULL);
-        if (t > 0) rcml_gemm_f32(0, 0, B, H, H3, 1.0f, dGh + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
+        if (t > 0) RNN_STEP_GEMM(pk, B, H, H3, dGh + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
+    rcml_gemm_bpack_free(&pk);
     if (T > 1)
-        rcml_gemm_f32(1, 0, H, H3, (T - 1) * B, 1.0f, Hs, dGh + BG, 0.0f, dU);
+        RNN_GEMM(1, H, H3, (T - 1) * B, Hs, dGh + BG, 0.0f, dU);
     else
         memset(dU, 0, H * H3 * sizeof(float));
-    rcml_gemm_f32(1, 0, I, H3, T * B, 1.0f, X, dGx, 0.0f, dW);
-    if (dX) rcml_gemm_f32(0, 0, T * B, I, H3, 1.0f, dGx, WT, 0.0f, dX);
+    RNN_GEMM(1, I, H3, T * B, X, dGx, 0.0f, dW);
+    if (dX) RNN_GEMM(0, T * B, I, H3, dGx, WT, 0.0f, dX);
 }
+
+#undef RNN_GEMM
+#undef RNN_PACK
+#undef RNN_STEP_GEMM
 
 /* one member per line, so each family appends its own */
 /* clang-format off */

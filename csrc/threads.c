@@ -139,6 +139,15 @@ static struct {
 
 static void rcml_pool_init(void);
 
+/* --------------------------------------------------------------- scratch cache */
+/* Buffers above this size are not kept (a giant product should not pin its workspace). */
+#define RCML_SCRATCH_KEEP ((size_t)32 << 20)
+static struct {
+    void *buf;
+    size_t size;
+    int out; /* the buffer is lent */
+} scratch;
+
 /* take the next chunk; returns 0 when none is left. Caller holds the mutex. */
 static int rcml_take(size_t *b, size_t *e) {
     if (pool.next >= pool.n) return 0;
@@ -196,6 +205,7 @@ static void rcml_atfork_child(void) {
     pool.initialised = 0;
     pool.nworkers = 0;
     pool.busy = 0;
+    scratch.out = 0; /* no other thread survives to give it back */
     rcml_pool_init();
 }
 #endif
@@ -247,6 +257,56 @@ void rcml_set_num_threads(int n) {
 }
 
 int rcml_get_num_threads(void) { return pool.nthreads < 1 ? 1 : pool.nthreads; }
+
+int rcml_threads_free(void) {
+    /* a job is running: a parallel_for now would run inline (a hint, read unlocked) */
+    if (pool.initialised && rcml_peek_int(pool.busy)) return 1;
+    return rcml_get_num_threads();
+}
+
+void *rcml_scratch_acquire(size_t nbytes) {
+    void *p = NULL, *old = NULL;
+    int token = 0; /* this caller holds the cache (and may replace its buffer) */
+    if (nbytes == 0) nbytes = 64;
+    if (nbytes > RCML_SCRATCH_KEEP) return rcml_alloc_aligned(nbytes);
+    rcml_pool_init();
+    rcml_lock(&pool.m);
+    if (!scratch.out) {
+        scratch.out = token = 1;
+        if (scratch.size >= nbytes) {
+            p = scratch.buf;
+        } else {
+            old = scratch.buf; /* too small: replaced below */
+            scratch.buf = NULL;
+            scratch.size = 0;
+        }
+    }
+    rcml_unlock(&pool.m);
+    if (p) return p;
+    if (old) rcml_free_aligned(old);
+    p = rcml_alloc_aligned(nbytes);
+    if (token) {
+        rcml_lock(&pool.m);
+        if (p) {
+            scratch.buf = p;
+            scratch.size = nbytes;
+        } else {
+            scratch.out = 0;
+        }
+        rcml_unlock(&pool.m);
+    }
+    return p;
+}
+
+void rcml_scratch_release(void *p) {
+    int mine;
+    if (!p) return;
+    rcml_lock(&pool.m);
+    mine = p == scratch.buf;
+    if (mine) scratch.out = 0;
+    rcml_unlock(&pool.m);
+    if (!mine) rcml_free_aligned(p);
+}
 
 void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx) {
     size_t b;

@@ -170,6 +170,51 @@ def concat(tensors, axis=0):
     return out
 
 
+cdef extern from "internal.h" nogil:
+    ctypedef struct rcml_gemm_bpack_t:
+        pass
+    int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n, size_t k,
+                             const float *B)
+    void rcml_gemm_bpack_free(rcml_gemm_bpack_t *bp)
+    void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alpha,
+                               const float *A, const rcml_gemm_bpack_t *bp, int trans_b,
+                               const float *B, float beta, float *C)
+
+
+def _gemm_prepacked_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
+                         transpose_a=False, transpose_b=False):
+    """Private test hook: ``_gemm_into`` for 2-D operands through the pre-packed B path
+    (``rcml_gemm_bpack_init`` + ``rcml_gemm_f32_bpacked``, what the recurrent layers' time
+    loops use). Returns True when B was packed (False: the shape or backend never reads
+    a packed B, and the plain product was used); ``out`` gets the same bits either way.
+    """
+    cdef bint ta = bool(transpose_a), tb = bool(transpose_b)
+    cdef float fa = _to_float(alpha, "_gemm_prepacked_into")
+    cdef float fb = _to_float(beta, "_gemm_prepacked_into")
+    if a.L != 1 or b.L != 1 or out.L != 1:
+        raise ShapeError("_gemm_prepacked_into: 2-D operands only")
+    cdef size_t m = a.C if ta else a.R
+    cdef size_t k = a.R if ta else a.C
+    cdef size_t n = b.R if tb else b.C
+    if (b.C if tb else b.R) != <Py_ssize_t>k:
+        raise ShapeError(f"_gemm_prepacked_into: inner dims differ: {a.shape} @ {b.shape}")
+    if out.R != <Py_ssize_t>m or out.C != <Py_ssize_t>n:
+        raise ShapeError(f"_gemm_prepacked_into: out has shape {out.shape}, not {(m, n)}")
+    cdef RamTensor src
+    for src in (a, b):
+        if out.n and src.n and out.data < src.data + src.n and src.data < out.data + out.n:
+            raise ValueError("_gemm_prepacked_into: out must not share memory with a or b")
+    cdef rcml_gemm_bpack_t bp
+    cdef int packed = 0
+    if out.n == 0:
+        return False
+    with nogil:
+        packed = rcml_gemm_bpack_init(&bp, m, tb, n, k, b.data) == 0
+        rcml_gemm_f32_bpacked(ta, m, n, k, fa, a.data, &bp, tb, b.data, fb, out.data)
+        rcml_gemm_bpack_free(&bp)
+    return bool(packed)
+
+
 def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
                transpose_a=False, transpose_b=False):
     """Private hook on the C entry point rcml_gemm_batched_f32, in place:

@@ -27,7 +27,10 @@ U = 2.0**-24
 GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
-SHAPES = GEMV + EDGES + KSPLIT
+# tiles: one row of tiles with B packed per tile (m <= 480), several row tiles sharing one
+# packed B (m > 480), several k blocks, ragged edges; tiles follow the thread count
+TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024)]
+SHAPES = GEMV + EDGES + KSPLIT + TILED
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
 
@@ -115,6 +118,40 @@ def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
                 rc.set_num_threads(threads)
                 got = _gemm(a, b, ta, tb, 0.75, 0.25, c)
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
+
+
+def _packed_path(m, k, n):
+    """matmul.c's route: not tiny, not matrix x vector, not split along k."""
+    tiny = m * n <= 4096 and k <= 1024 // (m * n)
+    ksplit = m * n <= 1 << 16 and k >= 2048 and m * n * k >= 1 << 22
+    return not (tiny or m == 1 or n == 1 or ksplit)
+
+
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
+def test_prepacked_b_gives_the_plain_products_bits(name, restore):
+    # the recurrent layers pack their weights once per sequence (rcml_gemm_bpack_init):
+    # every later product must equal the unpacked one bit for bit, at any thread count;
+    # shapes on other paths (tiny, GEMV, k-split) fall back to the plain product
+    _runtime.set_backend(name)
+    rng = np.random.default_rng(8)
+    cases = [(64, 256, 1024), (40, 48, 192), (9, 300, 70), (600, 40, 100), (33, 700, 650)]
+    cases += [(2, 3, 4), (1, 64, 300), (20, 4096, 52)]
+    for m, k, n in cases:
+        for ta, tb in TRANS:
+            a, b = _operands(rng, m, k, n, ta, tb)
+            c = rng.standard_normal((m, n)).astype(np.float32)
+            want = _gemm(a, b, ta, tb, 0.5, 1.0, c)
+            for threads in (1, 2):
+                rc.set_num_threads(threads)
+                out = rc.from_numpy(c.copy())
+                packed = _tensor._gemm_prepacked_into(
+                    out, rc.from_numpy(a), rc.from_numpy(b), 0.5, 1.0, ta, tb
+                )
+                assert packed == _packed_path(m, k, n), (m, k, n)
+                got = out.numpy().reshape(m, n)
+                np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
+    with pytest.raises(rc.ShapeError, match="inner dims"):
+        _tensor._gemm_prepacked_into(rc.zeros((2, 2)), rc.zeros((2, 3)), rc.zeros((2, 2)))
 
 
 def test_ksplit_matches_float64_tightly_enough_on_long_k(restore):
