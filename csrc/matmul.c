@@ -260,8 +260,9 @@ typedef struct {
     size_t l0, nl;  /* layers of this group */
     size_t j0, nj;  /* columns of this pass */
     size_t kc, nkb; /* k block size and count */
-    size_t mt, nt;  /* tile size (multiples of MR, NR) */
+    size_t mt, nt;  /* largest tile (multiples of MR, NR), for the slot sizes */
     size_t tiles_m, tiles_n;
+    size_t pm; /* MR panels of rows; tile ti holds panels [ti*pm/tiles_m, (ti+1)*pm/tiles_m) */
     int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
     int b_lazy;         /* B packed by each tile, one L2 block at a time (no phase 1) */
     size_t np;          /* NR panels in the pass */
@@ -386,8 +387,11 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
         const size_t tile = job->t0 + t; /* t indexes the batch, and its A slot */
         const size_t lr = tile / per_layer, ti = (tile % per_layer) / job->tiles_n,
                      tj = tile % job->tiles_n;
-        const size_t i0 = ti * job->mt, i1 = RCML_MIN(m, i0 + job->mt);
-        const size_t c0 = tj * job->nt, c1 = RCML_MIN(job->nj, c0 + job->nt);
+        /* balanced tiles: panel counts differ by at most one */
+        const size_t i0 = ti * job->pm / job->tiles_m * MR;
+        const size_t i1 = RCML_MIN(m, (ti + 1) * job->pm / job->tiles_m * MR);
+        const size_t c0 = tj * job->np / job->tiles_n * NR;
+        const size_t c1 = RCML_MIN(job->nj, (tj + 1) * job->np / job->tiles_n * NR);
         const float *Al = job->A + (job->l0 + lr) * job->sa;
         const float *Bl = job->B + (job->l0 + lr) * job->sb;
         float *Cl = job->C + (job->l0 + lr) * m * n + job->j0;
@@ -458,34 +462,47 @@ static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
     for (i = 0; i < count; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
 }
 
-/* Tile sizes. The bits of an output depend only on the k blocking (kc, from the shape),
- * never on which tile computes it, so tiles may follow the thread count: one thread takes
- * the biggest tiles (each L2 block of B then serves every row up to RCML_MT_MAX), several
- * threads at least RCML_TILES_WANT tiles per thread pair so they balance on a shared
- * machine. A single row of tiles is preferred (columns split first): B then needs no
- * up-front packing pass, each tile packs its own columns block by block into L2. */
+/* Tile counts. The bits of an output depend only on the k blocking (kc, from the shape),
+ * never on which tile computes it, so tiles may follow the thread count. One thread takes
+ * the biggest tiles (each L2 block of B then serves every row up to RCML_MT_MAX). Several
+ * threads get between one and RCML_TILES_WANT / 2 tiles each (a whole number, so they
+ * finish together; more tiles let a thread that was slowed by another process hand work
+ * over), each of at least RCML_TILE_MIN_WORK multiply-adds, cut along MR/NR panel
+ * boundaries with panel counts that differ by at most one. Among those the choice
+ * minimises a simple cost per thread: the tile's multiply-adds plus ~16 per element of A
+ * or B it loads (packing and cache traffic: squarish tiles load least), an A read in place
+ * costing a quarter, times the rounds of tiles a thread runs, with a small premium on few
+ * tiles per thread (no room to rebalance). */
+#define RCML_LOAD_COST 16.0
 static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR, size_t NR,
-                              int threads, size_t *mt, size_t *nt) {
-    size_t tm = RCML_CEIL_DIV(m, RCML_MT_MAX), tn = RCML_CEIL_DIV(nj, RCML_NT_MAX);
-    const size_t want = threads <= 1 ? 1 : (size_t)threads * RCML_TILES_WANT / 2;
-    for (;;) {
-        const size_t rows = RCML_CEIL_DIV(m, tm), cols = RCML_CEIL_DIV(nj, tn);
-        if (layers * tm * tn >= want) break;
-        if ((double)rows * cols * k < 2.0 * RCML_TILE_MIN_WORK) break; /* no overflow */
-        if (tm == 1 && cols >= 4 * NR) {
-            tn++;
-        } else if (rows >= 4 * MR) {
-            tm++;
-        } else if (cols >= 4 * NR) {
-            tn++;
-        } else if (rows >= 2 * MR) {
-            tm++;
-        } else {
-            break;
+                              int threads, int a_packed, size_t *tiles_m, size_t *tiles_n) {
+    const size_t pm = RCML_CEIL_DIV(m, MR), pn = RCML_CEIL_DIV(nj, NR);
+    const size_t tm0 = RCML_CEIL_DIV(m, RCML_MT_MAX), tn0 = RCML_CEIL_DIV(nj, RCML_NT_MAX);
+    const size_t T = threads > 1 ? (size_t)threads : 1;
+    const double work = (double)layers * m * nj * k; /* multiply-adds */
+    size_t tm, tn;
+    double best = -1.0;
+    *tiles_m = RCML_MIN(tm0, pm);
+    *tiles_n = RCML_MIN(tn0, pn);
+    if (T == 1 || work < 2.0 * RCML_TILE_MIN_WORK) return;
+    for (tm = tm0; tm <= pm && tm <= 64; tm++) {
+        for (tn = tn0; tn <= pn && tn <= 64; tn++) {
+            const size_t tiles = layers * tm * tn;
+            const double mt = (double)(RCML_CEIL_DIV(pm, tm) * MR);
+            const double nt = (double)(RCML_CEIL_DIV(pn, tn) * NR);
+            double cost;
+            if (tiles % T || tiles > T * (RCML_TILES_WANT / 2)) continue;
+            if (tiles > T && mt * nt * (double)k < (double)RCML_TILE_MIN_WORK) continue;
+            cost = (double)(tiles / T) * (double)k *
+                   (mt * nt + RCML_LOAD_COST * ((a_packed ? 1.0 : 0.25) * mt + nt));
+            cost *= 1.0 + 0.25 * (double)T / (double)tiles;
+            if (best < 0.0 || cost < best) {
+                best = cost;
+                *tiles_m = tm;
+                *tiles_n = tn;
+            }
         }
     }
-    *mt = RCML_CEIL_DIV(RCML_CEIL_DIV(m, tm), MR) * MR;
-    *nt = RCML_CEIL_DIV(RCML_CEIL_DIV(nj, tn), NR) * NR;
 }
 
 /* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
@@ -529,15 +546,18 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     if (k * pass > RCML_WS_CAP / 2) pass = RCML_MAX(NR, RCML_WS_CAP / 2 / k / NR * NR);
     for (j0 = 0; j0 < n; j0 += pass) {
         const size_t nj = RCML_MIN(pass, n - j0);
-        size_t mt, nt;
-        rcml_choose_tiles(layers, m, nj, k, MR, NR, threads, &mt, &nt);
+        size_t tiles_m, tiles_n;
+        rcml_choose_tiles(layers, m, nj, k, MR, NR, threads, job.a_pack, &tiles_m, &tiles_n);
         job.j0 = j0;
         job.nj = nj;
         job.np = RCML_CEIL_DIV(nj, NR);
+        job.tiles_m = tiles_m;
+        job.tiles_n = tiles_n;
+        job.pm = RCML_CEIL_DIV(m, MR);
+        const size_t mt = RCML_CEIL_DIV(job.pm, tiles_m) * MR; /* the largest tile */
+        const size_t nt = RCML_CEIL_DIV(job.np, tiles_n) * NR;
         job.mt = mt;
         job.nt = nt;
-        job.tiles_m = RCML_CEIL_DIV(m, mt);
-        job.tiles_n = RCML_CEIL_DIV(nj, nt);
         /* one row of tiles: every B panel has one user, so each tile packs its own,
          * block by block, while the block is hot (a shared B of a batch is still packed
          * once for all layers) */

@@ -218,12 +218,37 @@ static void RCML_SFX(gru_cell)(size_t H, const float *RCML_RESTRICT bi,
     }
 }
 
+/* One step's rows of the GRU cells (or their gradients), shared out over the pool like
+ * the LSTM's: rows are independent, so the bits do not depend on the split. */
+#ifndef RCML_GRU_STEP_DEFINED
+#define RCML_GRU_STEP_DEFINED
+typedef struct {
+    size_t H;
+    const float *b, *hp, *dh, *g, *gh; /* hp: h_{t-1} (NULL at t = 0) */
+    float *gx, *ghw, *h;               /* forward: gates (in/out), h U (in/out), output */
+    float *dgx, *dgh, *dhp;            /* backward */
+} rcml_gru_step_t;
+#endif
+
+static void RCML_SFX(gru_cell_rows)(void *ctx, size_t r0, size_t r1) {
+    const rcml_gru_step_t *s = (const rcml_gru_step_t *)ctx;
+    const size_t H = s->H, H3 = 3 * H;
+    size_t r;
+    for (r = r0; r < r1; r++)
+        RCML_SFX(gru_cell)(H, s->b, s->b + H3, s->gx + r * H3, s->ghw + r * H3,
+                           s->hp ? s->hp + r * H : NULL, s->h + r * H);
+}
+
 static void RCML_SFX(gru_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                                   const float *W, const float *U, const float *b, float *G,
                                   float *Gh, float *Hs) {
-    size_t t, r;
+    size_t t;
     const size_t H3 = 3 * H, BH = B * H, BG = B * H3;
     rcml_gemm_bpack_t pk;
+    rcml_gru_step_t st;
+    memset(&st, 0, sizeof(st));
+    st.H = H;
+    st.b = b;
     RNN_GEMM(0, T * B, H3, I, X, W, 0.0f, G);
     RNN_PACK(pk, T, B, H3, H, U);
     for (t = 0; t < T; t++) {
@@ -232,9 +257,11 @@ static void RCML_SFX(gru_forward)(size_t T, size_t B, size_t I, size_t H, const 
             RNN_STEP_GEMM(pk, B, H3, H, Hs + (t - 1) * BH, U, 0.0f, gh);
         else
             memset(gh, 0, BG * sizeof(float));
-        for (r = 0; r < B; r++)
-            RCML_SFX(gru_cell)(H, b, b + H3, G + t * BG + r * H3, gh + r * H3,
-                               t > 0 ? Hs + (t - 1) * BH + r * H : NULL, Hs + t * BH + r * H);
+        st.gx = G + t * BG;
+        st.ghw = gh;
+        st.hp = t > 0 ? Hs + (t - 1) * BH : NULL;
+        st.h = Hs + t * BH;
+        rcml_parallel_for(B, RCML_LSTM_GRAIN(H), RCML_SFX(gru_cell_rows), &st);
     }
     rcml_gemm_bpack_free(&pk);
 }
@@ -264,6 +291,16 @@ static void RCML_SFX(gru_cell_backward)(size_t H, const float *RCML_RESTRICT g,
     memcpy(dgh, dgx, 2 * H * sizeof(float));
 }
 
+static void RCML_SFX(gru_cell_backward_rows)(void *ctx, size_t r0, size_t r1) {
+    const rcml_gru_step_t *s = (const rcml_gru_step_t *)ctx;
+    const size_t H = s->H, H3 = 3 * H;
+    size_t r;
+    for (r = r0; r < r1; r++)
+        RCML_SFX(gru_cell_backward)(H, s->g + r * H3, s->gh + r * H3, s->hp ? s->hp + r * H : NULL,
+                                    s->dh + r * H, s->dgx + r * H3, s->dgh + r * H3,
+                                    s->dhp ? s->dhp + r * H : NULL);
+}
+
 /* BPTT: dHs (T, B, H) in dL/dh_t from the outputs (modified: the total dL/dh_t); dGx and
  * dGh (T, B, 3H) get dL/d(x W + bi) and dL/d(h U + bh) (their column sums are the bias
  * gradients); WT (3H, I), UT (3H, H) transposed weights; dX may be NULL. */
@@ -271,17 +308,22 @@ static void RCML_SFX(gru_backward)(size_t T, size_t B, size_t I, size_t H, const
                                    const float *WT, const float *UT, const float *G,
                                    const float *Gh, const float *Hs, float *dHs, float *dGx,
                                    float *dGh, float *dW, float *dU, float *dX) {
-    size_t t, r;
+    size_t t;
     const size_t H3 = 3 * H, BH = B * H, BG = B * H3;
     rcml_gemm_bpack_t pk;
+    rcml_gru_step_t st;
+    memset(&st, 0, sizeof(st));
+    st.H = H;
     RNN_PACK(pk, T, B, H, H3, UT);
     for (t = T; t-- > 0;) {
-        for (r = 0; r < B; r++)
-            RCML_SFX(gru_cell_backward)(H, G + t * BG + r * H3, Gh + t * BG + r * H3,
-                                        t > 0 ? Hs + (t - 1) * BH + r * H : NULL,
-                                        dHs + t * BH + r * H, dGx + t * BG + r * H3,
-                                        dGh + t * BG + r * H3,
-                                        t > 0 ? dHs + (t - 1) * BH + r * H : NULL);
+        st.g = G + t * BG;
+        st.gh = Gh + t * BG;
+        st.hp = t > 0 ? Hs + (t - 1) * BH : NULL;
+        st.dh = dHs + t * BH;
+        st.dgx = dGx + t * BG;
+        st.dgh = dGh + t * BG;
+        st.dhp = t > 0 ? dHs + (t - 1) * BH : NULL;
+        rcml_parallel_for(B, RCML_LSTM_GRAIN(H), RCML_SFX(gru_cell_backward_rows), &st);
         if (t > 0) RNN_STEP_GEMM(pk, B, H, H3, dGh + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
     rcml_gemm_bpack_free(&pk);

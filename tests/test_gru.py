@@ -154,10 +154,11 @@ def _run(T=6, B=40, I=24, H=40, seed=60):
 
 
 def test_bitwise_across_thread_counts(threads):
+    # B = 160 rows of H = 40: the cells of a step run as 4 chunks of rows over the pool
     outs = []
     for n in (1, 2, 3):
         rc.set_num_threads(n)
-        outs.append(_run())
+        outs.append(_run(B=160))
     for other in outs[1:]:
         for a, c in zip(outs[0], other, strict=True):
             assert np.array_equal(a, c)
