@@ -779,7 +779,7 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     j.A = A;
     j.B = B;
     j.C = C;
-    j.P = (float *)rcml_alloc_aligned(j.S * m * n * sizeof(float));
+    j.P = (float *)rcml_scratch_acquire(j.S * m * n * sizeof(float));
     if (!j.P) { /* out of memory: the unsplit product needs less */
         rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, ta ? m : k, B, 0, tb ? k : n, beta, C,
                       rcml_threads_free(), NULL);
@@ -787,7 +787,7 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     }
     rcml_parallel_for(j.S, 1, rcml_ksplit_seg, &j);
     rcml_parallel_for(m * n, 4096, rcml_ksplit_sum, &j);
-    rcml_free_aligned(j.P);
+    rcml_scratch_release(j.P);
 }
 
 /* ------------------------------------------------------------------ entry points */
