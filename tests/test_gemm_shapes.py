@@ -154,6 +154,39 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
         _tensor._gemm_prepacked_into(rc.zeros((2, 2)), rc.zeros((2, 3)), rc.zeros((2, 2)))
 
 
+def test_concurrent_callers_share_the_scratch_and_pool_safely(restore):
+    # Python threads multiply at once (the GIL is released): one gets the kept workspace
+    # and the pool, the others allocate their own and run inline; every result keeps its
+    # bits (packed, lazily packed, k-split and pre-packed products)
+    import threading
+
+    rc.set_num_threads(2)
+    rng = np.random.default_rng(9)
+    jobs = []
+    for m, k, n in [(256, 300, 520), (64, 256, 1100), (520, 600, 300), (40, 4096, 52)]:
+        a, b = _operands(rng, m, k, n, False, False)
+        jobs.append((rc.from_numpy(a), rc.from_numpy(b), _gemm(a, b, False, False), m, n))
+    bad = []
+
+    def work(i):
+        for it in range(12):
+            ra, rb, want, m, n = jobs[(i + it) % len(jobs)]
+            out = rc.zeros((m, n))
+            if it % 2:
+                _tensor._gemm_prepacked_into(out, ra, rb)
+            else:
+                _tensor._gemm_into(out, ra, rb)
+            if not np.array_equal(out.numpy().reshape(m, n), want):
+                bad.append((i, it))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+
+
 def test_ksplit_matches_float64_tightly_enough_on_long_k(restore):
     # k = 70000 is split into 16 segments: the error stays within the dot-product bound
     rng = np.random.default_rng(2)
