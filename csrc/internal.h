@@ -82,8 +82,8 @@ int rcml_threads_free(void);
 /* A B operand packed once for many products (an RNN's recurrent weights, one product per
  * time step): rcml_gemm_f32_bpacked(ta, m, n, k, alpha, A, &bp, tb, B, beta, C) gives the
  * same bits as rcml_gemm_f32(ta, tb, m, n, k, alpha, A, B, beta, C), without repacking B.
- * init (for products of m rows) returns 0, or -1 (a shape or backend that never reads a
- * packed B, out of memory): then bp is empty
+ * init (for products of m rows) returns 0, or -1 (a shape or backend that never packs
+ * B, out of memory): then bp is empty
  * and the products simply use B. The pack belongs to the backend active at init. */
 typedef struct {
     const void *kr; /* the kernel table it was packed for */

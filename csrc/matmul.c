@@ -284,9 +284,10 @@ RCML_INLINE void rcml_copy_row(float *RCML_RESTRICT d, const float *RCML_RESTRIC
     case 12: memcpy(d, s, 12 * sizeof(float)); break;
     case 16: memcpy(d, s, 16 * sizeof(float)); break;
     case 32: memcpy(d, s, 32 * sizeof(float)); break;
-    default: {
-        size_t j;
-        for (j = 0; j < w; j++) d[j] = s[j];
+    default: { /* an edge panel: 8 floats at a time, then the few left */
+        size_t j = 0;
+        for (; j + 8 <= w; j += 8) memcpy(d + j, s + j, 8 * sizeof(float));
+        for (; j < w; j++) d[j] = s[j];
     }
     }
 }
@@ -387,11 +388,13 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
         const size_t tile = job->t0 + t; /* t indexes the batch, and its A slot */
         const size_t lr = tile / per_layer, ti = (tile % per_layer) / job->tiles_n,
                      tj = tile % job->tiles_n;
-        /* balanced tiles: panel counts differ by at most one */
-        const size_t i0 = ti * job->pm / job->tiles_m * MR;
-        const size_t i1 = RCML_MIN(m, (ti + 1) * job->pm / job->tiles_m * MR);
-        const size_t c0 = tj * job->np / job->tiles_n * NR;
-        const size_t c1 = RCML_MIN(job->nj, (tj + 1) * job->np / job->tiles_n * NR);
+        /* balanced tiles: panel counts differ by at most one (one tile: no divisions,
+         * which are a visible share of a 16 x 16 product) */
+        const size_t tm = job->tiles_m, tn = job->tiles_n;
+        const size_t i0 = tm == 1 ? 0 : ti * job->pm / tm * MR;
+        const size_t i1 = tm == 1 ? m : RCML_MIN(m, (ti + 1) * job->pm / tm * MR);
+        const size_t c0 = tn == 1 ? 0 : tj * job->np / tn * NR;
+        const size_t c1 = tn == 1 ? job->nj : RCML_MIN(job->nj, (tj + 1) * job->np / tn * NR);
         const float *Al = job->A + (job->l0 + lr) * job->sa;
         const float *Bl = job->B + (job->l0 + lr) * job->sb;
         float *Cl = job->C + (job->l0 + lr) * m * n + job->j0;
@@ -505,6 +508,11 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     }
 }
 
+/* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
+static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
+    return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M);
+}
+
 /* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
  * untransposed A, m for a whole transposed one), likewise ldb for B; C is m x n dense. */
 static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
@@ -539,7 +547,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
     job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;
-    job.b_pack = tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M);
+    job.b_pack = rcml_packs_b(tb, m, n, k);
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;
@@ -851,8 +859,9 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     rcml_gemm_job_t job;
     size_t NR;
     memset(bp, 0, sizeof(*bp));
-    if (!kr || m == 0 || n == 0 || k == 0 || rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED)
-        return -1; /* such products never read a packed B */
+    if (!kr || m == 0 || n == 0 || k == 0 || rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED ||
+        !rcml_packs_b(trans_b, m, n, k))
+        return -1; /* such products never pack B (or read it in place, which is cheaper) */
     NR = kr->nr;
     memset(&job, 0, sizeof(job));
     job.kr = kr;

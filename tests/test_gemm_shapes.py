@@ -120,11 +120,13 @@ def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
 
 
-def _packed_path(m, k, n):
-    """matmul.c's route: not tiny, not matrix x vector, not split along k."""
+def _packed_path(m, k, n, tb):
+    """matmul.c's route (not tiny, not matrix x vector, not split along k) and a B that
+    the packed path packs (transposed, or big with more than 32 rows of A to serve)."""
     tiny = m * n <= 4096 and k <= 1024 // (m * n)
     ksplit = m * n <= 1 << 16 and k >= 2048 and m * n * k >= 1 << 22
-    return not (tiny or m == 1 or n == 1 or ksplit)
+    packs_b = tb or (k * n > 1 << 16 and m > 32)
+    return not (tiny or m == 1 or n == 1 or ksplit) and packs_b
 
 
 @pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
@@ -147,7 +149,7 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
                 packed = _tensor._gemm_prepacked_into(
                     out, rc.from_numpy(a), rc.from_numpy(b), 0.5, 1.0, ta, tb
                 )
-                assert packed == _packed_path(m, k, n), (m, k, n)
+                assert packed == _packed_path(m, k, n, tb), (m, k, n, tb)
                 got = out.numpy().reshape(m, n)
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
     with pytest.raises(rc.ShapeError, match="inner dims"):
