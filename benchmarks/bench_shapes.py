@@ -284,8 +284,9 @@ def time_rounds(fns, rounds, threads, min_round=0.01, clock=time.perf_counter):
         for name, fn in fns.items():
             if threads > 1:
                 # OpenBLAS / OpenMP workers spin for a while after a call (and would steal
-                # the next contender's second core): let them fall asleep first
-                time.sleep(0.1)
+                # the next contender's second core): let them fall asleep first. OpenBLAS
+                # spins up to 2^28 cycles (~0.1 s) by default, so 0.1 s was not enough.
+                time.sleep(0.3)
             t = timeit.Timer(fn, timer=clock).timeit(number=numbers[name])
             per[name].append(t / numbers[name])
     return per

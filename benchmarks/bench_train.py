@@ -246,7 +246,9 @@ def _alternate(ours, theirs, threads, rounds):
     a, b = [], []
     for _ in range(rounds):
         for fn, acc in ((ours, a), (theirs, b)):
-            time.sleep(0.1)  # let the other library's spinning workers fall asleep
+            # let the other library's spinning workers fall asleep (OpenBLAS spins up to
+            # 2^28 cycles, ~0.1 s, after a call)
+            time.sleep(0.3)
             t = time.perf_counter()
             fn()
             acc.append((time.perf_counter() - t) * 1e3)

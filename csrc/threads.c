@@ -25,9 +25,14 @@
 #include <stdlib.h>
 
 #define RCML_MAX_THREADS 256
-/* how long a worker (or the waiting caller) polls before sleeping, microseconds */
+/* how long a worker (or the waiting caller) polls before sleeping, microseconds. It must
+ * cover the wait of a worker that ran out of chunks while the caller finishes its last
+ * GEMM tile (up to a few hundred microseconds), or the next job of the same step finds the
+ * worker asleep and pays a wake-up (on a VM, an idle vCPU is halted: often 100 us or more).
+ * 100 us was too short: 2-thread MLP GEMMs in bench_shapes went from ~0.6x NumPy's median
+ * to ~0.95x with 1000 us. Idle CPU stays ~1 ms per burst of work. */
 #ifndef RCML_SPIN_US
-#define RCML_SPIN_US 100
+#define RCML_SPIN_US 1000
 #endif
 
 #if defined(_WIN32)
