@@ -25,14 +25,12 @@
 #include <stdlib.h>
 
 #define RCML_MAX_THREADS 256
-/* how long a worker (or the waiting caller) polls before sleeping, microseconds. It must
- * cover the wait of a worker that ran out of chunks while the caller finishes its last
- * GEMM tile (up to a few hundred microseconds), or the next job of the same step finds the
- * worker asleep and pays a wake-up (on a VM, an idle vCPU is halted: often 100 us or more).
- * 100 us was too short: 2-thread MLP GEMMs in bench_shapes went from ~0.6x NumPy's median
- * to ~0.95x with 1000 us. Idle CPU stays ~1 ms per burst of work. */
+/* how long a worker (or the waiting caller) polls before sleeping, microseconds. 1000 us
+ * was tried (a worker that runs out of GEMM tiles waits for the caller's last one and may
+ * fall asleep just before the next job): one bench_shapes run at 2 threads looked better,
+ * the next full run did not (MLP rows 0.73x -> 0.72x NumPy's median), so it stays 100. */
 #ifndef RCML_SPIN_US
-#define RCML_SPIN_US 1000
+#define RCML_SPIN_US 100
 #endif
 
 #if defined(_WIN32)

@@ -229,7 +229,7 @@ def test_lstm_bits_same_across_threads(restore):
 
 def test_pool_does_not_spin_when_idle(restore):
     resource = pytest.importorskip("resource")  # POSIX only
-    # workers poll for ~1 ms after a job, then sleep: over half a second of idleness the
+    # workers poll for ~0.1 ms after a job, then sleep: over half a second of idleness the
     # process uses (almost) no CPU. A pool that kept spinning would burn ~0.5 s per worker.
     rc.set_num_threads(2)
     a = rc.from_numpy(np.ones((300, 300), np.float32))
