@@ -260,7 +260,6 @@ typedef struct {
     size_t l0, nl;  /* layers of this group */
     size_t j0, nj;  /* columns of this pass */
     size_t kc, nkb; /* k block size and count */
-    size_t mt, nt;  /* largest tile (multiples of MR, NR), for the slot sizes */
     size_t tiles_m, tiles_n;
     size_t pm; /* MR panels of rows; tile ti holds panels [ti*pm/tiles_m, (ti+1)*pm/tiles_m) */
     int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
@@ -508,6 +507,13 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     }
 }
 
+/* The k blocking: nkb equal blocks of kc (no tiny last block). It alone sets the order of
+ * every output's sum, so the driver and a pre-packed B must share it. */
+static void rcml_k_blocks(rcml_gemm_job_t *job, size_t k) {
+    job->nkb = RCML_CEIL_DIV(k, RCML_KC_MAX);
+    job->kc = RCML_CEIL_DIV(k, job->nkb);
+}
+
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
 static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
     return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M);
@@ -539,8 +545,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     job.lda = lda;
     job.ldb = ldb;
     job.C = C;
-    job.nkb = RCML_CEIL_DIV(k, RCML_KC_MAX);
-    job.kc = RCML_CEIL_DIV(k, job.nkb);
+    rcml_k_blocks(&job, k);
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows
      * (m <= RCML_B_DIRECT_M) the operand is read in place whatever its size. Measured
@@ -564,8 +569,6 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         job.pm = RCML_CEIL_DIV(m, MR);
         const size_t mt = RCML_CEIL_DIV(job.pm, tiles_m) * MR; /* the largest tile */
         const size_t nt = RCML_CEIL_DIV(job.np, tiles_n) * NR;
-        job.mt = mt;
-        job.nt = nt;
         /* one row of tiles: every B panel has one user, so each tile packs its own,
          * block by block, while the block is hot (a shared B of a batch is still packed
          * once for all layers) */
@@ -869,8 +872,7 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     job.k = k;
     job.B = B;
     job.ldb = trans_b ? k : n;
-    job.nkb = RCML_CEIL_DIV(k, RCML_KC_MAX); /* the blocking rcml_gemm_run uses */
-    job.kc = RCML_CEIL_DIV(k, job.nkb);
+    rcml_k_blocks(&job, k); /* the blocking rcml_gemm_run uses */
     job.nj = n;
     job.np = RCML_CEIL_DIV(n, NR);
     job.b_pack = 1;

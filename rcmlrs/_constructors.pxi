@@ -170,6 +170,14 @@ def concat(tensors, axis=0):
     return out
 
 
+cdef _gemm_out_apart(str name, RamTensor out, RamTensor a, RamTensor b):
+    """The product hooks write out while reading a and b: they must not overlap."""
+    cdef RamTensor src
+    for src in (a, b):
+        if out.n and src.n and out.data < src.data + src.n and src.data < out.data + out.n:
+            raise ValueError(f"{name}: out must not share memory with a or b")
+
+
 cdef extern from "internal.h" nogil:
     ctypedef struct rcml_gemm_bpack_t:
         pass
@@ -200,10 +208,7 @@ def _gemm_prepacked_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, bet
         raise ShapeError(f"_gemm_prepacked_into: inner dims differ: {a.shape} @ {b.shape}")
     if out.R != <Py_ssize_t>m or out.C != <Py_ssize_t>n:
         raise ShapeError(f"_gemm_prepacked_into: out has shape {out.shape}, not {(m, n)}")
-    cdef RamTensor src
-    for src in (a, b):
-        if out.n and src.n and out.data < src.data + src.n and src.data < out.data + out.n:
-            raise ValueError("_gemm_prepacked_into: out must not share memory with a or b")
+    _gemm_out_apart("_gemm_prepacked_into", out, a, b)
     cdef rcml_gemm_bpack_t bp
     cdef int packed = 0
     if out.n == 0:
@@ -237,10 +242,7 @@ def _gemm_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
     if out.L != <Py_ssize_t>L or out.R != <Py_ssize_t>m or out.C != <Py_ssize_t>n:
         raise ShapeError(f"_gemm_into: out has shape {out.shape}, the product of {a.shape} "
                          f"@ {b.shape} has shape {(L, m, n)}")
-    cdef RamTensor src
-    for src in (a, b):
-        if out.n and src.n and out.data < src.data + src.n and src.data < out.data + out.n:
-            raise ValueError("_gemm_into: out must not share memory with a or b")
+    _gemm_out_apart("_gemm_into", out, a, b)
     cdef size_t sa = 0 if a.L == 1 else a.R * a.C
     cdef size_t sb = 0 if b.L == 1 else b.R * b.C
     if out.n == 0:
