@@ -60,6 +60,9 @@ typedef struct {
     /* kernels for a panel with nr <= NR/2 valid columns, the same bits as rowa / cola
        (each output the same chain over p); may be NULL */
     rcml_gemm_ukr_t rowa_half, cola_half;
+    /* likewise for a panel with mr <= MR/2 valid rows (only rows < MR/2 are read); such a
+       panel is always packed (cola), never read in place; may be NULL */
+    rcml_gemm_ukr_t cola_r4;
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;

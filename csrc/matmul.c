@@ -28,7 +28,7 @@
  * weight gradient) is split along k into segments whose partial products are added in
  * segment order (rcml_gemm_ksplit); an operand whose packed panels would not be reused
  * (A when n <= 128, B when m <= 32) is read in place; a last panel of <= NR/2 columns
- * uses the half-width kernel (same bits).
+ * uses the half-width kernel, a last panel of <= MR/2 rows the four-row one (same bits).
  *
  * Workspace (packed panels) comes from rcml_scratch_acquire, one buffer kept between
  * calls: a fresh allocation per product paid its page faults every time.
@@ -237,6 +237,15 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #endif
 #ifndef RCML_B_DIRECT_M
 #define RCML_B_DIRECT_M 32
+#endif
+/* ... but a B beyond this many floats (2 MB, more than an L2) is packed once m spans
+ * two or more MR panels: each of its rows is then read strided from L3 once (the packing,
+ * with many loads in flight) instead of once per panel. Measured (1 thread, CPU time,
+ * median of 16 paired rounds): 16x1024x1024 1.13x, 32x3200x1024 (A transposed) 1.15x;
+ * a B that fits L2 or a single panel (m <= 8) stays faster in place (16x256x1024 0.72x,
+ * 8x4096x512 0.86x when packed). */
+#ifndef RCML_B_DIRECT_BIG
+#define RCML_B_DIRECT_BIG ((size_t)1 << 19)
 #endif
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
 #ifndef RCML_WS_CAP
@@ -448,7 +457,9 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                             ldb = job->ldb;
                         }
                         rcml_gemm_ukr_t u = ukr;
-                        if (nr <= NR / 2 && kr->rowa_half)
+                        if (mr <= MR / 2 && kr->cola_r4)
+                            u = kr->cola_r4; /* a partial panel is always packed */
+                        else if (nr <= NR / 2 && kr->rowa_half)
                             u = ukr == kr->rowa ? kr->rowa_half : kr->cola_half;
                         u(kq, a, lda, bpan, ldb, Cl + ir * n + jr, n, mr, nr, job->alpha, bq);
                     }
@@ -516,7 +527,8 @@ static void rcml_k_blocks(rcml_gemm_job_t *job, size_t k) {
 
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
 static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
-    return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M);
+    return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M) ||
+           (k * n > RCML_B_DIRECT_BIG && m > 8);
 }
 
 /* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
@@ -548,7 +560,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     rcml_k_blocks(&job, k);
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows
-     * (m <= RCML_B_DIRECT_M) the operand is read in place whatever its size. Measured
+     * (m <= RCML_B_DIRECT_M, unless B is bigger than RCML_B_DIRECT_BIG) the operand is
+     * read in place whatever its size. Measured
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
     job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;

@@ -28,8 +28,9 @@ GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025,
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 # tiles: one row of tiles with B packed per tile (m <= 480), several row tiles sharing one
-# packed B (m > 480), several k blocks, ragged edges; tiles follow the thread count
-TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024)]
+# packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
+# tiles follow the thread count
+TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24, 1024, 700)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
@@ -120,12 +121,36 @@ def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
 
 
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
+def test_short_last_panel_has_the_full_panels_bits(name, restore):
+    # a last row panel of <= MR/2 rows runs a narrower kernel (AVX-512: 4 x 32) that must
+    # keep each output's FMA chain: rows 32..35 of a 36-row product equal the same rows
+    # of a 40-row one (a full panel), and likewise for 2..4 rows against 8. Each pair
+    # takes the same path (A read in place or packed, B in place or packed, same k blocks).
+    rng = np.random.default_rng(10)
+    _runtime.set_backend(name)
+    pairs = [(36, 40, 300, 100), (34, 40, 300, 100), (33, 40, 700, 70)]  # A, B in place
+    pairs += [(260, 264, 300, 200), (258, 264, 300, 300)]  # A packed; B in place, packed
+    pairs += [(4, 8, 700, 300), (2, 8, 300, 33), (3, 8, 64, 4096)]  # a batch of 2..4 rows
+    for small, big, k, n in pairs:
+        for ta, tb in TRANS:
+            a, b = _operands(rng, big, k, n, ta, tb)
+            c = rng.standard_normal((big, n)).astype(np.float32)
+            full = _gemm(a, b, ta, tb, 0.75, 0.25, c)
+            part_a = np.ascontiguousarray(a[:, :small] if ta else a[:small])
+            part = _gemm(part_a, b, ta, tb, 0.75, 0.25, c[:small])
+            np.testing.assert_array_equal(
+                part, full[:small], err_msg=f"{small} vs {big} rows, x{k}x{n} {ta}{tb}"
+            )
+
+
 def _packed_path(m, k, n, tb):
     """matmul.c's route (not tiny, not matrix x vector, not split along k) and a B that
-    the packed path packs (transposed, or big with more than 32 rows of A to serve)."""
+    the packed path packs (transposed, big with more than 32 rows of A to serve, or
+    beyond 2 MB with more than 8)."""
     tiny = m * n <= 4096 and k <= 1024 // (m * n)
     ksplit = m * n <= 1 << 16 and k >= 2048 and m * n * k >= 1 << 22
-    packs_b = tb or (k * n > 1 << 16 and m > 32)
+    packs_b = tb or (k * n > 1 << 16 and m > 32) or (k * n > 1 << 19 and m > 8)
     return not (tiny or m == 1 or n == 1 or ksplit) and packs_b
 
 
@@ -137,7 +162,7 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
     _runtime.set_backend(name)
     rng = np.random.default_rng(8)
     cases = [(64, 256, 1024), (40, 48, 192), (9, 300, 70), (600, 40, 100), (33, 700, 650)]
-    cases += [(2, 3, 4), (1, 64, 300), (20, 4096, 52)]
+    cases += [(2, 3, 4), (1, 64, 300), (20, 4096, 52), (16, 1024, 1024), (8, 1024, 1024)]
     for m, k, n in cases:
         for ta, tb in TRANS:
             a, b = _operands(rng, m, k, n, ta, tb)
