@@ -75,6 +75,11 @@ extern int rcml_active_isa; /* read by every dispatching entry point */
 void *rcml_scratch_acquire(size_t nbytes);
 void rcml_scratch_release(void *p);
 
+/* The pool's lock (threads.c), for the allocator's cache of big buffers (alloc.c): held
+ * only for a few list operations, never while calling out. */
+void rcml_pool_lock(void);
+void rcml_pool_unlock(void);
+
 /* The threads a parallel_for started now would get: the configured count, or 1 inside a
  * running job (nested calls run inline). Only for sizing work, never for results. */
 int rcml_threads_free(void);

@@ -244,7 +244,9 @@ RCML_FN(void, rcml_random_normal_f32)(uint64_t seed, uint64_t offset, float mean
 
 /* ------------------------------------------------------------------ memory */
 /* 64-byte aligned allocation for tensor buffers; NULL on failure or nbytes == 0 is
- * rounded up to one cache line. Free with rcml_free_aligned. */
+ * rounded up to one cache line. Free with rcml_free_aligned (only: each buffer carries a
+ * header). Freed buffers of 4 MiB and more are kept for reuse, at most 8 and 128 MiB in
+ * all, so the big activations of a training step are not faulted in again each step. */
 RCML_FN(void *, rcml_alloc_aligned)(size_t nbytes);
 RCML_FN(void, rcml_free_aligned)(void *p);
 

@@ -261,6 +261,13 @@ void rcml_set_num_threads(int n) {
 
 int rcml_get_num_threads(void) { return pool.nthreads < 1 ? 1 : pool.nthreads; }
 
+void rcml_pool_lock(void) {
+    rcml_pool_init();
+    rcml_lock(&pool.m);
+}
+
+void rcml_pool_unlock(void) { rcml_unlock(&pool.m); }
+
 int rcml_threads_free(void) {
     /* a job is running: a parallel_for now would run inline (a hint, read unlocked) */
     if (pool.initialised && rcml_peek_int(pool.busy)) return 1;
