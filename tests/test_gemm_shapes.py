@@ -144,6 +144,26 @@ def test_short_last_panel_has_the_full_panels_bits(name, restore):
             )
 
 
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
+def test_few_columns_computed_transposed_keep_their_bits(name, restore):
+    # with a transposed A and n <= 16 < m/2 the product is computed as C^T = B^T A^T (the
+    # vector lanes then run along m): the bits must be those of the direct product, i.e.
+    # of the same columns in a product padded to 40 columns (computed directly); packed
+    # route and k-split route, alpha and beta
+    rng = np.random.default_rng(11)
+    _runtime.set_backend(name)
+    for m, k, n in [(1024, 256, 10), (60, 300, 7), (33, 1000, 16), (25, 36864, 6)]:
+        for ta, tb in TRANS:
+            a, b = _operands(rng, m, k, n, ta, tb)
+            extra = rng.standard_normal((40 - n, k) if tb else (k, 40 - n)).astype(np.float32)
+            wide = np.concatenate([b, extra], axis=0 if tb else 1)
+            c = rng.standard_normal((m, 40)).astype(np.float32)
+            want = _gemm(a, wide, ta, tb, 0.75, 0.25, c)[:, :n]
+            got = _gemm(a, b, ta, tb, 0.75, 0.25, np.ascontiguousarray(c[:, :n]))
+            np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb}")
+            _check(_gemm(a, b, ta, tb), a, b, ta, tb)
+
+
 def _packed_path(m, k, n, tb):
     """matmul.c's route (not tiny, not matrix x vector, not split along k) and a B that
     the packed path packs (transposed, big with more than 32 rows of A to serve, or
