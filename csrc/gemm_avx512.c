@@ -71,10 +71,12 @@
     const int one = alpha == 1.0f, full = nr == NR;                                                \
     const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));                      \
     const __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFFu : nr <= 16 ? 0u : ((1u << (nr - 16)) - 1u));
+#define RCML_STORE_LO                                                                              \
+    RCML_STORE_ROW(0, x0, y0)                                                                      \
+    RCML_STORE_ROW(1, x1, y1) RCML_STORE_ROW(2, x2, y2) RCML_STORE_ROW(3, x3, y3)
 #define RCML_ACC_STORE                                                                             \
-    {RCML_STORE_SETUP RCML_STORE_ROW(0, x0, y0) RCML_STORE_ROW(1, x1, y1)                          \
-         RCML_STORE_ROW(2, x2, y2) RCML_STORE_ROW(3, x3, y3) RCML_STORE_ROW(4, x4, y4)             \
-             RCML_STORE_ROW(5, x5, y5) RCML_STORE_ROW(6, x6, y6) RCML_STORE_ROW(7, x7, y7)}
+    {RCML_STORE_SETUP RCML_STORE_LO RCML_STORE_ROW(4, x4, y4) RCML_STORE_ROW(5, x5, y5)            \
+         RCML_STORE_ROW(6, x6, y6) RCML_STORE_ROW(7, x7, y7)}
 
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
 static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
@@ -109,6 +111,25 @@ static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const fl
     RCML_ACC_STORE
 }
 
+/* One k step of the packed-A kernels: the B row, then rows 0-3 (and 4-7) of the panel. */
+#define RCML_B_ROW                                                                                 \
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);                            \
+    __m512 av;                                                                                     \
+    RCML_PREFETCH_B(b, 2)                                                                          \
+    b += ldb;
+/* rows o..o+3 of the packed A step into accumulator pairs (xa, ya) ... (xd, yd) */
+#define RCML_COLA4(o, xa, ya, xb, yb, xc, yc, xd, yd)                                              \
+    av = _mm512_set1_ps(a[(o)]);                                                                   \
+    RCML_FMA2(av, xa, ya)                                                                          \
+    av = _mm512_set1_ps(a[(o) + 1]);                                                               \
+    RCML_FMA2(av, xb, yb)                                                                          \
+    av = _mm512_set1_ps(a[(o) + 2]);                                                               \
+    RCML_FMA2(av, xc, yc)                                                                          \
+    av = _mm512_set1_ps(a[(o) + 3]);                                                               \
+    RCML_FMA2(av, xd, yd)
+#define RCML_COLA_LO RCML_COLA4(0, x0, y0, x1, y1, x2, y2, x3, y3)
+#define RCML_COLA_HI RCML_COLA4(4, x4, y4, x5, y5, x6, y6, x7, y7)
+
 /* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
 static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                  float *c, size_t ldc, size_t mr, size_t nr, float alpha,
@@ -116,26 +137,9 @@ static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const fl
     size_t p;
     RCML_ACC_DECL;
     for (p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        __m512 av;
-        RCML_PREFETCH_B(b, 2)
-        b += ldb;
-        av = _mm512_set1_ps(a[0]);
-        RCML_FMA2(av, x0, y0)
-        av = _mm512_set1_ps(a[1]);
-        RCML_FMA2(av, x1, y1)
-        av = _mm512_set1_ps(a[2]);
-        RCML_FMA2(av, x2, y2)
-        av = _mm512_set1_ps(a[3]);
-        RCML_FMA2(av, x3, y3)
-        av = _mm512_set1_ps(a[4]);
-        RCML_FMA2(av, x4, y4)
-        av = _mm512_set1_ps(a[5]);
-        RCML_FMA2(av, x5, y5)
-        av = _mm512_set1_ps(a[6]);
-        RCML_FMA2(av, x6, y6)
-        av = _mm512_set1_ps(a[7]);
-        RCML_FMA2(av, x7, y7)
+        RCML_B_ROW
+        RCML_COLA_LO
+        RCML_COLA_HI
         a += lda;
     }
     RCML_ACC_STORE
@@ -147,9 +151,7 @@ static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const fl
  * over p as in the full kernel, so the bits do not change. */
 #define RCML_R4_DECL                                                                               \
     __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0, y3 = x0
-#define RCML_R4_STORE                                                                              \
-    {RCML_STORE_SETUP RCML_STORE_ROW(0, x0, y0) RCML_STORE_ROW(1, x1, y1)                          \
-         RCML_STORE_ROW(2, x2, y2) RCML_STORE_ROW(3, x3, y3)}
+#define RCML_R4_STORE {RCML_STORE_SETUP RCML_STORE_LO}
 
 static void rcml_ukr_cola_r4_avx512(size_t kc, const float *a, size_t lda, const float *b,
                                     size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
@@ -157,18 +159,8 @@ static void rcml_ukr_cola_r4_avx512(size_t kc, const float *a, size_t lda, const
     size_t p;
     RCML_R4_DECL;
     for (p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        __m512 av;
-        RCML_PREFETCH_B(b, 2)
-        b += ldb;
-        av = _mm512_set1_ps(a[0]);
-        RCML_FMA2(av, x0, y0)
-        av = _mm512_set1_ps(a[1]);
-        RCML_FMA2(av, x1, y1)
-        av = _mm512_set1_ps(a[2]);
-        RCML_FMA2(av, x2, y2)
-        av = _mm512_set1_ps(a[3]);
-        RCML_FMA2(av, x3, y3)
+        RCML_B_ROW
+        RCML_COLA_LO
         a += lda;
     }
     RCML_R4_STORE

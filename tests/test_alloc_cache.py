@@ -8,7 +8,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -58,11 +58,8 @@ def test_threads_allocating_big_tensors_at_once():
                 bad.append((i, it))
             del t, u
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
     assert not bad
 
 
