@@ -65,6 +65,19 @@ static void rcml_raw_free(void *p) {
 #endif
 }
 
+/* Entry i leaves the cache (the later ones move up, keeping their age order); caller
+ * holds the lock. Returns its buffer. */
+static void *rcml_kept_remove(int i) {
+    void *base = kept.base[i];
+    kept.bytes -= kept.cap[i];
+    for (; i + 1 < kept.n; i++) {
+        kept.base[i] = kept.base[i + 1];
+        kept.cap[i] = kept.cap[i + 1];
+    }
+    kept.n--;
+    return base;
+}
+
 /* The best-fitting kept buffer for nbytes (removed from the cache), or NULL. */
 static void *rcml_kept_take(size_t nbytes) {
     void *base = NULL;
@@ -74,15 +87,7 @@ static void *rcml_kept_take(size_t nbytes) {
         if (kept.cap[i] >= nbytes && kept.cap[i] - nbytes <= nbytes / 4 &&
             (best < 0 || kept.cap[i] < kept.cap[best]))
             best = i;
-    if (best >= 0) {
-        base = kept.base[best];
-        kept.bytes -= kept.cap[best];
-        for (i = best; i + 1 < kept.n; i++) {
-            kept.base[i] = kept.base[i + 1];
-            kept.cap[i] = kept.cap[i + 1];
-        }
-        kept.n--;
-    }
+    if (best >= 0) base = rcml_kept_remove(best);
     rcml_pool_unlock();
     return base;
 }
@@ -96,15 +101,8 @@ static void rcml_kept_put(void *base, size_t cap) {
         return;
     }
     rcml_pool_lock();
-    while (kept.n == RCML_KEEP_N || kept.bytes + cap > RCML_KEEP_BYTES) {
-        evicted[ne++] = kept.base[0];
-        kept.bytes -= kept.cap[0];
-        for (i = 0; i + 1 < kept.n; i++) {
-            kept.base[i] = kept.base[i + 1];
-            kept.cap[i] = kept.cap[i + 1];
-        }
-        kept.n--;
-    }
+    while (kept.n == RCML_KEEP_N || kept.bytes + cap > RCML_KEEP_BYTES)
+        evicted[ne++] = rcml_kept_remove(0);
     kept.base[kept.n] = base;
     kept.cap[kept.n] = cap;
     kept.n++;

@@ -301,33 +301,6 @@ RCML_INLINE void rcml_copy_row(float *RCML_RESTRICT d, const float *RCML_RESTRIC
     }
 }
 
-/* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
- * floats apart; columns at or past the pass end are zeros (the n edge). */
-static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_t jj, size_t k0,
-                              size_t kq, float *RCML_RESTRICT d) {
-    const size_t NR = job->kr->nr, jend = job->j0 + job->nj;
-    const size_t w = jj + NR <= jend ? NR : jend - jj; /* valid columns */
-    size_t p, j;
-    if (!job->tb) {
-        for (p = 0; p < kq; p++) {
-            const float *RCML_RESTRICT s = Bl + (k0 + p) * job->ldb + jj;
-            float *RCML_RESTRICT dr = d + p * NR;
-            rcml_copy_row(dr, s, w);
-            for (j = w; j < NR; j++) dr[j] = 0.0f;
-        }
-    } else if (w == NR && job->kr->pack_bt) {
-        job->kr->pack_bt(Bl + jj * job->ldb + k0, job->ldb, kq, d);
-    } else {
-        /* stored B is n x k: read each column of op(B) along k (contiguous) */
-        for (j = 0; j < w; j++) {
-            const float *RCML_RESTRICT s = Bl + (jj + j) * job->ldb + k0;
-            for (p = 0; p < kq; p++) d[p * NR + j] = s[p];
-        }
-        for (; j < NR; j++)
-            for (p = 0; p < kq; p++) d[p * NR + j] = 0.0f;
-    }
-}
-
 /* Pack rows [k0, k0 + kq) x columns [jj, jj + w) of an untransposed B, every NR-column
  * panel of the block at once (panel t at d + t*ps, laid out as rcml_pack_b_block lays
  * one), walking B row by row: each row is one contiguous read, which the prefetchers
@@ -347,6 +320,28 @@ static void rcml_pack_b_rows(const rcml_gemm_job_t *job, const float *Bl, size_t
             rcml_copy_row(e, s + full, v);
             for (j = v; j < NR; j++) e[j] = 0.0f;
         }
+    }
+}
+
+/* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
+ * floats apart; columns at or past the pass end are zeros (the n edge). */
+static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_t jj, size_t k0,
+                              size_t kq, float *RCML_RESTRICT d) {
+    const size_t NR = job->kr->nr, jend = job->j0 + job->nj;
+    const size_t w = jj + NR <= jend ? NR : jend - jj; /* valid columns */
+    size_t p, j;
+    if (!job->tb) {
+        rcml_pack_b_rows(job, Bl, jj, w, k0, kq, kq * NR, d); /* one panel */
+    } else if (w == NR && job->kr->pack_bt) {
+        job->kr->pack_bt(Bl + jj * job->ldb + k0, job->ldb, kq, d);
+    } else {
+        /* stored B is n x k: read each column of op(B) along k (contiguous) */
+        for (j = 0; j < w; j++) {
+            const float *RCML_RESTRICT s = Bl + (jj + j) * job->ldb + k0;
+            for (p = 0; p < kq; p++) d[p * NR + j] = s[p];
+        }
+        for (; j < NR; j++)
+            for (p = 0; p < kq; p++) d[p * NR + j] = 0.0f;
     }
 }
 
@@ -794,12 +789,17 @@ static int rcml_gemm_swaps(int ta, size_t m, size_t n) {
     return ta && n <= RCML_SWAP_N && m >= 2 * n;
 }
 
-/* C^T (n x m, into T) for op(A) m x k and op(B) k x n given by the stored operands: the
- * stored B read as "A" (transposed unless tb), the stored A as "B" (likewise). */
-static void rcml_gemm_run_swapped(const rcml_gemm_kernels_t *kr, int ta, int tb, size_t m, size_t n,
-                                  size_t k, size_t lda, size_t ldb, float alpha, const float *A,
-                                  const float *B, float beta, float *T, int threads) {
-    rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, alpha, B, 0, ldb, A, 0, lda, beta, T, threads, NULL);
+/* One layer, C = alpha*op(A)op(B) + beta*C (m x n), or with swap its transpose C^T (n x m)
+ * as op(B)^T op(A)^T: the stored B read as "A" (transposed unless tb), the stored A as "B"
+ * (likewise). lda, ldb: the row strides of the stored A and B. */
+static void rcml_gemm_run1(const rcml_gemm_kernels_t *kr, int swap, int ta, int tb, size_t m,
+                           size_t n, size_t k, size_t lda, size_t ldb, float alpha, const float *A,
+                           const float *B, float beta, float *C, int threads) {
+    if (swap)
+        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, alpha, B, 0, ldb, A, 0, lda, beta, C, threads,
+                      NULL);
+    else
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, lda, B, 0, ldb, beta, C, threads, NULL);
 }
 
 typedef struct {
@@ -820,13 +820,8 @@ static void rcml_ksplit_seg(void *ctx, size_t b, size_t e) {
          * one; likewise op(B)[k0:, :]. This call runs inline (the pool is busy). */
         const float *As = j->A + (j->ta ? k0 * j->m : k0);
         const float *Bs = j->B + (j->tb ? k0 : k0 * j->n);
-        if (j->swap)
-            rcml_gemm_run_swapped(j->kr, j->ta, j->tb, j->m, j->n, kq, j->ta ? j->m : j->k,
-                                  j->tb ? j->k : j->n, 1.0f, As, Bs, 0.0f, j->P + s * j->m * j->n,
-                                  1);
-        else
-            rcml_gemm_run(j->kr, 1, j->ta, j->tb, j->m, j->n, kq, 1.0f, As, 0, j->ta ? j->m : j->k,
-                          Bs, 0, j->tb ? j->k : j->n, 0.0f, j->P + s * j->m * j->n, 1, NULL);
+        rcml_gemm_run1(j->kr, j->swap, j->ta, j->tb, j->m, j->n, kq, j->ta ? j->m : j->k,
+                       j->tb ? j->k : j->n, 1.0f, As, Bs, 0.0f, j->P + s * j->m * j->n, 1);
     }
 }
 
@@ -885,8 +880,8 @@ static int rcml_gemm_packed_swapped(const rcml_gemm_kernels_t *kr, int ta, int t
     if (beta != 0.0f)
         for (i = 0; i < m; i++)
             for (c = 0; c < n; c++) T[c * m + i] = C[i * n + c];
-    rcml_gemm_run_swapped(kr, ta, tb, m, n, k, ta ? m : k, tb ? k : n, alpha, A, B, beta, T,
-                          rcml_threads_free());
+    rcml_gemm_run1(kr, 1, ta, tb, m, n, k, ta ? m : k, tb ? k : n, alpha, A, B, beta, T,
+                   rcml_threads_free());
     for (i = 0; i < m; i++)
         for (c = 0; c < n; c++) C[i * n + c] = T[c * m + i];
     rcml_free_aligned(T);
