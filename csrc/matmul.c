@@ -248,6 +248,15 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_B_DIRECT_BIG
 #define RCML_B_DIRECT_BIG ((size_t)1 << 19)
 #endif
+/* ... and a B of any size is packed when it serves at least this many rows (16 panels)
+ * and n > 64: read in place, a panel's rows lie n floats apart (4 KB at n = 1024), so
+ * its 32 or more rows share two L1 sets and every B load came from L2 (the top sample
+ * sites under perf). Measured (1 thread, paired rounds): 3200x32x1024 (an LSTM's input
+ * projection) 1.16-1.33x, 1024x16x1024 1.19x, 256x32x1024 1.18-1.21x, 256x64x256 1.14x;
+ * 96x64x128 0.94x, hence the row bound. */
+#ifndef RCML_B_PACK_M
+#define RCML_B_PACK_M 128
+#endif
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
 #ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)
@@ -552,7 +561,7 @@ static void rcml_k_blocks(rcml_gemm_job_t *job, size_t k) {
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
 static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
     return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M) ||
-           (k * n > RCML_B_DIRECT_BIG && m > 8);
+           (k * n > RCML_B_DIRECT_BIG && m > 8) || (m >= RCML_B_PACK_M && n > 64);
 }
 
 /* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
@@ -681,6 +690,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
 /* --------------------------------------------------------------- matrix x vector */
 /* Plain C forms of gemm.h's GEMV kernels, for the backends without their own. */
 #define RCML_GEMV_COLS 64
+#define RCML_GEMV_AXPY_MAX ((size_t)1024) /* columns per axpy chunk, at most */
 static void rcml_gemv_axpy_generic(size_t k, size_t w, float alpha, const float *x, const float *M,
                                    size_t ldm, float beta, float *y) {
     float acc[RCML_GEMV_COLS];
@@ -750,11 +760,15 @@ static void rcml_gemv_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         g.x = row ? A + l * sa : B + l * sb;
         g.M = row ? B + l * sb : A + l * sa;
         g.y = C + l * m * n;
-        /* dot: rows of ~32K multiply-adds per chunk; axpy: a quarter of the columns (at
-         * least 256, so each chunk still streams long contiguous runs of M's rows); both
-         * set by the shape only. Small products stay serial. */
-        size_t grain = g.dot ? RCML_MAX(16, ((size_t)1 << 15) / k / 16 * 16)
-                             : RCML_MAX(256, RCML_CEIL_DIV(RCML_CEIL_DIV(w, 4), 64) * 64);
+        /* dot: rows of ~32K multiply-adds per chunk. axpy: an equal share of the columns
+         * per thread, at most 1024 (1 thread, paired rounds: 1.13-1.15x on 1x1024x1024 and
+         * 1x4096x1024 over quarters of the columns; 2048 measured 0.6x on 1x4096x4096: the
+         * next pass's prefetched rows no longer fit L1 beside the current ones). An
+         * output's bits do not depend on the chunks. Small products stay serial. */
+        size_t grain =
+            g.dot ? RCML_MAX(16, ((size_t)1 << 15) / k / 16 * 16)
+                  : RCML_MIN(RCML_GEMV_AXPY_MAX,
+                             RCML_CEIL_DIV(RCML_CEIL_DIV(w, (size_t)rcml_get_num_threads()), 64) * 64);
         if (k * w < ((size_t)1 << 15)) grain = w;
         rcml_parallel_for(w, grain, rcml_gemv_chunk, &g);
     }

@@ -24,7 +24,9 @@ U = 2.0**-24
 
 # (m, k, n): matrix x vector, small edges, k-split (m*n <= 65536, k >= 2048,
 # m*n*k >= 4M), and a few ordinary ones that border them
+# (the axpy forms cut their columns by thread count, at most 1024 a chunk: 2500 columns)
 GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
+GEMV += [(1, 300, 2500), (2500, 300, 1)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 # tiles: one row of tiles with B packed per tile (m <= 480), several row tiles sharing one
@@ -166,11 +168,12 @@ def test_few_columns_computed_transposed_keep_their_bits(name, restore):
 
 def _packed_path(m, k, n, tb):
     """matmul.c's route (not tiny, not matrix x vector, not split along k) and a B that
-    the packed path packs (transposed, big with more than 32 rows of A to serve, or
-    beyond 2 MB with more than 8)."""
+    the packed path packs (transposed, big with more than 32 rows of A to serve, beyond
+    2 MB with more than 8, or any size with 128 rows or more and n > 64)."""
     tiny = m * n <= 4096 and k <= 1024 // (m * n)
     ksplit = m * n <= 1 << 16 and k >= 2048 and m * n * k >= 1 << 22
     packs_b = tb or (k * n > 1 << 16 and m > 32) or (k * n > 1 << 19 and m > 8)
+    packs_b = packs_b or (m >= 128 and n > 64)
     return not (tiny or m == 1 or n == 1 or ksplit) and packs_b
 
 
@@ -182,6 +185,7 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
     _runtime.set_backend(name)
     rng = np.random.default_rng(8)
     cases = [(64, 256, 1024), (40, 48, 192), (9, 300, 70), (600, 40, 100), (33, 700, 650)]
+    cases += [(128, 40, 65), (127, 40, 100), (200, 32, 64)]  # around the row / column bounds
     cases += [(2, 3, 4), (1, 64, 300), (20, 4096, 52), (16, 1024, 1024), (8, 1024, 1024)]
     for m, k, n in cases:
         for ta, tb in TRANS:
