@@ -20,7 +20,8 @@
  * A(r, p) = a[r*lda + p] for the "rowa" variant and a[p*lda + r] for the "cola" variant
  * (a packed panel is cola with lda == MR). Every one of the MR rows and NR columns is
  * read, whatever mr and nr are: the driver zero-pads edge panels, so a kernel never
- * reads out of bounds and needs no tail code in its k loop. */
+ * reads out of bounds and needs no tail code in its k loop (except B's columns in a
+ * table with b_masked, below). */
 typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                 float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                 float beta);
@@ -63,6 +64,9 @@ typedef struct {
     /* likewise for a panel with mr <= MR/2 valid rows (only rows < MR/2 are read); such a
        panel is always packed (cola), never read in place; may be NULL */
     rcml_gemm_ukr_t cola_r4;
+    /* nonzero: every kernel of the table reads only the nr valid columns of a B row (masked
+       loads), so the last panel of a B read in place needs no zero-padded copy */
+    int b_masked;
 } rcml_gemm_kernels_t;
 
 extern const rcml_gemm_kernels_t rcml_gemm_kernels_portable;

@@ -60,7 +60,13 @@
 
 /* The 16 accumulators are named variables, not an array: with an array GCC also kept a
  * memory copy, zeroed with `rep stos` on every call (6% of a batch of 64^3 products). */
+/* the valid columns of the B row: lanes 0..nr-1 of its two halves */
+#define RCML_BMASK0 const __mmask16 bm0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u))
+#define RCML_BMASK                                                                                 \
+    RCML_BMASK0;                                                                                   \
+    const __mmask16 bm1 = (__mmask16)(nr >= 32 ? 0xFFFFu : nr <= 16 ? 0u : ((1u << (nr - 16)) - 1u))
 #define RCML_ACC_DECL                                                                              \
+    RCML_BMASK;                                                                                    \
     __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,         \
            y3 = x0, x4 = x0, y4 = x0, x5 = x0, y5 = x0, x6 = x0, y6 = x0, x7 = x0, y7 = x0
 #define RCML_FMA2(av, x, y)                                                                        \
@@ -78,7 +84,47 @@
     {RCML_STORE_SETUP RCML_STORE_LO RCML_STORE_ROW(4, x4, y4) RCML_STORE_ROW(5, x5, y5)            \
          RCML_STORE_ROW(6, x6, y6) RCML_STORE_ROW(7, x7, y7)}
 
+/* One k step's B row: two full loads, or (M = 1: a B read in place whose last panel has
+ * nr < NR valid columns) masked loads that touch only those columns, so such a panel
+ * needs no padded copy (the lanes past nr load zeros and feed only outputs that are never
+ * stored). The full tiles keep the plain loads: masked ones cost ~5% there. */
+#define RCML_B_ROW_(M)                                                                             \
+    const __m512 b0 = (M) ? _mm512_maskz_loadu_ps(bm0, b) : _mm512_loadu_ps(b);                    \
+    const __m512 b1 = (M) ? _mm512_maskz_loadu_ps(bm1, b + 16) : _mm512_loadu_ps(b + 16);          \
+    __m512 av;                                                                                     \
+    RCML_PREFETCH_B(b, 2)                                                                          \
+    b += ldb;
+/* the k loop, once with plain and once with masked B loads (M a constant in each) */
+#define RCML_K_LOOP(STEP)                                                                          \
+    if (nr >= NR) {                                                                                \
+        for (p = 0; p < kc; p++) {                                                                 \
+            STEP(0)                                                                                \
+        }                                                                                          \
+    } else {                                                                                       \
+        for (p = 0; p < kc; p++) {                                                                 \
+            STEP(1)                                                                                \
+        }                                                                                          \
+    }
+
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
+#define RCML_ROWA_STEP(M)                                                                          \
+    RCML_B_ROW_(M)                                                                                 \
+    av = _mm512_set1_ps(a0[p]);                                                                    \
+    RCML_FMA2(av, x0, y0)                                                                          \
+    av = _mm512_set1_ps(a0[lda + p]);                                                              \
+    RCML_FMA2(av, x1, y1)                                                                          \
+    av = _mm512_set1_ps(a0[2 * lda + p]);                                                          \
+    RCML_FMA2(av, x2, y2)                                                                          \
+    av = _mm512_set1_ps(a0[3 * lda + p]);                                                          \
+    RCML_FMA2(av, x3, y3)                                                                          \
+    av = _mm512_set1_ps(a4[p]);                                                                    \
+    RCML_FMA2(av, x4, y4)                                                                          \
+    av = _mm512_set1_ps(a4[lda + p]);                                                              \
+    RCML_FMA2(av, x5, y5)                                                                          \
+    av = _mm512_set1_ps(a4[2 * lda + p]);                                                          \
+    RCML_FMA2(av, x6, y6)                                                                          \
+    av = _mm512_set1_ps(a4[3 * lda + p]);                                                          \
+    RCML_FMA2(av, x7, y7)
 static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                  float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                  float beta) {
@@ -86,37 +132,10 @@ static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const fl
     /* two row bases so every broadcast is base + {0,1,2,3}*lda: few live registers */
     const float *a0 = a, *a4 = a + 4 * lda;
     RCML_ACC_DECL;
-    for (p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        __m512 av;
-        RCML_PREFETCH_B(b, 2)
-        b += ldb;
-        av = _mm512_set1_ps(a0[p]);
-        RCML_FMA2(av, x0, y0)
-        av = _mm512_set1_ps(a0[lda + p]);
-        RCML_FMA2(av, x1, y1)
-        av = _mm512_set1_ps(a0[2 * lda + p]);
-        RCML_FMA2(av, x2, y2)
-        av = _mm512_set1_ps(a0[3 * lda + p]);
-        RCML_FMA2(av, x3, y3)
-        av = _mm512_set1_ps(a4[p]);
-        RCML_FMA2(av, x4, y4)
-        av = _mm512_set1_ps(a4[lda + p]);
-        RCML_FMA2(av, x5, y5)
-        av = _mm512_set1_ps(a4[2 * lda + p]);
-        RCML_FMA2(av, x6, y6)
-        av = _mm512_set1_ps(a4[3 * lda + p]);
-        RCML_FMA2(av, x7, y7)
-    }
+    RCML_K_LOOP(RCML_ROWA_STEP)
     RCML_ACC_STORE
 }
 
-/* One k step of the packed-A kernels: the B row, then rows 0-3 (and 4-7) of the panel. */
-#define RCML_B_ROW                                                                                 \
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);                            \
-    __m512 av;                                                                                     \
-    RCML_PREFETCH_B(b, 2)                                                                          \
-    b += ldb;
 /* rows o..o+3 of the packed A step into accumulator pairs (xa, ya) ... (xd, yd) */
 #define RCML_COLA4(o, xa, ya, xb, yb, xc, yc, xd, yd)                                              \
     av = _mm512_set1_ps(a[(o)]);                                                                   \
@@ -129,6 +148,16 @@ static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const fl
     RCML_FMA2(av, xd, yd)
 #define RCML_COLA_LO RCML_COLA4(0, x0, y0, x1, y1, x2, y2, x3, y3)
 #define RCML_COLA_HI RCML_COLA4(4, x4, y4, x5, y5, x6, y6, x7, y7)
+/* one k step of the packed-A kernels: the B row, then rows 0-3 (and 4-7) of the panel */
+#define RCML_COLA_STEP(M)                                                                          \
+    RCML_B_ROW_(M)                                                                                 \
+    RCML_COLA_LO                                                                                   \
+    RCML_COLA_HI                                                                                   \
+    a += lda;
+#define RCML_COLA_R4_STEP(M)                                                                       \
+    RCML_B_ROW_(M)                                                                                 \
+    RCML_COLA_LO                                                                                   \
+    a += lda;
 
 /* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
 static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
@@ -136,12 +165,7 @@ static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const fl
                                  float beta) {
     size_t p;
     RCML_ACC_DECL;
-    for (p = 0; p < kc; p++) {
-        RCML_B_ROW
-        RCML_COLA_LO
-        RCML_COLA_HI
-        a += lda;
-    }
+    RCML_K_LOOP(RCML_COLA_STEP)
     RCML_ACC_STORE
 }
 
@@ -150,6 +174,7 @@ static void rcml_ukr_cola_avx512(size_t kc, const float *a, size_t lda, const fl
  * FMAs still cover the FMA latency (4 cycles x 2 ports). Each output is the same chain
  * over p as in the full kernel, so the bits do not change. */
 #define RCML_R4_DECL                                                                               \
+    RCML_BMASK;                                                                                    \
     __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0, y3 = x0
 #define RCML_R4_STORE {RCML_STORE_SETUP RCML_STORE_LO}
 
@@ -158,11 +183,7 @@ static void rcml_ukr_cola_r4_avx512(size_t kc, const float *a, size_t lda, const
                                     float alpha, float beta) {
     size_t p;
     RCML_R4_DECL;
-    for (p = 0; p < kc; p++) {
-        RCML_B_ROW
-        RCML_COLA_LO
-        a += lda;
-    }
+    RCML_K_LOOP(RCML_COLA_R4_STEP)
     RCML_R4_STORE
 }
 
@@ -191,6 +212,7 @@ static void rcml_ukr_cola_r4_avx512(size_t kc, const float *a, size_t lda, const
         RCML_STORE_HALF(7, x7)                                                                     \
     }
 #define RCML_HALF_DECL                                                                             \
+    RCML_BMASK0;                                                                                   \
     __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0
 
 static void rcml_ukr_rowa_half_avx512(size_t kc, const float *a, size_t lda, const float *b,
@@ -200,7 +222,7 @@ static void rcml_ukr_rowa_half_avx512(size_t kc, const float *a, size_t lda, con
     const float *a0 = a, *a4 = a + 4 * lda;
     RCML_HALF_DECL;
     for (p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b);
+        const __m512 b0 = _mm512_maskz_loadu_ps(bm0, b); /* an edge: masked */
         RCML_PREFETCH_B(b, 1)
         b += ldb;
         x0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[p]), b0, x0);
@@ -221,7 +243,7 @@ static void rcml_ukr_cola_half_avx512(size_t kc, const float *a, size_t lda, con
     size_t p;
     RCML_HALF_DECL;
     for (p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b);
+        const __m512 b0 = _mm512_maskz_loadu_ps(bm0, b); /* an edge: masked */
         RCML_PREFETCH_B(b, 1)
         b += ldb;
         x0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, x0);
@@ -406,6 +428,7 @@ static void rcml_gemv_dot_avx512(size_t k, size_t w, float alpha, const float *x
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {
     .mr = MR,
     .nr = NR,
+    .b_masked = 1,
     .rowa = rcml_ukr_rowa_avx512,
     .cola = rcml_ukr_cola_avx512,
     .tiny = rcml_gemm_tiny_avx512,

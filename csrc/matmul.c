@@ -400,10 +400,13 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
                 for (p = 0; p < kq; p++) dp[p * MR + r] = s[p];
             }
         } else {
-            /* stored A is k x m: the MR rows of one p are contiguous */
-            for (p = 0; p < kq; p++) {
+            /* stored A is k x m: the MR rows of one p are contiguous. A partial panel's
+             * padding is one memset first (a strided zeroing pass, which GCC made a
+             * memset call per row, was a third of 25x36864x6) */
+            if (h < MR) memset(dp, 0, kq * MR * sizeof(float));
+            for (p = 0; p < kq; p++)
                 rcml_copy_row(dp + p * MR, Al + (k0 + p) * job->lda + i0 + ip, h);
-            }
+            continue;
         }
         for (r = h; r < MR; r++)
             for (p = 0; p < kq; p++) dp[p * MR + r] = 0.0f;
@@ -483,7 +486,7 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                             bpan = bslot + (jr - jc) / NR * bps;
                         } else if (job->b_pack) {
                             bpan = rcml_bp_at(job, lr, q, jp);
-                        } else if (nr < NR) {
+                        } else if (nr < NR && !kr->b_masked) {
                             bpan = rcml_bp_at(job, lr, q, 0);
                         } else {
                             bpan = Bl + k0 * job->ldb + job->j0 + jr;
@@ -620,7 +623,12 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
          * once for all layers) */
         job.b_lazy = job.b_pack && job.tiles_m == 1 && (sb || layers == 1) && !bpre;
         if (bpre) job.b_pack = 1; /* packed by rcml_gemm_bpack_init: one pass, one layer */
-        const size_t npk = job.b_lazy ? 0 : job.b_pack ? job.np : ((nj % NR) ? 1 : 0);
+        /* B in place: only a partial last panel is packed, and not even that when the
+         * kernels mask their B loads (conv dW 25x36864x6 2.4x, 150x4096x16 1.4x, 60x300x7
+         * 1.95x with the partial panel's A padding below; paired rounds, 1 thread) */
+        const size_t npk = job.b_lazy   ? 0
+                           : job.b_pack ? job.np
+                                        : ((nj % NR) && !kr->b_masked ? 1 : 0);
         job.bp_layer = k * npk * NR;
         /* A slots: a tile's packed rows, or just its partial last panel (only when m is
          * not a multiple of MR), or nothing at all */
@@ -768,7 +776,8 @@ static void rcml_gemv_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         size_t grain =
             g.dot ? RCML_MAX(16, ((size_t)1 << 15) / k / 16 * 16)
                   : RCML_MIN(RCML_GEMV_AXPY_MAX,
-                             RCML_CEIL_DIV(RCML_CEIL_DIV(w, (size_t)rcml_get_num_threads()), 64) * 64);
+                             RCML_CEIL_DIV(RCML_CEIL_DIV(w, (size_t)rcml_get_num_threads()), 64) *
+                                 64);
         if (k * w < ((size_t)1 << 15)) grain = w;
         rcml_parallel_for(w, grain, rcml_gemv_chunk, &g);
     }
