@@ -107,24 +107,20 @@
     }
 
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
+/* rows base, base + lda, ... base + 3*lda of A at column p into accumulator pairs */
+#define RCML_ROWA4(base, xa, ya, xb, yb, xc, yc, xd, yd)                                           \
+    av = _mm512_set1_ps((base)[p]);                                                                \
+    RCML_FMA2(av, xa, ya)                                                                          \
+    av = _mm512_set1_ps((base)[lda + p]);                                                          \
+    RCML_FMA2(av, xb, yb)                                                                          \
+    av = _mm512_set1_ps((base)[2 * lda + p]);                                                      \
+    RCML_FMA2(av, xc, yc)                                                                          \
+    av = _mm512_set1_ps((base)[3 * lda + p]);                                                      \
+    RCML_FMA2(av, xd, yd)
 #define RCML_ROWA_STEP(M)                                                                          \
     RCML_B_ROW_(M)                                                                                 \
-    av = _mm512_set1_ps(a0[p]);                                                                    \
-    RCML_FMA2(av, x0, y0)                                                                          \
-    av = _mm512_set1_ps(a0[lda + p]);                                                              \
-    RCML_FMA2(av, x1, y1)                                                                          \
-    av = _mm512_set1_ps(a0[2 * lda + p]);                                                          \
-    RCML_FMA2(av, x2, y2)                                                                          \
-    av = _mm512_set1_ps(a0[3 * lda + p]);                                                          \
-    RCML_FMA2(av, x3, y3)                                                                          \
-    av = _mm512_set1_ps(a4[p]);                                                                    \
-    RCML_FMA2(av, x4, y4)                                                                          \
-    av = _mm512_set1_ps(a4[lda + p]);                                                              \
-    RCML_FMA2(av, x5, y5)                                                                          \
-    av = _mm512_set1_ps(a4[2 * lda + p]);                                                          \
-    RCML_FMA2(av, x6, y6)                                                                          \
-    av = _mm512_set1_ps(a4[3 * lda + p]);                                                          \
-    RCML_FMA2(av, x7, y7)
+    RCML_ROWA4(a0, x0, y0, x1, y1, x2, y2, x3, y3)                                                 \
+    RCML_ROWA4(a4, x4, y4, x5, y5, x6, y6, x7, y7)
 static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                  float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                  float beta) {
