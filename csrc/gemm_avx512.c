@@ -19,6 +19,11 @@
 #define MR 8
 #define NR 32
 
+/* Mask of the first r (< 16) lanes, or all 16. */
+RCML_FORCE_INLINE __mmask16 rcml_lanes(size_t r) {
+    return (__mmask16)(r >= 16 ? 0xFFFFu : ((1u << r) - 1u));
+}
+
 /* C = alpha*acc + beta*C for one row of the tile (beta == 0: C is not read). alpha == 1
  * skips the multiply, which gives the same bits. Full rows use plain stores; an edge
  * row masked loads/stores that touch only the nr valid columns (masked-off lanes are
@@ -37,11 +42,11 @@
             _mm512_storeu_ps(cr + 16, t1);                                                         \
         } else {                                                                                   \
             if (beta != 0.0f) {                                                                    \
-                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));          \
-                t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16)));     \
+                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(bm0, cr)));         \
+                t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(bm1, cr + 16)));    \
             }                                                                                      \
-            _mm512_mask_storeu_ps(cr, m0, t0);                                                     \
-            _mm512_mask_storeu_ps(cr + 16, m1, t1);                                                \
+            _mm512_mask_storeu_ps(cr, bm0, t0);                                                    \
+            _mm512_mask_storeu_ps(cr + 16, bm1, t1);                                               \
         }                                                                                          \
     }
 
@@ -58,13 +63,14 @@
         if ((lines) > 1) _mm_prefetch((const char *)((b) + RCML_PF_DIST * NR + 16), _MM_HINT_T0);  \
     }
 
-/* The 16 accumulators are named variables, not an array: with an array GCC also kept a
- * memory copy, zeroed with `rep stos` on every call (6% of a batch of 64^3 products). */
-/* the valid columns of the B row: lanes 0..nr-1 of its two halves */
-#define RCML_BMASK0 const __mmask16 bm0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u))
+/* The valid columns of a tile row, lanes 0..nr-1 of its two 16-lane halves: the masks of
+ * the edge tiles' B loads and C loads/stores. */
+#define RCML_BMASK0 const __mmask16 bm0 = rcml_lanes(nr)
 #define RCML_BMASK                                                                                 \
     RCML_BMASK0;                                                                                   \
-    const __mmask16 bm1 = (__mmask16)(nr >= 32 ? 0xFFFFu : nr <= 16 ? 0u : ((1u << (nr - 16)) - 1u))
+    const __mmask16 bm1 = nr <= 16 ? (__mmask16)0 : rcml_lanes(nr - 16)
+/* The 16 accumulators are named variables, not an array: with an array GCC also kept a
+ * memory copy, zeroed with `rep stos` on every call (6% of a batch of 64^3 products). */
 #define RCML_ACC_DECL                                                                              \
     RCML_BMASK;                                                                                    \
     __m512 x0 = _mm512_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,         \
@@ -74,9 +80,7 @@
     y = _mm512_fmadd_ps(av, b1, y);
 #define RCML_STORE_SETUP                                                                           \
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                            \
-    const int one = alpha == 1.0f, full = nr == NR;                                                \
-    const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));                      \
-    const __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFFu : nr <= 16 ? 0u : ((1u << (nr - 16)) - 1u));
+    const int one = alpha == 1.0f, full = nr == NR;
 #define RCML_STORE_LO                                                                              \
     RCML_STORE_ROW(0, x0, y0)                                                                      \
     RCML_STORE_ROW(1, x1, y1) RCML_STORE_ROW(2, x2, y2) RCML_STORE_ROW(3, x3, y3)
@@ -106,7 +110,6 @@
         }                                                                                          \
     }
 
-/* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
 /* rows base, base + lda, ... base + 3*lda of A at column p into accumulator pairs */
 #define RCML_ROWA4(base, xa, ya, xb, yb, xc, yc, xd, yd)                                           \
     av = _mm512_set1_ps((base)[p]);                                                                \
@@ -121,6 +124,7 @@
     RCML_B_ROW_(M)                                                                                 \
     RCML_ROWA4(a0, x0, y0, x1, y1, x2, y2, x3, y3)                                                 \
     RCML_ROWA4(a4, x4, y4, x5, y5, x6, y6, x7, y7)
+/* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
 static void rcml_ukr_rowa_avx512(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                  float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                  float beta) {
@@ -191,13 +195,12 @@ static void rcml_ukr_cola_r4_avx512(size_t kc, const float *a, size_t lda, const
         float *cr = c + (r) * ldc;                                                                 \
         __m512 t0 = alpha == 1.0f ? (x) : _mm512_mul_ps(va, (x));                                  \
         if (beta != 0.0f)                                                                          \
-            t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, cr)));              \
-        _mm512_mask_storeu_ps(cr, m0, t0);                                                         \
+            t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(bm0, cr)));             \
+        _mm512_mask_storeu_ps(cr, bm0, t0);                                                        \
     }
 #define RCML_HALF_STORE                                                                            \
     {                                                                                              \
         const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                        \
-        const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFFu : ((1u << nr) - 1u));                  \
         RCML_STORE_HALF(0, x0)                                                                     \
         RCML_STORE_HALF(1, x1)                                                                     \
         RCML_STORE_HALF(2, x2)                                                                     \
@@ -302,11 +305,6 @@ static void rcml_pack_bt_avx512(const float *s, size_t lds, size_t kq, float *d)
 }
 
 /* ------------------------------------------------------------ matrix x vector */
-/* Mask of the first r (< 16) lanes, or all 16. */
-RCML_FORCE_INLINE __mmask16 rcml_lanes(size_t r) {
-    return (__mmask16)(r >= 16 ? 0xFFFFu : ((1u << r) - 1u));
-}
-
 /* y = alpha*s + beta*y on `len` floats of s (beta == 0: y is not read). */
 RCML_FORCE_INLINE void rcml_gemv_store(size_t len, float alpha, const float *s, float beta,
                                        float *y) {

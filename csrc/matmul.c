@@ -393,6 +393,9 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
             job->kr->pack_a_rows(Al + (i0 + ip) * job->lda + k0, job->lda, kq, dp);
             continue;
         }
+        /* a partial panel's padding rows: one memset before the copy (a strided zeroing
+         * pass, which GCC made a memset call per row, was a third of 25x36864x6) */
+        if (h < MR) memset(dp, 0, kq * MR * sizeof(float));
         if (!job->ta) {
             /* stored A is m x k: read each row along k (contiguous) */
             for (r = 0; r < h; r++) {
@@ -400,16 +403,10 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
                 for (p = 0; p < kq; p++) dp[p * MR + r] = s[p];
             }
         } else {
-            /* stored A is k x m: the MR rows of one p are contiguous. A partial panel's
-             * padding is one memset first (a strided zeroing pass, which GCC made a
-             * memset call per row, was a third of 25x36864x6) */
-            if (h < MR) memset(dp, 0, kq * MR * sizeof(float));
+            /* stored A is k x m: the MR rows of one p are contiguous */
             for (p = 0; p < kq; p++)
                 rcml_copy_row(dp + p * MR, Al + (k0 + p) * job->lda + i0 + ip, h);
-            continue;
         }
-        for (r = h; r < MR; r++)
-            for (p = 0; p < kq; p++) dp[p * MR + r] = 0.0f;
     }
 }
 
@@ -624,8 +621,8 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         job.b_lazy = job.b_pack && job.tiles_m == 1 && (sb || layers == 1) && !bpre;
         if (bpre) job.b_pack = 1; /* packed by rcml_gemm_bpack_init: one pass, one layer */
         /* B in place: only a partial last panel is packed, and not even that when the
-         * kernels mask their B loads (conv dW 25x36864x6 2.4x, 150x4096x16 1.4x, 60x300x7
-         * 1.95x with the partial panel's A padding below; paired rounds, 1 thread) */
+         * kernels mask their B loads (with rcml_pack_a's one-memset padding, paired rounds,
+         * 1 thread: conv dW 25x36864x6 2.58x, 150x4096x16 1.24x, 60x300x7 1.83x) */
         const size_t npk = job.b_lazy   ? 0
                            : job.b_pack ? job.np
                                         : ((nj % NR) && !kr->b_masked ? 1 : 0);
