@@ -20,6 +20,45 @@
 #define RNN_STEP_GEMM(pk, m, n, k, A, W, beta, C)                                                  \
     rcml_gemm_f32_bpacked(0, (m), (n), (k), 1.0f, (A), &(pk), 0, (W), (beta), (C))
 
+/* The weight gradients of a recurrent layer from its pre-activation gradients dG (T*B x
+ * N): dW = X^T dG (I x N) and dU = P^T dG (H x N), P_t = h_{t-1} (zero rows at t = 0).
+ * One product [X | P]^T dG gives both: dG, the largest operand, is packed once instead of
+ * twice, and dW's I rows join dU's H rows instead of being a product of few rows of its
+ * own (LSTM h256 b64 seq50, 1 thread, paired rounds: the products 256x3136x1024 +
+ * 32x3200x1024 vs 288x3200x1024 1.07x, the training step 1.02x). The t = 0 rows add
+ * exact zeros. dW's sums are the same as alone (same k); dU's run over T*B terms with the
+ * k blocking of that length (a non-finite gradient at t = 0 then reaches dU as NaN; it
+ * has already spoilt dW). One step (no recurrent product: dU = 0) or no memory for
+ * [X | P] and the (I + H) x N product: two products as before. */
+static void RCML_SFX(rnn_weight_grads)(size_t T, size_t B, size_t I, size_t H, size_t N,
+                                       const float *X, const float *Hs, const float *dG, float *dW,
+                                       float *dU) {
+    const size_t R = T * B, J = I + H, BH = B * H;
+    float *xp = T > 1 ? (float *)rcml_alloc_aligned((R * J + J * N) * sizeof(float)) : NULL;
+    size_t r;
+    if (!xp) {
+        if (T > 1)
+            RNN_GEMM(1, H, N, (T - 1) * B, Hs, dG + B * N, 0.0f, dU);
+        else
+            memset(dU, 0, H * N * sizeof(float));
+        RNN_GEMM(1, I, N, R, X, dG, 0.0f, dW);
+        return;
+    }
+    float *out = xp + R * J;
+    for (r = 0; r < R; r++) {
+        float *row = xp + r * J;
+        memcpy(row, X + r * I, I * sizeof(float));
+        if (r < B)
+            memset(row + I, 0, H * sizeof(float));
+        else
+            memcpy(row + I, Hs + r * H - BH, H * sizeof(float));
+    }
+    RNN_GEMM(1, J, N, R, xp, dG, 0.0f, out);
+    memcpy(dW, out, I * N * sizeof(float));
+    memcpy(dU, out + I * N, H * N * sizeof(float));
+    rcml_free_aligned(xp);
+}
+
 static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                                   const float *Wx, const float *Wh, const float *b, float *Hs) {
     size_t t;
@@ -50,11 +89,7 @@ static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t
         if (t > 0) RNN_STEP_GEMM(pk, B, H, H, dz, WhT, 1.0f, dz - BH);
     }
     rcml_gemm_bpack_free(&pk);
-    if (T > 1)
-        RNN_GEMM(1, H, H, (T - 1) * B, Hs, dHs + BH, 0.0f, dWh);
-    else
-        memset(dWh, 0, H * H * sizeof(float));
-    RNN_GEMM(1, I, H, T * B, X, dHs, 0.0f, dWx);
+    RCML_SFX(rnn_weight_grads)(T, B, I, H, H, X, Hs, dHs, dWx, dWh);
     if (dX) RNN_GEMM(0, T * B, I, H, dHs, WxT, 0.0f, dX);
 }
 
@@ -182,11 +217,7 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
         if (t > 0) RNN_STEP_GEMM(pk, B, H, H4, dG + t * BG, UT, 1.0f, dHs + (t - 1) * BH);
     }
     rcml_gemm_bpack_free(&pk);
-    if (T > 1)
-        RNN_GEMM(1, H, H4, (T - 1) * B, Hs, dG + BG, 0.0f, dU);
-    else
-        memset(dU, 0, H * H4 * sizeof(float));
-    RNN_GEMM(1, I, H4, T * B, X, dG, 0.0f, dW);
+    RCML_SFX(rnn_weight_grads)(T, B, I, H, H4, X, Hs, dG, dW, dU);
     if (dX) RNN_GEMM(0, T * B, I, H4, dG, WT, 0.0f, dX);
 }
 

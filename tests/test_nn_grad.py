@@ -109,9 +109,12 @@ def test_dense_vs_torch(act):
 
 
 @pytest.mark.parametrize("ret_seq", [False, True])
-def test_rnn_vs_torch(ret_seq):
+# one step (no recurrent product), a few, and T*B over one k block of the weight
+# gradients' product (their [x | h_{t-1}] rows: two blocks)
+@pytest.mark.parametrize("dims", [(1, 3, 4, 5), (7, 4, 3, 8), (7, 48, 5, 20)])
+def test_rnn_vs_torch(ret_seq, dims):
     torch = _torch()
-    T, B, I, H = 7, 4, 3, 8
+    T, B, I, H = dims
     layer = nn.RNN(H, return_sequences=ret_seq)
     x = _rand((T, B, I), 7)
     y = layer.forward(rc.tensor(x), True)
@@ -141,9 +144,12 @@ def test_rnn_vs_torch(ret_seq):
 
 
 @pytest.mark.parametrize("ret_seq", [False, True])
-def test_lstm_vs_torch(ret_seq):
+# one step (no recurrent product), a few, and T*B over one k block of the weight
+# gradients' product (their [x | h_{t-1}] rows: two blocks)
+@pytest.mark.parametrize("dims", [(1, 3, 4, 5), (6, 3, 4, 5), (7, 48, 5, 20)])
+def test_lstm_vs_torch(ret_seq, dims):
     torch = _torch()
-    T, B, I, H = 6, 3, 4, 5
+    T, B, I, H = dims
     layer = nn.LSTM(H, return_sequences=ret_seq)
     x = _rand((T, B, I), 9)
     y = layer.forward(rc.tensor(x), True)
