@@ -94,6 +94,8 @@ typedef struct {
     const void *kr; /* the kernel table it was packed for */
     int trans_b;
     size_t n, k;
+    size_t kcmax; /* its k blocks' bound: a product of m rows that blocks k otherwise
+                     does not use it */
     float *data;
 } rcml_gemm_bpack_t;
 int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n, size_t k,

@@ -551,25 +551,43 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     }
 }
 
-/* The k blocking: nkb equal blocks of kc (no tiny last block). It alone sets the order of
- * every output's sum, so the driver and a pre-packed B must share it. */
-static void rcml_k_blocks(rcml_gemm_job_t *job, size_t k) {
-    job->nkb = RCML_CEIL_DIV(k, RCML_KC_MAX);
-    job->kc = RCML_CEIL_DIV(k, job->nkb);
-}
-
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
 static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
     return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M) ||
            (k * n > RCML_B_DIRECT_BIG && m > 8) || (m >= RCML_B_PACK_M && n > 64);
 }
 
+/* The largest k block of a product of this shape (k: the whole product's, also for a
+ * k-split segment). A B read in place by a single row panel (m <= 8: never packed) whose
+ * rows are 2 KB or more apart streams through once, each row of a kernel call's block in
+ * its own page or two: 256 rows outran the hardware prefetchers (they follow a few dozen
+ * pages at once), 32 do not. Measured (1 thread, paired rounds, B beyond 1 MB): 8x1024x1024
+ * 1.61x, 8x4096x4096 2.20x, 8x4096x512 1.36x, 4x4096x1024 1.38x, 2x1024x4096 1.41x,
+ * 8x300x7000 1.36x, 8x1024x1024 (transposed A) 1.78x; rows of 1 KB or less (8x8192x256)
+ * gain nothing, and a B that stays in L2 (8x256x1024, 8x512x512) loses 7-11% to the extra
+ * C tile loads and stores, hence the bounds. */
+#define RCML_KC_STREAM 32
+#define RCML_B_STREAM_MIN ((size_t)1 << 18) /* floats: 1 MB */
+static size_t rcml_kc_max(int tb, size_t m, size_t n, size_t k) {
+    if (!rcml_packs_b(tb, m, n, k) && m <= 8 && n >= 512 && k * n > RCML_B_STREAM_MIN)
+        return RCML_KC_STREAM;
+    return RCML_KC_MAX;
+}
+
+/* The k blocking: nkb equal blocks of at most kcmax (no tiny last block). It alone sets
+ * the order of every output's sum, so the driver and a pre-packed B must share it. */
+static void rcml_k_blocks(rcml_gemm_job_t *job, size_t k, size_t kcmax) {
+    job->nkb = RCML_CEIL_DIV(k, kcmax);
+    job->kc = RCML_CEIL_DIV(k, job->nkb);
+}
+
 /* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
- * untransposed A, m for a whole transposed one), likewise ldb for B; C is m x n dense. */
+ * untransposed A, m for a whole transposed one), likewise ldb for B; C is m x n dense.
+ * kcmax: the k block bound, rcml_kc_max of the whole product. */
 static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
-                          size_t n, size_t k, float alpha, const float *A, size_t sa, size_t lda,
-                          const float *B, size_t sb, size_t ldb, float beta, float *C, int threads,
-                          const float *bpre) {
+                          size_t n, size_t k, size_t kcmax, float alpha, const float *A, size_t sa,
+                          size_t lda, const float *B, size_t sb, size_t ldb, float beta, float *C,
+                          int threads, const float *bpre) {
     const size_t MR = kr->mr, NR = kr->nr;
     float stackbuf[RCML_WS_STACK + 16];
     rcml_gemm_job_t job;
@@ -590,7 +608,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     job.lda = lda;
     job.ldb = ldb;
     job.C = C;
-    rcml_k_blocks(&job, k);
+    rcml_k_blocks(&job, k, kcmax);
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows
      * (m <= RCML_B_DIRECT_M, unless B is bigger than RCML_B_DIRECT_BIG) the operand is
@@ -811,15 +829,17 @@ static int rcml_gemm_swaps(int ta, size_t m, size_t n) {
 
 /* One layer, C = alpha*op(A)op(B) + beta*C (m x n), or with swap its transpose C^T (n x m)
  * as op(B)^T op(A)^T: the stored B read as "A" (transposed unless tb), the stored A as "B"
- * (likewise). lda, ldb: the row strides of the stored A and B. */
+ * (likewise). lda, ldb: the row strides of the stored A and B; kall: the whole product's
+ * k (k is less for a k-split segment), which with the shape sets the k blocks. */
 static void rcml_gemm_run1(const rcml_gemm_kernels_t *kr, int swap, int ta, int tb, size_t m,
-                           size_t n, size_t k, size_t lda, size_t ldb, float alpha, const float *A,
-                           const float *B, float beta, float *C, int threads) {
+                           size_t n, size_t k, size_t kall, size_t lda, size_t ldb, float alpha,
+                           const float *A, const float *B, float beta, float *C, int threads) {
     if (swap)
-        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, alpha, B, 0, ldb, A, 0, lda, beta, C, threads,
-                      NULL);
+        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, rcml_kc_max(!ta, n, m, kall), alpha, B, 0, ldb, A,
+                      0, lda, beta, C, threads, NULL);
     else
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, lda, B, 0, ldb, beta, C, threads, NULL);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(tb, m, n, kall), alpha, A, 0, lda, B, 0,
+                      ldb, beta, C, threads, NULL);
 }
 
 typedef struct {
@@ -840,7 +860,7 @@ static void rcml_ksplit_seg(void *ctx, size_t b, size_t e) {
          * one; likewise op(B)[k0:, :]. This call runs inline (the pool is busy). */
         const float *As = j->A + (j->ta ? k0 * j->m : k0);
         const float *Bs = j->B + (j->tb ? k0 : k0 * j->n);
-        rcml_gemm_run1(j->kr, j->swap, j->ta, j->tb, j->m, j->n, kq, j->ta ? j->m : j->k,
+        rcml_gemm_run1(j->kr, j->swap, j->ta, j->tb, j->m, j->n, kq, j->k, j->ta ? j->m : j->k,
                        j->tb ? j->k : j->n, 1.0f, As, Bs, 0.0f, j->P + s * j->m * j->n, 1);
     }
 }
@@ -879,8 +899,8 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     j.C = C;
     j.P = (float *)rcml_scratch_acquire(j.S * m * n * sizeof(float));
     if (!j.P) { /* out of memory: the unsplit product needs less */
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, alpha, A, 0, ta ? m : k, B, 0, tb ? k : n, beta, C,
-                      rcml_threads_free(), NULL);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(tb, m, n, k), alpha, A, 0, ta ? m : k, B,
+                      0, tb ? k : n, beta, C, rcml_threads_free(), NULL);
         return;
     }
     rcml_parallel_for(j.S, 1, rcml_ksplit_seg, &j);
@@ -900,7 +920,7 @@ static int rcml_gemm_packed_swapped(const rcml_gemm_kernels_t *kr, int ta, int t
     if (beta != 0.0f)
         for (i = 0; i < m; i++)
             for (c = 0; c < n; c++) T[c * m + i] = C[i * n + c];
-    rcml_gemm_run1(kr, 1, ta, tb, m, n, k, ta ? m : k, tb ? k : n, alpha, A, B, beta, T,
+    rcml_gemm_run1(kr, 1, ta, tb, m, n, k, k, ta ? m : k, tb ? k : n, alpha, A, B, beta, T,
                    rcml_threads_free());
     for (i = 0; i < m; i++)
         for (c = 0; c < n; c++) C[i * n + c] = T[c * m + i];
@@ -954,9 +974,9 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
         if (layers == 1 && rcml_gemm_swaps(trans_a != 0, m, n) &&
             rcml_gemm_packed_swapped(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C))
             return;
-        rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k, alpha, A, stride_a,
-                      trans_a ? m : k, B, stride_b, trans_b ? k : n, beta, C, rcml_threads_free(),
-                      NULL);
+        rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k,
+                      rcml_kc_max(trans_b != 0, m, n, k), alpha, A, stride_a, trans_a ? m : k, B,
+                      stride_b, trans_b ? k : n, beta, C, rcml_threads_free(), NULL);
     }
 }
 
@@ -982,7 +1002,8 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     job.k = k;
     job.B = B;
     job.ldb = trans_b ? k : n;
-    rcml_k_blocks(&job, k); /* the blocking rcml_gemm_run uses */
+    /* the blocking rcml_gemm_run uses */
+    rcml_k_blocks(&job, k, rcml_kc_max(trans_b != 0, m, n, k));
     job.nj = n;
     job.np = RCML_CEIL_DIV(n, NR);
     job.b_pack = 1;
@@ -996,6 +1017,7 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     bp->trans_b = job.tb;
     bp->n = n;
     bp->k = k;
+    bp->kcmax = rcml_kc_max(trans_b != 0, m, n, k);
     bp->data = job.bp;
     return 0;
 }
@@ -1014,10 +1036,11 @@ void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alph
      * same bits as without a pack */
     if (!bp || !bp->data || bp->kr != kr || bp->n != n || bp->k != k ||
         bp->trans_b != (trans_b != 0) || m == 0 ||
-        rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED) {
+        rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED ||
+        rcml_kc_max(trans_b != 0, m, n, k) != bp->kcmax) {
         rcml_gemm_f32(trans_a, trans_b, m, n, k, alpha, A, B, beta, C);
         return;
     }
-    rcml_gemm_run(kr, 1, trans_a != 0, trans_b != 0, m, n, k, alpha, A, 0, trans_a ? m : k, B, 0,
-                  trans_b ? k : n, beta, C, rcml_threads_free(), bp->data);
+    rcml_gemm_run(kr, 1, trans_a != 0, trans_b != 0, m, n, k, bp->kcmax, alpha, A, 0,
+                  trans_a ? m : k, B, 0, trans_b ? k : n, beta, C, rcml_threads_free(), bp->data);
 }

@@ -190,11 +190,13 @@ cdef extern from "internal.h" nogil:
 
 
 def _gemm_prepacked_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, beta=0.0,
-                         transpose_a=False, transpose_b=False):
+                         transpose_a=False, transpose_b=False, pack_rows=None):
     """Private test hook: ``_gemm_into`` for 2-D operands through the pre-packed B path
     (``rcml_gemm_bpack_init`` + ``rcml_gemm_f32_bpacked``, what the recurrent layers' time
     loops use). Returns True when B was packed (False: the shape or backend never reads
     a packed B, and the plain product was used); ``out`` gets the same bits either way.
+    ``pack_rows``: the row count B is packed for (default: op(a)'s rows), to check that a
+    product of other rows still gets the plain product's bits.
     """
     cdef bint ta = bool(transpose_a), tb = bool(transpose_b)
     cdef float fa = _to_float(alpha, "_gemm_prepacked_into")
@@ -211,10 +213,11 @@ def _gemm_prepacked_into(RamTensor out, RamTensor a, RamTensor b, alpha=1.0, bet
     _gemm_out_apart("_gemm_prepacked_into", out, a, b)
     cdef rcml_gemm_bpack_t bp
     cdef int packed = 0
+    cdef size_t pm = m if pack_rows is None else <size_t>_check_dim(pack_rows, "pack_rows")
     if out.n == 0:
         return False
     with nogil:
-        packed = rcml_gemm_bpack_init(&bp, m, tb, n, k, b.data) == 0
+        packed = rcml_gemm_bpack_init(&bp, pm, tb, n, k, b.data) == 0
         rcml_gemm_f32_bpacked(ta, m, n, k, fa, a.data, &bp, tb, b.data, fb, out.data)
         rcml_gemm_bpack_free(&bp)
     return bool(packed)

@@ -33,7 +33,10 @@ KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2
 # packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
 # tiles follow the thread count
 TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24, 1024, 700)]
-SHAPES = GEMV + EDGES + KSPLIT + TILED
+# a B read in place by one row panel (m <= 8), its rows 2 KB or more apart and over 1 MB in
+# all: k blocks of at most 32 (a ragged last one at k = 600; also inside a k-split)
+STREAM = [(8, 600, 1000), (3, 300, 2000), (6, 4096, 512)]
+SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
 
@@ -134,6 +137,7 @@ def test_short_last_panel_has_the_full_panels_bits(name, restore):
     pairs = [(36, 40, 300, 100), (34, 40, 300, 100), (33, 40, 700, 70)]  # A, B in place
     pairs += [(260, 264, 300, 60), (258, 264, 300, 300)]  # A packed; B in place, packed
     pairs += [(4, 8, 700, 300), (2, 8, 300, 33), (3, 8, 64, 4096)]  # a batch of 2..4 rows
+    pairs += [(4, 8, 600, 1000)]  # the short k blocks of a B streamed in place
     for small, big, k, n in pairs:
         for ta, tb in TRANS:
             a, b = _operands(rng, big, k, n, ta, tb)
@@ -222,6 +226,18 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
                 assert packed == _packed_path(m, k, n, tb), (m, k, n, tb)
                 got = out.numpy().reshape(m, n)
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
+    # a pack made for some rows may serve a product of other rows only where the k blocks
+    # are the same (12 rows, packed for 16): 8 rows block a B read in place by 32, so the
+    # 16-row pack must not serve them; packing for 8 rows packs nothing
+    for m, rows in [(12, 16), (8, 16), (16, 8)]:
+        a, b = _operands(rng, m, 1024, 1024, False, False)
+        want = _gemm(a, b, False, False)
+        out = rc.zeros((m, 1024))
+        packed = _tensor._gemm_prepacked_into(
+            out, rc.from_numpy(a), rc.from_numpy(b), pack_rows=rows
+        )
+        assert packed == (rows > 8), (m, rows)
+        np.testing.assert_array_equal(out.numpy().reshape(m, 1024), want, err_msg=f"{m} {rows}")
     with pytest.raises(rc.ShapeError, match="inner dims"):
         _tensor._gemm_prepacked_into(rc.zeros((2, 2)), rc.zeros((2, 3)), rc.zeros((2, 2)))
 
