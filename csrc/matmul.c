@@ -240,11 +240,12 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #define RCML_B_DIRECT_M 32
 #endif
 /* ... but a B beyond this many floats (2 MB, more than an L2) is packed once m spans
- * two or more MR panels: each of its rows is then read strided from L3 once (the packing,
- * with many loads in flight) instead of once per panel. Measured (1 thread, CPU time,
- * median of 16 paired rounds): 16x1024x1024 1.13x, 32x3200x1024 (A transposed) 1.15x;
- * a B that fits L2 or a single panel (m <= 8) stays faster in place (16x256x1024 0.72x,
- * 8x4096x512 0.86x when packed). */
+ * more than RCML_B_STREAM_M rows: each of its rows is then read strided from L3 once (the
+ * packing, with many loads in flight) instead of once per panel. Measured (1 thread, CPU
+ * time, median of 16 paired rounds): 32x3200x1024 (A transposed) 1.15x; a B that fits L2
+ * stays faster in place (16x256x1024 0.72x when packed), and so do up to 16 rows since a
+ * B read in place by them is walked in short k blocks (rcml_kc_max). */
+#define RCML_B_STREAM_M 16
 #ifndef RCML_B_DIRECT_BIG
 #define RCML_B_DIRECT_BIG ((size_t)1 << 19)
 #endif
@@ -554,22 +555,24 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
 static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
     return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M) ||
-           (k * n > RCML_B_DIRECT_BIG && m > 8) || (m >= RCML_B_PACK_M && n > 64);
+           (k * n > RCML_B_DIRECT_BIG && m > RCML_B_STREAM_M) || (m >= RCML_B_PACK_M && n > 64);
 }
 
 /* The largest k block of a product of this shape (k: the whole product's, also for a
- * k-split segment). A B read in place by a single row panel (m <= 8: never packed) whose
- * rows are 2 KB or more apart streams through once, each row of a kernel call's block in
+ * k-split segment). A B read in place by at most RCML_B_STREAM_M rows (one or two panels)
+ * whose rows are 2 KB or more apart streams through, each row of a kernel call's block in
  * its own page or two: 256 rows outran the hardware prefetchers (they follow a few dozen
  * pages at once), 32 do not. Measured (1 thread, paired rounds, B beyond 1 MB): 8x1024x1024
  * 1.61x, 8x4096x4096 2.20x, 8x4096x512 1.36x, 4x4096x1024 1.38x, 2x1024x4096 1.41x,
- * 8x300x7000 1.36x, 8x1024x1024 (transposed A) 1.78x; rows of 1 KB or less (8x8192x256)
- * gain nothing, and a B that stays in L2 (8x256x1024, 8x512x512) loses 7-11% to the extra
- * C tile loads and stores, hence the bounds. */
+ * 8x300x7000 1.36x, 8x1024x1024 (transposed A) 1.78x; and read so instead of packed,
+ * 16x1024x1024 1.35x, 12x2048x2048 1.47x, 16x2048x1024 1.41x, 16x3200x1024 (transposed
+ * A) 1.28x, 9x1024x1024 1.20x (a null A/B: 0.98-1.09x). Rows of 1 KB or less (8x8192x256)
+ * gain nothing, and a B that stays in L2 (8x256x1024, 8x512x512) loses 7-11% to the
+ * extra C tile loads and stores, hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
 #define RCML_KC_STREAM 32
 #define RCML_B_STREAM_MIN ((size_t)1 << 18) /* floats: 1 MB */
 static size_t rcml_kc_max(int tb, size_t m, size_t n, size_t k) {
-    if (!rcml_packs_b(tb, m, n, k) && m <= 8 && n >= 512 && k * n > RCML_B_STREAM_MIN)
+    if (!rcml_packs_b(tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 && k * n > RCML_B_STREAM_MIN)
         return RCML_KC_STREAM;
     return RCML_KC_MAX;
 }

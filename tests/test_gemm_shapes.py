@@ -33,9 +33,10 @@ KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2
 # packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
 # tiles follow the thread count
 TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24, 1024, 700)]
-# a B read in place by one row panel (m <= 8), its rows 2 KB or more apart and over 1 MB in
-# all: k blocks of at most 32 (a ragged last one at k = 600; also inside a k-split)
-STREAM = [(8, 600, 1000), (3, 300, 2000), (6, 4096, 512)]
+# a B read in place by up to 16 rows, its rows 2 KB or more apart and over 1 MB in all: k
+# blocks of at most 32 (a ragged last one at k = 600; also inside a k-split); beyond 2 MB
+# too (16 x 1024 x 700, 13 x 300 x 4000: a partial second panel)
+STREAM = [(8, 600, 1000), (3, 300, 2000), (6, 4096, 512), (16, 1024, 700), (13, 300, 4000)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
@@ -137,7 +138,7 @@ def test_short_last_panel_has_the_full_panels_bits(name, restore):
     pairs = [(36, 40, 300, 100), (34, 40, 300, 100), (33, 40, 700, 70)]  # A, B in place
     pairs += [(260, 264, 300, 60), (258, 264, 300, 300)]  # A packed; B in place, packed
     pairs += [(4, 8, 700, 300), (2, 8, 300, 33), (3, 8, 64, 4096)]  # a batch of 2..4 rows
-    pairs += [(4, 8, 600, 1000)]  # the short k blocks of a B streamed in place
+    pairs += [(4, 8, 600, 1000), (12, 16, 1024, 700)]  # short k blocks, B read in place
     for small, big, k, n in pairs:
         for ta, tb in TRANS:
             a, b = _operands(rng, big, k, n, ta, tb)
@@ -194,10 +195,10 @@ def test_few_columns_computed_transposed_keep_their_bits(name, restore):
 def _packed_path(m, k, n, tb):
     """matmul.c's route (not tiny, not matrix x vector, not split along k) and a B that
     the packed path packs (transposed, big with more than 32 rows of A to serve, beyond
-    2 MB with more than 8, or any size with 128 rows or more and n > 64)."""
+    2 MB with more than 16, or any size with 128 rows or more and n > 64)."""
     tiny = m * n <= 4096 and k <= 1024 // (m * n)
     ksplit = m * n <= 1 << 16 and k >= 2048 and m * n * k >= 1 << 22
-    packs_b = tb or (k * n > 1 << 16 and m > 32) or (k * n > 1 << 19 and m > 8)
+    packs_b = tb or (k * n > 1 << 16 and m > 32) or (k * n > 1 << 19 and m > 16)
     packs_b = packs_b or (m >= 128 and n > 64)
     return not (tiny or m == 1 or n == 1 or ksplit) and packs_b
 
@@ -227,16 +228,16 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
                 got = out.numpy().reshape(m, n)
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
     # a pack made for some rows may serve a product of other rows only where the k blocks
-    # are the same (12 rows, packed for 16): 8 rows block a B read in place by 32, so the
-    # 16-row pack must not serve them; packing for 8 rows packs nothing
-    for m, rows in [(12, 16), (8, 16), (16, 8)]:
+    # are the same (20 rows, packed for 24): up to 16 rows block a B read in place by 32,
+    # so the 24-row pack must not serve them; packing for 16 rows packs nothing
+    for m, rows in [(20, 24), (16, 24), (8, 24), (24, 16)]:
         a, b = _operands(rng, m, 1024, 1024, False, False)
         want = _gemm(a, b, False, False)
         out = rc.zeros((m, 1024))
         packed = _tensor._gemm_prepacked_into(
             out, rc.from_numpy(a), rc.from_numpy(b), pack_rows=rows
         )
-        assert packed == (rows > 8), (m, rows)
+        assert packed == (rows > 16), (m, rows)
         np.testing.assert_array_equal(out.numpy().reshape(m, 1024), want, err_msg=f"{m} {rows}")
     with pytest.raises(rc.ShapeError, match="inner dims"):
         _tensor._gemm_prepacked_into(rc.zeros((2, 2)), rc.zeros((2, 3)), rc.zeros((2, 2)))
