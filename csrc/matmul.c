@@ -411,14 +411,25 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
     }
 }
 
+/* Columns of one block of lazily packed B: RCML_NCB (a whole number of panels; NR is 12
+ * on NEON), or a single panel for a transposed B serving at most RCML_BT_PANEL_M rows:
+ * its panel then stays in L1 while those few row panels pass over it (each panel is
+ * packed from whole stored rows anyway). Paired rounds, 1 thread: 32x512x784 1.11x,
+ * 8x1024x1024 1.12x, 16x1024x1024 1.02-1.06x; 64 rows gained nothing, and an untransposed
+ * B packed a panel at a time lost (32x784x512 0.89x: 128 bytes per row read). */
+#define RCML_BT_PANEL_M 32
+static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
+    const size_t NR = job->kr->nr;
+    return job->tb && job->m <= RCML_BT_PANEL_M ? NR : RCML_MAX(NR, RCML_NCB / NR * NR);
+}
+
 /* Phase 2: chunk [b, e) of C tiles (layer-major, then tile rows, then tile columns). */
 static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
     const rcml_gemm_job_t *job = (const rcml_gemm_job_t *)ctx;
     const rcml_gemm_kernels_t *kr = job->kr;
     const size_t MR = kr->mr, NR = kr->nr, m = job->m, n = job->n, k = job->k;
     const size_t per_layer = job->tiles_m * job->tiles_n;
-    /* B block width: a whole number of panels (NR is 12 on NEON) */
-    const size_t ncb = RCML_MAX(NR, RCML_NCB / NR * NR);
+    const size_t ncb = rcml_b_block_cols(job);
     size_t t;
     for (t = b; t < e; t++) {
         const size_t tile = job->t0 + t; /* t indexes the batch, and its A slot */
@@ -652,8 +663,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
          * not a multiple of MR), or nothing at all */
         job.ap_slot = job.a_pack ? mt * job.kc : (m % MR ? MR * job.kc : 0);
         /* one block of packed B, its panels (kc + 1) x NR apart (see rcml_tile_chunk) */
-        job.bl_slot =
-            job.b_lazy ? (job.kc + 1) * RCML_MIN(nt, RCML_MAX(NR, RCML_NCB / NR * NR)) : 0;
+        job.bl_slot = job.b_lazy ? (job.kc + 1) * RCML_MIN(nt, rcml_b_block_cols(&job)) : 0;
         const size_t slot = job.ap_slot + job.bl_slot;
         const size_t tpl = job.tiles_m * job.tiles_n;
         /* layers per group: their packed B fits the workspace cap (a shared B is packed
