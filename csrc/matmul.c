@@ -414,9 +414,9 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
 /* Columns of one block of lazily packed B: RCML_NCB (a whole number of panels; NR is 12
  * on NEON), or a single panel for a transposed B serving at most RCML_BT_PANEL_M rows:
  * its panel then stays in L1 while those few row panels pass over it (each panel is
- * packed from whole stored rows anyway). Paired rounds, 1 thread: 32x512x784 1.11x,
- * 8x1024x1024 1.12x, 16x1024x1024 1.02-1.06x; 64 rows gained nothing, and an untransposed
- * B packed a panel at a time lost (32x784x512 0.89x: 128 bytes per row read). */
+ * packed from whole stored rows anyway). Paired rounds, 1 thread: 32x512x784 1.08-1.11x,
+ * 8x1024x1024 1.06-1.12x, 16x1024x1024 1.02-1.14x; 64 rows gained nothing, and an
+ * untransposed B packed a panel at a time lost (32x784x512 0.89x: 128 bytes per row read). */
 #define RCML_BT_PANEL_M 32
 static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
     const size_t NR = job->kr->nr;
