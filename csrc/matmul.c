@@ -570,20 +570,20 @@ static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
 }
 
 /* The largest k block of a product of this shape (k: the whole product's, also for a
- * k-split segment). A B read in place by at most RCML_B_STREAM_M rows (one or two panels)
- * whose rows are 2 KB or more apart streams through, each row of a kernel call's block in
- * its own page or two: 256 rows outran the hardware prefetchers (they follow a few dozen
- * pages at once), 32 do not. Measured (1 thread, paired rounds, B beyond 1 MB): 8x1024x1024
- * 1.61x, 8x4096x4096 2.20x, 8x4096x512 1.36x, 4x4096x1024 1.38x, 2x1024x4096 1.41x,
- * 8x300x7000 1.36x, 8x1024x1024 (transposed A) 1.78x; and read so instead of packed,
- * 16x1024x1024 1.35x, 12x2048x2048 1.47x, 16x2048x1024 1.41x, 16x3200x1024 (transposed
- * A) 1.28x, 9x1024x1024 1.20x (a null A/B: 0.98-1.09x). Rows of 1 KB or less (8x8192x256)
- * gain nothing, and a B that stays in L2 (8x256x1024, 8x512x512) loses 7-11% to the
- * extra C tile loads and stores, hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
+ * k-split segment). A B beyond L2 (RCML_B_DIRECT_BIG) read in place by at most
+ * RCML_B_STREAM_M rows (one or two panels), its rows 2 KB or more apart, streams through:
+ * 256 rows of a kernel call's block, each in its own page or two, outran the hardware
+ * prefetchers; 32 do not. Measured (1 thread, paired rounds, operands from
+ * rcml_alloc_aligned, i.e. huge pages): 8x1024x1024 1.31x, 8x4096x4096 1.78x, 8x4096x512
+ * 1.10x, 4x4096x1024 (transposed A) 1.13x, 2x1024x4096 1.23x; and read so instead of
+ * packed, 16x1024x1024 1.50x, 12x2048x2048 1.52x, 16x3200x1024 (transposed A) 1.46x,
+ * 9x1024x1024 1.59x (4 KB pages gained more, up to 2.2x; a null A/B of one binary:
+ * 0.98-1.09x). Rows of 1 KB or less (8x8192x256) gained nothing, and a B that an L2 holds
+ * lost up to 15-19% in a hot loop (16x784x512, 8x384x1024: the extra C tile loads and
+ * stores), hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
 #define RCML_KC_STREAM 32
-#define RCML_B_STREAM_MIN ((size_t)1 << 18) /* floats: 1 MB */
 static size_t rcml_kc_max(int tb, size_t m, size_t n, size_t k) {
-    if (!rcml_packs_b(tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 && k * n > RCML_B_STREAM_MIN)
+    if (!rcml_packs_b(tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 && k * n > RCML_B_DIRECT_BIG)
         return RCML_KC_STREAM;
     return RCML_KC_MAX;
 }

@@ -33,9 +33,9 @@ KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2
 # packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
 # tiles follow the thread count
 TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24, 1024, 700)]
-# a B read in place by up to 16 rows, its rows 2 KB or more apart and over 1 MB in all: k
-# blocks of at most 32 (a ragged last one at k = 600; also inside a k-split); beyond 2 MB
-# too (16 x 1024 x 700, 13 x 300 x 4000: a partial second panel)
+# a B read in place by up to 16 rows, its rows 2 KB or more apart and over 2 MB in all: k
+# blocks of at most 32 (a ragged last one at k = 600; also inside a k-split; 16 and 13
+# rows: a second, full or partial, row panel)
 STREAM = [(8, 600, 1000), (3, 300, 2000), (6, 4096, 512), (16, 1024, 700), (13, 300, 4000)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
