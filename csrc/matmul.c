@@ -1015,8 +1015,8 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     job.k = k;
     job.B = B;
     job.ldb = trans_b ? k : n;
-    /* the blocking rcml_gemm_run uses */
-    rcml_k_blocks(&job, k, rcml_kc_max(trans_b != 0, m, n, k));
+    bp->kcmax = rcml_kc_max(trans_b != 0, m, n, k);
+    rcml_k_blocks(&job, k, bp->kcmax); /* the blocking rcml_gemm_run uses */
     job.nj = n;
     job.np = RCML_CEIL_DIV(n, NR);
     job.b_pack = 1;
@@ -1030,7 +1030,6 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     bp->trans_b = job.tb;
     bp->n = n;
     bp->k = k;
-    bp->kcmax = rcml_kc_max(trans_b != 0, m, n, k);
     bp->data = job.bp;
     return 0;
 }
