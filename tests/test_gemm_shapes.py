@@ -29,6 +29,7 @@ GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025,
 GEMV += [(1, 300, 2500), (2500, 300, 1)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
+KSPLIT += [(60, 8192, 10)]  # with A transposed: computed as C^T (n <= 16, m >= 2n)
 # tiles: one row of tiles with B packed per tile (m <= 480), several row tiles sharing one
 # packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
 # tiles follow the thread count
