@@ -2,7 +2,7 @@
 
 Ratio = NumPy time / rcmlrs time: above 1 means rcmlrs is faster. Covers the new
 elementwise ops (comparisons, where, maximum, tensor powers, mod), reductions over several
-axes, logsumexp, cumsum, and indexing/shape ops (slices, fancy indices, flip, tile).
+axes, logsumexp, cumsum, indexing/shape ops (slices, fancy indices, flip, tile) and transposes.
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_tensor_ops.py
 """
 
@@ -33,6 +33,11 @@ def main() -> None:
     idx = np.random.default_rng(0).integers(0, 256, 128)
     small = rc.random((4, 8, 8), seed=3)
     nsmall = np.asarray(small).copy()
+    # transposes (a copy in rcmlrs; NumPy's view made contiguous): power-of-two strides
+    sq, tall = rc.random((1024, 1024), seed=4), rc.random((4096, 32), seed=5)
+    wide, mid = rc.random((3200, 1024), seed=6), rc.random((64, 1000), seed=7)
+    nsq, ntall = np.asarray(sq)[0].copy(), np.asarray(tall)[0].copy()
+    nwide, nmid = np.asarray(wide)[0].copy(), np.asarray(mid)[0].copy()
     cases = [
         ("x < y (1M)", lambda: x < y, lambda: (nx < ny).astype(np.float32)),
         ("where (1M)", lambda: rc.where(x > 0, x, y), lambda: np.where(nx > 0, nx, ny)),
@@ -48,6 +53,11 @@ def main() -> None:
         ("t[:, idx] 128 rows (1M)", lambda: x[:, idx], lambda: nx[:, idx]),
         ("flip axis 2 (1M)", lambda: x.flip(2), lambda: np.flip(nx, 2).copy()),
         ("tile (1, 2, 2) (1M)", lambda: x.tile((1, 2, 2)), lambda: np.tile(nx, (1, 2, 2))),
+        ("x.T (16, 256, 256) (1M)", lambda: x.T, lambda: np.ascontiguousarray(nx.swapaxes(1, 2))),
+        ("x.T 1024 x 1024 (1M)", lambda: sq.T, lambda: np.ascontiguousarray(nsq.T)),
+        ("x.T 4096 x 32 (131K)", lambda: tall.T, lambda: np.ascontiguousarray(ntall.T)),
+        ("x.T 3200 x 1024 (3.3M)", lambda: wide.T, lambda: np.ascontiguousarray(nwide.T)),
+        ("x.T 64 x 1000 (64K)", lambda: mid.T, lambda: np.ascontiguousarray(nmid.T)),
         ("t[1:3, 2:6] small (per call)", lambda: small[1:3, 2:6], lambda: nsmall[1:3, 2:6].copy()),
         ("t[l] small (per call)", lambda: small[2], lambda: nsmall[2:3].copy()),
     ]

@@ -15,6 +15,7 @@
 
 #define MR 6
 #define NR 16
+#include "transpose_x86.h"
 
 /* C = alpha*acc + beta*C on an mr x nr corner (beta == 0: C is not read). */
 RCML_FORCE_INLINE void rcml_store_tile_avx2(__m256 *c0, __m256 *c1, float *c, size_t ldc, size_t mr,
@@ -127,6 +128,8 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .rowa = rcml_ukr_rowa_avx2,
     .cola = rcml_ukr_cola_avx2,
     .tiny = rcml_gemm_tiny_avx2,
+    .pack_bt = rcml_pack_bt_x86,
+    .tr16 = rcml_tr16x16,
 };
 
 #undef MR

@@ -954,15 +954,11 @@ static int rcml_gemm_packed_swapped(const rcml_gemm_kernels_t *kr, int ta, int t
                                     size_t n, size_t k, float alpha, const float *A, const float *B,
                                     float beta, float *C) {
     float *T = (float *)rcml_alloc_aligned(m * n * sizeof(float));
-    size_t i, c;
     if (!T) return 0;
-    if (beta != 0.0f)
-        for (i = 0; i < m; i++)
-            for (c = 0; c < n; c++) T[c * m + i] = C[i * n + c];
+    if (beta != 0.0f) rcml_transpose_f32(C, 1, m, n, T);
     rcml_gemm_run1(kr, 1, ta, tb, m, n, k, k, ta ? m : k, tb ? k : n, alpha, A, B, beta, T,
                    rcml_threads_free());
-    for (i = 0; i < m; i++)
-        for (c = 0; c < n; c++) C[i * n + c] = T[c * m + i];
+    rcml_transpose_f32(T, 1, n, m, C);
     rcml_free_aligned(T);
     return 1;
 }

@@ -284,6 +284,25 @@ def test_reduction_errors():
 # -------------------------------------------------------------------- shape ops
 
 
+@pytest.mark.parametrize("rows", [1, 3, 15, 16, 17, 33, 64, 100])
+def test_transpose_tiles_and_edges_every_backend(backend, rows):
+    # the register-transposed 16 x 16 tiles (gemm.h's tr16, or the portable one) and the
+    # row and column edges around them, with every layer and every bit (NaN payloads,
+    # -0.0, inf) copied exactly
+    rng = np.random.default_rng(rows)
+    for layers in (1, 3):
+        for cols in (1, 7, 16, 31, 32, 48, 130):
+            a = rng.standard_normal((layers, rows, cols)).astype(np.float32)
+            flat = a.reshape(-1)
+            flat[::7] = -0.0
+            flat[3::11] = np.inf
+            flat.view(np.uint32)[5::13] = 0x7FC01234 + np.arange(len(flat[5::13]), dtype=np.uint32)
+            got = rc.tensor(a).transpose().numpy()
+            want = a.transpose(0, 2, 1)
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def test_transpose_flatten_reshape(rng):
     a = rng.standard_normal((3, 37, 53)).astype(np.float32)
     t = rc.tensor(a)
