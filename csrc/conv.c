@@ -24,10 +24,16 @@
 /* col2im chunks: about this many floats of dx each. */
 #define RCML_CONV_C2I_FLOATS ((size_t)16384)
 /* The transposed product (z^T = W^T cols^T, the GEMM's vector lanes along the pixels)
- * below this many filters; transposed patches (im2col_t: long runs along the output row
- * instead of rows of kw*C floats) below this many channels. */
+ * below this many filters. */
 #define RCML_CONV_T_FILTERS ((size_t)32)
-#define RCML_CONV_T_CHANNELS ((size_t)2)
+/* Transposed patches (im2col_t) for one channel, or when they copy the longer runs: a row
+ * of output pixels (Wo floats, read from channel planes) against a patch row's kw*C
+ * floats. Measured (forward + dW, 3x3 "same", batch 64, 1 thread, alternating runs,
+ * transposed vs not): 32x32x4 -> 32 4.8-5.0 vs 5.9-6.0 ms, 32x32x6 -> 32 6.7-8.7 vs
+ * 7.8-10.0; the other way round 16x16x7 -> 32 1.8-2.7 vs 2.3-3.5, 16x16x8 -> 32,
+ * 16x16x16 -> 64, 16x16x32 -> 64, and LeNet's 12x12x6 -> 16 5x5 "valid" (+dx) 1.2-1.9 vs
+ * 2.5-3.0. */
+RCML_INLINE int rcml_conv_lt(const rcml_conv2d_t *g) { return g->C < 2 || g->kw * g->C < g->Wo; }
 /* The direct form (stride 1, no padding, conv_body.h's wide grid: no patches, no packing)
  * below RCML_CONV_T_FILTERS filters and up to this patch length; blocks of output rows
  * whose wide grid holds about RCML_CONV_DIRECT_RUN floats. */
@@ -62,7 +68,7 @@ static void rcml_conv_plan(rcml_conv_job_t *j, const rcml_conv2d_t *g, int act, 
     j->K = g->kh * g->kw * g->C;
     j->F = g->F;
     j->mb = RCML_MAX((size_t)8, RCML_CONV_BLOCK_FLOATS / RCML_MAX(j->K, (size_t)1));
-    j->lt = g->C < RCML_CONV_T_CHANNELS;
+    j->lt = rcml_conv_lt(g);
     j->ot = g->F < RCML_CONV_T_FILTERS;
     j->dir = g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->Ho + g->kh == g->H + 1 &&
              g->Wo + g->kw == g->W + 1 && g->F < RCML_CONV_T_FILTERS && j->K <= RCML_CONV_DIRECT_K;
@@ -163,20 +169,56 @@ static void rcml_conv_direct_backward_chunk(void *ctx, size_t u0, size_t u1) {
     rcml_free_aligned(lanes);
 }
 
-/* the block's patches: (m x K) rows, or (K x m) in the transposed form */
-static void rcml_conv_pack(const rcml_conv_job_t *j, size_t r0, size_t r1, float *cols) {
-    if (j->lt)
-        j->t->im2col_t(j->g, j->x, r0, r1, cols);
-    else
-        j->t->im2col(j->g, j->x, r0, r1, cols);
+/* The input rows [*R0, *R1) of the B*H that output rows [r0, r1) read. */
+static void rcml_conv_in_rows(const rcml_conv2d_t *g, size_t r0, size_t r1, size_t *R0,
+                              size_t *R1) {
+    const size_t HoWo = g->Ho * g->Wo;
+    const ptrdiff_t H = (ptrdiff_t)g->H;
+    const ptrdiff_t lo = (ptrdiff_t)(r0 % HoWo / g->Wo * g->sh) - (ptrdiff_t)g->pt;
+    const ptrdiff_t hi = (ptrdiff_t)((r1 - 1) % HoWo / g->Wo * g->sh + g->kh) - (ptrdiff_t)g->pt;
+    *R0 = r0 / HoWo * g->H + (size_t)RCML_MIN(RCML_MAX(lo, 0), H);
+    *R1 = (r1 - 1) / HoWo * g->H + (size_t)RCML_MIN(RCML_MAX(hi, 0), H);
+    if (*R1 < *R0) *R1 = *R0;
+}
+
+/* Floats of the channel planes (im2col_t's xp) that blocks [b, e) need at most: none
+ * unless the patches are transposed and the input has several channels. */
+static size_t rcml_conv_planes(const rcml_conv_job_t *j, size_t b, size_t e) {
+    size_t blk, most = 0, R0, R1;
+    if (!j->lt || j->g->C < 2) return 0;
+    for (blk = b; blk < e; blk++) {
+        rcml_conv_in_rows(j->g, blk * j->mb, RCML_MIN(j->M, (blk + 1) * j->mb), &R0, &R1);
+        most = RCML_MAX(most, R1 - R0);
+    }
+    return most * j->g->W * j->g->C;
+}
+
+/* the block's patches: (m x K) rows, or (K x m) in the transposed form. With several
+ * channels the transposed form reads the input rows split into channel planes (pl, from
+ * rcml_conv_planes), so its runs along the output row are contiguous copies instead of
+ * gathers at a stride of C (benchmarks/bench_cnn.py, CIFAR 32x32x3 -> 32 3x3 "same",
+ * 1 thread: 0.78-0.87x torch before, 1.01-1.10x after, alternating runs) */
+static void rcml_conv_pack(const rcml_conv_job_t *j, size_t r0, size_t r1, float *cols, float *pl) {
+    const rcml_conv2d_t *g = j->g;
+    size_t R0 = 0, R1 = 0;
+    if (!j->lt) {
+        j->t->im2col(g, j->x, r0, r1, cols);
+        return;
+    }
+    if (pl) {
+        rcml_conv_in_rows(g, r0, r1, &R0, &R1);
+        rcml_transpose_f32(j->x + R0 * g->W * g->C, R1 - R0, g->W, g->C, pl);
+    }
+    j->t->im2col_t(g, j->x, pl, R0, r0, r1, cols);
 }
 
 static void rcml_conv_forward_chunk(void *ctx, size_t b, size_t e) {
     rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
     const size_t K = j->K, F = j->F;
     size_t blk;
-    /* patches, then (transposed form) z^T of the block */
-    float *cols = (float *)rcml_alloc_aligned(j->mb * (K + (j->ot ? F : 0)) * sizeof(float));
+    /* patches, then (transposed form) z^T of the block, then the channel planes */
+    const size_t np = rcml_conv_planes(j, b, e), nc = j->mb * (K + (j->ot ? F : 0));
+    float *cols = (float *)rcml_alloc_aligned((nc + np) * sizeof(float));
     if (cols == NULL) {
         j->failed[b] = 1;
         return;
@@ -184,7 +226,7 @@ static void rcml_conv_forward_chunk(void *ctx, size_t b, size_t e) {
     for (blk = b; blk < e; blk++) {
         const size_t r0 = blk * j->mb, r1 = RCML_MIN(j->M, r0 + j->mb), m = r1 - r0;
         float *z = j->zo + r0 * F;
-        rcml_conv_pack(j, r0, r1, cols);
+        rcml_conv_pack(j, r0, r1, cols, np ? cols + nc : NULL);
         if (j->ot) {
             /* z^T = W^T colsT (+ bias: the GEMM's beta*C with C = bias, the same single
              * rounding as the layer form's z + b), then the activation over the block */
@@ -211,7 +253,8 @@ static void rcml_conv_backward_chunk(void *ctx, size_t u0, size_t u1) {
     rcml_conv_job_t *j = (rcml_conv_job_t *)ctx;
     const size_t K = j->K, F = j->F, KF = K * F, nblk = (j->M + j->mb - 1) / j->mb;
     size_t u;
-    float *cols = (float *)rcml_alloc_aligned(j->mb * K * sizeof(float));
+    const size_t np = rcml_conv_planes(j, u0 * j->bpu, RCML_MIN(nblk, u1 * j->bpu));
+    float *cols = (float *)rcml_alloc_aligned((j->mb * K + np) * sizeof(float));
     if (cols == NULL) {
         j->failed[u0] = 1;
         return;
@@ -228,7 +271,7 @@ static void rcml_conv_backward_chunk(void *ctx, size_t u0, size_t u1) {
             if (j->act != RCML_ACT_LINEAR) /* linear: dz is grad itself (no pass) */
                 j->at->layer_backward(j->act, j->a, m, F, j->z + o, j->y ? j->y + o : NULL,
                                       j->grad + o, j->dz + o);
-            rcml_conv_pack(j, r0, r1, cols);
+            rcml_conv_pack(j, r0, r1, cols, np ? cols + j->mb * K : NULL);
             if (j->ot) /* dW^T (F x K) += dz^T cols */
                 rcml_gemm_f32(1, j->lt, F, K, m, 1.0f, dz, cols, beta, dw);
             else /* dW (K x F) += cols^T dz */

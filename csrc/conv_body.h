@@ -101,20 +101,28 @@ static void RCML_SFX(conv_col2im)(const rcml_conv2d_t *g, const float *RCML_REST
 /* The transposed form for few filters or channels: colsT[k*m + (r - r0)] (m = r1 - r0) is
  * entry k = (ki*kw + kj)*C + c of output row r's patch, so each row of colsT is a long run
  * over the output pixels (a strided copy of one input row), and the GEMM W^T colsT runs its
- * vector lanes along the pixels instead of along few filters. */
-static void RCML_SFX(conv_im2col_t)(const rcml_conv2d_t *g, const float *RCML_RESTRICT x, size_t r0,
+ * vector lanes along the pixels instead of along few filters. xp (NULL: read x) holds the
+ * input rows [xrow0, ...) of the B*H with each row's channels split into planes (row n at
+ * xp + (n - xrow0)*W*C, channel c's W pixels from c*W on, conv.c transposes them): a run
+ * then reads every sw-th float of one plane, contiguous at stride 1, instead of every
+ * sw*C-th. */
+static void RCML_SFX(conv_im2col_t)(const rcml_conv2d_t *g, const float *RCML_RESTRICT x,
+                                    const float *RCML_RESTRICT xp, size_t xrow0, size_t r0,
                                     size_t r1, float *RCML_RESTRICT colsT) {
     const size_t C = g->C, kw = g->kw, Wo = g->Wo, HoWo = g->Ho * Wo, m = r1 - r0;
-    const size_t step = g->sw * C;
+    const size_t step = xp ? g->sw : g->sw * C;
     size_t r = r0;
     while (r < r1) {
         const size_t b = r / HoWo, p = r % HoWo, oi = p / Wo, oj0 = p % Wo;
         const size_t run = RCML_MIN(Wo - oj0, r1 - r), off = r - r0;
-        const float *xb = x + b * g->H * g->W * C;
         size_t ki, kj, c, t;
         for (ki = 0; ki < g->kh; ki++) {
             const ptrdiff_t ii = (ptrdiff_t)(oi * g->sh + ki) - (ptrdiff_t)g->pt;
             const int row_ok = ii >= 0 && ii < (ptrdiff_t)g->H;
+            /* input row ii of image b (read only when row_ok) */
+            const float *xr = row_ok ? (xp ? xp + (b * g->H + (size_t)ii - xrow0) * g->W * C
+                                           : x + (b * g->H + (size_t)ii) * g->W * C)
+                                     : x;
             for (kj = 0; kj < kw; kj++) {
                 /* oj reads column oj*sw - pl + kj: valid for lo <= oj < hi */
                 const ptrdiff_t shift = (ptrdiff_t)kj - (ptrdiff_t)g->pl;
@@ -129,18 +137,19 @@ static void RCML_SFX(conv_im2col_t)(const rcml_conv2d_t *g, const float *RCML_RE
                 if (hi < lo) hi = lo;
                 for (c = 0; c < C; c++) {
                     float *d = colsT + ((ki * kw + kj) * C + c) * m + off;
-                    /* input index of oj = t: (ii*W + t*sw + shift)*C + c */
+                    /* the row's index of oj = t: (t*sw + shift)*C + c, or in planes
+                     * c*W + t*sw + shift */
                     const ptrdiff_t base =
-                        (ii * (ptrdiff_t)g->W + shift) * (ptrdiff_t)C + (ptrdiff_t)c;
+                        xp ? (ptrdiff_t)(c * g->W) + shift : shift * (ptrdiff_t)C + (ptrdiff_t)c;
                     RCML_LOOP for (t = oj0; t < lo; t++) d[t - oj0] = 0.0f;
                     if (step == 1) {
-                        const float *src = xb + (base + (ptrdiff_t)lo);
+                        const float *src = xr + (base + (ptrdiff_t)lo);
                         float *dd = d + (lo - oj0);
                         const size_t len = hi - lo;
                         RCML_LOOP for (t = 0; t < len; t++) dd[t] = src[t];
                     } else {
                         RCML_LOOP for (t = lo; t < hi; t++) d[t - oj0] =
-                            xb[base + (ptrdiff_t)(t * step)];
+                            xr[base + (ptrdiff_t)(t * step)];
                     }
                     RCML_LOOP for (t = hi; t < oj0 + run; t++) d[t - oj0] = 0.0f;
                 }

@@ -86,13 +86,18 @@ CASES_2D = [
     (2, 5, 5, 4, 3, (1, 1), (1, 1), "valid"),
     (2, 7, 5, 2, 3, (2, 3), (2, 2), "valid"),  # stride leaves a remainder
     (1, 3, 3, 2, 2, (5, 5), (1, 1), "same"),  # kernel larger than the image: all padding
-    # >= 32 filters and >= 4 channels: the untransposed im2col form
+    # >= 32 filters and kw*C >= Wo: the untransposed im2col form
     (2, 6, 6, 5, 33, (3, 3), (1, 1), "same"),
     (2, 7, 7, 4, 32, (3, 2), (2, 2), "valid"),
     (1, 6, 5, 6, 40, (2, 2), (1, 3), "same"),
     # one channel: transposed patches, with few and with many filters
     (2, 6, 7, 1, 32, (3, 3), (1, 2), "same"),
     (2, 9, 8, 1, 3, (4, 3), (2, 1), "same"),
+    # several channels and kw*C < Wo: transposed patches read from channel planes;
+    # several blocks whose input rows cross images, a strided one, few filters
+    (3, 32, 32, 3, 32, (3, 3), (1, 1), "same"),
+    (2, 9, 30, 2, 33, (3, 3), (2, 2), "valid"),
+    (2, 8, 40, 5, 8, (3, 3), (1, 1), "same"),
     # the direct form (stride 1, no padding, few filters, patch length <= 64): one and
     # several channels, 1x1 "same", an image narrower than a vector, a row of one pixel
     (2, 9, 7, 3, 5, (3, 3), (1, 1), "valid"),
