@@ -185,10 +185,11 @@ typedef struct {
 struct rcml_conv2d; /* the geometry, rcml_conv2d_t in rcmlrs.h */
 typedef struct {
     /* im2col: output rows [r0, r1) as patch rows (m x K); im2col_t: the same transposed
-     * (K x m), from x or from its rows split into channel planes (xp); col2im: input rows [n0, n1) of dx from dcols (M x K) (conv_body.h) */
+     * (K x m), from x or from its rows split into channel planes (xp); col2im: input rows [n0, n1)
+     * of dx from dcols (M x K) (conv_body.h) */
     void (*im2col)(const struct rcml_conv2d *g, const float *x, size_t r0, size_t r1, float *cols);
-    void (*im2col_t)(const struct rcml_conv2d *g, const float *x, const float *xp,
-                     size_t xrow0, size_t r0, size_t r1, float *colsT);
+    void (*im2col_t)(const struct rcml_conv2d *g, const float *x, const float *xp, size_t xrow0,
+                     size_t r0, size_t r1, float *colsT);
     void (*col2im)(const struct rcml_conv2d *g, const float *dcols, size_t n0, size_t n1,
                    float *dx);
     /* the direct form (stride 1, no padding) over a block of n output rows on the wide
