@@ -26,14 +26,18 @@
 /* The transposed product (z^T = W^T cols^T, the GEMM's vector lanes along the pixels)
  * below this many filters. */
 #define RCML_CONV_T_FILTERS ((size_t)32)
-/* Transposed patches (im2col_t) for one channel, or when they copy the longer runs: a row
- * of output pixels (Wo floats, read from channel planes) against a patch row's kw*C
- * floats. Measured (forward + dW, 3x3 "same", batch 64, 1 thread, alternating runs,
- * transposed vs not): 32x32x4 -> 32 4.8-5.0 vs 5.9-6.0 ms, 32x32x6 -> 32 6.7-8.7 vs
- * 7.8-10.0; the other way round 16x16x7 -> 32 1.8-2.7 vs 2.3-3.5, 16x16x8 -> 32,
- * 16x16x16 -> 64, 16x16x32 -> 64, and LeNet's 12x12x6 -> 16 5x5 "valid" (+dx) 1.2-1.9 vs
- * 2.5-3.0. */
-RCML_INLINE int rcml_conv_lt(const rcml_conv2d_t *g) { return g->C < 2 || g->kw * g->C < g->Wo; }
+/* Transposed patches (im2col_t) for one channel, or for a few channels (C < 8) when they
+ * copy the longer runs: a row of output pixels (Wo floats, read from channel planes)
+ * against a patch row's kw*C floats. Measured (forward + dW, 3x3 "same", batch 64, 1
+ * thread, alternating runs, transposed vs not): 32x32x4 -> 32 4.8-5.0 vs 5.9-6.0 ms,
+ * 32x32x6 -> 32 6.7-8.7 vs 7.8-10.0; the other way round 16x16x7 -> 32 1.8-2.7 vs
+ * 2.3-3.5, 16x16x8 -> 32, 16x16x16 -> 64, 16x16x32 -> 64, and LeNet's 12x12x6 -> 16 5x5
+ * "valid" (+dx) 1.2-1.9 vs 2.5-3.0. Conv1D (kw = 1, Wo = the batch; forward + backward,
+ * T 100): 4 channels, batch 16: 0.25-0.28 vs 0.30-0.35 ms; 8 and 16 channels even; 32
+ * and 48 channels, batch 64: mixed or slower (48: 2.9-3.9 vs 2.7-3.4 ms), hence C < 8. */
+RCML_INLINE int rcml_conv_lt(const rcml_conv2d_t *g) {
+    return g->C < 2 || (g->C < 8 && g->kw * g->C < g->Wo);
+}
 /* The direct form (stride 1, no padding, conv_body.h's wide grid: no patches, no packing)
  * below RCML_CONV_T_FILTERS filters and up to this patch length; blocks of output rows
  * whose wide grid holds about RCML_CONV_DIRECT_RUN floats. */
