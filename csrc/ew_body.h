@@ -41,6 +41,34 @@ RCML_INLINE float RCML_SFX(modf1)(float a, float b) {
     return m;
 }
 
+/* out[i] = a^b elementwise (rcml_powf's bits), a and b each a run of n floats or, with
+ * stride 0, one number. In blocks: first t = b log2|a| for the block, then the finish
+ * (two short loop bodies; see rcml_pow_t). A number base's log2 is taken once. */
+#define RCML_POW_BLOCK 256
+static void RCML_SFX(pow_run)(const float *a, int a_one, const float *b, int b_one, float *out,
+                              size_t n) {
+    double t[RCML_POW_BLOCK];
+    size_t i0, i;
+    if (n == 0) return;
+    const float as = a[0], bs = b[0];
+    const double la = a_one ? rcml_log2_abs_d(as) : 0.0;
+    for (i0 = 0; i0 < n; i0 += RCML_POW_BLOCK) {
+        const size_t w = RCML_MIN(n - i0, (size_t)RCML_POW_BLOCK);
+        const float *ab = a + i0, *bb = b + i0;
+        float *ob = out + i0;
+        if (a_one) {
+            RCML_LOOP for (i = 0; i < w; i++) t[i] = (double)bb[i] * la; /* = rcml_pow_t */
+            RCML_LOOP for (i = 0; i < w; i++) ob[i] = rcml_pow_finish(as, bb[i], t[i]);
+        } else if (b_one) {
+            RCML_LOOP for (i = 0; i < w; i++) t[i] = rcml_pow_t(ab[i], bs);
+            RCML_LOOP for (i = 0; i < w; i++) ob[i] = rcml_pow_finish(ab[i], bs, t[i]);
+        } else {
+            RCML_LOOP for (i = 0; i < w; i++) t[i] = rcml_pow_t(ab[i], bb[i]);
+            RCML_LOOP for (i = 0; i < w; i++) ob[i] = rcml_pow_finish(ab[i], bb[i], t[i]);
+        }
+    }
+}
+
 static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out, size_t n) {
     size_t i;
     switch (op) {
@@ -58,8 +86,8 @@ static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out,
     case RCML_RMOD:
         RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(b[i], a[i]);
         break;
-    case RCML_POW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(a[i], b[i]); break;
-    case RCML_RPOW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(b[i], a[i]); break;
+    case RCML_POW: RCML_SFX(pow_run)(a, 0, b, 0, out, n); break;
+    case RCML_RPOW: RCML_SFX(pow_run)(b, 0, a, 0, out, n); break;
     case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < b[i] ? 1.0f : 0.0f; break;
     case RCML_LE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] <= b[i] ? 1.0f : 0.0f; break;
     case RCML_GT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] > b[i] ? 1.0f : 0.0f; break;
@@ -83,8 +111,8 @@ static void RCML_SFX(binary_scalar)(int op, const float *a, float s, float *out,
     case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], s); break;
     case RCML_MOD: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], s); break;
     case RCML_RMOD: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(s, a[i]); break;
-    case RCML_POW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(a[i], s); break;
-    case RCML_RPOW: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(s, a[i]); break;
+    case RCML_POW: RCML_SFX(pow_run)(a, 0, &s, 1, out, n); break;
+    case RCML_RPOW: RCML_SFX(pow_run)(&s, 1, a, 0, out, n); break;
     case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < s ? 1.0f : 0.0f; break;
     case RCML_LE: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] <= s ? 1.0f : 0.0f; break;
     case RCML_GT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] > s ? 1.0f : 0.0f; break;
@@ -181,7 +209,7 @@ static void RCML_SFX(unary)(int op, const float *x, float p0, float p1, float *o
         }
         break;
     }
-    case RCML_POWF: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = powf(x[i], p0); break;
+    case RCML_POWF: RCML_SFX(pow_run)(x, 0, &p0, 1, out, n); break;
     case RCML_FLOOR: RCML_LOOP for (i = 0; i < n; i++) out[i] = floorf(x[i]); break;
     case RCML_CEIL: RCML_LOOP for (i = 0; i < n; i++) out[i] = ceilf(x[i]); break;
     case RCML_ROUND:

@@ -87,8 +87,8 @@ typedef enum {
      * NaN give NaN; a finite, b = +-inf gives a if the signs agree, else b (+-inf) */
     RCML_MOD = 8,
     RCML_RMOD = 9,  /* b mod a */
-    RCML_POW = 10,  /* powf(a, b) (C99 Annex F: pow(x, 0) = 1 and pow(1, y) = 1 even for NaN) */
-    RCML_RPOW = 11, /* powf(b, a) */
+    RCML_POW = 10,  /* a^b (0.5005 ulp; C99 Annex F: pow(x, 0) = pow(1, y) = 1, even NaN) */
+    RCML_RPOW = 11, /* b^a */
     /* comparisons: 1.0f where true, else 0.0f; a NaN on either side compares false, so
      * NE is 1 there; -0 == +0 */
     RCML_LT = 12, /* a < b */
@@ -118,7 +118,7 @@ typedef enum {
     RCML_EXP = 3,    /* e^x, ~1 ulp, 0 below -104, inf above 88.72 */
     RCML_LOG = 4,    /* ln x, ~1 ulp, -inf at 0, NaN below 0 */
     RCML_POWI = 5,   /* x^n with n = (int)p0, by repeated squaring (n < 0: 1 / x^-n) */
-    RCML_POWF = 6,   /* x^p0 = pow(x, p0) (libm, not vectorised) */
+    RCML_POWF = 6,   /* x^p0, the bits of RCML_POW with b = p0 */
     RCML_CLIP = 7,   /* min(max(x, p0), p1); NaN stays NaN */
     RCML_TANH = 8,   /* tanh x, a few ulp, saturates to +-1 */
     RCML_SQUARE = 9, /* x * x */

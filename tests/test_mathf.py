@@ -3,7 +3,8 @@
 The sweep walks the float32 bit patterns with a fixed stride over the whole range (both
 signs), so every binade is covered densely; the error is measured in units in the last
 place of the correctly rounded float32 result. Bounds are the measured maxima rounded up
-(see the mathf.h header comment): exp 0.99, log 0.78, tanh 2.49, sigmoid 2.64, erf 2.32.
+(see the mathf.h header comment): exp 0.99, log 0.78, tanh 2.49, sigmoid 2.64, erf 2.32;
+powers (rcml_powf, from double log2 and exp2) 0.5005.
 Every backend computes the same bits (exact FMAs everywhere), checked here too.
 """
 
@@ -81,6 +82,9 @@ def test_backends_give_serial_bits(name):
         lambda t: t.tanh(),
         lambda t: t.sigmoid(),
         lambda t: t.erf(),
+        lambda t: abs(t).powf(0.37),  # a number exponent
+        lambda t: 1.5**t,  # a number base: its log2 taken once
+        lambda t: abs(t) ** rc.from_numpy(_POW_Y[: t.size].reshape(t.shape)),
     ]
     old = _runtime.get_backend()
     try:
@@ -120,3 +124,70 @@ def test_specials(backend):
     tail = rc.tensor([-100.0, -90.0, -50.0]).sigmoid().numpy().ravel()
     np.testing.assert_allclose(tail[1:], np.exp([-90.0, -50.0]), rtol=3e-7, atol=2.0**-147)
     assert tail[0] > 0 and abs(tail[0] - math.exp(-100)) <= 2.0**-149
+
+
+# ------------------------------------------------------------------ powers
+# exponents for the sweeps: moderate magnitudes (most results finite), both signs
+_POW_Y = np.random.default_rng(5).uniform(-40.0, 40.0, DENSE.size).astype(np.float32)
+
+
+def _pow_ref(x, y):
+    with np.errstate(all="ignore"):
+        return np.power(x.astype(np.float64), y.astype(np.float64))
+
+
+def test_pow_max_ulp_dense_sweep():
+    """Positive bases over every binade against float64, with three kinds of exponent:
+    moderate reals, integers (negative bases too) and tiny ones (results near 1)."""
+    x = np.abs(DENSE[::4])
+    x = x[x > 0]
+    y = _POW_Y[: x.size]
+    yi = np.rint(y / 4)  # integers -10..10, with bases of both signs
+    xs = np.where(np.arange(x.size) % 2 == 0, x, -x)
+    cases = [(x, y), (xs, yi), (x, y * 1e-6)]
+    edges = 0
+    for xb, ye in cases:
+        xb, ye = np.ascontiguousarray(xb, np.float32), np.ascontiguousarray(ye, np.float32)
+        got = (rc.from_numpy(xb) ** rc.from_numpy(ye)).numpy().ravel()
+        ref = _pow_ref(xb, ye)
+        with np.errstate(over="ignore"):  # results beyond float32: inf, checked below
+            err, i = _ulp_error(got, ref)
+            ref32 = ref.astype(np.float32)
+        assert err <= 0.5005, f"pow: {err:.4f} ulp at x={float(xb[i])!r}, y={float(ye[i])!r}"
+        # overflow to inf and underflow to 0 land where float64's rounding puts them
+        edge = ~np.isfinite(ref32) | (ref32 == 0)
+        edges += int(edge.sum())
+        np.testing.assert_array_equal(got[edge], ref32[edge])
+    assert edges > 1000  # the sweep reaches overflow and underflow
+
+
+# C99's special values and their neighbours: signed zeros, +-1, infinities, NaN, odd and
+# even integers (2^24 is even; 2^24 - 1 the largest odd one), non-integers, subnormals
+_POW_SPECIALS = np.array(
+    [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0, 2.5, -2.5]
+    + [1e-45, -1e-45, 1e-38, 16777216.0, -16777215.0, 4194304.5, -4194304.5, 3.4e38, -3.4e38]
+    + [1e30],
+    np.float32,
+)
+
+
+def test_pow_specials_grid_every_path(backend):
+    """Every (base, exponent) pair of C99's special values and their neighbours equals
+    float64 pow rounded to float32, bit for bit (signed zeros, infinities, NaN), through
+    the tensor-tensor, number-exponent and number-base paths."""
+    sp = _POW_SPECIALS
+    b, e = np.repeat(sp, sp.size), np.tile(sp, sp.size)
+    with np.errstate(over="ignore"):
+        want = _pow_ref(b, e).astype(np.float32)
+    got = (rc.from_numpy(b) ** rc.from_numpy(e)).numpy().ravel()
+    same = (got.view(np.uint32) == want.view(np.uint32)) | (np.isnan(got) & np.isnan(want))
+    bad = np.flatnonzero(~same)
+    assert bad.size == 0, [(b[i], e[i], got[i], want[i]) for i in bad[:5]]
+    for k, v in enumerate(sp):
+        row = want[k * sp.size : (k + 1) * sp.size]  # base v, every exponent
+        col = want[k :: sp.size]  # every base, exponent v
+        by_base = (float(v) ** rc.from_numpy(sp)).numpy().ravel()
+        by_expo = rc.from_numpy(sp).powf(float(v)).numpy().ravel()
+        for g, w in ((by_base, row), (by_expo, col)):
+            ok = (g.view(np.uint32) == w.view(np.uint32)) | (np.isnan(g) & np.isnan(w))
+            assert ok.all(), (float(v), g[~ok], w[~ok])
