@@ -76,8 +76,9 @@ void rcml_pad_f32(const float *x, size_t L, size_t R, size_t C, float fill, floa
  * are the matching scatter-add. Work is cut into chunks of the flat selection (or of its
  * rows) whose boundaries depend only on the sizes, so results never depend on threads. */
 
-/* how the last-axis offsets of a gather run: one unit-step run, long runs, or neither */
-enum { RCML_RUN_NONE = 0, RCML_RUN_SOME = 1, RCML_RUN_ONE = 2 };
+/* how the last-axis offsets of a gather run: one unit-step run, long runs, one run
+ * backwards (a flip of the last axis), or none of these */
+enum { RCML_RUN_NONE = 0, RCML_RUN_SOME = 1, RCML_RUN_ONE = 2, RCML_RUN_REV = 3 };
 
 typedef struct {
     const float *src;
@@ -100,6 +101,11 @@ static void rcml_gather3_chunk(void *ctx, size_t b, size_t e) {
         float *out = j->dst + i;
         if (j->runs == RCML_RUN_ONE) {
             memcpy(out, base + (size_t)o2[0], run * sizeof(float));
+        } else if (j->runs == RCML_RUN_REV) {
+            /* a reversed copy, which the compiler vectorises (loads and a lane reversal);
+             * the per-element offset loop below does not (flip axis 2 was 0.73x NumPy) */
+            const float *s = base + (size_t)o2[0];
+            for (k = 0; k < run; k++) out[k] = *(s - k);
         } else if (j->runs == RCML_RUN_SOME) {
             k = 0;
             while (k < run) {
@@ -117,7 +123,7 @@ static void rcml_gather3_chunk(void *ctx, size_t b, size_t e) {
 void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_t *o1, size_t n1,
                       const int64_t *o2, size_t n2, float *out) {
     rcml_g3_job_t j;
-    size_t total = n0 * n1 * n2, c, breaks;
+    size_t total = n0 * n1 * n2, c, breaks, rev;
     if (total == 0) return;
     j.src = x;
     j.dst = out;
@@ -130,9 +136,13 @@ void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_
     j.accumulate = 0;
     /* unit-step runs along the last axis (slices, whole rows, tiles of rows) are copied
      * with memcpy when they are long enough on average to beat a plain loop */
-    breaks = 0;
-    for (c = 1; c < n2; c++) breaks += o2[c] != o2[c - 1] + 1;
+    breaks = rev = 0;
+    for (c = 1; c < n2; c++) {
+        breaks += o2[c] != o2[c - 1] + 1;
+        rev += o2[c] != o2[c - 1] - 1;
+    }
     j.runs = breaks == 0 ? RCML_RUN_ONE : (breaks + 1) * 16 <= n2 ? RCML_RUN_SOME : RCML_RUN_NONE;
+    if (rev == 0 && n2 >= 8) j.runs = RCML_RUN_REV;
     if (total < RCML_EW_PAR_MIN) {
         rcml_gather3_chunk(&j, 0, total);
         return;

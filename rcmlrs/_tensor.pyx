@@ -12,6 +12,7 @@ from cpython.buffer cimport PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_RECORDS_RO
 from cpython.buffer cimport PyBuffer_IsContiguous
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport INFINITY, NAN, copysign, fabs, isfinite, isinf, sqrt
 from libc.stdint cimport int64_t, uintptr_t
 from libc.string cimport memcpy, memset
@@ -410,6 +411,10 @@ cdef class RamTensor:
             return out
         if _three_ints(key):  # the common t[l, r, c]: no key parsing
             return <double>self.data[self._offset(key)]
+        if _tape is None:  # ints and slices without NumPy (a tape records the plan)
+            out = _basic_slice(self, key)
+            if out is not None:
+                return out
         plan = _plan_key(self, key, "t[key]")
         if not isinstance(plan, _Plan):
             return <double>self.data[<Py_ssize_t>plan]

@@ -172,6 +172,43 @@ def test_getitem_several_arrays_is_the_outer_product(sk):
     check_get(a, key)
 
 
+@st.composite
+def basic_key(draw):
+    """A shape up to (4, 120, 130) and a key of only ints and slices (the C-offset path):
+    shapes past 192 offsets in all take its heap buffer."""
+    shape = (draw(st.integers(0, 4)), draw(st.integers(0, 120)), draw(st.integers(0, 130)))
+    n = draw(st.integers(1, 3))
+    comps = []
+    for d in shape[:n]:
+        if d and draw(st.booleans()):
+            comps.append(draw(st.integers(-d, d - 1)))
+        else:
+            bound = st.none() | st.integers(-d - 2, d + 2)
+            step = st.none() | st.sampled_from([-3, -2, -1, 1, 2, 3])
+            comps.append(slice(draw(bound), draw(bound), draw(step)))
+    key = comps[0] if n == 1 and isinstance(comps[0], slice) else tuple(comps)
+    return shape, key
+
+
+@SETTINGS
+@given(basic_key())
+def test_basic_slices_match_numpy_and_the_recorded_plan(sk):
+    """Int/slice keys take the C-offset path; on a tape they take the NumPy plan that
+    autograd records. Both must be NumPy's selection."""
+    shape, key = sk
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape) * 0.5 - 3.0
+    check_get(a, key)
+    t = rc.tensor(a)
+    fast = t[key]
+    if isinstance(fast, float):
+        return
+    with rc.autograd.Tape() as tape:
+        tape.watch(t)
+        planned = t[key]
+    assert planned.shape == fast.shape
+    np.testing.assert_array_equal(np.asarray(planned), np.asarray(fast))
+
+
 @SETTINGS
 @given(shape_and_key(max_arrays=3), st.sampled_from(["scalar", "full", "broadcast"]))
 def test_setitem_matches_numpy(sk, how):
@@ -403,6 +440,12 @@ def test_gather_copies_unit_step_runs():
     cols = np.r_[0:40, 50:90, 10:30, 199, 198, 100:200, 0:1]
     check_get(a, (slice(None), slice(None), cols))
     check_get(a, (slice(None), [2, 0], cols[::-1]))
+    # one backwards run (flip's reversed copy, from 8 columns), and shorter ones
+    for rev in (np.r_[199:0:-1], np.r_[150:20:-1], np.r_[7:-1:-1], np.r_[6:-1:-1]):
+        check_get(a, (slice(None), slice(None), rev))
+        stop = int(rev[-1]) - 1 if rev[-1] > 0 else None
+        check_get(a, (slice(None), [1], slice(int(rev[0]), stop, -1)))
+    np.testing.assert_array_equal(np.asarray(t.flip(2)), a[:, :, ::-1])
     np.testing.assert_array_equal(np.asarray(t.tile(3)), np.tile(a, 3))
     np.testing.assert_array_equal(np.asarray(t.repeat(2, axis=1)), np.repeat(a, 2, axis=1))
 
