@@ -146,6 +146,7 @@ float rcml_median_f32(float *v, size_t n) {
 
 /* ---- axis reductions */
 #define RCML_TILE 256
+#define RCML_LSE_CHUNK 1024
 /* internal ops beside rcml_reduce_t: index results and the running sums */
 #define RCML_ARGMAX (-1)
 #define RCML_ARGMIN (-2)
@@ -182,8 +183,8 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
         const float *base = j->x + o * j->len * j->inner + t0;
         float *dst = j->out ? j->out + o * j->inner + t0 : NULL;
         size_t r, i;
-        /* contiguous rows: the backend's whole-row kernels; the other ops take the column
-         * path below with one column */
+        /* contiguous rows: the backend's whole-row kernels (logsumexp: below); the other
+         * ops take the column path below with one column */
         if (j->inner == 1 && j->op <= RCML_RED_STD && j->op >= RCML_ARGMIN) {
             const float *row = j->x + o * j->len;
             double s;
@@ -200,6 +201,29 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
                 break;
             default: j->idx[o] = (int64_t)rcml_argext(row, j->len, j->op == RCML_ARGMIN); break;
             }
+            continue;
+        }
+        if (j->inner == 1 && j->op == RCML_RED_LOGSUMEXP) {
+            /* contiguous rows (axis 2, (1, 2), all): the table's max, x - m, float exp
+             * (rcml_expf, the same bits on every backend) and double sum, in chunks of
+             * RCML_LSE_CHUNK (in L1). 16x256x256 over axis 2, 1 thread: 0.8 ms vs 9.7 ms
+             * for the column path's libm exp((double)x - m) per element. exp's argument
+             * x - m is rounded to float (an error <= 2^-24 |x - m|, x - m <= 0) and expf
+             * is ~1 ulp, so the sum of the terms is within a few float ulps, relative. */
+            const float *row = j->x + o * j->len;
+            float m = j->t->max(row, j->len), buf[RCML_LSE_CHUNK];
+            double s = 0.0;
+            if (m - m != 0.0f) {
+                dst[0] = m; /* a NaN (max gives NaN), or +-inf: +inf, or a row of -inf */
+                continue;
+            }
+            for (r = 0; r < j->len; r += RCML_LSE_CHUNK) {
+                size_t w = RCML_MIN((size_t)RCML_LSE_CHUNK, j->len - r);
+                j->t->binary_scalar(RCML_SUB, row + r, m, buf, w);
+                j->t->unary(RCML_EXP, buf, 0.0f, 0.0f, buf, w);
+                s += j->t->sum(buf, w);
+            }
+            dst[0] = (float)((double)m + log(s));
             continue;
         }
         if (j->op == RCML_CUMSUM || j->op == RCML_CUMSUM_REV) {
