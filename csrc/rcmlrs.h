@@ -201,6 +201,11 @@ RCML_FN(void, rcml_argmin_axis_f32)(const float *x, size_t outer, size_t len, si
 RCML_FN(void, rcml_cumsum_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
                                     int reverse, float *out);
 
+/* Sum (op RCML_RED_SUM) or mean (RCML_RED_MEAN) over axes 0 and 2 of x (L, R, C):
+ * out[r] = red_{l<L, c<C} x[(l*R + r)*C + c], r < R, in double, rounded once. L or C 0:
+ * 0 (sum) or NaN (mean). Returns 0, or -1 (out untouched) for any other op. */
+RCML_FN(int, rcml_sum02_f32)(int op, const float *x, size_t L, size_t R, size_t C, float *out);
+
 /* ------------------------------------------------------------------- shape */
 /* out (L, C, R) = x (L, R, C) with rows and cols swapped in every layer; no aliasing. */
 RCML_FN(void, rcml_transpose_f32)(const float *x, size_t layers, size_t rows, size_t cols,
