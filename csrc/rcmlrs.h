@@ -178,8 +178,10 @@ typedef enum {
     RCML_RED_PROD = 6, /* product in double, in order */
     RCML_RED_ANY = 7,  /* 1 if any element is nonzero (NaN counts as nonzero), else 0 */
     RCML_RED_ALL = 8,  /* 1 if every element is nonzero, else 0 */
-    /* log(sum(e^x)) = m + log(sum(e^(x - m))), m = max, in double: stable for any finite
-     * input; m = +-inf gives m (a row of -inf gives -inf), a NaN gives NaN */
+    /* log(sum(e^x)) = m + log(sum(e^(x - m))), m = max, the sum and log in double (the
+     * terms: float rcml_expf of x - m along contiguous rows, inner == 1; double exp
+     * otherwise): stable for any finite input; m = +-inf gives m (a row of -inf gives
+     * -inf), a NaN gives NaN */
     RCML_RED_LOGSUMEXP = 9
 } rcml_reduce_t;
 
