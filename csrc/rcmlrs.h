@@ -178,8 +178,10 @@ typedef enum {
     RCML_RED_PROD = 6, /* product in double, in order */
     RCML_RED_ANY = 7,  /* 1 if any element is nonzero (NaN counts as nonzero), else 0 */
     RCML_RED_ALL = 8,  /* 1 if every element is nonzero, else 0 */
-    /* log(sum(e^x)) = m + log(sum(e^(x - m))), m = max, in double: stable for any finite
-     * input; m = +-inf gives m (a row of -inf gives -inf), a NaN gives NaN */
+    /* log(sum(e^x)) = m + log(sum(e^(x - m))), m = max, the sum and log in double (the
+     * terms: float rcml_expf of x - m along contiguous rows, inner == 1; double exp
+     * otherwise): stable for any finite input; m = +-inf gives m (a row of -inf gives
+     * -inf), a NaN gives NaN */
     RCML_RED_LOGSUMEXP = 9
 } rcml_reduce_t;
 
@@ -200,6 +202,11 @@ RCML_FN(void, rcml_argmin_axis_f32)(const float *x, size_t outer, size_t len, si
  * or sum_{k>=j} with reverse != 0. No aliasing. */
 RCML_FN(void, rcml_cumsum_axis_f32)(const float *x, size_t outer, size_t len, size_t inner,
                                     int reverse, float *out);
+
+/* Sum (op RCML_RED_SUM) or mean (RCML_RED_MEAN) over axes 0 and 2 of x (L, R, C):
+ * out[r] = red_{l<L, c<C} x[(l*R + r)*C + c], r < R, in double, rounded once. L or C 0:
+ * 0 (sum) or NaN (mean). Returns 0, or -1 (out untouched) for any other op. */
+RCML_FN(int, rcml_sum02_f32)(int op, const float *x, size_t L, size_t R, size_t C, float *out);
 
 /* ------------------------------------------------------------------- shape */
 /* out (L, C, R) = x (L, R, C) with rows and cols swapped in every layer; no aliasing. */

@@ -36,8 +36,8 @@
 #include <string.h>
 
 /* Table revisions: 1 the kernels, the pool and dispatch (rcmlrs 0.1); 2 + rcml_tensor_*;
- * 3 + CNN/normalization/GRU kernels. */
-#define RCML_CAPI_VERSION 3
+ * 3 + CNN/normalization/GRU kernels; 4 + rcml_sum02_f32. */
+#define RCML_CAPI_VERSION 4
 #define RCML_CAPI_NAME "rcmlrs._tensor._C_API"
 
 /* X(name) for every function of rcmlrs.h, in table order (append only). */
@@ -134,7 +134,8 @@
     X(rcml_conv2d_forward_f32)                                                                     \
     X(rcml_conv2d_backward_f32)                                                                    \
     X(rcml_pool2d_forward_f32)                                                                     \
-    X(rcml_pool2d_backward_f32)
+    X(rcml_pool2d_backward_f32)                                                                    \
+    X(rcml_sum02_f32)
 
 /* A generic function pointer: each slot is cast back to its own type by the importer. */
 typedef void (*rcml_capi_fn)(void);

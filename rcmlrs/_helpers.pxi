@@ -300,9 +300,11 @@ cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
     """A reduction over all elements (axis None: a Python number) or over one or more
     axes (an int or a tuple of them), which become size 1 in the resulting tensor. Axes
     that are adjacent in memory are reduced as one axis of a (outer, len, inner) view, so
-    every axis set is one pass of rcml_reduce_axis_f32 ((0, 2): of the transpose)."""
+    every axis set is one pass of rcml_reduce_axis_f32 ((0, 2): of the transpose, except
+    sum and mean, which rcml_sum02_f32 reduces in place)."""
     cdef size_t outer, ln, inner
     cdef RamTensor out, src = t
+    cdef bint sum02 = False
     if axis is None:
         return _reduce_all(t, op, ddof, what)
     cdef tuple axes = _axes(axis, what)
@@ -324,11 +326,14 @@ cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
     elif axes == (1, 2):
         outer, ln, inner = t.L, t.R * t.C, 1
     else:  # (0, 2): reduce (L, C, R)'s first two axes
-        src = _empty(t.L, t.C, t.R)
-        if t.n:
-            with nogil:
-                rcml_transpose_f32(t.data, t.L, t.R, t.C, src.data)
         outer, ln, inner = 1, t.L * t.C, t.R
+        # sum and mean without the transpose (16x256x256: ~4x faster, see rcml_sum02_f32)
+        sum02 = op == RCML_RED_SUM or op == RCML_RED_MEAN
+        if not sum02:
+            src = _empty(t.L, t.C, t.R)
+            if t.n:
+                with nogil:
+                    rcml_transpose_f32(t.data, t.L, t.R, t.C, src.data)
     out = _empty(dims[0], dims[1], dims[2])
     if ln == 0:
         if op == RCML_RED_SUM or op == RCML_RED_ANY:
@@ -348,7 +353,10 @@ cdef object _reduce(RamTensor t, int op, object axis, double ddof, str what):
             _record_reduce(op, out, t, axes, ddof)
         return out
     with nogil:
-        rcml_reduce_axis_f32(op, src.data, outer, ln, inner, ddof, out.data)
+        if sum02:
+            rcml_sum02_f32(op, t.data, t.L, t.R, t.C, out.data)
+        else:
+            rcml_reduce_axis_f32(op, src.data, outer, ln, inner, ddof, out.data)
     if _tape is not None:
         _record_reduce(op, out, t, axes, ddof)
     return out

@@ -110,6 +110,8 @@ cdef extern from "rcmlrs.h" nogil:
                               int64_t *out) noexcept
     void rcml_cumsum_axis_f32(const float *x, size_t outer, size_t len, size_t inner,
                               int reverse, float *out) noexcept
+    int rcml_sum02_f32(int op, const float *x, size_t L, size_t R, size_t C,
+                       float *out) noexcept
 
     void rcml_transpose_f32(const float *x, size_t layers, size_t rows, size_t cols,
                             float *out) noexcept

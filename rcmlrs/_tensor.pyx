@@ -871,7 +871,9 @@ cdef class RamTensor:
 
     def logsumexp(self, axis=None):
         """log(sum(exp(x))) of all elements (a float), or over the given axes, computed
-        as m + log(sum(exp(x - m))), m = max, in double: stable for inputs of any size.
+        as m + log(sum(exp(x - m))), m = max, the sum in double (along contiguous rows:
+        axis 2, axes (1, 2) or all, each exp(x - m) is a float32 within ~1 ulp): stable
+        for inputs of any size.
         Slices of -inf (and empty ones) give -inf, a +inf gives inf, a NaN gives NaN.
         Over axes, returns a tensor where those axes have size 1."""
         return _reduce(self, RCML_RED_LOGSUMEXP, axis, 0.0, "logsumexp")
