@@ -15,7 +15,7 @@ static void rcml_binary_chunk(void *ctx, size_t b, size_t e) {
     j->t->binary(j->op, j->a + b, j->b + b, j->out + b, e - b);
 }
 
-/* fmodf (a libm call) and powers cost ~10x an add, so they are worth threads sooner */
+/* mod (a double division) and powers cost several adds, so they are worth threads sooner */
 static int rcml_binary_heavy(int op) {
     return op == RCML_MOD || op == RCML_RMOD || op == RCML_POW || op == RCML_RPOW;
 }

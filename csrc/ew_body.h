@@ -41,6 +41,59 @@ RCML_INLINE float RCML_SFX(modf1)(float a, float b) {
     return m;
 }
 
+/* One element of a mod b for mod_run, without fmodf: where |a/b| < 2^29 and b is finite
+ * (ok), q = trunc(a/b) is exact from the double quotient (a quotient of floats that is not
+ * an integer lies at least 2^-25 of itself from one, far beyond the division's 2^-53),
+ * q*b is exact (29 x 24 bits) and so is a - q*b, the remainder, which is a float. The rest
+ * is modf1's sign rule. Elsewhere (0, inf, NaN, huge quotients) it is 0 and ok is 0. */
+#define RCML_MOD_ELEM(A, B, OUT, OK)                                                               \
+    {                                                                                              \
+        const float x_ = (A), y_ = (B);                                                            \
+        const double d_ = (double)x_ / (double)y_;                                                 \
+        const int ok_ = (d_ < 536870912.0) & (d_ > -536870912.0) &                                 \
+                        (rcml_absf(y_) != rcml_as_float(0x7f800000u));                             \
+        const double q_ = (double)(int32_t)rcml_seld(ok_, d_, 0.0);                                \
+        float m_ = (float)((double)x_ - q_ * (double)y_);                                          \
+        m_ = rcml_self((m_ != 0.0f) & ((y_ < 0.0f) != (m_ < 0.0f)), m_ + y_, m_);                  \
+        (OUT) = rcml_self(m_ == 0.0f, rcml_copysignf(0.0f, y_), m_);                               \
+        (OK) = ok_;                                                                                \
+    }
+
+/* out[i] = a mod b elementwise (modf1's bits), a and b each a run of n floats or, with
+ * stride 0, one number: the vectorised RCML_MOD_ELEM first, then modf1 (fmodf) for the
+ * few elements it leaves. 16x256x256, 1 thread: 25.6 ms with fmodf per element. */
+static void RCML_SFX(mod_run)(const float *a, int a_one, const float *b, int b_one, float *out,
+                              size_t n) {
+    size_t i, slow = 0;
+    int ok;
+    if (a_one) {
+        const float as = a[0];
+        RCML_LOOP for (i = 0; i < n; i++) {
+            RCML_MOD_ELEM(as, b[i], out[i], ok)
+            slow += !ok;
+        }
+    } else if (b_one) {
+        const float bs = b[0];
+        RCML_LOOP for (i = 0; i < n; i++) {
+            RCML_MOD_ELEM(a[i], bs, out[i], ok)
+            slow += !ok;
+        }
+    } else {
+        RCML_LOOP for (i = 0; i < n; i++) {
+            RCML_MOD_ELEM(a[i], b[i], out[i], ok)
+            slow += !ok;
+        }
+    }
+    if (slow == 0) return;
+    for (i = 0; i < n; i++) {
+        const float x = a[a_one ? 0 : i], y = b[b_one ? 0 : i];
+        float m;
+        RCML_MOD_ELEM(x, y, m, ok)
+        if (!ok) out[i] = RCML_SFX(modf1)(x, y);
+        (void)m;
+    }
+}
+
 /* out[i] = a^b elementwise (rcml_powf's bits), a and b each a run of n floats or, with
  * stride 0, one number. In blocks: first t = b log2|a| for the block, then the finish
  * (two short loop bodies; see rcml_pow_t). A number base's log2 is taken once. */
@@ -80,12 +133,8 @@ static void RCML_SFX(binary)(int op, const float *a, const float *b, float *out,
     case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = b[i] / a[i]; break;
     case RCML_MAXIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(maxf)(a[i], b[i]); break;
     case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], b[i]); break;
-    case RCML_MOD:
-        RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], b[i]);
-        break;
-    case RCML_RMOD:
-        RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(b[i], a[i]);
-        break;
+    case RCML_MOD: RCML_SFX(mod_run)(a, 0, b, 0, out, n); break;
+    case RCML_RMOD: RCML_SFX(mod_run)(b, 0, a, 0, out, n); break;
     case RCML_POW: RCML_SFX(pow_run)(a, 0, b, 0, out, n); break;
     case RCML_RPOW: RCML_SFX(pow_run)(b, 0, a, 0, out, n); break;
     case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < b[i] ? 1.0f : 0.0f; break;
@@ -109,8 +158,8 @@ static void RCML_SFX(binary_scalar)(int op, const float *a, float s, float *out,
     case RCML_RDIV: RCML_LOOP for (i = 0; i < n; i++) out[i] = s / a[i]; break;
     case RCML_MAXIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(maxf)(a[i], s); break;
     case RCML_MINIMUM: RCML_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(minf)(a[i], s); break;
-    case RCML_MOD: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(a[i], s); break;
-    case RCML_RMOD: RCML_LIBM_LOOP for (i = 0; i < n; i++) out[i] = RCML_SFX(modf1)(s, a[i]); break;
+    case RCML_MOD: RCML_SFX(mod_run)(a, 0, &s, 1, out, n); break;
+    case RCML_RMOD: RCML_SFX(mod_run)(&s, 1, a, 0, out, n); break;
     case RCML_POW: RCML_SFX(pow_run)(a, 0, &s, 1, out, n); break;
     case RCML_RPOW: RCML_SFX(pow_run)(&s, 1, a, 0, out, n); break;
     case RCML_LT: RCML_LOOP for (i = 0; i < n; i++) out[i] = a[i] < s ? 1.0f : 0.0f; break;

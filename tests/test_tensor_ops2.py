@@ -313,6 +313,44 @@ def test_mod_signs_and_specials():
         assert (rc.tensor(x) % y).to_scalar() == float(F32(x32 % y32))
 
 
+def _mod_cases():
+    """Operand pairs for the bitwise mod check: random bit patterns (every special and
+    binade), everyday values, and quotients within an ulp of integers up to 2^31 (the
+    vectorised path takes those below 2^29, where its truncated quotient and q*b are
+    exact), with C99's specials."""
+    rng = np.random.default_rng(11)
+    n = 200_000
+    words = rng.integers(0, 2**32, (2, n), dtype=np.uint64).astype(np.uint32)
+    yield words[0].view(F32), words[1].view(F32)
+    yield rng.uniform(-1e3, 1e3, n).astype(F32), rng.uniform(-3, 3, n).astype(F32)
+    b = rng.uniform(0.1, 10, n).astype(F32)
+    # quotients up to 2^31: both sides of the 2^29 bound of the vectorised path
+    a = (rng.integers(-(2**31), 2**31, n).astype(F32) * b).astype(F32)
+    yield a, b
+    yield np.nextafter(a, F32(np.inf)), b
+    yield np.nextafter(a, F32(-np.inf)), -b
+    sp = np.array([0, -0.0, 1, -1, INF, -INF, NAN, 1e-45, -1e-45, 3e38, -3e38, 2.0**29], F32)
+    sp = np.concatenate([sp, np.array([2.0**30, 0.5, 7.5, -7.5], F32)])
+    yield np.repeat(sp, sp.size), np.tile(sp, sp.size)
+
+
+def test_mod_bits_equal_numpy_float32(backend):
+    """np.mod on float32 is fmodf plus the same sign rule, so it is a bitwise reference
+    for every path: tensor % tensor, tensor % number and number % tensor."""
+
+    def same_bits(got, want):
+        got = np.asarray(got).ravel()
+        ok = (got.view(np.uint32) == want.view(np.uint32)) | (np.isnan(got) & np.isnan(want))
+        assert ok.all(), [(got[i], want[i]) for i in np.flatnonzero(~ok)[:3]]
+
+    for a, b in _mod_cases():
+        ta, tb = rc.from_numpy(np.ascontiguousarray(a)), rc.from_numpy(np.ascontiguousarray(b))
+        with quiet():
+            same_bits(ta % tb, np.mod(a, b))
+            same_bits(ta % 1.7, np.mod(a, F32(1.7)))
+            same_bits(-1.7 % tb, np.mod(F32(-1.7), b))
+
+
 # ------------------------------------------------------------------ powers
 
 
