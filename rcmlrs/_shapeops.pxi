@@ -173,14 +173,15 @@ cdef RamTensor _basic_slice(RamTensor t, object key):
     cdef int ints = 0
     dims[0], dims[1], dims[2] = t.L, t.R, t.C
     for a in range(3):
-        c = comps[a] if a < len(comps) else slice(None)
+        if a >= len(comps):  # a missing component is the whole axis
+            first[a], step[a], cnt[a] = 0, 1, dims[a]
+            continue
+        c = comps[a]
         if type(c) is slice:
-            b, e, st = (<slice>c).indices(dims[a])  # step 0: ValueError, as NumPy's
+            # slice.indices's values and length, from the C API (step 0: ValueError)
+            PySlice_Unpack(c, &b, &e, &st)
+            cnt[a] = PySlice_AdjustIndices(dims[a], &b, &e, st)
             first[a], step[a] = b, st
-            if st > 0:
-                cnt[a] = (e - b + st - 1) // st if e > b else 0
-            else:
-                cnt[a] = (b - e - st - 1) // (-st) if b > e else 0
         elif type(c) is int:
             v = c
             if v < -dims[a] or v >= dims[a]:

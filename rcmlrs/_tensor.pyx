@@ -13,6 +13,7 @@ from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_RECORDS_RO
 from cpython.buffer cimport PyBuffer_IsContiguous
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.slice cimport PySlice_AdjustIndices, PySlice_Unpack
 from libc.math cimport INFINITY, NAN, copysign, fabs, isfinite, isinf, sqrt
 from libc.stdint cimport int64_t, uintptr_t
 from libc.string cimport memcpy, memset
