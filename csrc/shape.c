@@ -99,8 +99,8 @@ static void rcml_gather3_chunk(void *ctx, size_t b, size_t e) {
         const float *base = j->src + (size_t)j->o[0][row / j->n1] + (size_t)j->o[1][row % j->n1];
         const int64_t *o2 = j->o[2] + c;
         float *out = j->dst + i;
-        if (j->runs == RCML_RUN_ONE) {
-            memcpy(out, base + (size_t)o2[0], run * sizeof(float));
+        if (j->runs == RCML_RUN_ONE) { /* o2[k] = j->o[2][0] + c + k: only [0] is read */
+            memcpy(out, base + (size_t)j->o[2][0] + c, run * sizeof(float));
         } else if (j->runs == RCML_RUN_REV) {
             /* a reversed copy, which the compiler vectorises (loads and a lane reversal);
              * the per-element offset loop below does not (flip axis 2 was 0.73x NumPy) */
@@ -143,6 +143,17 @@ void rcml_gather3_f32(const float *x, const int64_t *o0, size_t n0, const int64_
     }
     j.runs = breaks == 0 ? RCML_RUN_ONE : (breaks + 1) * 16 <= n2 ? RCML_RUN_SOME : RCML_RUN_NONE;
     if (rev == 0 && n2 >= 8) j.runs = RCML_RUN_REV;
+    if (j.runs == RCML_RUN_ONE) {
+        /* rows that follow each other in x (o1 steps by n2: whole layers picked by x[idx],
+         * t[:, a:b] of whole rows) make one run per layer: a memcpy per layer, not per
+         * row (x[idx] of 64 8x8 layers: 6.2 us, twice NumPy's time, with one per row) */
+        for (c = 1; c < n1 && o1[c] == o1[c - 1] + (int64_t)n2; c++) {
+        }
+        if (c == n1) {
+            j.n2 = n1 * n2;
+            j.n1 = 1;
+        }
+    }
     if (total < RCML_EW_PAR_MIN) {
         rcml_gather3_chunk(&j, 0, total);
         return;

@@ -148,18 +148,25 @@ cdef inline bint _three_ints(object key) noexcept:
             and type((<tuple>key)[1]) is int and type((<tuple>key)[2]) is int)
 
 
+cdef object _ndarray_t = None  # numpy.ndarray, once NumPy is imported
+
+
 cdef enum:
     _BASIC_STACK = 192  # offsets of a basic slice on the stack, up to this many in all
 
 
 cdef RamTensor _basic_slice(RamTensor t, object key):
-    """t[key] for a key of only ints and slices (one, or a tuple of up to 3; not three
-    ints), or None for any other key. The same selection and the same gather kernel as a
-    plan's, with the offsets built in C instead of NumPy arrays: t[1:3, 2:6] on a small
-    tensor took ~10 us through the plan, most of it NumPy calls. An int out of range also
-    gives None, so the plan path raises its usual IndexError."""
+    """t[key] for a key of ints, slices and 1-D signed integer NumPy arrays (one, or a
+    tuple of up to 3; not three ints), or None for any other key. The same selection and
+    the same gather kernel as a plan's, with the offsets built in C instead of NumPy
+    arrays: t[1:3, 2:6] on a small tensor took ~10 us through the plan and t[:, idx] ~20
+    us, most of it NumPy calls. An index out of range also gives None, so the plan path
+    raises its usual IndexError."""
+    global _ndarray_t
+    if _ndarray_t is None:
+        _ndarray_t = _numpy().ndarray
     cdef tuple comps
-    if type(key) is slice:
+    if type(key) is slice or type(key) is _ndarray_t:
         comps = (key,)
     elif type(key) is tuple and len(<tuple>key) <= 3:
         comps = <tuple>key
@@ -171,8 +178,12 @@ cdef RamTensor _basic_slice(RamTensor t, object key):
     cdef Py_ssize_t cnt[3]
     cdef Py_ssize_t b, e, st, a, i, v, total
     cdef int ints = 0
+    cdef const int64_t *arrp[3]  # an index array's int64 values, or NULL
+    cdef const int64_t[::1] mv
+    keep = [None, None, None]  # owners of arrp's buffers
     dims[0], dims[1], dims[2] = t.L, t.R, t.C
     for a in range(3):
+        arrp[a] = NULL
         if a >= len(comps):  # a missing component is the whole axis
             first[a], step[a], cnt[a] = 0, 1, dims[a]
             continue
@@ -188,6 +199,20 @@ cdef RamTensor _basic_slice(RamTensor t, object key):
                 return None
             first[a], step[a], cnt[a] = (v + dims[a] if v < 0 else v), 1, 1
             ints += 1
+        elif type(c) is _ndarray_t:
+            # signed integers, or unsigned ones that int64 holds (uint64 goes to the plan)
+            if c.ndim != 1 or not (c.dtype.kind == "i" or (c.dtype.kind == "u"
+                                                            and c.dtype.itemsize < 8)):
+                return None
+            arr = _numpy().ascontiguousarray(c, dtype=_numpy().int64)
+            keep[a] = arr
+            cnt[a] = arr.shape[0]
+            if cnt[a]:
+                mv = arr
+                arrp[a] = &mv[0]
+                for i in range(cnt[a]):
+                    if arrp[a][i] < -dims[a] or arrp[a][i] >= dims[a]:
+                        return None
         else:
             return None
     if ints == 3:
@@ -204,12 +229,18 @@ cdef RamTensor _basic_slice(RamTensor t, object key):
             raise MemoryError()
     cdef int64_t *o1 = o + cnt[0]
     cdef int64_t *o2 = o1 + cnt[1]
-    for i in range(cnt[0]):
-        o[i] = (first[0] + i * step[0]) * t.R * t.C
-    for i in range(cnt[1]):
-        o1[i] = (first[1] + i * step[1]) * t.C
-    for i in range(cnt[2]):
-        o2[i] = first[2] + i * step[2]
+    cdef int64_t *oa[3]
+    cdef int64_t stride[3]
+    oa[0], oa[1], oa[2] = o, o1, o2
+    stride[0], stride[1], stride[2] = t.R * t.C, t.C, 1
+    for a in range(3):
+        if arrp[a] != NULL:
+            for i in range(cnt[a]):
+                v = arrp[a][i]
+                oa[a][i] = (v + dims[a] if v < 0 else v) * stride[a]
+        else:
+            for i in range(cnt[a]):
+                oa[a][i] = (first[a] + i * step[a]) * stride[a]
     try:
         if out.n >= NOGIL_MIN:
             with nogil:
@@ -290,8 +321,11 @@ cdef object _key_component(object k, str what):
     raise TypeError(f"{what}: a tensor index must be {_KEY_KINDS}, got {type(k).__name__}")
 
 
-cdef tuple _axis_indices(object comp, Py_ssize_t d, int axis, tuple shape, str what):
-    """(int64 indices into an axis of size d, distinct?) for one converted component."""
+cdef tuple _axis_indices(object comp, Py_ssize_t d, int axis, tuple shape, str what,
+                         bint check_distinct=True):
+    """(int64 indices into an axis of size d, distinct?) for one converted component.
+    check_distinct False: an index array reports False (not checked), which only makes
+    a scatter through the plan serial; a gather does not use it."""
     np = _numpy()
     if isinstance(comp, slice):
         start, stop, step = comp.indices(d)
@@ -327,6 +361,8 @@ cdef tuple _axis_indices(object comp, Py_ssize_t d, int axis, tuple shape, str w
                              f"{d} (shape {shape})")
         idx = a.astype(np.int64)
     idx = np.where(idx < 0, idx + d, idx)
+    if not check_distinct:
+        return idx, idx.shape[0] < 2
     distinct = idx.shape[0] < 2 or np.unique(idx).shape[0] == idx.shape[0]
     return idx, distinct
 
@@ -343,9 +379,11 @@ cdef object _mask_plan(RamTensor t, object mask, str what):
     return _flat_plan(t.shape, np.flatnonzero(mask), True)
 
 
-cdef object _plan_key(RamTensor t, object key, str what):
+cdef object _plan_key(RamTensor t, object key, str what, bint modes=True):
     """A key's plan, or for three ints the flat offset (a Python int). Every component
-    is converted once, before the shape is read."""
+    is converted once, before the shape is read. modes False: index arrays are not
+    checked for repeats (np.unique was most of a small t[:, idx]), so the plan is only
+    fit for a gather: its scatter mode is serial."""
     if isinstance(key, RamTensor):
         m = (<RamTensor>key).numpy()
         np = _numpy()
@@ -391,9 +429,9 @@ cdef object _plan_key(RamTensor t, object key, str what):
                                  f"{dims[a_]} (shape {shape})")
             idx[a_] = v + dims[a_] if v < 0 else v
         return (idx[0] * t.R + idx[1]) * t.C + idx[2]
-    i0, d0 = _axis_indices(full[0], dims[0], 0, shape, what)
-    i1, d1 = _axis_indices(full[1], dims[1], 1, shape, what)
-    i2, d2 = _axis_indices(full[2], dims[2], 2, shape, what)
+    i0, d0 = _axis_indices(full[0], dims[0], 0, shape, what, modes)
+    i1, d1 = _axis_indices(full[1], dims[1], 1, shape, what, modes)
+    i2, d2 = _axis_indices(full[2], dims[2], 2, shape, what, modes)
     return _plan_from_indices(shape, i0, i1, i2, d0, d1, d2)
 
 

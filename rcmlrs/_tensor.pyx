@@ -416,7 +416,8 @@ cdef class RamTensor:
             out = _basic_slice(self, key)
             if out is not None:
                 return out
-        plan = _plan_key(self, key, "t[key]")
+        # a plan recorded on a tape needs its scatter mode (the gradient scatters)
+        plan = _plan_key(self, key, "t[key]", _tape is not None)
         if not isinstance(plan, _Plan):
             return <double>self.data[<Py_ssize_t>plan]
         return _gathered("getitem", self, <_Plan>plan)

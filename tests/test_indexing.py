@@ -407,6 +407,9 @@ def test_gather_and_scatter_do_not_depend_on_the_thread_count(threads):
         (rng.integers(0, 7, 9), slice(1, None, 2), slice(None)),
         a > 0,
         (Ellipsis, slice(None, None, 3)),
+        # whole layers, and runs of whole rows: one copy per layer, cut between threads
+        rng.integers(-7, 7, 9),
+        (slice(None, None, -1), slice(5, 290)),
     ]
     results = {}
     for n in (1, 2, 3, 8):
