@@ -201,8 +201,8 @@ cdef RamTensor _basic_slice(RamTensor t, object key):
             ints += 1
         elif type(c) is _ndarray_t:
             # signed integers, or unsigned ones that int64 holds (uint64 goes to the plan)
-            if c.ndim != 1 or not (c.dtype.kind == "i" or (c.dtype.kind == "u"
-                                                            and c.dtype.itemsize < 8)):
+            kind = c.dtype.kind
+            if c.ndim != 1 or not (kind == "i" or (kind == "u" and c.dtype.itemsize < 8)):
                 return None
             arr = _numpy().ascontiguousarray(c, dtype=_numpy().int64)
             keep[a] = arr
