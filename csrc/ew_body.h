@@ -84,13 +84,14 @@ static void RCML_SFX(mod_run)(const float *a, int a_one, const float *b, int b_o
             slow += !ok;
         }
     }
-    if (slow == 0) return;
-    for (i = 0; i < n; i++) {
-        const float x = a[a_one ? 0 : i], y = b[b_one ? 0 : i];
-        float m;
-        RCML_MOD_ELEM(x, y, m, ok)
-        if (!ok) out[i] = RCML_SFX(modf1)(x, y);
-        (void)m;
+    if (slow) {
+        RCML_LIBM_LOOP for (i = 0; i < n; i++) {
+            const float x = a[a_one ? 0 : i], y = b[b_one ? 0 : i];
+            float m;
+            RCML_MOD_ELEM(x, y, m, ok)
+            if (!ok) out[i] = RCML_SFX(modf1)(x, y);
+            (void)m;
+        }
     }
 }
 

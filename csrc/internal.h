@@ -36,7 +36,7 @@
 #endif
 #endif
 
-/* Before a loop that calls the C library (powf): cl.exe may vectorise such a loop with its
+/* Before a loop that calls the C library (fmodf): cl.exe may vectorise such a loop with its
  * own vector math routines, whose bits can differ from the scalar function's, so the
  * backends would disagree. GCC and Clang do not (no -ffast-math, no vector library). */
 #if defined(_MSC_VER) && !defined(__clang__)
