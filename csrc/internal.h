@@ -59,6 +59,16 @@ RCML_INLINE uint32_t rcml_as_u32(float f) {
     memcpy(&u, &f, 4);
     return u;
 }
+RCML_INLINE double rcml_as_double(uint64_t u) {
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+RCML_INLINE uint64_t rcml_as_u64(double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
 
 /* Elementwise work is cut into fixed chunks of this many floats for the pool. */
 #define RCML_EW_GRAIN ((size_t)1 << 16)

@@ -263,20 +263,10 @@ RCML_INLINE float rcml_erfcf(float x) {
 /* ----------------------------------------------------------------------- powf */
 /* x^y to within 0.5005 ulp (measured), about as accurate as the C library's powf and
  * with its C99 Annex F special cases, but branch-free so a loop of it vectorises. The
- * core is x^y = 2^(y log2|x|) in double: log2|x| to ~2^-45 relative and 2^t to
+ * core is x^y = 2^(y log2|x|) in double: log2|x| to ~2^-39 relative and 2^t to
  * ~2^-37, so the error of the final rounding to float dominates. There is no FMA in this
  * part (plain double multiplies and adds), so it is the same bits on every backend with
  * or without an FMA instruction. */
-RCML_INLINE double rcml_as_double(uint64_t u) {
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-RCML_INLINE uint64_t rcml_as_u64(double d) {
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return u;
-}
 /* c ? a : b on doubles as a bit blend (see rcml_self) */
 RCML_INLINE double rcml_seld(int c, double a, double b) {
     uint64_t m = (uint64_t)0 - (uint64_t)(c != 0);
