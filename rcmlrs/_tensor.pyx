@@ -412,7 +412,7 @@ cdef class RamTensor:
             return out
         if _three_ints(key):  # the common t[l, r, c]: no key parsing
             return <double>self.data[self._offset(key)]
-        if _tape is None:  # ints and slices without NumPy (a tape records the plan)
+        if _tape is None:  # ints, slices, int arrays: offsets in C (a tape records the plan)
             out = _basic_slice(self, key)
             if out is not None:
                 return out
