@@ -147,6 +147,8 @@ float rcml_median_f32(float *v, size_t n) {
 /* ---- axis reductions */
 #define RCML_TILE 256
 #define RCML_LSE_CHUNK 1024
+/* rows of a last-axis cumsum scanned together (independent add chains) */
+#define RCML_SCAN_ROWS 8
 /* internal ops beside rcml_reduce_t: index results and the running sums */
 #define RCML_ARGMAX (-1)
 #define RCML_ARGMIN (-2)
@@ -224,6 +226,25 @@ static void rcml_axis_units(void *ctx, size_t b, size_t e) {
                 s += j->t->sum(buf, w);
             }
             dst[0] = (float)((double)m + log(s));
+            continue;
+        }
+        if ((j->op == RCML_CUMSUM || j->op == RCML_CUMSUM_REV) && j->inner == 1) {
+            /* rows of their own (the last axis): up to RCML_SCAN_ROWS of this chunk's rows
+             * at once, each still summed in order (the same bits), so the adds form that
+             * many independent chains instead of one row's latency-bound chain */
+            const size_t nrow = RCML_MIN((size_t)RCML_SCAN_ROWS, e - u), len = j->len;
+            double acc[RCML_SCAN_ROWS];
+            const float *x0 = j->x + u * len;
+            float *y0 = j->out + u * len;
+            for (i = 0; i < nrow; i++) acc[i] = 0.0;
+            for (r = 0; r < len; r++) {
+                const size_t rr = j->op == RCML_CUMSUM ? r : len - 1 - r;
+                for (i = 0; i < nrow; i++) {
+                    acc[i] += (double)x0[i * len + rr];
+                    y0[i * len + rr] = (float)acc[i];
+                }
+            }
+            u += nrow - 1;
             continue;
         }
         if (j->op == RCML_CUMSUM || j->op == RCML_CUMSUM_REV) {

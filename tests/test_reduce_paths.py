@@ -189,3 +189,21 @@ def test_new_paths_every_backend_matches_serial(shape, restore):
         _runtime.set_backend(name)
         with np.errstate(all="ignore"):
             _bits_equal(want, _new_paths(x), name)
+
+
+@pytest.mark.parametrize("shape", [(3, 13, 300), (1, 1, 5), (2, 9, 1), (8, 512, 64)])
+def test_last_axis_cumsum_rows_scanned_together_keep_their_bits(shape, threads):
+    """cumsum along the last axis scans up to 8 rows at once, each still one running
+    double sum in order, so every element is the float32 rounding of NumPy's float64
+    running sum, bit for bit, forwards and backwards, at any thread count (the row
+    groups then start at other rows). (8, 512, 64) runs on the pool."""
+    x = np.random.default_rng(4).uniform(-100, 100, shape).astype(np.float32)
+    fwd = np.cumsum(x.astype(np.float64), axis=2).astype(np.float32)
+    rev = np.cumsum(x[..., ::-1].astype(np.float64), axis=2)[..., ::-1].astype(np.float32)
+    t = rc.from_numpy(x)
+    for n in (1, 2, 3):
+        rc.set_num_threads(n)
+        got_f = np.asarray(t.cumsum(2))
+        got_r = np.asarray(rc._tensor._cumsum(t, 2, True))
+        np.testing.assert_array_equal(got_f.view(np.uint32), fwd.view(np.uint32))
+        np.testing.assert_array_equal(got_r.view(np.uint32), rev.view(np.uint32))
