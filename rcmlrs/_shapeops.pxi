@@ -194,9 +194,11 @@ cdef RamTensor _basic_slice(RamTensor t, object key):
             cnt[a] = PySlice_AdjustIndices(dims[a], &b, &e, st)
             first[a], step[a] = b, st
         elif type(c) is int:
-            v = c
-            if v < -dims[a] or v >= dims[a]:
+            # compared as Python ints: one beyond Py_ssize_t must reach the plan's
+            # IndexError, not an OverflowError here
+            if c < -dims[a] or c >= dims[a]:
                 return None
+            v = c
             first[a], step[a], cnt[a] = (v + dims[a] if v < 0 else v), 1, 1
             ints += 1
         elif type(c) is _ndarray_t:

@@ -302,6 +302,8 @@ def test_empty_shapes():
         ((slice(None), [0, 5]), IndexError, "index 5 is out of range for axis 1"),
         (([-3],), IndexError, "index -3 is out of range for axis 0 of size 2"),
         ([2**70], IndexError, "out of range"),
+        ((0, 2**70), IndexError, "out of range for axis 1"),  # beyond Py_ssize_t
+        ((slice(None), -(2**70)), IndexError, "out of range for axis 1"),
         (np.array([2**63], np.uint64), IndexError, "out of range"),
         ([True, False, True], IndexError, "length 3 does not match axis 0 of size 2"),
         ((slice(None), np.ones(4, bool)), IndexError, "length 4 does not match axis 1"),
