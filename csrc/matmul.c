@@ -529,8 +529,12 @@ static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
  * boundaries with panel counts that differ by at most one. Among those the choice
  * minimises a simple cost per thread: the tile's multiply-adds plus ~16 per element of A
  * or B it loads (packing and cache traffic: squarish tiles load least), an A read in place
- * costing a quarter, times the rounds of tiles a thread runs, with a small premium on few
- * tiles per thread (no room to rebalance). */
+ * costing a quarter, times the rounds of tiles a thread runs. No premium for more tiles
+ * per thread: one (room to rebalance) chose 8 tiles of 256 x 128 for 256x1024x1024, each
+ * repacking all of A, and cost more than it balanced. Without it, 2 threads,
+ * calls alternated over 100-200 rounds: 256x784x1024 1.20x, 256x1024x1024 1.16-1.18x,
+ * 256x3136x1024 (transposed A) 1.22x, 512^3 1.09-1.14x, other network shapes 0.95-1.09x;
+ * and with an FMA loop hogging one core, 256x784x1024 1.17x, 512^3 1.16x. */
 #define RCML_LOAD_COST 16.0
 static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR, size_t NR,
                               int threads, int a_packed, size_t *tiles_m, size_t *tiles_n) {
@@ -553,7 +557,6 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
             if (tiles > T && mt * nt * (double)k < (double)RCML_TILE_MIN_WORK) continue;
             cost = (double)(tiles / T) * (double)k *
                    (mt * nt + RCML_LOAD_COST * ((a_packed ? 1.0 : 0.25) * mt + nt));
-            cost *= 1.0 + 0.25 * (double)T / (double)tiles;
             if (best < 0.0 || cost < best) {
                 best = cost;
                 *tiles_m = tm;
