@@ -114,5 +114,13 @@ void rcml_gemm_bpack_free(rcml_gemm_bpack_t *bp);
 void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *A,
                            const rcml_gemm_bpack_t *bp, int trans_b, const float *B, float beta,
                            float *C);
+/* Whether rcml_gemm_f32_bpacked(., m, n, k, ., ., bp, trans_b, ...) uses the pack. When
+ * it does, rcml_gemm_f32_bpacked_rows computes any block of consecutive rows of that
+ * product (A untransposed, rows x k at row stride k; C rows x n) on the calling thread with
+ * the bits the whole product gives them: an RNN's batch rows then run their whole time
+ * loop on one thread each, with no hand-off per step. */
+int rcml_gemm_bpack_serves(const rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n, size_t k);
+void rcml_gemm_f32_bpacked_rows(size_t rows, size_t n, size_t k, float alpha, const float *A,
+                                const rcml_gemm_bpack_t *bp, const float *B, float beta, float *C);
 
 #endif

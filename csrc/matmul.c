@@ -1064,20 +1064,36 @@ void rcml_gemm_bpack_free(rcml_gemm_bpack_t *bp) {
     memset(bp, 0, sizeof(*bp));
 }
 
+/* The packed copy serves only the path and kernels it was packed for; anything else
+ * (another backend, a shape that takes another path) multiplies B itself, with the same
+ * bits as without a pack. */
+int rcml_gemm_bpack_serves(const rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n, size_t k) {
+    return bp && bp->data && bp->kr == rcml_gemm_kernels() && bp->n == n && bp->k == k &&
+           bp->trans_b == (trans_b != 0) && m > 0 &&
+           rcml_gemm_route(1, m, n, k) == RCML_ROUTE_PACKED &&
+           rcml_kc_max(trans_b != 0, m, n, k) == bp->kcmax;
+}
+
 void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *A,
                            const rcml_gemm_bpack_t *bp, int trans_b, const float *B, float beta,
                            float *C) {
-    const rcml_gemm_kernels_t *kr = rcml_gemm_kernels();
-    /* the packed copy serves only the path and kernels it was packed for; anything else
-     * (another backend, a shape that takes another path) multiplies B itself, with the
-     * same bits as without a pack */
-    if (!bp || !bp->data || bp->kr != kr || bp->n != n || bp->k != k ||
-        bp->trans_b != (trans_b != 0) || m == 0 ||
-        rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED ||
-        rcml_kc_max(trans_b != 0, m, n, k) != bp->kcmax) {
+    if (!rcml_gemm_bpack_serves(bp, m, trans_b, n, k)) {
         rcml_gemm_f32(trans_a, trans_b, m, n, k, alpha, A, B, beta, C);
         return;
     }
-    rcml_gemm_run(kr, 1, trans_a != 0, trans_b != 0, m, n, k, bp->kcmax, alpha, A, 0,
-                  trans_a ? m : k, B, 0, trans_b ? k : n, beta, C, rcml_threads_free(), bp->data);
+    rcml_gemm_run((const rcml_gemm_kernels_t *)bp->kr, 1, trans_a != 0, trans_b != 0, m, n, k,
+                  bp->kcmax, alpha, A, 0, trans_a ? m : k, B, 0, trans_b ? k : n, beta, C,
+                  rcml_threads_free(), bp->data);
+}
+
+/* A block of consecutive rows of a product the pack serves (rcml_gemm_bpack_serves for
+ * its whole m): the packed driver with the whole product's k blocks, on this thread. An
+ * output's bits depend only on the k blocking (see the top of this file), so each row
+ * gets the bits the whole product gives it, at any row count, 1 included (which alone
+ * would take the GEMV path). */
+void rcml_gemm_f32_bpacked_rows(size_t rows, size_t n, size_t k, float alpha, const float *A,
+                                const rcml_gemm_bpack_t *bp, const float *B, float beta, float *C) {
+    if (rows == 0) return;
+    rcml_gemm_run((const rcml_gemm_kernels_t *)bp->kr, 1, 0, bp->trans_b, rows, n, k, bp->kcmax,
+                  alpha, A, 0, k, B, 0, bp->trans_b ? k : n, beta, C, 1, bp->data);
 }
