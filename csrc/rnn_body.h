@@ -81,6 +81,29 @@ static void rnn_run(rcml_rnn_seq_t *q, size_t n, size_t k) {
         q->steps(q, 0, q->B);
 }
 
+/* A time loop for T steps of B rows of H units; W: the recurrent product's B. */
+static rcml_rnn_seq_t rnn_seq(void (*steps)(const rcml_rnn_seq_t *, size_t, size_t), size_t T,
+                              size_t B, size_t H, const float *W) {
+    rcml_rnn_seq_t q;
+    memset(&q, 0, sizeof(q));
+    q.steps = steps;
+    q.T = T;
+    q.B = B;
+    q.H = H;
+    q.W = W;
+    return q;
+}
+
+/* q's time loop with its recurrent weights (n x k as the step product's B) packed once
+ * for the whole sequence (RNN_PACK). */
+static void rnn_run_packed(rcml_rnn_seq_t *q, size_t n, size_t k) {
+    rcml_gemm_bpack_t pk;
+    RNN_PACK(pk, q->T, q->B, n, k, q->W);
+    q->pk = &pk;
+    rnn_run(q, n, k);
+    rcml_gemm_bpack_free(&pk);
+}
+
 /* One step's cells (rows independent): a block's on this thread, the whole batch's
  * shared out over the pool. */
 #define RNN_CELLS(fn, st, q, r0, r1)                                                               \
@@ -143,23 +166,13 @@ static void RCML_SFX(rnn_fwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
 
 static void RCML_SFX(rnn_forward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                                   const float *Wx, const float *Wh, const float *b, float *Hs) {
-    rcml_gemm_bpack_t pk;
-    rcml_rnn_seq_t q;
+    rcml_rnn_seq_t q = rnn_seq(RCML_SFX(rnn_fwd_steps), T, B, H, Wh);
     /* all input projections at once, then the recurrence one step at a time */
     RNN_GEMM(0, T * B, H, I, X, Wx, 0.0f, Hs);
-    RNN_PACK(pk, T, B, H, H, Wh);
-    memset(&q, 0, sizeof(q));
-    q.steps = RCML_SFX(rnn_fwd_steps);
     q.act = act;
-    q.T = T;
-    q.B = B;
-    q.H = H;
-    q.pk = &pk;
-    q.W = Wh;
     q.b = b;
     q.Hs = Hs;
-    rnn_run(&q, H, H);
-    rcml_gemm_bpack_free(&pk);
+    rnn_run_packed(&q, H, H);
 }
 
 static void RCML_SFX(rnn_bwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r1) {
@@ -177,21 +190,11 @@ static void RCML_SFX(rnn_bwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
 static void RCML_SFX(rnn_backward)(int act, size_t T, size_t B, size_t I, size_t H, const float *X,
                                    const float *WxT, const float *WhT, const float *Hs, float *dHs,
                                    float *dWx, float *dWh, float *dX) {
-    rcml_gemm_bpack_t pk;
-    rcml_rnn_seq_t q;
-    RNN_PACK(pk, T, B, H, H, WhT);
-    memset(&q, 0, sizeof(q));
-    q.steps = RCML_SFX(rnn_bwd_steps);
+    rcml_rnn_seq_t q = rnn_seq(RCML_SFX(rnn_bwd_steps), T, B, H, WhT);
     q.act = act;
-    q.T = T;
-    q.B = B;
-    q.H = H;
-    q.pk = &pk;
-    q.W = WhT;
     q.Hs = (float *)Hs; /* read only */
     q.dHs = dHs;
-    rnn_run(&q, H, H);
-    rcml_gemm_bpack_free(&pk);
+    rnn_run_packed(&q, H, H);
     RCML_SFX(rnn_weight_grads)(T, B, I, H, H, X, Hs, dHs, dWx, dWh);
     if (dX) RNN_GEMM(0, T * B, I, H, dHs, WxT, 0.0f, dX);
 }
@@ -261,24 +264,13 @@ static void RCML_SFX(lstm_fwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t 
 static void RCML_SFX(lstm_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                                    const float *W, const float *U, const float *b, float *G,
                                    float *Cs, float *Hs) {
-    const size_t H4 = 4 * H;
-    rcml_gemm_bpack_t pk;
-    rcml_rnn_seq_t q;
-    RNN_GEMM(0, T * B, H4, I, X, W, 0.0f, G);
-    RNN_PACK(pk, T, B, H4, H, U);
-    memset(&q, 0, sizeof(q));
-    q.steps = RCML_SFX(lstm_fwd_steps);
-    q.T = T;
-    q.B = B;
-    q.H = H;
-    q.pk = &pk;
-    q.W = U;
+    rcml_rnn_seq_t q = rnn_seq(RCML_SFX(lstm_fwd_steps), T, B, H, U);
+    RNN_GEMM(0, T * B, 4 * H, I, X, W, 0.0f, G);
     q.b = b;
     q.G = G;
     q.Cs = Cs;
     q.Hs = Hs;
-    rnn_run(&q, H4, H);
-    rcml_gemm_bpack_free(&pk);
+    rnn_run_packed(&q, 4 * H, H);
 }
 
 /* Gate gradients of one row at one step; dc (in: from step t+1, out: to step t-1). */
@@ -340,24 +332,14 @@ static void RCML_SFX(lstm_backward)(size_t T, size_t B, size_t I, size_t H, cons
                                     const float *Cs, const float *Hs, float *dHs, float *dG,
                                     float *dc, float *dW, float *dU, float *dX) {
     const size_t H4 = 4 * H;
-    rcml_gemm_bpack_t pk;
-    rcml_rnn_seq_t q;
+    rcml_rnn_seq_t q = rnn_seq(RCML_SFX(lstm_bwd_steps), T, B, H, UT);
     memset(dc, 0, B * H * sizeof(float));
-    RNN_PACK(pk, T, B, H, H4, UT);
-    memset(&q, 0, sizeof(q));
-    q.steps = RCML_SFX(lstm_bwd_steps);
-    q.T = T;
-    q.B = B;
-    q.H = H;
-    q.pk = &pk;
-    q.W = UT;
     q.G = (float *)G; /* G and Cs are read only */
     q.Cs = (float *)Cs;
     q.dHs = dHs;
     q.dG = dG;
     q.dc = dc;
-    rnn_run(&q, H, H4);
-    rcml_gemm_bpack_free(&pk);
+    rnn_run_packed(&q, H, H4);
     RCML_SFX(rnn_weight_grads)(T, B, I, H, H4, X, Hs, dG, dW, dU);
     if (dX) RNN_GEMM(0, T * B, I, H4, dG, WT, 0.0f, dX);
 }
@@ -436,24 +418,13 @@ static void RCML_SFX(gru_fwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
 static void RCML_SFX(gru_forward)(size_t T, size_t B, size_t I, size_t H, const float *X,
                                   const float *W, const float *U, const float *b, float *G,
                                   float *Gh, float *Hs) {
-    const size_t H3 = 3 * H;
-    rcml_gemm_bpack_t pk;
-    rcml_rnn_seq_t q;
-    RNN_GEMM(0, T * B, H3, I, X, W, 0.0f, G);
-    RNN_PACK(pk, T, B, H3, H, U);
-    memset(&q, 0, sizeof(q));
-    q.steps = RCML_SFX(gru_fwd_steps);
-    q.T = T;
-    q.B = B;
-    q.H = H;
-    q.pk = &pk;
-    q.W = U;
+    rcml_rnn_seq_t q = rnn_seq(RCML_SFX(gru_fwd_steps), T, B, H, U);
+    RNN_GEMM(0, T * B, 3 * H, I, X, W, 0.0f, G);
     q.b = b;
     q.G = G;
     q.Gh = Gh;
     q.Hs = Hs;
-    rnn_run(&q, H3, H);
-    rcml_gemm_bpack_free(&pk);
+    rnn_run_packed(&q, 3 * H, H);
 }
 
 /* Gate gradients of one row at one step from dh = dL/dh_t: dgx (3H) gets dL/d(input
@@ -520,24 +491,14 @@ static void RCML_SFX(gru_backward)(size_t T, size_t B, size_t I, size_t H, const
                                    const float *Gh, const float *Hs, float *dHs, float *dGx,
                                    float *dGh, float *dW, float *dU, float *dX) {
     const size_t H3 = 3 * H, BG = B * H3;
-    rcml_gemm_bpack_t pk;
-    rcml_rnn_seq_t q;
-    RNN_PACK(pk, T, B, H, H3, UT);
-    memset(&q, 0, sizeof(q));
-    q.steps = RCML_SFX(gru_bwd_steps);
-    q.T = T;
-    q.B = B;
-    q.H = H;
-    q.pk = &pk;
-    q.W = UT;
+    rcml_rnn_seq_t q = rnn_seq(RCML_SFX(gru_bwd_steps), T, B, H, UT);
     q.G = (float *)G; /* G, Gh and Hs are read only */
     q.Gh = (float *)Gh;
     q.Hs = (float *)Hs;
     q.dHs = dHs;
     q.dG = dGx;
     q.dGh = dGh;
-    rnn_run(&q, H, H3);
-    rcml_gemm_bpack_free(&pk);
+    rnn_run_packed(&q, H, H3);
     if (T > 1)
         RNN_GEMM(1, H, H3, (T - 1) * B, Hs, dGh + BG, 0.0f, dU);
     else
