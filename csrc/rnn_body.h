@@ -18,16 +18,17 @@
 #define RNN_PACK(pk, T, m, n, k, W)                                                                \
     if ((T) < 3 || rcml_gemm_bpack_init(&(pk), (m), 0, (n), (k), (W)) != 0)                        \
     memset(&(pk), 0, sizeof(pk))
-/* One step's recurrent product for rows [r0, r1) of the batch: a row block (blk) runs
- * them on this thread with the whole batch's k blocking (rcml_gemm_f32_bpacked_rows), the
- * whole batch shares its tiles out over the pool. Same bits either way. */
-#define RNN_STEP_GEMM(pk, blk, r0, r1, n, k, A, W, beta, C)                                        \
+/* One step's recurrent product for rows [r0, r1) of the batch, by q's packed weights: a
+ * row block (q->per != 0) runs them on this thread with the whole batch's k blocking
+ * (rcml_gemm_f32_bpacked_rows), the whole batch shares its tiles out over the pool. Same
+ * bits either way. */
+#define RNN_STEP_GEMM(q, r0, r1, n, k, A, beta, C)                                                 \
     do {                                                                                           \
-        if (blk)                                                                                   \
-            rcml_gemm_f32_bpacked_rows((r1) - (r0), (n), (k), 1.0f, (A) + (r0) * (k), &(pk), (W),  \
-                                       (beta), (C) + (r0) * (n));                                  \
+        if ((q)->per)                                                                              \
+            rcml_gemm_f32_bpacked_rows((r1) - (r0), (n), (k), 1.0f, (A) + (r0) * (k), (q)->pk,     \
+                                       (q)->W, (beta), (C) + (r0) * (n));                          \
         else                                                                                       \
-            rcml_gemm_f32_bpacked(0, (r1) - (r0), (n), (k), 1.0f, (A), &(pk), 0, (W), (beta),      \
+            rcml_gemm_f32_bpacked(0, (r1) - (r0), (n), (k), 1.0f, (A), (q)->pk, 0, (q)->W, (beta), \
                                   (C));                                                            \
     } while (0)
 
@@ -56,8 +57,9 @@ static size_t rnn_block_rows(const rcml_gemm_bpack_t *pk, size_t B, size_t n, si
 typedef struct rcml_rnn_seq rcml_rnn_seq_t;
 struct rcml_rnn_seq {
     void (*steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r1);
-    int act, blk; /* blk: [r0, r1) is a row block, stepped on this thread */
-    size_t T, B, H, per;
+    int act;
+    size_t T, B, H;
+    size_t per; /* rows per block, each stepped on one thread; 0: the whole batch at once */
     const rcml_gemm_bpack_t *pk;
     const float *W, *b; /* the recurrent weights pk packs (transposed backward), bias */
     float *G, *Gh, *Cs, *Hs;
@@ -74,8 +76,7 @@ static void rnn_blocks(void *ctx, size_t c0, size_t c1) {
  * recurrent product's B (what pk packs). */
 static void rnn_run(rcml_rnn_seq_t *q, size_t n, size_t k) {
     q->per = rnn_block_rows(q->pk, q->B, n, k);
-    q->blk = q->per != 0;
-    if (q->blk)
+    if (q->per)
         rcml_parallel_for((q->B + q->per - 1) / q->per, 1, rnn_blocks, q);
     else
         q->steps(q, 0, q->B);
@@ -108,7 +109,7 @@ static void rnn_run_packed(rcml_rnn_seq_t *q, size_t n, size_t k) {
  * shared out over the pool. */
 #define RNN_CELLS(fn, st, q, r0, r1)                                                               \
     do {                                                                                           \
-        if ((q)->blk)                                                                              \
+        if ((q)->per)                                                                              \
             fn(&(st), (r0), (r1));                                                                 \
         else                                                                                       \
             rcml_parallel_for((q)->B, RCML_LSTM_GRAIN((q)->H), fn, &(st));                         \
@@ -159,7 +160,7 @@ static void RCML_SFX(rnn_fwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
     size_t t;
     for (t = 0; t < q->T; t++) {
         float *h = q->Hs + t * BH;
-        if (t > 0) RNN_STEP_GEMM(*q->pk, q->blk, r0, r1, H, H, h - BH, q->W, 1.0f, h);
+        if (t > 0) RNN_STEP_GEMM(q, r0, r1, H, H, h - BH, 1.0f, h);
         RCML_SFX(bias_act)(q->act, 0.0f, r1 - r0, H, q->b, h + r0 * H, h + r0 * H);
     }
 }
@@ -182,7 +183,7 @@ static void RCML_SFX(rnn_bwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
         float *dz = q->dHs + t * BH;
         RCML_SFX(layer_backward)(q->act, 0.0f, r1 - r0, H, NULL, q->Hs + t * BH + r0 * H,
                                  dz + r0 * H, dz + r0 * H);
-        if (t > 0) RNN_STEP_GEMM(*q->pk, q->blk, r0, r1, H, H, dz, q->W, 1.0f, dz - BH);
+        if (t > 0) RNN_STEP_GEMM(q, r0, r1, H, H, dz, 1.0f, dz - BH);
     }
 }
 
@@ -251,8 +252,7 @@ static void RCML_SFX(lstm_fwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t 
     st.b = q->b;
     for (t = 0; t < q->T; t++) {
         float *g = q->G + t * BG;
-        if (t > 0)
-            RNN_STEP_GEMM(*q->pk, q->blk, r0, r1, H4, H, q->Hs + (t - 1) * BH, q->W, 1.0f, g);
+        if (t > 0) RNN_STEP_GEMM(q, r0, r1, H4, H, q->Hs + (t - 1) * BH, 1.0f, g);
         st.g = g;
         st.cp = t > 0 ? q->Cs + (t - 1) * BH : NULL;
         st.c = q->Cs + t * BH;
@@ -321,9 +321,7 @@ static void RCML_SFX(lstm_bwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t 
         st.dh = q->dHs + t * BH;
         st.dg = q->dG + t * BG;
         RNN_CELLS(RCML_SFX(lstm_cell_backward_rows), st, q, r0, r1);
-        if (t > 0)
-            RNN_STEP_GEMM(*q->pk, q->blk, r0, r1, H, H4, q->dG + t * BG, q->W, 1.0f,
-                          q->dHs + (t - 1) * BH);
+        if (t > 0) RNN_STEP_GEMM(q, r0, r1, H, H4, q->dG + t * BG, 1.0f, q->dHs + (t - 1) * BH);
     }
 }
 
@@ -403,7 +401,7 @@ static void RCML_SFX(gru_fwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
     for (t = 0; t < q->T; t++) {
         float *gh = q->Gh + t * BG;
         if (t > 0) {
-            RNN_STEP_GEMM(*q->pk, q->blk, r0, r1, H3, H, q->Hs + (t - 1) * BH, q->W, 0.0f, gh);
+            RNN_STEP_GEMM(q, r0, r1, H3, H, q->Hs + (t - 1) * BH, 0.0f, gh);
         } else {
             memset(gh + r0 * H3, 0, (r1 - r0) * H3 * sizeof(float));
         }
@@ -477,9 +475,7 @@ static void RCML_SFX(gru_bwd_steps)(const rcml_rnn_seq_t *q, size_t r0, size_t r
         st.dgh = q->dGh + t * BG;
         st.dhp = t > 0 ? q->dHs + (t - 1) * BH : NULL;
         RNN_CELLS(RCML_SFX(gru_cell_backward_rows), st, q, r0, r1);
-        if (t > 0)
-            RNN_STEP_GEMM(*q->pk, q->blk, r0, r1, H, H3, q->dGh + t * BG, q->W, 1.0f,
-                          q->dHs + (t - 1) * BH);
+        if (t > 0) RNN_STEP_GEMM(q, r0, r1, H, H3, q->dGh + t * BG, 1.0f, q->dHs + (t - 1) * BH);
     }
 }
 
