@@ -287,7 +287,9 @@ RCML_FORCE_INLINE void rcml_gemv_store(size_t len, float alpha, const float *s, 
 /* s[j] = sum_p x[p] M[p*ldm + j]. Columns in blocks of up to 4096 whose sums live in a
  * 16 KB L1 buffer; eight rows of M stream past it per pass (long contiguous runs, which the
  * prefetchers follow), each sum still taking p in order (fma by fma), so the bits do not
- * depend on the block. */
+ * depend on the block. No software prefetch: fetching the next pass's eight rows gained
+ * ~1.05x on an Intel Xeon (1x1024 @ 1024x1024) but cost 1.4-1.6x on a Zen 4 EPYC (1 thread,
+ * alternated builds: 23-24 -> 35-38 GFLOP/s there, NumPy's OpenBLAS at 35-36). */
 #define RCML_GEMV_BLK 4096
 #define RCML_AXPY_ROW(i)                                                                           \
     a = _mm512_fmadd_ps(xv[i], _mm512_maskz_loadu_ps(mk, r + (i) * ldm + j), a);
@@ -306,11 +308,6 @@ static void rcml_gemv_axpy_avx512(size_t k, size_t w, float alpha, const float *
             for (j = 0; j < bw; j += 16) {
                 const __mmask16 mk = rcml_lanes(bw - j);
                 __m512 a = acc[j / 16];
-                /* the next pass's eight rows, as each segment of this one is read: M is
-                 * usually in L3 or memory (m = 1: 1x1024 @ 1024x1024 ~1.05x with it) */
-                if (p + 16 <= k)
-                    for (i = 8; i < 16; i++)
-                        _mm_prefetch((const char *)(r + i * ldm + j), _MM_HINT_T0);
                 RCML_AXPY_ROW(0)
                 RCML_AXPY_ROW(1)
                 RCML_AXPY_ROW(2)
