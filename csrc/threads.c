@@ -13,10 +13,15 @@
  * instruction between polls, the clock read every 64 polls) and only then sleeps on the
  * condition variable; the caller likewise polls for its helpers before sleeping. The
  * poll reads one word without the lock and is only a hint: the state is always
- * re-checked under the mutex. Once idle for longer than that, no thread runs.
+ * re-checked under the mutex. Once idle for longer than that, no thread runs. The caller
+ * polls longer (RCML_CALLER_SPIN_US), and on Linux a helper woken on the caller's CPU
+ * moves off it (Placement, below).
  */
-/* clock_gettime and CLOCK_MONOTONIC under -std=c11 (glibc hides POSIX names there) */
-#if !defined(_WIN32) && !defined(__APPLE__) && !defined(_POSIX_C_SOURCE)
+/* clock_gettime and CLOCK_MONOTONIC under -std=c11 (glibc hides POSIX names there); on
+ * Linux also sched_getcpu and the cpu_set_t macros (GNU names, which imply POSIX's) */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#elif !defined(_WIN32) && !defined(__APPLE__) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200112L
 #endif
 #include "rcmlrs.h"
@@ -31,6 +36,13 @@
  * the next full run did not (MLP rows 0.73x -> 0.72x NumPy's median), so it stays 100. */
 #ifndef RCML_SPIN_US
 #define RCML_SPIN_US 100
+#endif
+/* how long the caller polls for its helpers to finish their last chunks before sleeping.
+ * It is inside the call anyway, so polling costs no CPU that would do other work (the
+ * poll yields to any runnable thread); sleeping instead meant a wake-up per product, and
+ * the woken caller was often placed on its helper's CPU (see Placement below). */
+#ifndef RCML_CALLER_SPIN_US
+#define RCML_CALLER_SPIN_US 2000
 #endif
 
 #if defined(_WIN32)
@@ -104,8 +116,8 @@ typedef pthread_cond_t rcml_cond_t;
 #define rcml_peek_int(x) (*(volatile int *)&(x))
 #endif
 
-/* Poll until cond holds or RCML_SPIN_US microseconds pass. */
-#define RCML_SPIN_UNTIL(cond)                                                                      \
+/* Poll until cond holds or us microseconds pass. */
+#define RCML_SPIN_UNTIL(cond, us)                                                                  \
     do {                                                                                           \
         unsigned long long t0_ = 0;                                                                \
         unsigned spins_ = 0;                                                                       \
@@ -116,12 +128,35 @@ typedef pthread_cond_t rcml_cond_t;
                 rcml_yield(); /* let a process that wants this core have it */                     \
                 if (!t0_) {                                                                        \
                     t0_ = now_;                                                                    \
-                } else if (now_ - t0_ >= RCML_SPIN_US) {                                           \
+                } else if (now_ - t0_ >= (us)) {                                                   \
                     break;                                                                         \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \
     } while (0)
+
+/* Placement. After an idle spell Linux may wake a worker on the CPU of the thread that
+ * wakes it (seen in KVM guests: the caller and its helper then share one core for many
+ * calls, and a 2-thread product runs at 1-thread speed until the load balancer separates
+ * them). A helper that finds itself on the caller's CPU moves off it once: it narrows its
+ * affinity to the other allowed CPUs (the kernel migrates it at once) and restores the
+ * mask, so it is never pinned. The caller's CPU is a hint read when the job starts. */
+#if defined(__linux__)
+#include <sched.h>
+#define rcml_this_cpu() sched_getcpu()
+static void rcml_leave_cpu(int cpu) {
+    cpu_set_t all, others;
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    if (sched_getaffinity(0, sizeof all, &all) != 0) return;
+    if (!CPU_ISSET(cpu, &all) || CPU_COUNT(&all) < 2) return; /* nowhere else to go */
+    others = all;
+    CPU_CLR(cpu, &others);
+    if (sched_setaffinity(0, sizeof others, &others) == 0) sched_setaffinity(0, sizeof all, &all);
+}
+#else
+#define rcml_this_cpu() (-1)
+#define rcml_leave_cpu(cpu) ((void)(cpu))
+#endif
 
 static struct {
     int initialised;
@@ -137,6 +172,7 @@ static struct {
     size_t n, grain, next;
     int participants; /* workers allowed to join this job */
     int active;       /* workers still inside this job */
+    int caller_cpu;   /* the CPU the caller ran on when it published the job, or -1 */
     unsigned long spawn_gen[RCML_MAX_THREADS];
 } pool;
 
@@ -187,12 +223,18 @@ static void *rcml_worker(void *arg)
         if (pool.generation == seen) {
             /* poll for the next job a little while before sleeping (see the top) */
             rcml_unlock(&pool.m);
-            RCML_SPIN_UNTIL(rcml_peek_ul(pool.generation) != seen);
+            RCML_SPIN_UNTIL(rcml_peek_ul(pool.generation) != seen, RCML_SPIN_US);
             rcml_lock(&pool.m);
         }
         while (pool.generation == seen) rcml_cond_wait(&pool.work_cv, &pool.m);
         seen = pool.generation;
         if (index < pool.participants) {
+            const int cc = pool.caller_cpu;
+            if (cc >= 0 && pool.next < pool.n && rcml_this_cpu() == cc) {
+                rcml_unlock(&pool.m);
+                rcml_leave_cpu(cc);
+                rcml_lock(&pool.m);
+            }
             rcml_work();
             pool.active--;
             if (pool.active == 0) rcml_cond_broadcast(&pool.done_cv);
@@ -244,6 +286,11 @@ static void rcml_spawn(void) {
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         ok = pthread_create(&t, &attr, rcml_worker, (void *)(intptr_t)pool.nworkers) == 0;
         pthread_attr_destroy(&attr);
+#if defined(__linux__)
+        /* named here, not by the worker, so the name is there when this call returns
+         * (what top -H and /proc show; workers never exit, so t stays valid) */
+        if (ok) pthread_setname_np(t, "rcmlrs-pool");
+#endif
 #endif
         if (!ok) break; /* fewer threads; results are the same */
         pool.nworkers++;
@@ -345,12 +392,13 @@ void rcml_parallel_for(size_t n, size_t grain, rcml_chunk_fn fn, void *ctx) {
     pool.next = 0;
     pool.participants = helpers;
     pool.active = helpers;
+    pool.caller_cpu = helpers > 0 ? rcml_this_cpu() : -1;
     pool.generation++;
     if (helpers > 0) rcml_cond_broadcast(&pool.work_cv);
     rcml_work();
     if (pool.active > 0) {
         rcml_unlock(&pool.m);
-        RCML_SPIN_UNTIL(rcml_peek_int(pool.active) == 0);
+        RCML_SPIN_UNTIL(rcml_peek_int(pool.active) == 0, RCML_CALLER_SPIN_US);
         rcml_lock(&pool.m);
     }
     while (pool.active > 0) rcml_cond_wait(&pool.done_cv, &pool.m);
