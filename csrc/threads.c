@@ -138,9 +138,11 @@ typedef pthread_cond_t rcml_cond_t;
 /* Placement. After an idle spell Linux may wake a worker on the CPU of the thread that
  * wakes it (seen in KVM guests: the caller and its helper then share one core for many
  * calls, and a 2-thread product runs at 1-thread speed until the load balancer separates
- * them). A helper that finds itself on the caller's CPU moves off it once: it narrows its
- * affinity to the other allowed CPUs (the kernel migrates it at once) and restores the
- * mask, so it is never pinned. The caller's CPU is a hint read when the job starts. */
+ * them). A helper that picks up a job on the caller's CPU, with chunks still left, moves
+ * off it: it narrows its affinity to the other allowed CPUs (the kernel migrates it at
+ * once) and restores the mask, so it is never pinned. A helper that arrives after the
+ * caller took every chunk has nothing to move for. The caller's CPU is a hint recorded
+ * when the job is published. */
 #if defined(__linux__)
 #include <sched.h>
 #define rcml_this_cpu() sched_getcpu()
