@@ -24,7 +24,7 @@ the rounds with the spread (min-max of the rounds, in GFLOP/s), the fraction of 
 measured FMA peak (per core times the thread count), and the ratios rival time / rcmlrs
 time (> 1: rcmlrs is faster).
 
-FMA peak: a small C loop of independent register FMAs (16 zmm or ymm accumulators, no
+FMA peak: a small C loop of independent register FMAs (16 zmm or 12 ymm accumulators, no
 memory traffic) compiled with the system C compiler at startup and timed on one
 thread; if no compiler is available, the best square-GEMM GFLOP/s of any contender is
 used instead (the header says which).
@@ -146,51 +146,56 @@ QUICK = {
 FMA_SRC = r"""
 #include <immintrin.h>
 #include <stddef.h>
-/* nacc independent FMA chains in registers; returns a value so nothing is dropped */
-float rc_fma_loop(size_t iters) {
+/* RC_NACC independent FMA chains in registers; returns a value so nothing is dropped.
+ * With AVX2 only 16 ymm registers exist: 12 chains plus the two constants fit (16 chains
+ * would spill to the stack every iteration and time the stores, a third of the peak on
+ * Zen 3); 12 chains still cover two FMA ports of latency 5. */
 #if defined(__AVX512F__)
-    __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-           a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
-    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-#define F(r) r = _mm512_fmadd_ps(r, x, y);
+#define RC_NACC 16
+#define RC_LANES 16
+typedef __m512 vec;
+#define SET1 _mm512_set1_ps
+#define FMA _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+#define STORE _mm512_storeu_ps
 #else
-    __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-           a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
-    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-#define F(r) r = _mm256_fmadd_ps(r, x, y);
+#define RC_NACC 12
+#define RC_LANES 8
+typedef __m256 vec;
+#define SET1 _mm256_set1_ps
+#define FMA _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+#define STORE _mm256_storeu_ps
+#endif
+float rc_fma_loop(size_t iters) {
+    vec a0 = SET1(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+        a9 = a0, a10 = a0, a11 = a0;
+    const vec x = SET1(0.999999f), y = SET1(1e-7f);
+#define F(r) r = FMA(r, x, y);
+#if RC_NACC == 16
+    vec a12 = a0, a13 = a0, a14 = a0, a15 = a0;
 #endif
     for (size_t i = 0; i < iters; i++) {
-        F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7)
-        F(a8) F(a9) F(a10) F(a11) F(a12) F(a13) F(a14) F(a15)
-        /* opaque to the compiler: the 16 chains stay distinct and all stay live */
-        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5),
-                         "+v"(a6), "+v"(a7));
-        __asm__ volatile("" : "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11), "+v"(a12), "+v"(a13),
-                         "+v"(a14), "+v"(a15));
+        F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
+        /* opaque to the compiler: the chains stay distinct and all stay live */
+        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
+        __asm__ volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+#if RC_NACC == 16
+        F(a12) F(a13) F(a14) F(a15)
+        __asm__ volatile("" : "+v"(a12), "+v"(a13), "+v"(a14), "+v"(a15));
+#endif
     }
     float out[16];
-#if defined(__AVX512F__)
-    a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                       _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    a8 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
-                       _mm512_add_ps(_mm512_add_ps(a12, a13), _mm512_add_ps(a14, a15)));
-    _mm512_storeu_ps(out, _mm512_add_ps(a0, a8));
-#else
-    a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                       _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    a8 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)),
-                       _mm256_add_ps(_mm256_add_ps(a12, a13), _mm256_add_ps(a14, a15)));
-    _mm256_storeu_ps(out, _mm256_add_ps(a0, a8));
+    a0 = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));
+    a8 = ADD(ADD(a8, a9), ADD(a10, a11));
+#if RC_NACC == 16
+    a8 = ADD(a8, ADD(ADD(a12, a13), ADD(a14, a15)));
 #endif
+    STORE(out, ADD(a0, a8));
     return out[0];
 }
-int rc_fma_lanes(void) {
-#if defined(__AVX512F__)
-    return 16;
-#else
-    return 8;
-#endif
-}
+int rc_fma_lanes(void) { return RC_LANES; }
+int rc_fma_chains(void) { return RC_NACC; }
 """
 
 
@@ -213,15 +218,15 @@ def measure_fma_peak():
         so = ctypes.CDLL(lib)
         so.rc_fma_loop.restype = ctypes.c_float
         so.rc_fma_loop.argtypes = [ctypes.c_size_t]
-        lanes = so.rc_fma_lanes()
+        lanes, chains = so.rc_fma_lanes(), so.rc_fma_chains()
         iters = 100_000
         best = float("inf")
         for _ in range(200):  # short tries, the best one: a loaded machine preempts some
             t = time.perf_counter()
             so.rc_fma_loop(iters)
             best = min(best, time.perf_counter() - t)
-        gf = iters * 16 * lanes * 2 / best / 1e9
-        return gf, f"in-register FMA loop, 16 x {lanes}-lane accumulators ({' '.join(isa)})"
+        gf = iters * chains * lanes * 2 / best / 1e9
+        return gf, f"in-register FMA loop, {chains} x {lanes}-lane accumulators ({' '.join(isa)})"
 
 
 def blas_threads(n):

@@ -17,81 +17,125 @@
 #define NR 16
 #include "transpose_x86.h"
 
-/* C = alpha*acc + beta*C on an mr x nr corner (beta == 0: C is not read). */
-RCML_FORCE_INLINE void rcml_store_tile_avx2(__m256 *c0, __m256 *c1, float *c, size_t ldc, size_t mr,
-                                            size_t nr, float alpha, float beta) {
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    size_t r, j;
-    if (mr == MR && nr == NR) {
-        for (r = 0; r < MR; r++) {
-            float *cr = c + r * ldc;
-            __m256 t0 = _mm256_mul_ps(va, c0[r]), t1 = _mm256_mul_ps(va, c1[r]);
-            if (beta != 0.0f) {
-                t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));
-                t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));
-            }
-            _mm256_storeu_ps(cr, t0);
-            _mm256_storeu_ps(cr + 8, t1);
-        }
-        return;
-    }
-    /* Edge tile: spill the accumulators and finish in scalar code so only the mr x nr
-     * valid elements of C are read or written. Same arithmetic as above. */
-    {
-        float acc[MR][NR];
-        for (r = 0; r < MR; r++) {
-            _mm256_storeu_ps(acc[r], c0[r]);
-            _mm256_storeu_ps(acc[r] + 8, c1[r]);
-        }
-        for (r = 0; r < mr; r++) {
-            float *cr = c + r * ldc;
-            for (j = 0; j < nr; j++)
-                cr[j] = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * cr[j];
-        }
-    }
+/* The first r lanes (r <= 8) of a vector: the mask of an edge's masked loads and stores
+ * (masked-off lanes are neither read, so they cannot fault, nor written). */
+RCML_FORCE_INLINE __m256i rcml_mask8(size_t r) {
+    static const int32_t t[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(t + 8 - r));
 }
+
+/* C = alpha*acc + beta*C for one row of the tile (beta == 0: C is not read). alpha == 1
+ * skips the multiply, which gives the same bits. An edge row (nr < NR) touches only its
+ * nr valid columns (masked loads/stores). */
+#define RCML_STORE_ROW(r, x, y)                                                                    \
+    if ((r) < mr) {                                                                                \
+        float *cr = c + (r) * ldc;                                                                 \
+        __m256 t0 = one ? (x) : _mm256_mul_ps(va, (x));                                            \
+        __m256 t1 = one ? (y) : _mm256_mul_ps(va, (y));                                            \
+        if (full) {                                                                                \
+            if (beta != 0.0f) {                                                                    \
+                t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));                    \
+                t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));                \
+            }                                                                                      \
+            _mm256_storeu_ps(cr, t0);                                                              \
+            _mm256_storeu_ps(cr + 8, t1);                                                          \
+        } else {                                                                                   \
+            if (beta != 0.0f) {                                                                    \
+                t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_maskload_ps(cr, bm0)));            \
+                t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_maskload_ps(cr + 8, bm1)));        \
+            }                                                                                      \
+            _mm256_maskstore_ps(cr, bm0, t0);                                                      \
+            _mm256_maskstore_ps(cr + 8, bm1, t1);                                                  \
+        }                                                                                          \
+    }
+/* the valid columns of a tile row, lanes 0..nr-1 of its two 8-lane halves */
+#define RCML_BMASK0 const __m256i bm0 = rcml_mask8(nr < 8 ? nr : 8)
+#define RCML_BMASK                                                                                 \
+    RCML_BMASK0;                                                                                   \
+    const __m256i bm1 = rcml_mask8(nr <= 8 ? 0 : nr - 8)
+#define RCML_STORE_SETUP                                                                           \
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                            \
+    const int one = alpha == 1.0f, full = nr == NR;
+#define RCML_STORE_LO RCML_STORE_ROW(0, x0, y0) RCML_STORE_ROW(1, x1, y1) RCML_STORE_ROW(2, x2, y2)
+#define RCML_ACC_STORE                                                                             \
+    {RCML_STORE_SETUP RCML_STORE_LO RCML_STORE_ROW(3, x3, y3) RCML_STORE_ROW(4, x4, y4)            \
+         RCML_STORE_ROW(5, x5, y5)}
 
 /* The accumulators are named variables, not an array: GCC kept an array of __m256 in
  * registers but also stored it to the stack on every k step (store-port bound, 2.5x
  * slower). */
 #define RCML_ACC_DECL                                                                              \
+    RCML_BMASK;                                                                                    \
     __m256 x0 = _mm256_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,         \
            y3 = x0, x4 = x0, y4 = x0, x5 = x0, y5 = x0
 #define RCML_FMA2(av, x, y)                                                                        \
     x = _mm256_fmadd_ps(av, b0, x);                                                                \
     y = _mm256_fmadd_ps(av, b1, y);
-#define RCML_ACC_STORE                                                                             \
-    {                                                                                              \
-        __m256 c0[MR] = {x0, x1, x2, x3, x4, x5}, c1[MR] = {y0, y1, y2, y3, y4, y5};               \
-        rcml_store_tile_avx2(c0, c1, c, ldc, mr, nr, alpha, beta);                                 \
+
+/* One k step's B row: two full loads, or (M = 1: a B read in place whose last panel has
+ * nr < NR valid columns) masked loads that touch only those columns, so such a panel
+ * needs no padded copy (the lanes past nr load zeros and feed only outputs that are never
+ * stored). */
+#define RCML_B_ROW_(M)                                                                             \
+    const __m256 b0 = (M) ? _mm256_maskload_ps(b, bm0) : _mm256_loadu_ps(b);                       \
+    const __m256 b1 = (M) ? _mm256_maskload_ps(b + 8, bm1) : _mm256_loadu_ps(b + 8);               \
+    __m256 av;                                                                                     \
+    b += ldb;
+/* the k loop, once with plain and once with masked B loads (M a constant in each) */
+#define RCML_K_LOOP(STEP)                                                                          \
+    if (nr >= NR) {                                                                                \
+        for (p = 0; p < kc; p++) {                                                                 \
+            STEP(0)                                                                                \
+        }                                                                                          \
+    } else {                                                                                       \
+        for (p = 0; p < kc; p++) {                                                                 \
+            STEP(1)                                                                                \
+        }                                                                                          \
     }
+
+/* rows base, base + lda, base + 2*lda of A at column p into accumulator pairs */
+#define RCML_ROWA3(base, xa, ya, xb, yb, xc, yc)                                                   \
+    av = _mm256_broadcast_ss((base) + p);                                                          \
+    RCML_FMA2(av, xa, ya)                                                                          \
+    av = _mm256_broadcast_ss((base) + lda + p);                                                    \
+    RCML_FMA2(av, xb, yb)                                                                          \
+    av = _mm256_broadcast_ss((base) + 2 * lda + p);                                                \
+    RCML_FMA2(av, xc, yc)
+#define RCML_ROWA_STEP(M)                                                                          \
+    RCML_B_ROW_(M)                                                                                 \
+    RCML_ROWA3(a0, x0, y0, x1, y1, x2, y2)                                                         \
+    RCML_ROWA3(a3, x3, y3, x4, y4, x5, y5)
 
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
 static void rcml_ukr_rowa_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                float beta) {
     size_t p;
+    /* two row bases so every broadcast is base + {0,1,2}*lda: few live registers */
     const float *a0 = a, *a3 = a + 3 * lda;
     RCML_ACC_DECL;
-    for (p = 0; p < kc; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 av;
-        b += ldb;
-        av = _mm256_broadcast_ss(a0 + p);
-        RCML_FMA2(av, x0, y0)
-        av = _mm256_broadcast_ss(a0 + lda + p);
-        RCML_FMA2(av, x1, y1)
-        av = _mm256_broadcast_ss(a0 + 2 * lda + p);
-        RCML_FMA2(av, x2, y2)
-        av = _mm256_broadcast_ss(a3 + p);
-        RCML_FMA2(av, x3, y3)
-        av = _mm256_broadcast_ss(a3 + lda + p);
-        RCML_FMA2(av, x4, y4)
-        av = _mm256_broadcast_ss(a3 + 2 * lda + p);
-        RCML_FMA2(av, x5, y5)
-    }
+    RCML_K_LOOP(RCML_ROWA_STEP)
     RCML_ACC_STORE
 }
+
+/* rows o..o+2 of the packed A step into accumulator pairs (xa, ya) ... (xc, yc) */
+#define RCML_COLA3(o, xa, ya, xb, yb, xc, yc)                                                      \
+    av = _mm256_broadcast_ss(a + (o));                                                             \
+    RCML_FMA2(av, xa, ya)                                                                          \
+    av = _mm256_broadcast_ss(a + (o) + 1);                                                         \
+    RCML_FMA2(av, xb, yb)                                                                          \
+    av = _mm256_broadcast_ss(a + (o) + 2);                                                         \
+    RCML_FMA2(av, xc, yc)
+#define RCML_COLA_LO RCML_COLA3(0, x0, y0, x1, y1, x2, y2)
+#define RCML_COLA_STEP(M)                                                                          \
+    RCML_B_ROW_(M)                                                                                 \
+    RCML_COLA_LO                                                                                   \
+    RCML_COLA3(3, x3, y3, x4, y4, x5, y5)                                                          \
+    a += lda;
+#define RCML_COLA_R3_STEP(M)                                                                       \
+    RCML_B_ROW_(M)                                                                                 \
+    RCML_COLA_LO                                                                                   \
+    a += lda;
 
 /* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
 static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
@@ -99,37 +143,238 @@ static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const floa
                                float beta) {
     size_t p;
     RCML_ACC_DECL;
-    for (p = 0; p < kc; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 av;
-        b += ldb;
-        av = _mm256_broadcast_ss(a + 0);
-        RCML_FMA2(av, x0, y0)
-        av = _mm256_broadcast_ss(a + 1);
-        RCML_FMA2(av, x1, y1)
-        av = _mm256_broadcast_ss(a + 2);
-        RCML_FMA2(av, x2, y2)
-        av = _mm256_broadcast_ss(a + 3);
-        RCML_FMA2(av, x3, y3)
-        av = _mm256_broadcast_ss(a + 4);
-        RCML_FMA2(av, x4, y4)
-        av = _mm256_broadcast_ss(a + 5);
-        RCML_FMA2(av, x5, y5)
-        a += lda;
-    }
+    RCML_K_LOOP(RCML_COLA_STEP)
     RCML_ACC_STORE
 }
 
+/* Three-row tiles (3 x 16, mr <= 3): the last panel of m = 8, 32, ... (6 + 2 rows, 5 x 6
+ * + 2), where the full kernel would do 6 rows of FMAs for at most 3 valid ones. Each
+ * output is the same chain over p as in the full kernel, so the bits do not change. */
+static void rcml_ukr_cola_r3_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                                  float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                                  float beta) {
+    size_t p;
+    RCML_BMASK;
+    __m256 x0 = _mm256_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0;
+    RCML_K_LOOP(RCML_COLA_R3_STEP) { RCML_STORE_SETUP RCML_STORE_LO }
+}
+
+/* Half-width tiles (6 x 8, nr <= 8): the last panel of n = 10, 200, 784 + 8, ... The full
+ * kernel would do 16 columns of FMAs for at most 8 valid ones. Same chain per output as
+ * the full kernel, so the same bits. */
+#define RCML_STORE_HALF(r, x)                                                                      \
+    if ((r) < mr) {                                                                                \
+        float *cr = c + (r) * ldc;                                                                 \
+        __m256 t0 = alpha == 1.0f ? (x) : _mm256_mul_ps(va, (x));                                  \
+        if (beta != 0.0f) t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_maskload_ps(cr, bm0)));  \
+        _mm256_maskstore_ps(cr, bm0, t0);                                                          \
+    }
+#define RCML_HALF_STORE                                                                            \
+    {                                                                                              \
+        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                        \
+        RCML_STORE_HALF(0, x0)                                                                     \
+        RCML_STORE_HALF(1, x1)                                                                     \
+        RCML_STORE_HALF(2, x2)                                                                     \
+        RCML_STORE_HALF(3, x3)                                                                     \
+        RCML_STORE_HALF(4, x4)                                                                     \
+        RCML_STORE_HALF(5, x5)                                                                     \
+    }
+#define RCML_HALF_DECL                                                                             \
+    RCML_BMASK0;                                                                                   \
+    __m256 x0 = _mm256_setzero_ps(), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0
+
+static void rcml_ukr_rowa_half_avx2(size_t kc, const float *a, size_t lda, const float *b,
+                                    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                    float alpha, float beta) {
+    size_t p;
+    const float *a0 = a, *a3 = a + 3 * lda;
+    RCML_HALF_DECL;
+    for (p = 0; p < kc; p++) {
+        const __m256 b0 = _mm256_maskload_ps(b, bm0); /* an edge: masked */
+        b += ldb;
+        x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + p), b0, x0);
+        x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + lda + p), b0, x1);
+        x2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + 2 * lda + p), b0, x2);
+        x3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + p), b0, x3);
+        x4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + lda + p), b0, x4);
+        x5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + 2 * lda + p), b0, x5);
+    }
+    RCML_HALF_STORE
+}
+
+static void rcml_ukr_cola_half_avx2(size_t kc, const float *a, size_t lda, const float *b,
+                                    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr,
+                                    float alpha, float beta) {
+    size_t p;
+    RCML_HALF_DECL;
+    for (p = 0; p < kc; p++) {
+        const __m256 b0 = _mm256_maskload_ps(b, bm0); /* an edge: masked */
+        b += ldb;
+        x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, x0);
+        x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, x1);
+        x2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, x2);
+        x3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, x3);
+        x4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, x4);
+        x5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, x5);
+        a += lda;
+    }
+    RCML_HALF_STORE
+}
+
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx2)
+
+/* ------------------------------------------------------------ matrix x vector */
+/* y = alpha*s + beta*y on `len` floats of s (beta == 0: y is not read); s is readable up
+ * to the next multiple of 8. */
+RCML_FORCE_INLINE void rcml_gemv_store(size_t len, float alpha, const float *s, float beta,
+                                       float *y) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    size_t j;
+    for (j = 0; j + 8 <= len; j += 8) {
+        __m256 t = _mm256_mul_ps(va, _mm256_loadu_ps(s + j));
+        if (beta != 0.0f) t = _mm256_add_ps(t, _mm256_mul_ps(vb, _mm256_loadu_ps(y + j)));
+        _mm256_storeu_ps(y + j, t);
+    }
+    if (j < len) {
+        const __m256i mk = rcml_mask8(len - j);
+        __m256 t = _mm256_mul_ps(va, _mm256_loadu_ps(s + j));
+        if (beta != 0.0f) t = _mm256_add_ps(t, _mm256_mul_ps(vb, _mm256_maskload_ps(y + j, mk)));
+        _mm256_maskstore_ps(y + j, mk, t);
+    }
+}
+
+/* s[j] = sum_p x[p] M[p*ldm + j]: gemm_avx512.c's axpy form at 8 lanes. Columns in blocks
+ * of up to 4096 whose sums live in a 16 KB L1 buffer; eight rows of M stream past it per
+ * pass, each sum still taking p in order (fma by fma), so the bits do not depend on the
+ * block or on where a chunk starts. The last, partial vector of a block is loaded masked. */
+#define RCML_GEMV_BLK 4096
+#define RCML_AXPY_ROWS(LOAD)                                                                       \
+    {                                                                                              \
+        __m256 s_ = acc[j / 8];                                                                    \
+        s_ = _mm256_fmadd_ps(x0, LOAD(r + j), s_);                                                 \
+        s_ = _mm256_fmadd_ps(x1, LOAD(r + ldm + j), s_);                                           \
+        s_ = _mm256_fmadd_ps(x2, LOAD(r + 2 * ldm + j), s_);                                       \
+        s_ = _mm256_fmadd_ps(x3, LOAD(r + 3 * ldm + j), s_);                                       \
+        s_ = _mm256_fmadd_ps(x4, LOAD(r + 4 * ldm + j), s_);                                       \
+        s_ = _mm256_fmadd_ps(x5, LOAD(r + 5 * ldm + j), s_);                                       \
+        s_ = _mm256_fmadd_ps(x6, LOAD(r + 6 * ldm + j), s_);                                       \
+        s_ = _mm256_fmadd_ps(x7, LOAD(r + 7 * ldm + j), s_);                                       \
+        acc[j / 8] = s_;                                                                           \
+    }
+#define RCML_LOADU(q) _mm256_loadu_ps(q)
+#define RCML_LOADM(q) _mm256_maskload_ps((q), mk)
+static void rcml_gemv_axpy_avx2(size_t k, size_t w, float alpha, const float *x, const float *M,
+                                size_t ldm, float beta, float *y) {
+    __m256 acc[RCML_GEMV_BLK / 8];
+    size_t j0, j, p;
+    for (j0 = 0; j0 < w; j0 += RCML_GEMV_BLK) {
+        const size_t bw = w - j0 < RCML_GEMV_BLK ? w - j0 : RCML_GEMV_BLK;
+        const size_t full = bw / 8 * 8;
+        const __m256i mk = rcml_mask8(bw - full);
+        const float *Mb = M + j0;
+        for (j = 0; j < bw; j += 8) acc[j / 8] = _mm256_setzero_ps();
+        for (p = 0; p + 8 <= k; p += 8) {
+            const float *r = Mb + p * ldm;
+            const __m256 x0 = _mm256_broadcast_ss(x + p), x1 = _mm256_broadcast_ss(x + p + 1);
+            const __m256 x2 = _mm256_broadcast_ss(x + p + 2), x3 = _mm256_broadcast_ss(x + p + 3);
+            const __m256 x4 = _mm256_broadcast_ss(x + p + 4), x5 = _mm256_broadcast_ss(x + p + 5);
+            const __m256 x6 = _mm256_broadcast_ss(x + p + 6), x7 = _mm256_broadcast_ss(x + p + 7);
+            for (j = 0; j < full; j += 8) RCML_AXPY_ROWS(RCML_LOADU)
+            if (j < bw) RCML_AXPY_ROWS(RCML_LOADM)
+        }
+        for (; p < k; p++) {
+            const __m256 x0 = _mm256_broadcast_ss(x + p);
+            const float *r0 = Mb + p * ldm;
+            for (j = 0; j < full; j += 8)
+                acc[j / 8] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), acc[j / 8]);
+            if (j < bw)
+                acc[j / 8] = _mm256_fmadd_ps(x0, _mm256_maskload_ps(r0 + j, mk), acc[j / 8]);
+        }
+        rcml_gemv_store(bw, alpha, (const float *)acc, beta, y + j0);
+    }
+}
+#undef RCML_AXPY_ROWS
+#undef RCML_LOADU
+#undef RCML_LOADM
+
+/* the sum of a vector's 8 lanes in a fixed order: halves, then pairs, then the last two */
+RCML_FORCE_INLINE float rcml_hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* One output of the dot form: two 8-lane partial sums over p in steps of 16 (the tail
+ * masked), added, then summed across lanes in a fixed order. */
+#define RCML_DOT_STEP(acc0, acc1, row, LOAD0, LOAD1)                                               \
+    acc0 = _mm256_fmadd_ps(LOAD0((row) + p), xa, acc0);                                            \
+    acc1 = _mm256_fmadd_ps(LOAD1((row) + p + 8), xb, acc1);
+#define RCML_LOADU(q) _mm256_loadu_ps(q)
+#define RCML_LOADM0(q) _mm256_maskload_ps((q), m0)
+#define RCML_LOADM1(q) _mm256_maskload_ps((q), m1)
+
+/* s[j] = sum_p M[j*ldm + p] x[p]: four outputs at a time share the loads of x; an output
+ * gets the same arithmetic alone or in a group of four. */
+static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, const float *M,
+                               size_t ldm, float beta, float *y) {
+    float s[4];
+    size_t j = 0, p, q;
+    while (j < w) {
+        const size_t g = w - j >= 4 ? 4 : 1; /* outputs in this group */
+        const float *r0 = M + j * ldm, *r1 = r0 + (g > 1 ? ldm : 0);
+        const float *r2 = r0 + (g > 1 ? 2 * ldm : 0), *r3 = r0 + (g > 1 ? 3 * ldm : 0);
+        __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0,
+               b3 = a0;
+        for (p = 0; p + 16 <= k; p += 16) {
+            const __m256 xa = _mm256_loadu_ps(x + p), xb = _mm256_loadu_ps(x + p + 8);
+            RCML_DOT_STEP(a0, b0, r0, RCML_LOADU, RCML_LOADU)
+            if (g > 1) {
+                RCML_DOT_STEP(a1, b1, r1, RCML_LOADU, RCML_LOADU)
+                RCML_DOT_STEP(a2, b2, r2, RCML_LOADU, RCML_LOADU)
+                RCML_DOT_STEP(a3, b3, r3, RCML_LOADU, RCML_LOADU)
+            }
+        }
+        if (p < k) {
+            const size_t left = k - p;
+            const __m256i m0 = rcml_mask8(left < 8 ? left : 8);
+            const __m256i m1 = rcml_mask8(left > 8 ? left - 8 : 0);
+            const __m256 xa = _mm256_maskload_ps(x + p, m0), xb = _mm256_maskload_ps(x + p + 8, m1);
+            RCML_DOT_STEP(a0, b0, r0, RCML_LOADM0, RCML_LOADM1)
+            if (g > 1) {
+                RCML_DOT_STEP(a1, b1, r1, RCML_LOADM0, RCML_LOADM1)
+                RCML_DOT_STEP(a2, b2, r2, RCML_LOADM0, RCML_LOADM1)
+                RCML_DOT_STEP(a3, b3, r3, RCML_LOADM0, RCML_LOADM1)
+            }
+        }
+        s[0] = rcml_hsum8(_mm256_add_ps(a0, b0));
+        s[1] = rcml_hsum8(_mm256_add_ps(a1, b1));
+        s[2] = rcml_hsum8(_mm256_add_ps(a2, b2));
+        s[3] = rcml_hsum8(_mm256_add_ps(a3, b3));
+        for (q = 0; q < g; q++)
+            y[j + q] = beta == 0.0f ? alpha * s[q] : alpha * s[q] + beta * y[j + q];
+        j += g;
+    }
+}
+#undef RCML_DOT_STEP
+#undef RCML_LOADU
+#undef RCML_LOADM0
+#undef RCML_LOADM1
 
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .mr = MR,
     .nr = NR,
     .rowa = rcml_ukr_rowa_avx2,
     .cola = rcml_ukr_cola_avx2,
+    .b_masked = 1,
     .tiny = rcml_gemm_tiny_avx2,
     .pack_bt = rcml_pack_bt_x86,
     .tr16 = rcml_tr16x16,
+    .gemv_axpy = rcml_gemv_axpy_avx2,
+    .gemv_dot = rcml_gemv_dot_avx2,
+    .rowa_half = rcml_ukr_rowa_half_avx2,
+    .cola_half = rcml_ukr_cola_half_avx2,
+    .cola_r4 = rcml_ukr_cola_r3_avx2,
 };
 
 #undef MR
