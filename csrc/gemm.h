@@ -67,6 +67,9 @@ typedef struct {
     /* nonzero: every kernel of the table reads only the nr valid columns of a B row (masked
        loads), so the last panel of a B read in place needs no zero-padded copy */
     int b_masked;
+    /* a B of more than this many floats is packed (not read in place) for more than
+       RCML_B_STREAM_M rows of C; 0: matmul.c's RCML_B_DIRECT_BIG (about an L2) */
+    size_t b_direct_big;
     /* a 16 x 16 block transposed, d[c*ldd + r] = s[r*lds + c] (rcml_transpose_f32's
        tiles); may be NULL */
     void (*tr16)(const float *s, size_t lds, float *d, size_t ldd);

@@ -396,12 +396,24 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
 #undef RCML_LOADM0
 #undef RCML_LOADM1
 
+/* A B read in place by 17..32 rows (with 6-row panels, up to six passes over it) is packed
+ * once it outgrows the 512 KB L2 of a Zen 3 core (256 KB on Intel's AVX2-only cores), not
+ * at matmul.c's 2 MB. Measured on a Zen 3 EPYC (1 thread, rcmlrs / NumPy time ratio over
+ * rounds, builds alternated): 32x784x512 0.68-0.79 -> 0.86-0.94, 32x256x1024 0.66-0.77 ->
+ * 0.85-0.89; a B within 512 KB stays in place (24x300x400 packed: 1.03-1.10 -> 0.84-0.87).
+ * The bits do not change: these products have the same k blocks packed or not (the k
+ * blocking keeps matmul.c's bound). */
+#ifndef RCML_AVX2_B_DIRECT_BIG
+#define RCML_AVX2_B_DIRECT_BIG ((size_t)1 << 17)
+#endif
+
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .mr = MR,
     .nr = NR,
     .rowa = rcml_ukr_rowa_avx2,
     .cola = rcml_ukr_cola_avx2,
     .b_masked = 1,
+    .b_direct_big = RCML_AVX2_B_DIRECT_BIG,
     .tiny = rcml_gemm_tiny_avx2,
     .pack_a_rows = rcml_pack_a_rows_avx2,
     .pack_bt = rcml_pack_bt_x86,

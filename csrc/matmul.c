@@ -567,9 +567,10 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
 }
 
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
-static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
+static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
+    const size_t big = kr->b_direct_big ? kr->b_direct_big : RCML_B_DIRECT_BIG;
     return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M) ||
-           (k * n > RCML_B_DIRECT_BIG && m > RCML_B_STREAM_M) || (m >= RCML_B_PACK_M && n > 64);
+           (k * n > big && m > RCML_B_STREAM_M) || (m >= RCML_B_PACK_M && n > 64);
 }
 
 /* The largest k block of a product of this shape (k: the whole product's, also for a
@@ -585,8 +586,9 @@ static int rcml_packs_b(int tb, size_t m, size_t n, size_t k) {
  * lost up to 15-19% in a hot loop (16x784x512, 8x384x1024: the extra C tile loads and
  * stores), hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
 #define RCML_KC_STREAM 32
-static size_t rcml_kc_max(int tb, size_t m, size_t n, size_t k) {
-    if (!rcml_packs_b(tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 && k * n > RCML_B_DIRECT_BIG)
+static size_t rcml_kc_max(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
+    if (!rcml_packs_b(kr, tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 &&
+        k * n > RCML_B_DIRECT_BIG)
         return RCML_KC_STREAM;
     return RCML_KC_MAX;
 }
@@ -633,7 +635,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
     job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;
-    job.b_pack = rcml_packs_b(tb, m, n, k);
+    job.b_pack = rcml_packs_b(kr, tb, m, n, k);
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;
@@ -851,11 +853,11 @@ static void rcml_gemm_run1(const rcml_gemm_kernels_t *kr, int swap, int ta, int 
                            size_t n, size_t k, size_t kall, size_t lda, size_t ldb, float alpha,
                            const float *A, const float *B, float beta, float *C, int threads) {
     if (swap)
-        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, rcml_kc_max(!ta, n, m, kall), alpha, B, 0, ldb, A,
-                      0, lda, beta, C, threads, NULL);
+        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, rcml_kc_max(kr, !ta, n, m, kall), alpha, B, 0, ldb,
+                      A, 0, lda, beta, C, threads, NULL);
     else
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(tb, m, n, kall), alpha, A, 0, lda, B, 0,
-                      ldb, beta, C, threads, NULL);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(kr, tb, m, n, kall), alpha, A, 0, lda, B,
+                      0, ldb, beta, C, threads, NULL);
 }
 
 typedef struct {
@@ -941,8 +943,8 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     j.C = C;
     j.P = (float *)rcml_scratch_acquire(j.S * m * n * sizeof(float));
     if (!j.P) { /* out of memory: the unsplit product needs less */
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(tb, m, n, k), alpha, A, 0, ta ? m : k, B,
-                      0, tb ? k : n, beta, C, rcml_threads_free(), NULL);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(kr, tb, m, n, k), alpha, A, 0, ta ? m : k,
+                      B, 0, tb ? k : n, beta, C, rcml_threads_free(), NULL);
         return;
     }
     rcml_parallel_for(j.S, 1, rcml_ksplit_seg, &j);
@@ -1013,8 +1015,8 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
             rcml_gemm_packed_swapped(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C))
             return;
         rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k,
-                      rcml_kc_max(trans_b != 0, m, n, k), alpha, A, stride_a, trans_a ? m : k, B,
-                      stride_b, trans_b ? k : n, beta, C, rcml_threads_free(), NULL);
+                      rcml_kc_max(kr, trans_b != 0, m, n, k), alpha, A, stride_a, trans_a ? m : k,
+                      B, stride_b, trans_b ? k : n, beta, C, rcml_threads_free(), NULL);
     }
 }
 
@@ -1031,7 +1033,7 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     size_t NR;
     memset(bp, 0, sizeof(*bp));
     if (!kr || m == 0 || n == 0 || k == 0 || rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED ||
-        !rcml_packs_b(trans_b, m, n, k))
+        !rcml_packs_b(kr, trans_b, m, n, k))
         return -1; /* such products never pack B (or read it in place, which is cheaper) */
     NR = kr->nr;
     memset(&job, 0, sizeof(job));
@@ -1040,7 +1042,7 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     job.k = k;
     job.B = B;
     job.ldb = trans_b ? k : n;
-    bp->kcmax = rcml_kc_max(trans_b != 0, m, n, k);
+    bp->kcmax = rcml_kc_max(kr, trans_b != 0, m, n, k);
     rcml_k_blocks(&job, k, bp->kcmax); /* the blocking rcml_gemm_run uses */
     job.nj = n;
     job.np = RCML_CEIL_DIV(n, NR);
@@ -1071,7 +1073,7 @@ int rcml_gemm_bpack_serves(const rcml_gemm_bpack_t *bp, size_t m, int trans_b, s
     return bp && bp->data && bp->kr == rcml_gemm_kernels() && bp->n == n && bp->k == k &&
            bp->trans_b == (trans_b != 0) && m > 0 &&
            rcml_gemm_route(1, m, n, k) == RCML_ROUTE_PACKED &&
-           rcml_kc_max(trans_b != 0, m, n, k) == bp->kcmax;
+           rcml_kc_max(bp->kr, trans_b != 0, m, n, k) == bp->kcmax;
 }
 
 void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *A,

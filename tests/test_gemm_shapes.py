@@ -34,6 +34,9 @@ KSPLIT += [(60, 8192, 10)]  # with A transposed: computed as C^T (n <= 16, m >= 
 # packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
 # tiles follow the thread count
 TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24, 1024, 700)]
+# a B of 0.5-2 MB for 17..32 rows: packed on AVX2 (its kernels' b_direct_big), read in
+# place by the other tables
+TILED += [(32, 784, 512)]
 # a B read in place by up to 16 rows, its rows 2 KB or more apart and over 2 MB in all: k
 # blocks of at most 32 (a ragged last one at k = 600; also inside a k-split; 16 and 13
 # rows: a second, full or partial, row panel)
