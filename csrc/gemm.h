@@ -70,6 +70,10 @@ typedef struct {
     /* a B of more than this many floats is packed (not read in place) for more than
        RCML_B_STREAM_M rows of C; 0: matmul.c's RCML_B_DIRECT_BIG (about an L2) */
     size_t b_direct_big;
+    /* nonzero: while a B read in place streams through in short k blocks (matmul.c's
+       rcml_kc_max), each kernel call of the first row panel prefetches the same panel of the
+       next block */
+    int b_stream_prefetch;
     /* a 16 x 16 block transposed, d[c*ldd + r] = s[r*lds + c] (rcml_transpose_f32's
        tiles); may be NULL */
     void (*tr16)(const float *s, size_t lds, float *d, size_t ldd);

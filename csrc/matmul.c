@@ -246,6 +246,8 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * stays faster in place (16x256x1024 0.72x when packed), and so do up to 16 rows since a
  * B read in place by them is walked in short k blocks (rcml_kc_max). */
 #define RCML_B_STREAM_M 16
+/* ... and such a B is then walked in k blocks of at most this many rows (rcml_kc_max) */
+#define RCML_KC_STREAM 32
 #ifndef RCML_B_DIRECT_BIG
 #define RCML_B_DIRECT_BIG ((size_t)1 << 19)
 #endif
@@ -464,6 +466,24 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
             }
             for (jc = c0; jc < c1; jc += ncb) {
                 const size_t jce = RCML_MIN(c1, jc + ncb);
+                /* B streamed in place in short k blocks (from L3 or memory, 32 rows each a
+                 * page or more apart, which the hardware prefetchers follow poorly): the next
+                 * block (next columns, else the next k block's first ones) is fetched panel by
+                 * panel while the first row panel computes on this one */
+                const float *pf = NULL;
+                size_t pf_rows = 0, pf_w = 0;
+                if (kr->b_stream_prefetch && !job->b_pack && !job->b_lazy &&
+                    job->kc <= RCML_KC_STREAM) {
+                    if (jce < c1) {
+                        pf = Bl + k0 * job->ldb + job->j0 + jce;
+                        pf_rows = kq;
+                        pf_w = RCML_MIN(c1, jce + ncb) - jce;
+                    } else if (q + 1 < job->nkb) {
+                        pf = Bl + (k0 + kq) * job->ldb + job->j0 + c0;
+                        pf_rows = RCML_MIN(job->kc, k - k0 - kq);
+                        pf_w = RCML_MIN(c1, c0 + ncb) - c0;
+                    }
+                }
                 if (job->b_lazy && !job->tb)
                     rcml_pack_b_rows(job, Bl, job->j0 + jc, jce - jc, k0, kq, bps, bslot);
                 else if (job->b_lazy)
@@ -500,6 +520,15 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         } else {
                             bpan = Bl + k0 * job->ldb + job->j0 + jr;
                             ldb = job->ldb;
+                        }
+                        if (pf && ir == i0 && jr - jc < pf_w) {
+                            const float *src = pf + (jr - jc);
+                            const size_t last = RCML_MIN(NR, pf_w - (jr - jc)) - 1;
+                            size_t r;
+                            for (r = 0; r < pf_rows; r++) {
+                                RCML_PREFETCH_L2(src + r * job->ldb);
+                                RCML_PREFETCH_L2(src + r * job->ldb + last);
+                            }
                         }
                         rcml_gemm_ukr_t u = ukr;
                         if (mr <= MR / 2 && kr->cola_r4)
@@ -585,7 +614,6 @@ static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t 
  * 0.98-1.09x). Rows of 1 KB or less (8x8192x256) gained nothing, and a B that an L2 holds
  * lost up to 15-19% in a hot loop (16x784x512, 8x384x1024: the extra C tile loads and
  * stores), hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
-#define RCML_KC_STREAM 32
 static size_t rcml_kc_max(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
     if (!rcml_packs_b(kr, tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 &&
         k * n > RCML_B_DIRECT_BIG)
