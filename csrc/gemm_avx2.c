@@ -230,29 +230,15 @@ RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx2)
  * it replaces was 3.5% of an MLP training epoch (perf, 1 thread). */
 static void rcml_pack_a_rows_avx2(const float *s, size_t lds, size_t kq, float *d) {
     const __m256i m6 = rcml_mask8(6);
-    const __m256 z = _mm256_setzero_ps();
     size_t p = 0, r;
     for (; p + 8 <= kq; p += 8) {
-        const float *q = s + p;
+        __m256 rows[8], o[8];
         float *e = d + p * 6;
-        __m256 r0 = _mm256_loadu_ps(q), r1 = _mm256_loadu_ps(q + lds);
-        __m256 r2 = _mm256_loadu_ps(q + 2 * lds), r3 = _mm256_loadu_ps(q + 3 * lds);
-        __m256 r4 = _mm256_loadu_ps(q + 4 * lds), r5 = _mm256_loadu_ps(q + 5 * lds);
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
-        __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
-        _mm256_storeu_ps(e + 0, _mm256_permute2f128_ps(u0, u4, 0x20));
-        _mm256_storeu_ps(e + 6, _mm256_permute2f128_ps(u1, u5, 0x20));
-        _mm256_storeu_ps(e + 12, _mm256_permute2f128_ps(u2, u6, 0x20));
-        _mm256_storeu_ps(e + 18, _mm256_permute2f128_ps(u3, u7, 0x20));
-        _mm256_storeu_ps(e + 24, _mm256_permute2f128_ps(u0, u4, 0x31));
-        _mm256_storeu_ps(e + 30, _mm256_permute2f128_ps(u1, u5, 0x31));
-        _mm256_storeu_ps(e + 36, _mm256_permute2f128_ps(u2, u6, 0x31));
-        _mm256_maskstore_ps(e + 42, m6, _mm256_permute2f128_ps(u3, u7, 0x31));
+        for (r = 0; r < 6; r++) rows[r] = _mm256_loadu_ps(s + r * lds + p);
+        rows[6] = rows[7] = _mm256_setzero_ps();
+        rcml_tr8x8_regs(rows, o);
+        for (r = 0; r < 7; r++) _mm256_storeu_ps(e + r * 6, o[r]); /* in order: see above */
+        _mm256_maskstore_ps(e + 42, m6, o[7]);
     }
     for (; p < kq; p++)
         for (r = 0; r < 6; r++) d[p * 6 + r] = s[r * lds + p];
