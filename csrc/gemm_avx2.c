@@ -25,69 +25,106 @@ RCML_FORCE_INLINE __m256i rcml_mask8(size_t r) {
 }
 
 /* C = alpha*acc + beta*C for one row of the tile (beta == 0: C is not read). alpha == 1
- * skips the multiply, which gives the same bits. An edge row (nr < NR) touches only its
- * nr valid columns (masked loads/stores). */
-#define RCML_STORE_ROW(r, x, y)                                                                    \
-    if ((r) < mr) {                                                                                \
+ * skips the multiply, which gives the same bits. A full tile's rows use plain loads and
+ * stores; an edge tile's rows (only r < mr) touch only their nr valid columns (masked). */
+#define RCML_ROW_VALUES(x, y)                                                                      \
+    __m256 t0 = one ? (x) : _mm256_mul_ps(va, (x));                                                \
+    __m256 t1 = one ? (y) : _mm256_mul_ps(va, (y));
+#define RCML_STORE_FULL(r, x, y)                                                                   \
+    {                                                                                              \
         float *cr = c + (r) * ldc;                                                                 \
-        __m256 t0 = one ? (x) : _mm256_mul_ps(va, (x));                                            \
-        __m256 t1 = one ? (y) : _mm256_mul_ps(va, (y));                                            \
-        if (full) {                                                                                \
-            if (beta != 0.0f) {                                                                    \
-                t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));                    \
-                t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));                \
-            }                                                                                      \
-            _mm256_storeu_ps(cr, t0);                                                              \
-            _mm256_storeu_ps(cr + 8, t1);                                                          \
-        } else {                                                                                   \
-            if (beta != 0.0f) {                                                                    \
-                t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_maskload_ps(cr, bm0)));            \
-                t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_maskload_ps(cr + 8, bm1)));        \
-            }                                                                                      \
-            _mm256_maskstore_ps(cr, bm0, t0);                                                      \
-            _mm256_maskstore_ps(cr + 8, bm1, t1);                                                  \
+        RCML_ROW_VALUES(x, y)                                                                      \
+        if (beta != 0.0f) {                                                                        \
+            t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));                        \
+            t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));                    \
         }                                                                                          \
+        _mm256_storeu_ps(cr, t0);                                                                  \
+        _mm256_storeu_ps(cr + 8, t1);                                                              \
     }
-/* the valid columns of a tile row, lanes 0..nr-1 of its two 8-lane halves */
+/* An edge tile (mr < MR rows or nr < NR columns): rows r < mr; whole rows with plain stores,
+ * partial ones spilled and finished in scalar code (same arithmetic). No masked stores:
+ * vmaskmovps to memory is microcoded on AMD's Zen 1-3, and an edge call of a short-k
+ * product (256x10x1024 with B transposed: 4-row last panels) measured ~15% slower with
+ * them on a Zen 3. */
+RCML_FORCE_INLINE void rcml_store_edge_avx2(const __m256 *xs, const __m256 *ys, size_t rows,
+                                            float *c, size_t ldc, size_t mr, size_t nr, float alpha,
+                                            float beta) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const int one = alpha == 1.0f;
+    float acc[16];
+    size_t r, j;
+    for (r = 0; r < rows && r < mr; r++) {
+        float *cr = c + r * ldc;
+        __m256 t0 = one ? xs[r] : _mm256_mul_ps(va, xs[r]);
+        __m256 t1 = ys ? (one ? ys[r] : _mm256_mul_ps(va, ys[r])) : t0;
+        if (nr == 2 * 8 && ys) {
+            if (beta != 0.0f) {
+                t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));
+                t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));
+            }
+            _mm256_storeu_ps(cr, t0);
+            _mm256_storeu_ps(cr + 8, t1);
+            continue;
+        }
+        _mm256_storeu_ps(acc, t0);
+        _mm256_storeu_ps(acc + 8, t1);
+        for (j = 0; j < nr; j++) cr[j] = beta == 0.0f ? acc[j] : acc[j] + beta * cr[j];
+    }
+}
+/* the valid columns of a tile row, lanes 0..nr-1 of its two 8-lane halves; computed only
+ * where an edge needs them (kept live through the full tiles' k loop they would take two
+ * of the 16 registers) */
 #define RCML_BMASK0 const __m256i bm0 = rcml_mask8(nr < 8 ? nr : 8)
 #define RCML_BMASK                                                                                 \
     RCML_BMASK0;                                                                                   \
     const __m256i bm1 = rcml_mask8(nr <= 8 ? 0 : nr - 8)
 #define RCML_STORE_SETUP                                                                           \
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                            \
-    const int one = alpha == 1.0f, full = nr == NR;
-#define RCML_STORE_LO RCML_STORE_ROW(0, x0, y0) RCML_STORE_ROW(1, x1, y1) RCML_STORE_ROW(2, x2, y2)
+    const int one = alpha == 1.0f;
+/* rows 0..2 (and 3..5) of the tile: a whole tile with plain stores, else row by row masked */
+#define RCML_STORE_ROWS3(S) S(0, x0, y0) S(1, x1, y1) S(2, x2, y2)
+#define RCML_STORE_ROWS6(S) RCML_STORE_ROWS3(S) S(3, x3, y3) S(4, x4, y4) S(5, x5, y5)
 #define RCML_ACC_STORE                                                                             \
-    {RCML_STORE_SETUP RCML_STORE_LO RCML_STORE_ROW(3, x3, y3) RCML_STORE_ROW(4, x4, y4)            \
-         RCML_STORE_ROW(5, x5, y5)}
+    {                                                                                              \
+        RCML_STORE_SETUP                                                                           \
+        if (mr == MR && nr == NR) {                                                                \
+            RCML_STORE_ROWS6(RCML_STORE_FULL)                                                      \
+        } else {                                                                                   \
+            const __m256 xs[MR] = {x0, x1, x2, x3, x4, x5}, ys[MR] = {y0, y1, y2, y3, y4, y5};     \
+            rcml_store_edge_avx2(xs, ys, MR, c, ldc, mr, nr, alpha, beta);                         \
+        }                                                                                          \
+    }
 
 /* The accumulators are named variables, not an array: GCC kept an array of __m256 in
  * registers but also stored it to the stack on every k step (store-port bound, 2.5x
  * slower). */
 #define RCML_ACC_DECL                                                                              \
-    RCML_BMASK;                                                                                    \
     __m256 x0 = _mm256_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0, x3 = x0,         \
            y3 = x0, x4 = x0, y4 = x0, x5 = x0, y5 = x0
 #define RCML_FMA2(av, x, y)                                                                        \
     x = _mm256_fmadd_ps(av, b0, x);                                                                \
     y = _mm256_fmadd_ps(av, b1, y);
 
-/* One k step's B row: two full loads, or (M = 1: a B read in place whose last panel has
- * nr < NR valid columns) masked loads that touch only those columns, so such a panel
- * needs no padded copy (the lanes past nr load zeros and feed only outputs that are never
- * stored). */
-#define RCML_B_ROW_(M)                                                                             \
-    const __m256 b0 = (M) ? _mm256_maskload_ps(b, bm0) : _mm256_loadu_ps(b);                       \
-    const __m256 b1 = (M) ? _mm256_maskload_ps(b + 8, bm1) : _mm256_loadu_ps(b + 8);               \
+/* One k step's B row: two full loads (RCML_B_ROW_0), or (RCML_B_ROW_1: a B read in place
+ * whose last panel has nr < NR valid columns) masked loads that touch only those columns,
+ * so such a panel needs no padded copy (the lanes past nr load zeros and feed only outputs
+ * that are never stored). */
+#define RCML_B_ROW_0                                                                               \
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                             \
     __m256 av;                                                                                     \
     b += ldb;
-/* the k loop, once with plain and once with masked B loads (M a constant in each) */
+#define RCML_B_ROW_1                                                                               \
+    const __m256 b0 = _mm256_maskload_ps(b, bm0), b1 = _mm256_maskload_ps(b + 8, bm1);             \
+    __m256 av;                                                                                     \
+    b += ldb;
+/* the k loop, once with plain and once with masked B loads (STEP(0), STEP(1)) */
 #define RCML_K_LOOP(STEP)                                                                          \
     if (nr >= NR) {                                                                                \
         for (p = 0; p < kc; p++) {                                                                 \
             STEP(0)                                                                                \
         }                                                                                          \
     } else {                                                                                       \
+        RCML_BMASK;                                                                                \
         for (p = 0; p < kc; p++) {                                                                 \
             STEP(1)                                                                                \
         }                                                                                          \
@@ -102,9 +139,7 @@ RCML_FORCE_INLINE __m256i rcml_mask8(size_t r) {
     av = _mm256_broadcast_ss((base) + 2 * lda + p);                                                \
     RCML_FMA2(av, xc, yc)
 #define RCML_ROWA_STEP(M)                                                                          \
-    RCML_B_ROW_(M)                                                                                 \
-    RCML_ROWA3(a0, x0, y0, x1, y1, x2, y2)                                                         \
-    RCML_ROWA3(a3, x3, y3, x4, y4, x5, y5)
+    RCML_B_ROW_##M RCML_ROWA3(a0, x0, y0, x1, y1, x2, y2) RCML_ROWA3(a3, x3, y3, x4, y4, x5, y5)
 
 /* A(r, p) = a[r*lda + p]: rows of a row-major A read in place (no packing). */
 static void rcml_ukr_rowa_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
@@ -128,14 +163,8 @@ static void rcml_ukr_rowa_avx2(size_t kc, const float *a, size_t lda, const floa
     RCML_FMA2(av, xc, yc)
 #define RCML_COLA_LO RCML_COLA3(0, x0, y0, x1, y1, x2, y2)
 #define RCML_COLA_STEP(M)                                                                          \
-    RCML_B_ROW_(M)                                                                                 \
-    RCML_COLA_LO                                                                                   \
-    RCML_COLA3(3, x3, y3, x4, y4, x5, y5)                                                          \
-    a += lda;
-#define RCML_COLA_R3_STEP(M)                                                                       \
-    RCML_B_ROW_(M)                                                                                 \
-    RCML_COLA_LO                                                                                   \
-    a += lda;
+    RCML_B_ROW_##M RCML_COLA_LO RCML_COLA3(3, x3, y3, x4, y4, x5, y5) a += lda;
+#define RCML_COLA_R3_STEP(M) RCML_B_ROW_##M RCML_COLA_LO a += lda;
 
 /* A(r, p) = a[p*lda + r]: a packed panel (lda == MR) or a transposed A read in place. */
 static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
@@ -154,30 +183,20 @@ static void rcml_ukr_cola_r3_avx2(size_t kc, const float *a, size_t lda, const f
                                   float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                   float beta) {
     size_t p;
-    RCML_BMASK;
     __m256 x0 = _mm256_setzero_ps(), y0 = x0, x1 = x0, y1 = x0, x2 = x0, y2 = x0;
-    RCML_K_LOOP(RCML_COLA_R3_STEP) { RCML_STORE_SETUP RCML_STORE_LO }
+    RCML_K_LOOP(RCML_COLA_R3_STEP) {
+        const __m256 xs[3] = {x0, x1, x2}, ys[3] = {y0, y1, y2};
+        rcml_store_edge_avx2(xs, ys, 3, c, ldc, mr, nr, alpha, beta);
+    }
 }
 
 /* Half-width tiles (6 x 8, nr <= 8): the last panel of n = 10, 200, 784 + 8, ... The full
  * kernel would do 16 columns of FMAs for at most 8 valid ones. Same chain per output as
  * the full kernel, so the same bits. */
-#define RCML_STORE_HALF(r, x)                                                                      \
-    if ((r) < mr) {                                                                                \
-        float *cr = c + (r) * ldc;                                                                 \
-        __m256 t0 = alpha == 1.0f ? (x) : _mm256_mul_ps(va, (x));                                  \
-        if (beta != 0.0f) t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_maskload_ps(cr, bm0)));  \
-        _mm256_maskstore_ps(cr, bm0, t0);                                                          \
-    }
 #define RCML_HALF_STORE                                                                            \
     {                                                                                              \
-        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                        \
-        RCML_STORE_HALF(0, x0)                                                                     \
-        RCML_STORE_HALF(1, x1)                                                                     \
-        RCML_STORE_HALF(2, x2)                                                                     \
-        RCML_STORE_HALF(3, x3)                                                                     \
-        RCML_STORE_HALF(4, x4)                                                                     \
-        RCML_STORE_HALF(5, x5)                                                                     \
+        const __m256 xs[MR] = {x0, x1, x2, x3, x4, x5};                                            \
+        rcml_store_edge_avx2(xs, NULL, MR, c, ldc, mr, nr, alpha, beta);                           \
     }
 #define RCML_HALF_DECL                                                                             \
     RCML_BMASK0;                                                                                   \
@@ -224,12 +243,11 @@ static void rcml_ukr_cola_half_avx2(size_t kc, const float *a, size_t lda, const
 RCML_GEMM_TINY_DEFINE(rcml_gemm_tiny_avx2)
 
 /* A row panel, d[p*6 + r] = s[r*lds + p]: eight columns at a time, the six rows and two
- * zero rows transposed in registers (rcml_tr8x8's sequence); the eight 6-float columns
+ * zero rows transposed in registers (rcml_tr8x8_regs); the eight 6-float columns
  * are written with 8-lane stores in order, each one's two spare lanes overwritten by the
- * next, and the last store masked so nothing past the block is touched. The scalar loop
- * it replaces was 3.5% of an MLP training epoch (perf, 1 thread). */
+ * next, and the last one six floats wide (4 + 2) so nothing past the block is touched. The scalar
+ * loop it replaces was 3.5% of an MLP training epoch (perf, 1 thread). */
 static void rcml_pack_a_rows_avx2(const float *s, size_t lds, size_t kq, float *d) {
-    const __m256i m6 = rcml_mask8(6);
     size_t p = 0, r;
     for (; p + 8 <= kq; p += 8) {
         __m256 rows[8], o[8];
@@ -238,7 +256,8 @@ static void rcml_pack_a_rows_avx2(const float *s, size_t lds, size_t kq, float *
         rows[6] = rows[7] = _mm256_setzero_ps();
         rcml_tr8x8_regs(rows, o);
         for (r = 0; r < 7; r++) _mm256_storeu_ps(e + r * 6, o[r]); /* in order: see above */
-        _mm256_maskstore_ps(e + 42, m6, o[7]);
+        _mm_storeu_ps(e + 42, _mm256_castps256_ps128(o[7]));
+        _mm_storel_pi((__m64 *)(e + 46), _mm256_extractf128_ps(o[7], 1));
     }
     for (; p < kq; p++)
         for (r = 0; r < 6; r++) d[p * 6 + r] = s[r * lds + p];
