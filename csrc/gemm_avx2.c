@@ -403,7 +403,7 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
 
 /* A B read in place by 17..32 rows (with 6-row panels, up to six passes over it) is packed
  * once it outgrows the 512 KB L2 of a Zen 3 core (256 KB on Intel's AVX2-only cores), not
- * at matmul.c's 2 MB. Measured on a Zen 3 EPYC (1 thread, rcmlrs / NumPy time ratio over
+ * at matmul.c's 2 MB. Measured on a Zen 3 EPYC (1 thread, NumPy time / rcmlrs time over
  * rounds, builds alternated): 32x784x512 0.68-0.79 -> 0.86-0.94, 32x256x1024 0.66-0.77 ->
  * 0.85-0.89; a B within 512 KB stays in place (24x300x400 packed: 1.03-1.10 -> 0.84-0.87).
  * The bits do not change: these products have the same k blocks packed or not (the k
@@ -412,7 +412,7 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
 #define RCML_AVX2_B_DIRECT_BIG ((size_t)1 << 17)
 #endif
 
-/* b_stream_prefetch: measured on the Zen 3 EPYC (1 thread, rcmlrs / NumPy time ratio over
+/* b_stream_prefetch: measured on the Zen 3 EPYC (1 thread, NumPy time / rcmlrs time over
  * rounds, builds alternated): 8x4096x512 0.35-0.37 -> 0.61-0.81, 12x2048x2048 0.38-0.49 ->
  * 0.49-0.63, 4x4096x1024 0.35-0.53 -> 0.54-0.67, 16x1024x1024 and 8x1024x1024 within the
  * noise. Not measured on an AVX-512 machine, so only this table asks for it. */
