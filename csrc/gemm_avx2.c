@@ -24,16 +24,14 @@ RCML_FORCE_INLINE __m256i rcml_mask8(size_t r) {
     return _mm256_loadu_si256((const __m256i *)(t + 8 - r));
 }
 
-/* C = alpha*acc + beta*C for one row of the tile (beta == 0: C is not read). alpha == 1
- * skips the multiply, which gives the same bits. A full tile's rows use plain loads and
- * stores; an edge tile's rows (only r < mr) touch only their nr valid columns (masked). */
-#define RCML_ROW_VALUES(x, y)                                                                      \
-    __m256 t0 = one ? (x) : _mm256_mul_ps(va, (x));                                                \
-    __m256 t1 = one ? (y) : _mm256_mul_ps(va, (y));
+/* C = alpha*acc + beta*C for one row of a full tile (beta == 0: C is not read), with plain
+ * loads and stores. alpha == 1 skips the multiply, which gives the same bits. An edge tile's
+ * rows go through rcml_store_edge_avx2 (below). */
 #define RCML_STORE_FULL(r, x, y)                                                                   \
     {                                                                                              \
         float *cr = c + (r) * ldc;                                                                 \
-        RCML_ROW_VALUES(x, y)                                                                      \
+        __m256 t0 = one ? (x) : _mm256_mul_ps(va, (x));                                            \
+        __m256 t1 = one ? (y) : _mm256_mul_ps(va, (y));                                            \
         if (beta != 0.0f) {                                                                        \
             t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));                        \
             t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));                    \
@@ -57,7 +55,7 @@ RCML_FORCE_INLINE void rcml_store_edge_avx2(const __m256 *xs, const __m256 *ys, 
         float *cr = c + r * ldc;
         __m256 t0 = one ? xs[r] : _mm256_mul_ps(va, xs[r]);
         __m256 t1 = ys ? (one ? ys[r] : _mm256_mul_ps(va, ys[r])) : t0;
-        if (nr == 2 * 8 && ys) {
+        if (nr == NR && ys) {
             if (beta != 0.0f) {
                 t0 = _mm256_add_ps(t0, _mm256_mul_ps(vb, _mm256_loadu_ps(cr)));
                 t1 = _mm256_add_ps(t1, _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8)));
@@ -78,21 +76,20 @@ RCML_FORCE_INLINE void rcml_store_edge_avx2(const __m256 *xs, const __m256 *ys, 
 #define RCML_BMASK                                                                                 \
     RCML_BMASK0;                                                                                   \
     const __m256i bm1 = rcml_mask8(nr <= 8 ? 0 : nr - 8)
-#define RCML_STORE_SETUP                                                                           \
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                            \
-    const int one = alpha == 1.0f;
-/* rows 0..2 (and 3..5) of the tile: a whole tile with plain stores, else row by row masked */
-#define RCML_STORE_ROWS3(S) S(0, x0, y0) S(1, x1, y1) S(2, x2, y2)
-#define RCML_STORE_ROWS6(S) RCML_STORE_ROWS3(S) S(3, x3, y3) S(4, x4, y4) S(5, x5, y5)
+/* the 6 x 16 tile into C: a whole tile with plain stores, an edge one row by row */
 #define RCML_ACC_STORE                                                                             \
-    {                                                                                              \
-        RCML_STORE_SETUP                                                                           \
-        if (mr == MR && nr == NR) {                                                                \
-            RCML_STORE_ROWS6(RCML_STORE_FULL)                                                      \
-        } else {                                                                                   \
-            const __m256 xs[MR] = {x0, x1, x2, x3, x4, x5}, ys[MR] = {y0, y1, y2, y3, y4, y5};     \
-            rcml_store_edge_avx2(xs, ys, MR, c, ldc, mr, nr, alpha, beta);                         \
-        }                                                                                          \
+    if (mr == MR && nr == NR) {                                                                    \
+        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                        \
+        const int one = alpha == 1.0f;                                                             \
+        RCML_STORE_FULL(0, x0, y0)                                                                 \
+        RCML_STORE_FULL(1, x1, y1)                                                                 \
+        RCML_STORE_FULL(2, x2, y2)                                                                 \
+        RCML_STORE_FULL(3, x3, y3)                                                                 \
+        RCML_STORE_FULL(4, x4, y4)                                                                 \
+        RCML_STORE_FULL(5, x5, y5)                                                                 \
+    } else {                                                                                       \
+        const __m256 xs[MR] = {x0, x1, x2, x3, x4, x5}, ys[MR] = {y0, y1, y2, y3, y4, y5};         \
+        rcml_store_edge_avx2(xs, ys, MR, c, ldc, mr, nr, alpha, beta);                             \
     }
 
 /* The accumulators are named variables, not an array: GCC kept an array of __m256 in
