@@ -74,6 +74,9 @@ typedef struct {
        rcml_kc_max), each kernel call of the first row panel prefetches the same panel of the
        next block */
     int b_stream_prefetch;
+    /* nonzero: while B is packed from its stored rows (matmul.c's rcml_pack_b_rows), the
+       lines of the row this many rows ahead are prefetched toward L1 */
+    size_t b_pack_prefetch;
     /* a 16 x 16 block transposed, d[c*ldd + r] = s[r*lds + c] (rcml_transpose_f32's
        tiles); may be NULL */
     void (*tr16)(const float *s, size_t lds, float *d, size_t ldd);

@@ -413,6 +413,11 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
  * rounds, builds alternated): 8x4096x512 0.35-0.37 -> 0.61-0.81, 12x2048x2048 0.38-0.49 ->
  * 0.49-0.63, 4x4096x1024 0.35-0.53 -> 0.54-0.67, 16x1024x1024 and 8x1024x1024 within the
  * noise. Not measured on an AVX-512 machine, so only this table asks for it. */
+/* b_pack_prefetch: 8 rows ahead (4 measured the same), for a B beyond matmul.c's
+ * RCML_B_PACK_PF_MIN, where it is measured; likewise only this table. */
+#ifndef RCML_AVX2_B_PACK_PF
+#define RCML_AVX2_B_PACK_PF 8
+#endif
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .mr = MR,
     .nr = NR,
@@ -421,6 +426,7 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .b_masked = 1,
     .b_direct_big = RCML_AVX2_B_DIRECT_BIG,
     .b_stream_prefetch = 1,
+    .b_pack_prefetch = RCML_AVX2_B_PACK_PF,
     .tiny = rcml_gemm_tiny_avx2,
     .pack_a_rows = rcml_pack_a_rows_avx2,
     .pack_bt = rcml_pack_bt_x86,

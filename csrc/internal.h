@@ -18,16 +18,19 @@
 #define RCML_X86 1
 #endif
 
-/* A hint to bring the cache line holding p toward the L2 (never faults; p must point into
- * an object). cl.exe without clang has no __builtin_prefetch: its x86 intrinsic, else
- * nothing. */
+/* Hints to bring the cache line holding p toward the L2 or the L1 (never fault; p must
+ * point into an object). cl.exe without clang has no __builtin_prefetch: its x86
+ * intrinsic, else nothing. */
 #if defined(__GNUC__) || defined(__clang__)
 #define RCML_PREFETCH_L2(p) __builtin_prefetch((p), 0, 1)
+#define RCML_PREFETCH_L1(p) __builtin_prefetch((p), 0, 3)
 #elif defined(_MSC_VER) && defined(RCML_X86)
 #include <xmmintrin.h>
 #define RCML_PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T2)
+#define RCML_PREFETCH_L1(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #else
 #define RCML_PREFETCH_L2(p) ((void)(p))
+#define RCML_PREFETCH_L1(p) ((void)(p))
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 #define RCML_ARM64 1

@@ -260,6 +260,12 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_B_PACK_M
 #define RCML_B_PACK_M 128
 #endif
+/* A table's b_pack_prefetch applies when the whole product's B has more floats than this
+ * (8 MB): such a B comes from memory on each call. Measured (Zen 3 EPYC, 1 thread, NumPy
+ * time / rcmlrs time over rounds, builds alternated): 32x3200x1024 (A transposed, B 13 MB)
+ * 0.72-0.73 -> 0.75-0.80; a B that the L3 holds lost with it (32x784x512, 1.6 MB:
+ * 0.89-0.93 -> 0.85-0.93). */
+#define RCML_B_PACK_PF_MIN ((size_t)1 << 21)
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
 #ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)
@@ -286,6 +292,7 @@ typedef struct {
     size_t pm; /* MR panels of rows; tile ti holds panels [ti*pm/tiles_m, (ti+1)*pm/tiles_m) */
     int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
     int b_lazy;         /* B packed by each tile, one L2 block at a time (no phase 1) */
+    size_t b_pack_pf;   /* rows ahead that rcml_pack_b_rows prefetches (0: none) */
     size_t np;          /* NR panels in the pass */
     float *bp;          /* packed B */
     size_t bp_layer;    /* floats per layer of packed B (a shared B, sb == 0, has one) */
@@ -322,10 +329,16 @@ static void rcml_pack_b_rows(const rcml_gemm_job_t *job, const float *Bl, size_t
                              size_t k0, size_t kq, size_t ps, float *RCML_RESTRICT d) {
     const size_t NR = job->kr->nr;
     const size_t full = w / NR * NR, v = w - full; /* columns in whole panels, and left */
+    const size_t pf = job->b_pack_pf;
     size_t p, j, t;
     for (p = 0; p < kq; p++) {
         const float *RCML_RESTRICT s = Bl + (k0 + p) * job->ldb + jj;
         float *RCML_RESTRICT dr = d + p * NR;
+        if (pf && p + pf < kq) { /* every 64-byte line of row p + pf, within the block */
+            const float *f = s + pf * job->ldb;
+            uintptr_t ln = (uintptr_t)f & ~(uintptr_t)63;
+            for (; ln <= (uintptr_t)(f + w - 1); ln += 64) RCML_PREFETCH_L1((const void *)ln);
+        }
         for (t = 0; t < full; t += NR) rcml_copy_row(dr + t / NR * ps, s + t, NR);
         if (v) { /* a partial panel, only ever at the pass end: zero padded */
             float *RCML_RESTRICT e = dr + full / NR * ps;
@@ -630,11 +643,12 @@ static void rcml_k_blocks(rcml_gemm_job_t *job, size_t k, size_t kcmax) {
 
 /* op(A) rows/columns are read with row stride lda of the stored A (k for a whole
  * untransposed A, m for a whole transposed one), likewise ldb for B; C is m x n dense.
- * kcmax: the k block bound, rcml_kc_max of the whole product. */
+ * kcmax: the k block bound, rcml_kc_max of the whole product; ball: the floats of B that
+ * the whole product reads (every layer's, every k segment's). */
 static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, int tb, size_t m,
-                          size_t n, size_t k, size_t kcmax, float alpha, const float *A, size_t sa,
-                          size_t lda, const float *B, size_t sb, size_t ldb, float beta, float *C,
-                          int threads, const float *bpre) {
+                          size_t n, size_t k, size_t kcmax, size_t ball, float alpha,
+                          const float *A, size_t sa, size_t lda, const float *B, size_t sb,
+                          size_t ldb, float beta, float *C, int threads, const float *bpre) {
     const size_t MR = kr->mr, NR = kr->nr;
     float stackbuf[RCML_WS_STACK + 16];
     rcml_gemm_job_t job;
@@ -664,6 +678,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
     job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;
     job.b_pack = rcml_packs_b(kr, tb, m, n, k);
+    job.b_pack_pf = ball > RCML_B_PACK_PF_MIN ? kr->b_pack_prefetch : 0;
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;
@@ -881,11 +896,11 @@ static void rcml_gemm_run1(const rcml_gemm_kernels_t *kr, int swap, int ta, int 
                            size_t n, size_t k, size_t kall, size_t lda, size_t ldb, float alpha,
                            const float *A, const float *B, float beta, float *C, int threads) {
     if (swap)
-        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, rcml_kc_max(kr, !ta, n, m, kall), alpha, B, 0, ldb,
-                      A, 0, lda, beta, C, threads, NULL);
+        rcml_gemm_run(kr, 1, !tb, !ta, n, m, k, rcml_kc_max(kr, !ta, n, m, kall), kall * m, alpha,
+                      B, 0, ldb, A, 0, lda, beta, C, threads, NULL);
     else
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(kr, tb, m, n, kall), alpha, A, 0, lda, B,
-                      0, ldb, beta, C, threads, NULL);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(kr, tb, m, n, kall), kall * n, alpha, A,
+                      0, lda, B, 0, ldb, beta, C, threads, NULL);
 }
 
 typedef struct {
@@ -971,8 +986,8 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     j.C = C;
     j.P = (float *)rcml_scratch_acquire(j.S * m * n * sizeof(float));
     if (!j.P) { /* out of memory: the unsplit product needs less */
-        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(kr, tb, m, n, k), alpha, A, 0, ta ? m : k,
-                      B, 0, tb ? k : n, beta, C, rcml_threads_free(), NULL);
+        rcml_gemm_run(kr, 1, ta, tb, m, n, k, rcml_kc_max(kr, tb, m, n, k), k * n, alpha, A, 0,
+                      ta ? m : k, B, 0, tb ? k : n, beta, C, rcml_threads_free(), NULL);
         return;
     }
     rcml_parallel_for(j.S, 1, rcml_ksplit_seg, &j);
@@ -1043,8 +1058,9 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
             rcml_gemm_packed_swapped(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C))
             return;
         rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k,
-                      rcml_kc_max(kr, trans_b != 0, m, n, k), alpha, A, stride_a, trans_a ? m : k,
-                      B, stride_b, trans_b ? k : n, beta, C, rcml_threads_free(), NULL);
+                      rcml_kc_max(kr, trans_b != 0, m, n, k), (stride_b ? layers : 1) * k * n,
+                      alpha, A, stride_a, trans_a ? m : k, B, stride_b, trans_b ? k : n, beta, C,
+                      rcml_threads_free(), NULL);
     }
 }
 
@@ -1112,7 +1128,7 @@ void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alph
         return;
     }
     rcml_gemm_run((const rcml_gemm_kernels_t *)bp->kr, 1, trans_a != 0, trans_b != 0, m, n, k,
-                  bp->kcmax, alpha, A, 0, trans_a ? m : k, B, 0, trans_b ? k : n, beta, C,
+                  bp->kcmax, 0, alpha, A, 0, trans_a ? m : k, B, 0, trans_b ? k : n, beta, C,
                   rcml_threads_free(), bp->data);
 }
 
@@ -1124,6 +1140,6 @@ void rcml_gemm_f32_bpacked(int trans_a, size_t m, size_t n, size_t k, float alph
 void rcml_gemm_f32_bpacked_rows(size_t rows, size_t n, size_t k, float alpha, const float *A,
                                 const rcml_gemm_bpack_t *bp, const float *B, float beta, float *C) {
     if (rows == 0) return;
-    rcml_gemm_run((const rcml_gemm_kernels_t *)bp->kr, 1, 0, bp->trans_b, rows, n, k, bp->kcmax,
+    rcml_gemm_run((const rcml_gemm_kernels_t *)bp->kr, 1, 0, bp->trans_b, rows, n, k, bp->kcmax, 0,
                   alpha, A, 0, k, B, 0, bp->trans_b ? k : n, beta, C, 1, bp->data);
 }

@@ -37,6 +37,9 @@ TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24
 # a B of 0.5-2 MB for 17..32 rows: packed on AVX2 (its kernels' b_direct_big), read in
 # place by the other tables
 TILED += [(32, 784, 512)]
+# a B over 8 MB, whose packing prefetches rows ahead on AVX2: packed per tile (64 rows), and
+# inside a k-split (24 rows: 4 segments, the whole product's B decides)
+TILED += [(64, 2100, 1100), (24, 2100, 1100)]
 # a B read in place by up to 16 rows, its rows 2 KB or more apart and over 2 MB in all: k
 # blocks of at most 32 (a ragged last one at k = 600; also inside a k-split; 16 and 13
 # rows: a second, full or partial, row panel)
