@@ -16,13 +16,13 @@ products use it):
 
 One-thread rows are timed by the calling thread's CPU time (every contender then computes
 on that thread; a loaded machine's preemptions drop out; --wall for the wall clock),
-multi-thread rows by the wall clock. Each contender writes into a preallocated output
-(``_gemm_into``, ``np.matmul(out=)``, ``torch.matmul(out=)``), so the allocator is not
-timed. Contenders are timed in
-alternating rounds (the machine may be shared); the table gives the median GFLOP/s over
-the rounds with the spread (min-max of the rounds, in GFLOP/s), the fraction of the
-measured FMA peak (per core times the thread count), and the ratios rival time / rcmlrs
-time (> 1: rcmlrs is faster).
+multi-thread rows by the wall clock, each round after 0.3 s of sleep (the other
+contenders' workers stop spinning) and 30 ms of untimed calls. Each contender writes into
+a preallocated output (``_gemm_into``, ``np.matmul(out=)``, ``torch.matmul(out=)``), so
+the allocator is not timed. Contenders are timed in alternating rounds (the machine may be
+shared); the table gives the median GFLOP/s over the rounds with the spread (min-max of
+the rounds, in GFLOP/s), the fraction of the measured FMA peak (per core times the thread
+count), and the ratios rival time / rcmlrs time (> 1: rcmlrs is faster).
 
 FMA peak: a small C loop of independent register FMAs (16 zmm or 12 ymm accumulators, no
 memory traffic) compiled with the system C compiler at startup and timed on one
@@ -281,6 +281,9 @@ def contenders(m, k, n, ta, tb, rng):
     return fns, err
 
 
+WARM_S = 0.03  # untimed calls before each multi-thread round (see time_rounds)
+
+
 def time_rounds(fns, rounds, threads, min_round=0.01, clock=time.perf_counter):
     """Per-call seconds of each contender in each of `rounds` alternating rounds."""
     numbers = {}
@@ -297,6 +300,13 @@ def time_rounds(fns, rounds, threads, min_round=0.01, clock=time.perf_counter):
                 # the next contender's second core): let them fall asleep first. OpenBLAS
                 # spins up to 2^28 cycles (~0.1 s) by default, so 0.1 s was not enough.
                 time.sleep(0.3)
+                # ... then run this contender untimed for a moment: after that sleep the
+                # next ~10 ms of calls ran slow whoever made them (on a 2-vCPU VM, rcmlrs's
+                # 1024x1024 matrix x vector at 2 threads: 32 GFLOP/s in those calls, 50
+                # after 20 ms of calls), which timed the wake-up instead of the kernel
+                warm_until = time.perf_counter() + WARM_S
+                while time.perf_counter() < warm_until:
+                    fn()
             t = timeit.Timer(fn, timer=clock).timeit(number=numbers[name])
             per[name].append(t / numbers[name])
     return per
