@@ -58,6 +58,9 @@ typedef struct {
     rcml_gemm_pack_a_t pack_bt;      /* full NR panel of a transposed B: d[p*NR + j] =
                                         s[j*lds + p]; may be NULL */
     rcml_gemv_t gemv_axpy, gemv_dot; /* may be NULL: matmul.c's plain C versions */
+    /* the most columns one chunk of gemv_axpy takes (the driver cuts the outputs into a
+       share per thread, at most this wide); 0: matmul.c's RCML_GEMV_AXPY_MAX */
+    size_t gemv_axpy_cols;
     /* kernels for a panel with nr <= NR/2 valid columns, the same bits as rowa / cola
        (each output the same chain over p); may be NULL */
     rcml_gemm_ukr_t rowa_half, cola_half;

@@ -840,6 +840,7 @@ static void rcml_gemv_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     w = row ? n : m;
     g.fn = g.dot ? (kr->gemv_dot ? kr->gemv_dot : rcml_gemv_dot_generic)
                  : (kr->gemv_axpy ? kr->gemv_axpy : rcml_gemv_axpy_generic);
+    const size_t axpy_max = kr->gemv_axpy_cols ? kr->gemv_axpy_cols : RCML_GEMV_AXPY_MAX;
     for (l = 0; l < layers; l++) {
         g.x = row ? A + l * sa : B + l * sb;
         g.M = row ? B + l * sb : A + l * sa;
@@ -847,11 +848,12 @@ static void rcml_gemv_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         /* dot: rows of ~32K multiply-adds per chunk. axpy: an equal share of the columns
          * per thread, at most 1024 (1 thread, paired rounds: 1.13-1.15x on 1x1024x1024 and
          * 1x4096x1024 over quarters of the columns; 2048 measured 0.6x on 1x4096x4096: the
-         * next pass's prefetched rows no longer fit L1 beside the current ones). An
-         * output's bits do not depend on the chunks. Small products stay serial. */
+         * next pass's prefetched rows no longer fit L1 beside the current ones), or the
+         * table's gemv_axpy_cols. An output's bits do not depend on the chunks. Small
+         * products stay serial. */
         size_t grain =
             g.dot ? RCML_MAX(16, ((size_t)1 << 15) / k / 16 * 16)
-                  : RCML_MIN(RCML_GEMV_AXPY_MAX,
+                  : RCML_MIN(axpy_max,
                              RCML_CEIL_DIV(RCML_CEIL_DIV(w, (size_t)rcml_get_num_threads()), 64) *
                                  64);
         if (k * w < ((size_t)1 << 15)) grain = w;

@@ -24,9 +24,10 @@ U = 2.0**-24
 
 # (m, k, n): matrix x vector, small edges, k-split (m*n <= 65536, k >= 2048,
 # m*n*k >= 4M), and a few ordinary ones that border them
-# (the axpy forms cut their columns by thread count, at most 1024 a chunk: 2500 columns)
+# (the axpy forms cut their columns by thread count, at most 1024 a chunk, or 4096 with the
+# AVX2 kernels: 2500 and 4500 columns)
 GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
-GEMV += [(1, 300, 2500), (2500, 300, 1)]
+GEMV += [(1, 300, 2500), (2500, 300, 1), (1, 40, 4500), (4500, 40, 1)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 KSPLIT += [(60, 8192, 10)]  # with A transposed: computed as C^T (n <= 16, m >= 2n)
