@@ -263,8 +263,14 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 /* A table's b_pack_prefetch applies when the whole product's B has more floats than this
  * (8 MB): such a B comes from memory on each call. Measured (Zen 3 EPYC, 1 thread, NumPy
  * time / rcmlrs time over rounds, builds alternated): 32x3200x1024 (A transposed, B 13 MB)
- * 0.72-0.73 -> 0.75-0.80; a B that the L3 holds lost with it (32x784x512, 1.6 MB:
- * 0.89-0.93 -> 0.85-0.93). */
+ * 0.72-0.73 -> 0.75-0.80. It also applies to a B that the L3 holds once the product has
+ * RCML_B_PACK_PF_M rows or more: the packing (perf: the copy waiting on each line of B,
+ * 12-20% of 128x1024x1024 and 256x784x1024) then feeds enough FMAs for the prefetches to
+ * pay. Measured so (same machine and method): 128x1024x1024 0.83-0.89 -> 0.90-0.98,
+ * 256x784x1024 0.86-0.96 -> 0.96-0.99, 512^3 0.88-0.96 -> 0.96-1.03, 64x784x1024
+ * 0.74-0.86 -> 0.77-0.92, 96x1024x1024 0.82-0.89 -> 0.89-0.93; fewer rows lost
+ * (32x784x512 0.84-0.93 -> 0.81-0.87, 48x784x512 0.80-0.98 -> 0.78-0.85). */
+#define RCML_B_PACK_PF_M 64
 #define RCML_B_PACK_PF_MIN ((size_t)1 << 21)
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
 #ifndef RCML_WS_CAP
@@ -379,21 +385,38 @@ RCML_INLINE float *rcml_bp_at(const rcml_gemm_job_t *job, size_t lr, size_t q, s
     return job->bp + (job->sb ? lr : 0) * job->bp_layer + k0 * npk * NR + jpk * kq * NR;
 }
 
-/* Phase 1: chunk [b, e) of (layer, panel) pairs to pack. */
+/* Phase 1: chunk [b, e) of (layer, panel) pairs to pack. A chunk's panels of one layer of
+ * an untransposed B are packed together, row by row (rcml_pack_b_rows): each row of B is
+ * then read as one run of the chunk's columns, not 64 bytes at a time at a stride of a
+ * whole row, which left the copy waiting on every line. */
 static void rcml_pack_b_chunk(void *ctx, size_t b, size_t e) {
     const rcml_gemm_job_t *job = (const rcml_gemm_job_t *)ctx;
     const size_t NR = job->kr->nr, npk = job->b_pack ? job->np : 1;
-    size_t t, q;
-    for (t = b; t < e; t++) {
+    size_t t, q, g;
+    for (t = b; t < e; t += g) {
         const size_t lr = t / npk, jpk = t % npk;
         /* b_pack: every panel; otherwise only the last, partial one */
         const size_t jp = job->b_pack ? jpk : job->np - 1;
+        const size_t jj = job->j0 + jp * NR, jend = job->j0 + job->nj;
         const float *Bl = job->B + (job->l0 + lr) * job->sb;
+        g = job->tb ? 1 : RCML_MIN(e - t, npk - jpk); /* panels packed together */
         for (q = 0; q < job->nkb; q++) {
             const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, job->k - k0);
-            rcml_pack_b_block(job, Bl, job->j0 + jp * NR, k0, kq, rcml_bp_at(job, lr, q, jpk));
+            float *d = rcml_bp_at(job, lr, q, jpk);
+            if (job->tb)
+                rcml_pack_b_block(job, Bl, jj, k0, kq, d);
+            else /* a block's panels lie kq x NR apart (rcml_bp_at) */
+                rcml_pack_b_rows(job, Bl, jj, RCML_MIN(g * NR, jend - jj), k0, kq, kq * NR, d);
         }
     }
+}
+
+/* Panels per phase-1 chunk: up to RCML_PACK_B_CHUNK floats of B, but at least four chunks
+ * when there are enough panels, so that two to four threads share the packing. */
+#define RCML_PACK_B_CHUNK ((size_t)1 << 19)
+static size_t rcml_pack_b_grain(size_t units, size_t unit_floats) {
+    const size_t g = RCML_MIN(RCML_PACK_B_CHUNK / (unit_floats + 1), units / 4);
+    return RCML_MAX((size_t)1, g);
 }
 
 /* Pack rows [i0, i0 + rows) x op(A) columns [k0, k0 + kq) as MR-row panels, panel after
@@ -678,7 +701,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
     job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;
     job.b_pack = rcml_packs_b(kr, tb, m, n, k);
-    job.b_pack_pf = ball > RCML_B_PACK_PF_MIN ? kr->b_pack_prefetch : 0;
+    job.b_pack_pf = ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M ? kr->b_pack_prefetch : 0;
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;
@@ -754,7 +777,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
             if (npk && (sb || l == 0) && !bpre) {
                 const size_t units = (sb ? nl : 1) * npk;
                 const size_t unit_floats = k * NR;
-                size_t grain = RCML_MAX(1, ((size_t)1 << 16) / (unit_floats + 1));
+                size_t grain = rcml_pack_b_grain(units, unit_floats);
                 if (units * unit_floats < ((size_t)1 << 17)) grain = units;
                 rcml_parallel_for(units, grain, rcml_pack_b_chunk, &job);
             }
@@ -1097,8 +1120,7 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     if (k * job.np * NR > RCML_WS_CAP / 2) return -1;
     job.bp = (float *)rcml_alloc_aligned(k * job.np * NR * sizeof(float));
     if (!job.bp) return -1;
-    rcml_parallel_for(job.np, RCML_MAX(1, ((size_t)1 << 16) / (k * NR + 1)), rcml_pack_b_chunk,
-                      &job);
+    rcml_parallel_for(job.np, rcml_pack_b_grain(job.np, k * NR), rcml_pack_b_chunk, &job);
     bp->kr = kr;
     bp->trans_b = job.tb;
     bp->n = n;
