@@ -80,9 +80,10 @@ typedef struct {
     /* nonzero: while B is packed from its stored rows (matmul.c's rcml_pack_b_rows), the
        lines of the row this many rows ahead are prefetched toward L1 */
     size_t b_pack_prefetch;
-    /* columns of one block of B packed per tile (matmul.c's rcml_b_block_cols) when a tile
-       is wider than RCML_NCB; 0: RCML_NCB (an L2 of 1 MB or more) */
-    size_t b_lazy_cols;
+    /* columns of a kc x cols block of packed B that the row panels of a tile pass over
+       (matmul.c's rcml_b_block_cols; sized to stay in L2); 0: RCML_NCB (an L2 of 1 MB or
+       more) */
+    size_t b_block_cols;
     /* a 16 x 16 block transposed, d[c*ldd + r] = s[r*lds + c] (rcml_transpose_f32's
        tiles); may be NULL */
     void (*tr16)(const float *s, size_t lds, float *d, size_t ldd);

@@ -424,16 +424,19 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
 #ifndef RCML_AVX2_B_PACK_PF
 #define RCML_AVX2_B_PACK_PF 8
 #endif
-/* b_lazy_cols: a block of B packed per tile, kc x 256 floats (257 KB at kc = 256), half of
- * a Zen 3 core's 512 KB L2; matmul.c's 512 columns fill it. Only for tiles wider than 512
- * columns: a narrower tile keeps one block, whose rows are copied as whole runs (cut in two,
- * 17x784x512 lost, 0.99-1.05 -> 0.82-1.04, and 32x784x512 0.87-0.97 -> 0.75-0.91). Measured on the
- * Zen 3 EPYC (1 thread, NumPy time / rcmlrs time over rounds, builds alternated): 64x1024x4096
- * 0.76-0.78 -> 0.81-0.92, 64x784x1024 0.80-0.83 -> 0.84-0.93, 128x1024x1024 0.90-0.93 ->
- * 0.93-0.96, 256x1024x1024 (B transposed) 0.94-0.97 -> 0.98-1.06, 24x1024x700 0.71-0.79 ->
- * 0.73-0.99; 256x784x1024 and 256x3136x1024 (A transposed) within the noise. */
-#ifndef RCML_AVX2_B_LAZY_COLS
-#define RCML_AVX2_B_LAZY_COLS 256
+/* b_block_cols: a block of packed B is kc x 256 floats (257 KB at kc = 256), half of a Zen 3
+ * core's 512 KB L2; matmul.c's 512 columns fill it. A tile that packs its own B and is at
+ * most 512 columns wide keeps one block, whose rows are copied as whole runs (cut in two,
+ * 17x784x512 lost, 0.99-1.05 -> 0.82-1.04, and 32x784x512 0.87-0.97 -> 0.75-0.91).
+ * Measured on the Zen 3 EPYC (1 thread, NumPy time / rcmlrs time over rounds, builds
+ * alternated). B packed per tile, tiles wider than 512 columns: 64x1024x4096 0.76-0.78 ->
+ * 0.81-0.92, 64x784x1024 0.80-0.83 -> 0.84-0.93, 128x1024x1024 0.90-0.93 -> 0.93-0.96;
+ * 256x784x1024 and 256x3136x1024 (A transposed) within the noise. B packed once for
+ * several row tiles: 1024^3 0.90-0.94 -> 0.96-0.99, 2048^3 0.85-0.93 -> 0.94-0.97, 512^3
+ * 0.89-1.05 -> 0.96-1.00, 1024^3 (A transposed) 0.85-0.94 -> 0.95-0.97, 1024x256x1024 (A
+ * transposed) 0.94-1.02 -> 1.01-1.06. */
+#ifndef RCML_AVX2_B_BLOCK_COLS
+#define RCML_AVX2_B_BLOCK_COLS 256
 #endif
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .mr = MR,
@@ -444,7 +447,7 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .b_direct_big = RCML_AVX2_B_DIRECT_BIG,
     .b_stream_prefetch = 1,
     .b_pack_prefetch = RCML_AVX2_B_PACK_PF,
-    .b_lazy_cols = RCML_AVX2_B_LAZY_COLS,
+    .b_block_cols = RCML_AVX2_B_BLOCK_COLS,
     .tiny = rcml_gemm_tiny_avx2,
     .pack_a_rows = rcml_pack_a_rows_avx2,
     .pack_bt = rcml_pack_bt_x86,

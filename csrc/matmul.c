@@ -457,12 +457,14 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
  * untransposed B packed a panel at a time lost (32x784x512 0.89x: 128 bytes per row read). */
 #define RCML_BT_PANEL_M 32
 static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
-    const size_t NR = job->kr->nr, lazy = job->kr->b_lazy_cols;
-    /* the widest tile's columns: a tile within RCML_NCB keeps one block, so each row of B
-       is copied as one run */
+    const size_t NR = job->kr->nr, l2 = job->kr->b_block_cols;
+    /* the widest tile's columns */
     const size_t nt = RCML_CEIL_DIV(job->np, job->tiles_n) * NR;
     if (job->tb && job->m <= RCML_BT_PANEL_M) return NR;
-    if (job->b_lazy && lazy && nt > RCML_NCB) return RCML_MAX(NR, lazy / NR * NR);
+    /* packed B in the table's blocks, but a tile that packs its own B and is at most
+       RCML_NCB wide keeps one block, so each row of B is copied as one run; a B read in
+       place keeps RCML_NCB (its streaming prefetch was measured so) */
+    if (job->b_pack && l2 && !(job->b_lazy && nt <= RCML_NCB)) return RCML_MAX(NR, l2 / NR * NR);
     return RCML_MAX(NR, RCML_NCB / NR * NR);
 }
 
