@@ -197,7 +197,8 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #define RCML_KC_MAX 256
 #endif
 /* Columns of a B block kept in L2 while every MR panel of the tile passes over it:
- * KC x NCB x 4 B = 512 KB, half of a 1 MB L2 (Zen 4, Skylake-SP), leaving room for A. */
+ * KC x NCB x 4 B = 512 KB, half of a 1 MB L2 (Zen 4, Skylake-SP), leaving room for A. A
+ * table for smaller L2s asks for fewer (b_block_cols; rcml_b_block_cols). */
 #ifndef RCML_NCB
 #define RCML_NCB 512
 #endif
@@ -449,8 +450,9 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
     }
 }
 
-/* Columns of one block of lazily packed B: RCML_NCB (a whole number of panels; NR is 12
- * on NEON), or a single panel for a transposed B serving at most RCML_BT_PANEL_M rows:
+/* Columns of one block of B that a tile walks (and packs, when lazy): RCML_NCB or the
+ * table's b_block_cols (a whole number of panels; NR is 12 on NEON), or a single panel for
+ * a transposed B serving at most RCML_BT_PANEL_M rows:
  * its panel then stays in L1 while those few row panels pass over it (each panel is
  * packed from whole stored rows anyway). Paired rounds, 1 thread: 32x512x784 1.08-1.11x,
  * 8x1024x1024 1.06-1.12x, 16x1024x1024 1.02-1.14x; 64 rows gained nothing, and an
