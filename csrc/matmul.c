@@ -328,7 +328,7 @@ RCML_INLINE void rcml_copy_row(float *RCML_RESTRICT d, const float *RCML_RESTRIC
 }
 
 /* Pack rows [k0, k0 + kq) x columns [jj, jj + w) of an untransposed B, every NR-column
- * panel of the block at once (panel t at d + t*ps, laid out as rcml_pack_b_block lays
+ * panel of the block at once (panel t at d + t*ps, laid out as rcml_pack_b_panels lays
  * one), walking B row by row: each row is one contiguous read, which the prefetchers
  * follow, where packing panel after panel reads 128 bytes per row at a stride of n
  * (1 thread, paired rounds: 1.01-1.07x on 16..256-row products that pack B lazily). */
@@ -355,25 +355,32 @@ static void rcml_pack_b_rows(const rcml_gemm_job_t *job, const float *Bl, size_t
     }
 }
 
-/* Pack rows [k0, k0 + kq) x columns [jj, jj + NR) of op(B) for one layer into d, rows NR
- * floats apart; columns at or past the pass end are zeros (the n edge). */
-static void rcml_pack_b_block(const rcml_gemm_job_t *job, const float *Bl, size_t jj, size_t k0,
-                              size_t kq, float *RCML_RESTRICT d) {
-    const size_t NR = job->kr->nr, jend = job->j0 + job->nj;
-    const size_t w = jj + NR <= jend ? NR : jend - jj; /* valid columns */
-    size_t p, j;
+/* Pack rows [k0, k0 + kq) x columns [jj, jj + w) of op(B) for one layer into panels of NR
+ * columns, panel t at d + t*ps with rows NR floats apart; columns at or past jj + w are
+ * zeros (the n edge). An untransposed B is copied row by row across the panels
+ * (rcml_pack_b_rows); a transposed one panel by panel, each along k. */
+static void rcml_pack_b_panels(const rcml_gemm_job_t *job, const float *Bl, size_t jj, size_t w,
+                               size_t k0, size_t kq, size_t ps, float *RCML_RESTRICT d) {
+    const size_t NR = job->kr->nr;
+    size_t t, p, j;
     if (!job->tb) {
-        rcml_pack_b_rows(job, Bl, jj, w, k0, kq, kq * NR, d); /* one panel */
-    } else if (w == NR && job->kr->pack_bt) {
-        job->kr->pack_bt(Bl + jj * job->ldb + k0, job->ldb, kq, d);
-    } else {
+        rcml_pack_b_rows(job, Bl, jj, w, k0, kq, ps, d);
+        return;
+    }
+    for (t = 0; t < w; t += NR) {
+        const size_t v = RCML_MIN(NR, w - t); /* valid columns */
+        float *RCML_RESTRICT e = d + t / NR * ps;
+        if (v == NR && job->kr->pack_bt) {
+            job->kr->pack_bt(Bl + (jj + t) * job->ldb + k0, job->ldb, kq, e);
+            continue;
+        }
         /* stored B is n x k: read each column of op(B) along k (contiguous) */
-        for (j = 0; j < w; j++) {
-            const float *RCML_RESTRICT s = Bl + (jj + j) * job->ldb + k0;
-            for (p = 0; p < kq; p++) d[p * NR + j] = s[p];
+        for (j = 0; j < v; j++) {
+            const float *RCML_RESTRICT s = Bl + (jj + t + j) * job->ldb + k0;
+            for (p = 0; p < kq; p++) e[p * NR + j] = s[p];
         }
         for (; j < NR; j++)
-            for (p = 0; p < kq; p++) d[p * NR + j] = 0.0f;
+            for (p = 0; p < kq; p++) e[p * NR + j] = 0.0f;
     }
 }
 
@@ -386,10 +393,10 @@ RCML_INLINE float *rcml_bp_at(const rcml_gemm_job_t *job, size_t lr, size_t q, s
     return job->bp + (job->sb ? lr : 0) * job->bp_layer + k0 * npk * NR + jpk * kq * NR;
 }
 
-/* Phase 1: chunk [b, e) of (layer, panel) pairs to pack. A chunk's panels of one layer of
- * an untransposed B are packed together, row by row (rcml_pack_b_rows): each row of B is
- * then read as one run of the chunk's columns, not 64 bytes at a time at a stride of a
- * whole row, which left the copy waiting on every line. */
+/* Phase 1: chunk [b, e) of (layer, panel) pairs to pack. A chunk's panels of one layer are
+ * packed together (rcml_pack_b_panels): an untransposed B is then read as one run of the
+ * chunk's columns per row, not 64 bytes at a time at a stride of a whole row, which left
+ * the copy waiting on every line. */
 static void rcml_pack_b_chunk(void *ctx, size_t b, size_t e) {
     const rcml_gemm_job_t *job = (const rcml_gemm_job_t *)ctx;
     const size_t NR = job->kr->nr, npk = job->b_pack ? job->np : 1;
@@ -400,14 +407,12 @@ static void rcml_pack_b_chunk(void *ctx, size_t b, size_t e) {
         const size_t jp = job->b_pack ? jpk : job->np - 1;
         const size_t jj = job->j0 + jp * NR, jend = job->j0 + job->nj;
         const float *Bl = job->B + (job->l0 + lr) * job->sb;
-        g = job->tb ? 1 : RCML_MIN(e - t, npk - jpk); /* panels packed together */
+        g = RCML_MIN(e - t, npk - jpk); /* this layer's panels in the chunk */
         for (q = 0; q < job->nkb; q++) {
             const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, job->k - k0);
-            float *d = rcml_bp_at(job, lr, q, jpk);
-            if (job->tb)
-                rcml_pack_b_block(job, Bl, jj, k0, kq, d);
-            else /* a block's panels lie kq x NR apart (rcml_bp_at) */
-                rcml_pack_b_rows(job, Bl, jj, RCML_MIN(g * NR, jend - jj), k0, kq, kq * NR, d);
+            /* a block's panels lie kq x NR apart (rcml_bp_at) */
+            rcml_pack_b_panels(job, Bl, jj, RCML_MIN(g * NR, jend - jj), k0, kq, kq * NR,
+                               rcml_bp_at(job, lr, q, jpk));
         }
     }
 }
@@ -529,12 +534,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         pf_w = RCML_MIN(c1, c0 + ncb) - c0;
                     }
                 }
-                if (job->b_lazy && !job->tb)
-                    rcml_pack_b_rows(job, Bl, job->j0 + jc, jce - jc, k0, kq, bps, bslot);
-                else if (job->b_lazy)
-                    for (jr = jc; jr < jce; jr += NR)
-                        rcml_pack_b_block(job, Bl, job->j0 + jr, k0, kq,
-                                          bslot + (jr - jc) / NR * bps);
+                if (job->b_lazy)
+                    rcml_pack_b_panels(job, Bl, job->j0 + jc, jce - jc, k0, kq, bps, bslot);
                 for (ir = i0; ir < i1; ir += MR) {
                     const size_t mr = RCML_MIN(MR, i1 - ir);
                     rcml_gemm_ukr_t ukr = kr->cola;
