@@ -224,11 +224,17 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_TINY_WORK
 #define RCML_TINY_WORK ((size_t)1024)
 #endif
-/* Read A in place (no packing) when an A operand is at most this many floats: then it
- * stays cache resident and the strided reads cost nothing. Larger A is packed, which
- * also avoids L1 set conflicts between rows at power-of-two strides. */
+/* Read A in place (no packing) when an A operand is at most this many floats (128 KB):
+ * then it stays cache resident and the strided reads cost little. Larger A is packed,
+ * which also avoids L1 set conflicts between rows at power-of-two strides. Lowered from
+ * 2^16 on a Zen 3 EPYC (1 thread, NumPy time / rcmlrs time over rounds, builds
+ * alternated): 64x1024x256 0.83-0.85 -> 0.90-0.95, 48x1024x256 0.85-0.86 -> 0.92-0.95,
+ * 64x784x1024 0.83-0.88 -> 0.89-0.91, 64x1024x1024 0.85-0.88 -> 0.89-0.91, 40x1000x500
+ * 0.84-0.86 -> 0.89-0.95, 32x2048x512 0.86-0.87 -> 0.88-0.95, 256^3 0.88-0.97 ->
+ * 0.92-1.01; 2^14 and 2^13 changed nothing measurable. Packing A does not change the
+ * bits (same k blocks, same chain per output). */
 #ifndef RCML_A_DIRECT_MAX
-#define RCML_A_DIRECT_MAX ((size_t)1 << 16)
+#define RCML_A_DIRECT_MAX ((size_t)1 << 15)
 #endif
 /* Likewise read B in place (not transposed only) when a layer's B is this small. */
 #ifndef RCML_B_DIRECT_MAX
