@@ -25,6 +25,13 @@
 typedef void (*rcml_gemm_ukr_t)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
                                 float *c, size_t ldc, size_t mr, size_t nr, float alpha,
                                 float beta);
+/* The same for a whole tile (MR x NR, every row and column valid) whose B panel is read
+ * in place (row stride ldb) and also copied, row by row as the k loop loads it, into bd
+ * (kc x NR, rows NR apart: a packed panel). Each output gets the same chain over p as
+ * with rcml_gemm_ukr_t, so the same bits. */
+typedef void (*rcml_gemm_ukr_pk_t)(size_t kc, const float *a, size_t lda, const float *b,
+                                   size_t ldb, float *bd, float *c, size_t ldc, float alpha,
+                                   float beta);
 
 /* The direct path for tiny products (no packing): C is accumulated in a local m x n
  * array, p outermost, so each output is summed over p in order exactly like the serial
@@ -67,6 +74,9 @@ typedef struct {
     /* likewise for a panel with mr <= MR/2 valid rows (only rows < MR/2 are read); such a
        panel is always packed (cola), never read in place; may be NULL */
     rcml_gemm_ukr_t cola_r4;
+    /* rowa / cola that pack their B panel as they read it (matmul.c's rcml_tile_chunk:
+       the first row panel of a tile that packs its own B); may be NULL */
+    rcml_gemm_ukr_pk_t rowa_pk, cola_pk;
     /* nonzero: every kernel of the table reads only the nr valid columns of a B row (masked
        loads), so the last panel of a B read in place needs no zero-padded copy */
     int b_masked;

@@ -173,6 +173,53 @@ static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const floa
     RCML_ACC_STORE
 }
 
+/* One k step's B row read in place and stored into the packed panel bd on the way
+ * (RCML_B_ROW_PKF also prefetches, toward L2, the row RCML_PK_AHEAD rows on, its first and
+ * last float: a 16-float row of an unaligned B spans two lines). */
+#define RCML_PK_AHEAD 16
+#define RCML_B_ROW_PK                                                                              \
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                             \
+    __m256 av;                                                                                     \
+    _mm256_storeu_ps(bd, b0);                                                                      \
+    _mm256_storeu_ps(bd + 8, b1);                                                                  \
+    bd += NR;                                                                                      \
+    b += ldb;
+#define RCML_B_ROW_PKF                                                                             \
+    RCML_PREFETCH_L2(b + RCML_PK_AHEAD * ldb);                                                     \
+    RCML_PREFETCH_L2(b + RCML_PK_AHEAD * ldb + NR - 1);                                            \
+    RCML_B_ROW_PK
+/* the k loop of a packing kernel: the prefetches stay within the block's rows */
+#define RCML_PK_LOOP(STEP)                                                                         \
+    {                                                                                              \
+        const size_t pre = kc > RCML_PK_AHEAD ? kc - RCML_PK_AHEAD : 0;                            \
+        for (p = 0; p < pre; p++) {                                                                \
+            STEP(PKF)                                                                              \
+        }                                                                                          \
+        for (; p < kc; p++) {                                                                      \
+            STEP(PK)                                                                               \
+        }                                                                                          \
+    }
+
+/* rowa and cola for a whole tile whose B panel they pack (gemm.h's rcml_gemm_ukr_pk_t) */
+static void rcml_ukr_rowa_pk_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                                  float *bd, float *c, size_t ldc, float alpha, float beta) {
+    const size_t mr = MR, nr = NR;
+    const float *a0 = a, *a3 = a + 3 * lda;
+    size_t p;
+    RCML_ACC_DECL;
+    RCML_PK_LOOP(RCML_ROWA_STEP)
+    RCML_ACC_STORE
+}
+
+static void rcml_ukr_cola_pk_avx2(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,
+                                  float *bd, float *c, size_t ldc, float alpha, float beta) {
+    const size_t mr = MR, nr = NR;
+    size_t p;
+    RCML_ACC_DECL;
+    RCML_PK_LOOP(RCML_COLA_STEP)
+    RCML_ACC_STORE
+}
+
 /* Three-row tiles (3 x 16, mr <= 3): the last panel of m = 8, 32, ... (6 + 2 rows, 5 x 6
  * + 2), where the full kernel would do 6 rows of FMAs for at most 3 valid ones. Each
  * output is the same chain over p as in the full kernel, so the bits do not change. */
@@ -458,6 +505,8 @@ const rcml_gemm_kernels_t rcml_gemm_kernels_avx2 = {
     .rowa_half = rcml_ukr_rowa_half_avx2,
     .cola_half = rcml_ukr_cola_half_avx2,
     .cola_r4 = rcml_ukr_cola_r3_avx2,
+    .rowa_pk = rcml_ukr_rowa_pk_avx2,
+    .cola_pk = rcml_ukr_cola_pk_avx2,
 };
 
 #undef MR

@@ -481,6 +481,21 @@ static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
     return RCML_MAX(NR, RCML_NCB / NR * NR);
 }
 
+/* A tile of MR .. RCML_PK_FUSE_M rows that packs its own B (b_lazy, B untransposed) lets
+ * its first row panel pack each whole B panel as it reads it (the table's rowa_pk and
+ * cola_pk), where the copy was a pass of its own: with few rows to share it, it took a
+ * visible share of the product, each line waited on once by the copy, then again by the
+ * kernel. Only while B's rows lie at most RCML_PK_FUSE_LDB floats apart, or k is one block:
+ * read a panel at a time, rows 4 KB apart and several k blocks lost. Measured on a Zen 3
+ * EPYC (1 thread, NumPy time / rcmlrs time over rounds, builds alternated): 17x784x512
+ * 1.02-1.06 -> 1.15-1.29, 32x784x512 0.91-0.95 -> 0.99-1.04, 48x784x512 0.91-0.98 ->
+ * 0.94-1.01, 64x784x512 0.89-0.93 -> 0.93-0.99, 64x1024x256 0.93-0.98 -> 0.97-1.00,
+ * 32x256x1024 0.88-0.92 -> 0.97-1.08, 64x256x1024 0.90-0.99 -> 0.92-1.06; left out:
+ * 64x784x1024 0.85-0.93 -> 0.78-0.81, 64x1024x1024 0.86-0.91 -> 0.72-0.85, 128x784x512
+ * 0.94-1.17 -> 0.90-0.94. */
+#define RCML_PK_FUSE_M 64
+#define RCML_PK_FUSE_LDB 512
+
 /* Phase 2: chunk [b, e) of C tiles (layer-major, then tile rows, then tile columns). */
 static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
     const rcml_gemm_job_t *job = (const rcml_gemm_job_t *)ctx;
@@ -505,6 +520,9 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
         float *Cl = job->C + (job->l0 + lr) * m * n + job->j0;
         float *slot = job->ap + t * (job->ap_slot + job->bl_slot);
         float *bslot = slot + job->ap_slot;
+        const int fuse = job->b_lazy && !job->tb && kr->rowa_pk && kr->cola_pk && i1 - i0 >= MR &&
+                         i1 - i0 <= RCML_PK_FUSE_M &&
+                         (job->ldb <= RCML_PK_FUSE_LDB || job->nkb == 1);
         size_t q, jc, ir, jr;
         for (q = 0; q < job->nkb; q++) {
             const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, k - k0);
@@ -540,8 +558,13 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         pf_w = RCML_MIN(c1, c0 + ncb) - c0;
                     }
                 }
-                if (job->b_lazy)
-                    rcml_pack_b_panels(job, Bl, job->j0 + jc, jce - jc, k0, kq, bps, bslot);
+                if (job->b_lazy) {
+                    /* fused: only a partial last panel is packed ahead (zero padded) */
+                    const size_t full = fuse ? (jce - jc) / NR * NR : 0;
+                    if (jce - jc > full)
+                        rcml_pack_b_panels(job, Bl, job->j0 + jc + full, jce - jc - full, k0, kq,
+                                           bps, bslot + full / NR * bps);
+                }
                 for (ir = i0; ir < i1; ir += MR) {
                     const size_t mr = RCML_MIN(MR, i1 - ir);
                     rcml_gemm_ukr_t ukr = kr->cola;
@@ -581,6 +604,13 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                                 RCML_PREFETCH_L2(src + r * job->ldb);
                                 RCML_PREFETCH_L2(src + r * job->ldb + last);
                             }
+                        }
+                        if (fuse && ir == i0 && nr == NR) {
+                            const rcml_gemm_ukr_pk_t pk =
+                                ukr == kr->rowa ? kr->rowa_pk : kr->cola_pk;
+                            pk(kq, a, lda, Bl + k0 * job->ldb + job->j0 + jr, job->ldb,
+                               bslot + (jr - jc) / NR * bps, Cl + ir * n + jr, n, job->alpha, bq);
+                            continue;
                         }
                         rcml_gemm_ukr_t u = ukr;
                         if (mr <= MR / 2 && kr->cola_r4)

@@ -38,6 +38,10 @@ TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24
 # a B of 0.5-2 MB for 17..32 rows: packed on AVX2 (its kernels' b_direct_big), read in
 # place by the other tables
 TILED += [(32, 784, 512)]
+# B packed by the first row panel's kernels as they read it (AVX2's rowa_pk / cola_pk: at
+# most 64 rows, B's rows at most 512 floats apart or one k block): two k blocks and a
+# partial last column panel, packed ahead; (64, 256, 1100) is the one-k-block case
+TILED += [(40, 500, 333)]
 # a B over 8 MB, whose packing prefetches rows ahead on AVX2: packed per tile (64 rows), and
 # inside a k-split (24 rows: 4 segments, the whole product's B decides)
 TILED += [(64, 2100, 1100), (24, 2100, 1100)]
@@ -98,7 +102,9 @@ def test_every_backend_gemv_and_ksplit(name, restore):
             _check(_gemm(a, b, ta, tb), a, b, ta, tb)
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 500, 300), (300, 500, 1), (30, 5000, 40), (50, 60, 70)])
+@pytest.mark.parametrize(
+    "m,k,n", [(1, 500, 300), (300, 500, 1), (30, 5000, 40), (50, 60, 70), (40, 500, 333)]
+)
 def test_alpha_beta_and_nan_in_c(m, k, n, restore):
     rng = np.random.default_rng(m + k + n)
     for ta, tb in TRANS:
