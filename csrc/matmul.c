@@ -947,16 +947,22 @@ static size_t rcml_ksplit_count(size_t m, size_t n, size_t k) {
     return RCML_MIN(RCML_KSPLIT_MAX, k / RCML_KSPLIT_SEG);
 }
 
-/* Few columns (n <= RCML_SWAP_N), more rows and a transposed A (a weight gradient X^T dY):
- * compute C^T = op(B)^T op(A)^T instead, so the vector lanes run along m (n = 6 filled 6
- * of the kernel's 16 or 32 lanes) and the stored A is read as an untransposed B. Every
- * output is the same chain of products over p in the same k blocks (a*b == b*a exactly),
- * so the bits are those of the direct product. Measured (1 thread, paired rounds):
- * 25x36864x6 1.39x, 1024x256x10 1.49x, 150x4096x16 0.98x; with an untransposed A the
- * swapped B must be packed from a transpose (1024x1024x16: 0.62x), so that stays direct. */
+/* Few columns (n <= RCML_SWAP_N, not a multiple of the kernel's NR), more rows and a
+ * transposed A (a weight gradient X^T dY): compute C^T = op(B)^T op(A)^T instead, so the
+ * vector lanes run along m (n = 6 filled 6 of the kernel's 16 or 32 lanes) and the stored
+ * A is read as an untransposed B. Every output is the same chain of products over p in the
+ * same k blocks (a*b == b*a exactly), so the bits are those of the direct product.
+ * Measured (1 thread, paired rounds): 25x36864x6 1.39x, 1024x256x10 1.49x, 150x4096x16
+ * 0.98x; with an untransposed A the swapped B must be packed from a transpose
+ * (1024x1024x16: 0.62x), so that stays direct. When NR divides n the direct form wastes no
+ * lane and its B panels are B's own rows: on a Zen 3 EPYC (AVX2, NR = 16; NumPy time /
+ * rcmlrs time over rounds, builds alternated) n = 16 direct: 1024x256x16 1.01-1.11 ->
+ * 1.36-1.40, 150x4096x16 0.85-0.87 -> 0.94-1.15, 64x1024x16 1.08-1.11 -> 1.18-1.21,
+ * 300x2000x16 0.84-0.90 -> 0.85-1.05; n = 10 and 12 still gain from the swap (1024x256x12
+ * 1.11-1.17 direct, 1.29-1.53 swapped). */
 #define RCML_SWAP_N 16
-static int rcml_gemm_swaps(int ta, size_t m, size_t n) {
-    return ta && n <= RCML_SWAP_N && m >= 2 * n;
+static int rcml_gemm_swaps(const rcml_gemm_kernels_t *kr, int ta, size_t m, size_t n) {
+    return ta && n <= RCML_SWAP_N && n % kr->nr != 0 && m >= 2 * n;
 }
 
 /* One layer, C = alpha*op(A)op(B) + beta*C (m x n), or with swap its transpose C^T (n x m)
@@ -1043,7 +1049,7 @@ static void rcml_gemm_ksplit(const rcml_gemm_kernels_t *kr, int ta, int tb, size
     j.kr = kr;
     j.ta = ta;
     j.tb = tb;
-    j.swap = rcml_gemm_swaps(ta, m, n);
+    j.swap = rcml_gemm_swaps(kr, ta, m, n);
     j.m = m;
     j.n = n;
     j.k = k;
@@ -1125,7 +1131,7 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
         rcml_gemm_ksplit(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C);
         return;
     default:
-        if (layers == 1 && rcml_gemm_swaps(trans_a != 0, m, n) &&
+        if (layers == 1 && rcml_gemm_swaps(kr, trans_a != 0, m, n) &&
             rcml_gemm_packed_swapped(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C))
             return;
         rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k,
