@@ -178,12 +178,10 @@ static void rcml_ukr_cola_avx2(size_t kc, const float *a, size_t lda, const floa
  * last float: a 16-float row of an unaligned B spans two lines). */
 #define RCML_PK_AHEAD 16
 #define RCML_B_ROW_PK                                                                              \
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);                             \
-    __m256 av;                                                                                     \
+    RCML_B_ROW_0                                                                                   \
     _mm256_storeu_ps(bd, b0);                                                                      \
     _mm256_storeu_ps(bd + 8, b1);                                                                  \
-    bd += NR;                                                                                      \
-    b += ldb;
+    bd += NR;
 #define RCML_B_ROW_PKF                                                                             \
     RCML_PREFETCH_L2(b + RCML_PK_AHEAD * ldb);                                                     \
     RCML_PREFETCH_L2(b + RCML_PK_AHEAD * ldb + NR - 1);                                            \
