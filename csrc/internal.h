@@ -36,6 +36,14 @@
 #define RCML_ARM64 1
 #endif
 
+/* Unroll the loop that follows by four (GCC 8+, Clang, clang-cl); cl.exe has no such pragma
+ * for C, so there the loop stays as written (same arithmetic either way). */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
+#define RCML_UNROLL4 _Pragma("GCC unroll 4")
+#else
+#define RCML_UNROLL4
+#endif
+
 /* The AVX2 and AVX-512 variants (isa_avx2.c + gemm_avx2.c, isa_avx512.c + gemm_avx512.c)
  * exist on every x86 compiler, each pair compiled for its ISA one of two ways:
  * - GCC and Clang: per-function target pragmas (csrc/target_*_begin.h), the files get no
