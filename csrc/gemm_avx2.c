@@ -114,17 +114,18 @@ RCML_FORCE_INLINE void rcml_store_edge_avx2(const __m256 *xs, const __m256 *ys, 
     const __m256 b0 = _mm256_maskload_ps(b, bm0), b1 = _mm256_maskload_ps(b + 8, bm1);             \
     __m256 av;                                                                                     \
     b += ldb;
-/* the k loop, with plain B loads (STEP(0)) or masked ones (STEP(1)). Over a packed B panel
- * (ldb == NR) it is unrolled by four, which GCC 12 does not do by itself at -O3. Measured on
- * a Zen 3 EPYC (1 thread, NumPy time / rcmlrs time, median of four rounds, builds
- * alternated in both orders): 1024^3 0.946 -> 0.965, 512^3 0.973 -> 0.986, 256x784x1024
- * 0.971 -> 0.985, 32x784x512 0.97 -> 0.99, 64x1024x256 1.007 -> 1.02; 512^3 (A transposed),
- * 64x256x1024 and 64x4096x64 unchanged. Small gains on a noisy host: in the same rounds
- * 288x16384x64 (A transposed), whose kernels read B in place and so did not change, moved
- * 0.82 -> 0.93; earlier runs agreed on 1024^3 (+1-9%) and 512^3 (+0-4%). A B read in place
- * keeps the plain loop. Each accumulator's chain is unchanged: same bits. */
+/* the k loop, with plain B loads (STEP(0)) or masked ones (STEP(1)). Unrolled by four (GCC
+ * 12 does not unroll it by itself at -O3), except over a B streamed in place from L3 in
+ * short k blocks (kc <= RCML_KC_STREAM, ldb > NR). Measured on a Zen 3 EPYC (1 thread,
+ * NumPy time / rcmlrs time, median of 90 rounds, builds alternated in both orders), plain
+ * -> unrolled: 1024^3 0.94 -> 0.97, 512^3 0.96 -> 0.99; B read in place: 64x4096x64 0.90 ->
+ * 1.03, 4096x64x64 1.07 -> 1.16, 288x16384x64 (A transposed) 0.93 -> 1.02, 27x65536x32 (A
+ * transposed) 1.01 -> 1.14, 24x300x400 1.06 -> 1.23, 16x784x512 0.78 -> 0.98, 3200x1024x32
+ * 1.27 -> 1.33. Streamed B kept plain: unrolled there, 16x1024x1024 0.80 -> 0.70,
+ * 8x1024x1024 0.90 -> 0.76, 8x4096x512 0.88 -> 0.75. Each accumulator's chain is unchanged:
+ * same bits. */
 #define RCML_K_LOOP(STEP)                                                                          \
-    if (nr >= NR && ldb == NR) {                                                                   \
+    if (nr >= NR && (ldb == NR || kc > RCML_KC_STREAM)) {                                          \
         RCML_UNROLL4                                                                               \
         for (p = 0; p < kc; p++) {                                                                 \
             STEP(0)                                                                                \

@@ -253,8 +253,8 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * stays faster in place (16x256x1024 0.72x when packed), and so do up to 16 rows since a
  * B read in place by them is walked in short k blocks (rcml_kc_max). */
 #define RCML_B_STREAM_M 16
-/* ... and such a B is then walked in k blocks of at most this many rows (rcml_kc_max) */
-#define RCML_KC_STREAM 32
+/* ... and such a B is then walked in k blocks of at most RCML_KC_STREAM rows (gemm.h,
+ * rcml_kc_max) */
 #ifndef RCML_B_DIRECT_BIG
 #define RCML_B_DIRECT_BIG ((size_t)1 << 19)
 #endif

@@ -29,6 +29,8 @@ U = 2.0**-24
 GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
 GEMV += [(1, 300, 2500), (2500, 300, 1), (1, 40, 4500), (4500, 40, 1)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
+# whole tiles over a B read in place, one k block of 301 (AVX2 unrolls that k loop by four)
+EDGES += [(30, 301, 48)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 KSPLIT += [(60, 8192, 10)]  # with A transposed: computed as C^T (n <= 16, m >= 2n)
 # tiles: one row of tiles with B packed per tile (m <= 480), several row tiles sharing one
