@@ -43,7 +43,7 @@ typedef void (*rcml_gemm_tiny_t)(int trans_a, int trans_b, size_t m, size_t n, s
 #define RCML_TINY_MN_MAX 4096
 
 /* The k block of a B that matmul.c streams from L3 in place (rcml_kc_max): a kernel
- * called with kc <= RCML_KC_STREAM on an unpacked B may be reading such a block. */
+ * called with kc <= RCML_KC_STREAM may be reading such a block. */
 #define RCML_KC_STREAM 32
 
 /* Pack a full MR-row panel of a row-major A: d[p*MR + r] = s[r*lds + p], p < kq (a

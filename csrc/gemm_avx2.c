@@ -115,17 +115,17 @@ RCML_FORCE_INLINE void rcml_store_edge_avx2(const __m256 *xs, const __m256 *ys, 
     __m256 av;                                                                                     \
     b += ldb;
 /* the k loop, with plain B loads (STEP(0)) or masked ones (STEP(1)). Unrolled by four (GCC
- * 12 does not unroll it by itself at -O3), except over a B streamed in place from L3 in
- * short k blocks (kc <= RCML_KC_STREAM, ldb > NR). Measured on a Zen 3 EPYC (1 thread,
- * NumPy time / rcmlrs time, median of 90 rounds, builds alternated in both orders), plain
- * -> unrolled: 1024^3 0.94 -> 0.97, 512^3 0.96 -> 0.99; B read in place: 64x4096x64 0.90 ->
- * 1.03, 4096x64x64 1.07 -> 1.16, 288x16384x64 (A transposed) 0.93 -> 1.02, 27x65536x32 (A
- * transposed) 1.01 -> 1.14, 24x300x400 1.06 -> 1.23, 16x784x512 0.78 -> 0.98, 3200x1024x32
- * 1.27 -> 1.33. Streamed B kept plain: unrolled there, 16x1024x1024 0.80 -> 0.70,
- * 8x1024x1024 0.90 -> 0.76, 8x4096x512 0.88 -> 0.75. Each accumulator's chain is unchanged:
- * same bits. */
+ * 12 does not unroll it by itself at -O3) unless the block is short (kc <= RCML_KC_STREAM:
+ * a B streamed from L3 in place, or k <= 32). Measured on a Zen 3 EPYC (1 thread, NumPy
+ * time / rcmlrs time, median of 90 rounds, builds alternated in both orders), plain ->
+ * unrolled: 1024^3 0.92-0.94 -> 0.96-0.97, 512^3 0.96 -> 0.99; B read in place: 64x4096x64
+ * 0.90 -> 1.03, 4096x64x64 1.07 -> 1.16, 288x16384x64 (A transposed) 0.93 -> 1.02,
+ * 27x65536x32 (A transposed) 1.01 -> 1.14, 24x300x400 1.06 -> 1.23, 16x784x512 0.78 ->
+ * 0.98, 3200x1024x32 1.27 -> 1.33. Short blocks unrolled lost: 16x1024x1024 0.80 -> 0.70,
+ * 8x1024x1024 0.90 -> 0.76, 8x4096x512 0.88 -> 0.75 (B streamed), 784x32x512 (A transposed)
+ * 1.10 -> 0.93. Each accumulator's chain is unchanged: same bits. */
 #define RCML_K_LOOP(STEP)                                                                          \
-    if (nr >= NR && (ldb == NR || kc > RCML_KC_STREAM)) {                                          \
+    if (nr >= NR && kc > RCML_KC_STREAM) {                                                         \
         RCML_UNROLL4                                                                               \
         for (p = 0; p < kc; p++) {                                                                 \
             STEP(0)                                                                                \
