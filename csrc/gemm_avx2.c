@@ -124,21 +124,19 @@ RCML_FORCE_INLINE void rcml_store_edge_avx2(const __m256 *xs, const __m256 *ys, 
  * 0.98, 3200x1024x32 1.27 -> 1.33. Short blocks unrolled lost: 16x1024x1024 0.80 -> 0.70,
  * 8x1024x1024 0.90 -> 0.76, 8x4096x512 0.88 -> 0.75 (B streamed), 784x32x512 (A transposed)
  * 1.10 -> 0.93. Each accumulator's chain is unchanged: same bits. */
+#define RCML_K_FOR(S)                                                                              \
+    for (p = 0; p < kc; p++) {                                                                     \
+        S                                                                                          \
+    }
 #define RCML_K_LOOP(STEP)                                                                          \
     if (nr >= NR && kc > RCML_KC_STREAM) {                                                         \
         RCML_UNROLL4                                                                               \
-        for (p = 0; p < kc; p++) {                                                                 \
-            STEP(0)                                                                                \
-        }                                                                                          \
+        RCML_K_FOR(STEP(0))                                                                        \
     } else if (nr >= NR) {                                                                         \
-        for (p = 0; p < kc; p++) {                                                                 \
-            STEP(0)                                                                                \
-        }                                                                                          \
+        RCML_K_FOR(STEP(0))                                                                        \
     } else {                                                                                       \
         RCML_BMASK;                                                                                \
-        for (p = 0; p < kc; p++) {                                                                 \
-            STEP(1)                                                                                \
-        }                                                                                          \
+        RCML_K_FOR(STEP(1))                                                                        \
     }
 
 /* rows base, base + lda, base + 2*lda of A at column p into accumulator pairs */

@@ -585,9 +585,11 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                     for (jr = jc; jr < jce; jr += NR) {
                         const size_t nr = RCML_MIN(NR, jce - jr), jp = jr / NR;
                         const float *bpan;
+                        float *own = NULL; /* the panel's slot in this tile's packed block */
                         size_t ldb = NR;
                         if (job->b_lazy) {
-                            bpan = bslot + (jr - jc) / NR * bps;
+                            own = bslot + (jr - jc) / NR * bps;
+                            bpan = own;
                         } else if (job->b_pack) {
                             bpan = rcml_bp_at(job, lr, q, jp);
                         } else if (nr < NR && !kr->b_masked) {
@@ -608,8 +610,8 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         if (fuse && ir == i0 && nr == NR) {
                             const rcml_gemm_ukr_pk_t pk =
                                 ukr == kr->rowa ? kr->rowa_pk : kr->cola_pk;
-                            pk(kq, a, lda, Bl + k0 * job->ldb + job->j0 + jr, job->ldb,
-                               bslot + (jr - jc) / NR * bps, Cl + ir * n + jr, n, job->alpha, bq);
+                            pk(kq, a, lda, Bl + k0 * job->ldb + job->j0 + jr, job->ldb, own,
+                               Cl + ir * n + jr, n, job->alpha, bq);
                             continue;
                         }
                         rcml_gemm_ukr_t u = ukr;

@@ -193,9 +193,8 @@ def test_few_columns_computed_transposed_keep_their_bits(name, restore):
     # with a transposed A and n <= 16 < m/2 (n not a multiple of the kernel's NR: 16 is
     # swapped by the AVX-512 kernels, not by AVX2's) the product is computed as
     # C^T = B^T A^T (the vector lanes then run along m): the bits must be those of the
-    # direct product, i.e.
-    # of the same columns in a product padded to 40 columns (computed directly); packed
-    # route and k-split route, alpha and beta
+    # direct product, i.e. of the same columns in a product padded to 40 columns (computed
+    # directly); packed route and k-split route, alpha and beta
     rng = np.random.default_rng(11)
     _runtime.set_backend(name)
     for m, k, n in [(1024, 256, 10), (60, 300, 7), (33, 1000, 16), (25, 36864, 6)]:
