@@ -82,6 +82,9 @@ MLP = [
     ("mlp 32", 32, 784, 512, 0, 0),
     ("mlp 32 dX", 32, 512, 784, 0, 1),
     ("mlp 32 dW", 784, 32, 512, 1, 0),
+    # narrow layers after a 1024- or 4096-wide one: X^T dY, X's rows 4 KB or 16 KB long
+    ("mlp dW n=128", 1024, 256, 128, 1, 0),
+    ("mlp dW n=100", 4096, 512, 100, 1, 0),
 ]
 LSTM = [
     ("lstm x-proj", 3200, 32, 1024, 0, 0),

@@ -243,6 +243,19 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_A_DIRECT_N
 #define RCML_A_DIRECT_N 128
 #endif
+/* ... except a transposed A whose rows lie a multiple of 4 KB apart (lda % 1024 == 0: the
+ * X^T dY of a layer with 1024, 2048, ... inputs), packed once n > RCML_A_4K_N: read in
+ * place, a row panel's kc rows of A, 4 KB apart, fall in 16 of the 1024 sets of a 512 KB
+ * 8-way L2 (128 lines for kc = 256), so they likely come from L3 on every pass over B
+ * (this guest exposes no cache counters to confirm it). Measured on a Zen 3 EPYC with the
+ * AVX2 kernels (1 thread, rcmlrs time with the rule off / on, paired in one process,
+ * median of 16 rounds): 1024x256x128 1.18x, 4096x512x100 1.41x, 2048x256x64 1.38x,
+ * 1024x4096x64 1.23x, 1024x256x48 1.29x, 2048x64x128 1.49x, 1024x3136x128 1.41x (all A
+ * transposed); at n = 32 from 0.85x (1024x2048x32) to 1.16x (2048x64x32), at n = 16 0.60x
+ * (4096x256x16: each packed panel then serves one B panel). Rows 5 or 6 KB apart (1280,
+ * 1536) lost when packed (0.93-0.97x); 640 and 768 rows (2.5 and 3 KB) were mixed
+ * (0.89-1.06x, builds alternated). Packing does not change the bits. */
+#define RCML_A_4K_N 32
 #ifndef RCML_B_DIRECT_M
 #define RCML_B_DIRECT_M 32
 #endif
@@ -744,10 +757,11 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows
      * (m <= RCML_B_DIRECT_M, unless B is bigger than RCML_B_DIRECT_BIG) the operand is
-     * read in place whatever its size. Measured
+     * read in place whatever its size (but see RCML_A_4K_N). Measured
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
-    job.a_pack = m * k > RCML_A_DIRECT_MAX && n > RCML_A_DIRECT_N;
+    job.a_pack = m * k > RCML_A_DIRECT_MAX &&
+                 (n > RCML_A_DIRECT_N || (ta && lda % 1024 == 0 && n > RCML_A_4K_N));
     job.b_pack = rcml_packs_b(kr, tb, m, n, k);
     job.b_pack_pf = ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M ? kr->b_pack_prefetch : 0;
 
