@@ -776,8 +776,9 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * read in place whatever its size (but see RCML_A_4K_N). Measured
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
-    job.a_pack = m * k > RCML_A_DIRECT_MAX &&
-                 (n > RCML_A_DIRECT_N || (ta && lda % 1024 == 0 && n > RCML_A_4K_N));
+    job.a_pack =
+        m * k > RCML_A_DIRECT_MAX &&
+        (n > RCML_A_DIRECT_N || (ta && lda % (4096 / sizeof(float)) == 0 && n > RCML_A_4K_N));
     job.b_pack = rcml_packs_b(kr, tb, m, n, k);
     job.b_pack_pf = ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M ? kr->b_pack_prefetch : 0;
 
