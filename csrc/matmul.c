@@ -243,9 +243,9 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_A_DIRECT_N
 #define RCML_A_DIRECT_N 128
 #endif
-/* ... except a transposed A whose rows lie a multiple of 4 KB apart (lda % 1024 == 0: the
- * X^T dY of a layer with 1024, 2048, ... inputs), packed once n > RCML_A_4K_N: read in
- * place, a row panel's kc rows of A, 4 KB apart, fall in 16 of the 1024 sets of a 512 KB
+/* ... except an A whose rows lie a multiple of 4 KB apart. A transposed one (lda % 1024
+ * == 0: the X^T dY of a layer with 1024, 2048, ... inputs) is packed once n > RCML_A_4K_N:
+ * read in place, a row panel's kc rows, 4 KB apart, fall in 16 of the 1024 sets of a 512 KB
  * 8-way L2 (128 lines for kc = 256), so they likely come from L3 on every pass over B
  * (this guest exposes no cache counters to confirm it). Measured on a Zen 3 EPYC with the
  * AVX2 kernels (1 thread, rcmlrs time with the rule off / on, paired in one process,
@@ -254,8 +254,14 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * transposed); at n = 32 from 0.85x (1024x2048x32) to 1.16x (2048x64x32), at n = 16 0.60x
  * (4096x256x16: each packed panel then serves one B panel). Rows 5 or 6 KB apart (1280,
  * 1536) lost when packed (0.93-0.97x); 640 and 768 rows (2.5 and 3 KB) were mixed
- * (0.89-1.06x, builds alternated). Packing does not change the bits. */
+ * (0.89-1.06x, builds alternated). An untransposed A at such a stride (k = 1024, 2048...,
+ * or a k-split segment of a wide A), whose MR rows a kernel walks side by side, is packed
+ * from RCML_A_4K_MIN floats (likewise paired, 12-14 rounds): 64x4096x64 (k-split) 1.09x,
+ * 32x4096x64 1.09x, 8x1024x1024 1.08x, 16x1024x1024 1.11x, 32x1024x512 1.04x, 24x1024x100
+ * 1.06x, 48x1024x64 1.07x, 256x1024x64 1.07x, 1024x1024x100 1.02x, 16x2048x256 0.99x; at
+ * n = 32 0.96-0.98x. Packing does not change the bits. */
 #define RCML_A_4K_N 32
+#define RCML_A_4K_MIN 8192
 #ifndef RCML_B_DIRECT_M
 #define RCML_B_DIRECT_M 32
 #endif
@@ -776,9 +782,9 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * read in place whatever its size (but see RCML_A_4K_N). Measured
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
-    job.a_pack =
-        m * k > RCML_A_DIRECT_MAX &&
-        (n > RCML_A_DIRECT_N || (ta && lda % (4096 / sizeof(float)) == 0 && n > RCML_A_4K_N));
+    const int a4k = lda % (4096 / sizeof(float)) == 0 && n > RCML_A_4K_N;
+    job.a_pack = (m * k > RCML_A_DIRECT_MAX && (n > RCML_A_DIRECT_N || a4k)) ||
+                 (!ta && a4k && m * k >= RCML_A_4K_MIN);
     job.b_pack = rcml_packs_b(kr, tb, m, n, k);
     job.b_pack_pf = ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M ? kr->b_pack_prefetch : 0;
 

@@ -31,7 +31,8 @@ GEMV += [(1, 300, 2500), (2500, 300, 1), (1, 40, 4500), (4500, 40, 1)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 # whole tiles over a B read in place, one k block of 301 (AVX2 unrolls that k loop by four)
 EDGES += [(30, 301, 48)]
-# a transposed A whose rows lie 4 KB apart (1024 floats), n > 32: packed (RCML_A_4K_N)
+# an A whose rows lie 4 KB apart (1024 floats), n > 32, is packed (RCML_A_4K_N): transposed
+# here; untransposed in (16, 1024, 700) and in the k-split segments of (20, 4096, 52)
 EDGES += [(1024, 40, 48)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 KSPLIT += [(60, 8192, 10)]  # with A transposed: computed as C^T (n <= 16, m >= 2n)
