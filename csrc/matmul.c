@@ -465,10 +465,10 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
                         size_t k0, size_t kq, float *RCML_RESTRICT d) {
     const size_t MR = job->kr->mr;
     size_t ip, r, p, p0;
+    /* a partial last panel's padding rows: one memset before the copy (a strided zeroing
+     * pass, which GCC made a memset call per row, was a third of 25x36864x6) */
+    if (rows % MR) memset(d + rows / MR * MR * kq, 0, kq * MR * sizeof(float));
     if (job->ta) {
-        /* a partial last panel's padding rows: one memset before the copy (a strided
-         * zeroing pass, which GCC made a memset call per row, was a third of 25x36864x6) */
-        if (rows % MR) memset(d + rows / MR * MR * kq, 0, kq * MR * sizeof(float));
         for (p0 = 0; p0 < kq; p0 += RCML_PACK_AT_ROWS) {
             const size_t pe = RCML_MIN(kq, p0 + RCML_PACK_AT_ROWS);
             for (ip = 0; ip < rows; ip += MR) {
@@ -487,7 +487,6 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
             job->kr->pack_a_rows(Al + (i0 + ip) * job->lda + k0, job->lda, kq, dp);
             continue;
         }
-        if (h < MR) memset(dp, 0, kq * MR * sizeof(float)); /* as above */
         /* stored A is m x k: read each row along k (contiguous) */
         for (r = 0; r < h; r++) {
             const float *RCML_RESTRICT s = Al + (i0 + ip + r) * job->lda + k0;
