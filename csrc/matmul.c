@@ -732,9 +732,40 @@ static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t 
  * 0.98-1.09x). Rows of 1 KB or less (8x8192x256) gained nothing, and a B that an L2 holds
  * lost up to 15-19% in a hot loop (16x784x512, 8x384x1024: the extra C tile loads and
  * stores), hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
+static int rcml_b_streams(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
+    return !rcml_packs_b(kr, tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 &&
+           k * n > RCML_B_DIRECT_BIG;
+}
+
+/* ... unless two or more row panels share it and it is beyond RCML_B_STREAM_PACK floats,
+ * or its rows lie a multiple of 4 KB apart and it is that big or three row panels share
+ * it: such a B is packed (block by block, by each tile, in rcml_gemm_run) in full k blocks,
+ * with the table's b_pack_prefetch, and only by the tables that have one. The measurements
+ * above predate that prefetch and the L2-sized blocks (b_block_cols); re-measured on the
+ * Zen 3 EPYC with the AVX2 table (rcmlrs time streamed / packed, paired in one process, 1
+ * thread, medians of 12-24 rounds): 16x1024x1024 1.09-1.61x,
+ * 14x1024x1024 1.36x, 15x1024x1024 1.90x, 16x768x1024 1.17-1.20x, 16x512x2048 1.64x,
+ * 16x1024x2048 1.92x, 16x784x2048 2.06x, 12x2048x2048 1.66-1.73x, 8x2048x2048 1.80x,
+ * 7x2048x2048 1.78x, 9x4096x1024 1.75-1.86x, 8x4096x4096 1.64x, 16x1500x1500 1.43-1.48x,
+ * 13x2000x2000 1.34x, 10x3000x1000 1.14x, 16x4096x512 1.20x, 16x3200x1024 (A transposed)
+ * 1.62x, 14x1000x2500 (A transposed) 1.78x, 16x1024x1024 (A transposed) 1.56x; rows 4 KB
+ * apart at 4 MB with two panels: 8x1024x1024 0.97x (1.54x at 2 threads), 10x1024x1024
+ * 1.06-1.18x, 12x1024x1024 1.01x, 7x1024x1024 0.98-1.02x, 8x512x2048 1.18x. Left streamed:
+ * other rows at 4 MB or less (13x1000x1000 0.87-0.90x, 0.70x at 2 threads; 16x1000x1000
+ * 0.93x; 16x2048x512 1.01x; 12x600x1024 0.93x; 8x768x1024 0.99x) and one row panel (each
+ * B element is then used once). Packing changes the k blocks, so these products' bits
+ * changed with it (the same at every thread count). */
+#define RCML_B_STREAM_PACK ((size_t)1 << 20)
+static int rcml_b_stream_packed(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n,
+                                size_t k) {
+    const size_t bf = k * n;
+    const int rows4k = n % (4096 / sizeof(float)) == 0;
+    return kr->b_pack_prefetch && rcml_b_streams(kr, tb, m, n, k) && m > kr->mr &&
+           (bf > RCML_B_STREAM_PACK || (rows4k && (bf >= RCML_B_STREAM_PACK || m > 2 * kr->mr)));
+}
+
 static size_t rcml_kc_max(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
-    if (!rcml_packs_b(kr, tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 &&
-        k * n > RCML_B_DIRECT_BIG)
+    if (rcml_b_streams(kr, tb, m, n, k) && !rcml_b_stream_packed(kr, tb, m, n, k))
         return RCML_KC_STREAM;
     return RCML_KC_MAX;
 }
@@ -784,8 +815,12 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     const int a4k = lda % (4096 / sizeof(float)) == 0 && n > RCML_A_4K_N;
     job.a_pack = (m * k > RCML_A_DIRECT_MAX && (n > RCML_A_DIRECT_N || a4k)) ||
                  (!ta && a4k && m * k >= RCML_A_4K_MIN);
-    job.b_pack = rcml_packs_b(kr, tb, m, n, k);
-    job.b_pack_pf = ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M ? kr->b_pack_prefetch : 0;
+    /* a B that rcml_kc_max would stream but packs (rcml_b_stream_packed), judged on the whole
+     * product's k (ball: every layer's B when each has its own) as rcml_kc_max is */
+    const int bsp = !bpre && rcml_b_stream_packed(kr, tb, m, n, ball / (sb ? layers : 1) / n);
+    job.b_pack = rcml_packs_b(kr, tb, m, n, k) || bsp;
+    job.b_pack_pf =
+        ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M || bsp ? kr->b_pack_prefetch : 0;
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;

@@ -54,6 +54,10 @@ TILED += [(64, 2100, 1100), (24, 2100, 1100)]
 # blocks of at most 32 (a ragged last one at k = 600; also inside a k-split; 16 and 13
 # rows: a second, full or partial, row panel)
 STREAM = [(8, 600, 1000), (3, 300, 2000), (6, 4096, 512), (16, 1024, 700), (13, 300, 4000)]
+# ... but packed in full k blocks by two or more row panels past 4 MB, or by three with rows
+# 4 KB apart (rcml_b_stream_packed, AVX2 table): two panels, a partial one; three panels at
+# 2.4 MB; and a k-split whose segments are 2 MB each (the whole product's B decides)
+STREAM += [(9, 1100, 1000), (13, 600, 1024), (10, 2100, 1024)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
@@ -248,9 +252,10 @@ def test_prepacked_b_gives_the_plain_products_bits(name, restore):
                 got = out.numpy().reshape(m, n)
                 np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb} t{threads}")
     # a pack made for some rows may serve a product of other rows only where the k blocks
-    # are the same (20 rows, packed for 24): up to 16 rows block a B read in place by 32,
-    # so the 24-row pack must not serve them; packing for 16 rows packs nothing
-    for m, rows in [(20, 24), (16, 24), (8, 24), (24, 16)]:
+    # are the same (20 rows, packed for 24; with AVX2, 16 and 8 rows pack this B in full k
+    # blocks too): one row panel reads it in place in blocks of 32, so the 24-row pack must
+    # not serve it; packing for 16 rows packs nothing
+    for m, rows in [(20, 24), (16, 24), (8, 24), (6, 24), (24, 16)]:
         a, b = _operands(rng, m, 1024, 1024, False, False)
         want = _gemm(a, b, False, False)
         out = rc.zeros((m, 1024))
