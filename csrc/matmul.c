@@ -752,9 +752,10 @@ static int rcml_b_streams(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_
  * apart at 4 MB with two panels: 8x1024x1024 0.97x (1.54x at 2 threads), 10x1024x1024
  * 1.06-1.18x, 12x1024x1024 1.01x, 7x1024x1024 0.98-1.02x, 8x512x2048 1.18x. Left streamed:
  * other rows at 4 MB or less (13x1000x1000 0.87-0.90x, 0.70x at 2 threads; 16x1000x1000
- * 0.93x; 16x2048x512 1.01x; 12x600x1024 0.93x; 8x768x1024 0.99x) and one row panel (each
- * B element is then used once). Packing changes the k blocks, so these products' bits
- * changed with it (the same at every thread count). */
+ * 0.93x; 16x2048x512 1.01x; 12x600x1024 0.93x; 8x768x1024 0.99x) and one row panel, whose
+ * kernel uses each B element once (packed: 4x4096x1024 0.82x, 6x1024x1024 0.76x, 3x4096x4096
+ * 0.95x, 2x1024x4096 0.87x). Packing changes the k blocks, so these products' bits changed
+ * with it (the same at every thread count). */
 #define RCML_B_STREAM_PACK ((size_t)1 << 20)
 static int rcml_b_stream_packed(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n,
                                 size_t k) {
