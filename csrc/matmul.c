@@ -743,19 +743,20 @@ static int rcml_b_streams(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_
  * with the table's b_pack_prefetch, and only by the tables that have one. The measurements
  * above predate that prefetch and the L2-sized blocks (b_block_cols); re-measured on the
  * Zen 3 EPYC with the AVX2 table (rcmlrs time streamed / packed, paired in one process, 1
- * thread, medians of 12-24 rounds): 16x1024x1024 1.09-1.61x,
- * 14x1024x1024 1.36x, 15x1024x1024 1.90x, 16x768x1024 1.17-1.20x, 16x512x2048 1.64x,
- * 16x1024x2048 1.92x, 16x784x2048 2.06x, 12x2048x2048 1.66-1.73x, 8x2048x2048 1.80x,
- * 7x2048x2048 1.78x, 9x4096x1024 1.75-1.86x, 8x4096x4096 1.64x, 16x1500x1500 1.43-1.48x,
- * 13x2000x2000 1.34x, 10x3000x1000 1.14x, 16x4096x512 1.20x, 16x3200x1024 (A transposed)
- * 1.62x, 14x1000x2500 (A transposed) 1.78x, 16x1024x1024 (A transposed) 1.56x; rows 4 KB
- * apart at 4 MB with two panels: 8x1024x1024 0.97x (1.54x at 2 threads), 10x1024x1024
- * 1.06-1.18x, 12x1024x1024 1.01x, 7x1024x1024 0.98-1.02x, 8x512x2048 1.18x. Left streamed:
- * other rows at 4 MB or less (13x1000x1000 0.87-0.90x, 0.70x at 2 threads; 16x1000x1000
- * 0.93x; 16x2048x512 1.01x; 12x600x1024 0.93x; 8x768x1024 0.99x) and one row panel, whose
- * kernel uses each B element once (packed: 4x4096x1024 0.82x, 6x1024x1024 0.76x, 3x4096x4096
- * 0.95x, 2x1024x4096 0.87x). Packing changes the k blocks, so these products' bits changed
- * with it (the same at every thread count). */
+ * thread, medians of 12-24 rounds): 16x1024x1024 1.09-1.61x, 14x1024x1024 1.36x,
+ * 15x1024x1024 1.90x, 16x768x1024 1.17-1.20x, 16x512x2048 1.64x, 16x1024x2048 1.92x,
+ * 16x784x2048 2.06x, 12x2048x2048 1.49-1.73x, 8x2048x2048 1.80x, 7x2048x2048 1.78x,
+ * 9x4096x1024 1.46-1.86x, 8x4096x4096 1.64x, 16x1500x1500 1.27-1.48x, 13x2000x2000 1.34x,
+ * 10x3000x1000 1.14x, 16x4096x512 1.20x, 8x4096x512 1.02-1.04x, 16x3200x1024 (A
+ * transposed) 1.62x, 14x1000x2500 (A transposed) 1.78x, 16x1024x1024 (A transposed) 1.56x;
+ * without the row prefetch (a B of 8 MB or less) 16x1024x1024 gained 1.31x and 16x768x1024
+ * 0.99x. Rows 4 KB apart at 4 MB with two panels: 8x1024x1024 0.97x (1.54x at 2
+ * threads), 10x1024x1024 1.06-1.18x, 12x1024x1024 1.01x, 7x1024x1024 0.98-1.02x, 8x512x2048
+ * 1.18x. Left streamed: other rows at 4 MB or less (13x1000x1000 0.87-0.90x, 0.70x at 2
+ * threads; 16x1000x1000 0.93x; 16x2048x512 1.01x; 12x600x1024 0.93x; 8x768x1024 0.99x) and
+ * one row panel, whose kernel uses each B element once (packed: 4x4096x1024 0.82x,
+ * 6x1024x1024 0.76x, 3x4096x4096 0.95x, 2x1024x4096 0.87x). Packing changes the k blocks, so
+ * these products' bits changed with it (the same at every thread count). */
 #define RCML_B_STREAM_PACK ((size_t)1 << 20)
 static int rcml_b_stream_packed(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n,
                                 size_t k) {
