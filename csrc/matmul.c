@@ -260,6 +260,8 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * 32x4096x64 1.09x, 8x1024x1024 1.08x, 16x1024x1024 1.11x, 32x1024x512 1.04x, 24x1024x100
  * 1.06x, 48x1024x64 1.07x, 256x1024x64 1.07x, 1024x1024x100 1.02x, 16x2048x256 0.99x; at
  * n = 32 0.96-0.98x. Packing does not change the bits. */
+/* the floats in 4 KB: rows this many floats apart (or a multiple) share their cache sets */
+#define RCML_4K_FLOATS (4096 / sizeof(float))
 #define RCML_A_4K_N 32
 #define RCML_A_4K_MIN 8192
 #ifndef RCML_B_DIRECT_M
@@ -761,7 +763,7 @@ static int rcml_b_streams(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_
 static int rcml_b_stream_packed(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n,
                                 size_t k) {
     const size_t bf = k * n;
-    const int rows4k = n % (4096 / sizeof(float)) == 0;
+    const int rows4k = n % RCML_4K_FLOATS == 0;
     return kr->b_pack_prefetch && rcml_b_streams(kr, tb, m, n, k) && m > kr->mr &&
            (bf > RCML_B_STREAM_PACK || (rows4k && (bf >= RCML_B_STREAM_PACK || m > 2 * kr->mr)));
 }
@@ -814,7 +816,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * read in place whatever its size (but see RCML_A_4K_N). Measured
      * (1 thread, CPU time, loaded Xeon): 16x1024x1024 ~32 -> ~55 GFLOP/s, 32x784x512
      * ~57 -> ~75 with B in place; 64x1024x1024 is better packed. */
-    const int a4k = lda % (4096 / sizeof(float)) == 0 && n > RCML_A_4K_N;
+    const int a4k = lda % RCML_4K_FLOATS == 0 && n > RCML_A_4K_N;
     job.a_pack = (m * k > RCML_A_DIRECT_MAX && (n > RCML_A_DIRECT_N || a4k)) ||
                  (!ta && a4k && m * k >= RCML_A_4K_MIN);
     /* a B that rcml_kc_max would stream but packs (rcml_b_stream_packed), judged on the whole
