@@ -326,6 +326,7 @@ typedef struct {
     size_t pm; /* MR panels of rows; tile ti holds panels [ti*pm/tiles_m, (ti+1)*pm/tiles_m) */
     int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
     int b_lazy;         /* B packed by each tile, one L2 block at a time (no phase 1) */
+    int b_big;          /* the whole product's B is RCML_PK_FUSE_B_MAX floats or more */
     size_t b_pack_pf;   /* rows ahead that rcml_pack_b_rows prefetches (0: none) */
     size_t np;          /* NR panels in the pass */
     float *bp;          /* packed B */
@@ -531,6 +532,26 @@ static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
  * 0.94-1.17 -> 0.90-0.94. */
 #define RCML_PK_FUSE_M 64
 #define RCML_PK_FUSE_LDB 512
+/* ... and, over several k blocks, only while the whole product's B (ball: every layer's,
+ * every k segment's) is under 4 MB. A bigger one more likely comes from memory, where the
+ * fused kernels' walk (a panel's 64 bytes of each row, rows ldb apart) waited on its
+ * loads (8x4096x512: 69% of the samples in rowa_pk) and rcml_pack_b_rows' walk (whole
+ * rows, prefetched rows ahead) keeps more of them in flight. These products are k-split
+ * (a B under 512 floats wide and 4 MB spans k >= 2048). Measured on a Zen 3 EPYC (1
+ * thread, rcmlrs time fused / row-packed, paired in one process, medians of 12-14 rounds,
+ * one or two runs): 8x4096x512 1.19x and 1.56x, 16x4096x512 1.31x and 1.35x, 12x4096x512 1.39x,
+ * 32x4096x512 1.33x and 1.21x, 32x3200x512 1.28x and 1.26x, 48x2048x512 1.15x and 1.14x,
+ * 64x4096x256 1.07x and 1.06x, 16x8192x256 1.17x and 1.03x, 16x2048x512 1.02x and 0.97x,
+ * 32x2048x512 1.00x; 2 threads (10-14 rounds, noisier): 8x4096x512 1.57x, 32x4096x512
+ * 1.22x, 64x4096x256 1.15x, 48x2048x512 1.18x, 16x8192x256 0.81x, 1.04x and 0.96x,
+ * 32x3200x512 0.82x, 1.19x and 0.74x. Under 4 MB the fused form is kept: packed row by row,
+ * B under 3 MB lost (1 thread: 24x1500x512 0.84x and 0.89x, 64x1024x256 0.92x, 32x784x512
+ * 0.91x, 17x784x512 0.87x) and 3.5 MB was mixed (32x1792x512 1.20x, 16x1792x512 0.98x,
+ * 64x3584x256 1.06x). With one k block (a wide
+ * B) it stays fused: 32x256x4096 0.99x, 16x256x4096 0.90x, 48x200x8192 1.09x. A batch of
+ * three layers, each with its own 1.6 MB B, is past the bound too: 3 x 32x784x512 1.16x, 3
+ * x 17x784x512 0.97x. Both forms give the same bits. */
+#define RCML_PK_FUSE_B_MAX ((size_t)1 << 20)
 
 /* Phase 2: chunk [b, e) of C tiles (layer-major, then tile rows, then tile columns). */
 static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
@@ -558,7 +579,7 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
         float *bslot = slot + job->ap_slot;
         const int fuse = job->b_lazy && !job->tb && kr->rowa_pk && kr->cola_pk && i1 - i0 >= MR &&
                          i1 - i0 <= RCML_PK_FUSE_M &&
-                         (job->ldb <= RCML_PK_FUSE_LDB || job->nkb == 1);
+                         ((job->ldb <= RCML_PK_FUSE_LDB && !job->b_big) || job->nkb == 1);
         size_t q, jc, ir, jr;
         for (q = 0; q < job->nkb; q++) {
             const size_t k0 = q * job->kc, kq = RCML_MIN(job->kc, k - k0);
@@ -809,6 +830,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     job.lda = lda;
     job.ldb = ldb;
     job.C = C;
+    job.b_big = ball >= RCML_PK_FUSE_B_MAX;
     rcml_k_blocks(&job, k, kcmax);
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows

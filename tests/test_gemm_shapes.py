@@ -50,6 +50,8 @@ TILED += [(40, 500, 333)]
 # a B over 8 MB, whose packing prefetches rows ahead on AVX2: packed per tile (64 rows), and
 # inside a k-split (24 rows: 4 segments, the whole product's B decides)
 TILED += [(64, 2100, 1100), (24, 2100, 1100)]
+# a k-split whose whole B passes 4 MB, rows 512 floats apart: packed row by row, not fused
+TILED += [(12, 4096, 512)]
 # a B read in place by up to 16 rows, its rows 2 KB or more apart and over 2 MB in all: k
 # blocks of at most 32 (a ragged last one at k = 600; also inside a k-split; 16 and 13
 # rows: a second, full or partial, row panel)
@@ -214,6 +216,31 @@ def test_few_columns_computed_transposed_keep_their_bits(name, restore):
             got = _gemm(a, b, ta, tb, 0.75, 0.25, np.ascontiguousarray(c[:, :n]))
             np.testing.assert_array_equal(got, want, err_msg=f"{m}x{k}x{n} {ta}{tb}")
             _check(_gemm(a, b, ta, tb), a, b, ta, tb)
+
+
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
+def test_fused_and_row_packed_b_give_the_same_bits(name, restore):
+    # AVX2's first row panel packs B as its kernels read it (rowa_pk / cola_pk) while the
+    # whole product's B is under 4 MB; a batch of three such layers (4.8 MB in all) packs
+    # each B row by row first. Layer l of the batch must equal the single product of its
+    # operands, bit for bit, at 1 and 2 threads (every table: the layouts differ by table)
+    rng = np.random.default_rng(13)
+    _runtime.set_backend(name)
+    for m, k, n in [(17, 784, 512), (40, 500, 700)]:
+        for ta in (False, True):
+            a = rng.standard_normal((3, k, m) if ta else (3, m, k)).astype(np.float32)
+            b = rng.standard_normal((3, k, n)).astype(np.float32)
+            for threads in (1, 2):
+                rc.set_num_threads(threads)
+                out = rc.from_numpy(np.zeros((3, m, n), np.float32))
+                _tensor._gemm_into(out, rc.from_numpy(a), rc.from_numpy(b), 1.0, 0.0, ta, False)
+                batch = out.numpy().reshape(3, m, n)
+                for layer in range(3):
+                    one = _gemm(a[layer], b[layer], ta, False)
+                    np.testing.assert_array_equal(
+                        batch[layer], one, err_msg=f"{m}x{k}x{n} ta={ta} layer {layer} t{threads}"
+                    )
+                    _check(one, a[layer], b[layer], ta, False)
 
 
 def _packed_path(m, k, n, tb):
