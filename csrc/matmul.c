@@ -211,6 +211,21 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_NT_MAX
 #define RCML_NT_MAX 2048
 #endif
+/* ... but one thread keeps up to this many rows in one row tile. One row tile packs B
+ * block by block as it walks it (b_lazy), each block used while it is in L2, where several
+ * row tiles share one B packed beforehand and each reads it back from L3; its A panels,
+ * each read once per B block, stream in order. Measured on a Zen 3 EPYC (1 thread, rcmlrs
+ * time 480-row tiles / one tile, paired in one process, medians of 12-14 rounds; several
+ * runs where given): 784x256x1024 (A transposed, an MLP's weight gradient) 1.04x, 1.05x
+ * and 1.05x, 1024x256x1024 (likewise) 1.05x, 1.05x and 1.06x, 784x1024x1024 (A
+ * transposed) 1.07x, 1024^3 (B transposed) 1.06x, 512^3 (A transposed) 1.08x and 1.03x,
+ * 640^3 1.04x, 600^3 1.05x and 1.02x, 784x32x512 (A transposed) 1.04x, 1024x256x128 (A
+ * transposed) 1.02x; within 3% either way: 1024^3 1.01x (four runs), 512^3 0.97x and
+ * 1.02x, 1000^3 0.97x and 1.01x, 800^3 1.00x, 512^3 (B transposed) 0.98x, 1024^3 (A
+ * transposed) 0.99x, 700x300x900 1.00x. Two tiles of 1024 rows lost against five of 410
+ * (2048^3 0.95x and 0.99x), hence the bound. With more threads the tile count stays the
+ * cost model's (rcml_choose_tiles); tiles do not change the bits. */
+#define RCML_MT_MAX_1T 1024
 /* Aim for at least this many tiles so two to eight threads balance, but stop splitting
  * below this many FMAs per tile (scheduling then costs more than it balances). */
 #ifndef RCML_TILES_WANT
@@ -709,8 +724,9 @@ static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
 static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR, size_t NR,
                               int threads, int a_packed, size_t *tiles_m, size_t *tiles_n) {
     const size_t pm = RCML_CEIL_DIV(m, MR), pn = RCML_CEIL_DIV(nj, NR);
-    const size_t tm0 = RCML_CEIL_DIV(m, RCML_MT_MAX), tn0 = RCML_CEIL_DIV(nj, RCML_NT_MAX);
     const size_t T = threads > 1 ? (size_t)threads : 1;
+    const size_t tm0 = T == 1 && m <= RCML_MT_MAX_1T ? 1 : RCML_CEIL_DIV(m, RCML_MT_MAX);
+    const size_t tn0 = RCML_CEIL_DIV(nj, RCML_NT_MAX);
     const double work = (double)layers * m * nj * k; /* multiply-adds */
     size_t tm, tn;
     double best = -1.0;

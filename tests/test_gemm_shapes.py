@@ -36,10 +36,11 @@ EDGES += [(30, 301, 48)]
 EDGES += [(1024, 40, 48)]
 KSPLIT = [(20, 4096, 52), (24, 9000, 20), (40, 2048, 52), (5, 70000, 13), (60, 2100, 40)]
 KSPLIT += [(60, 8192, 10)]  # with A transposed: computed as C^T (n <= 16, m >= 2n)
-# tiles: one row of tiles with B packed per tile (m <= 480), several row tiles sharing one
-# packed B (m > 480), several k blocks, ragged edges, a B beyond 2 MB packed for 24 rows;
-# tiles follow the thread count
+# tiles: one row of tiles with B packed per tile (m <= 480; m <= 1024 at one thread),
+# several row tiles sharing one packed B (m > 480 with threads; m > 1024), several k
+# blocks, ragged edges, a B beyond 2 MB packed for 24 rows; tiles follow the thread count
 TILED = [(64, 256, 1100), (520, 600, 300), (33, 700, 650), (256, 784, 1024), (24, 1024, 700)]
+TILED += [(1100, 200, 300)]
 # a B of 0.5-2 MB for 17..32 rows: packed on AVX2 (its kernels' b_direct_big), read in
 # place by the other tables
 TILED += [(32, 784, 512)]
