@@ -215,14 +215,14 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * block by block as it walks it (b_lazy), each block used while it is in L2, where several
  * row tiles share one B packed beforehand and each reads it back from L3; its A panels,
  * each read once per B block, stream in order. Measured on a Zen 3 EPYC (1 thread, rcmlrs
- * time 480-row tiles / one tile, paired in one process, medians of 12-14 rounds; several
+ * time 480-row tiles / one tile, paired in one process, medians of 12-20 rounds; several
  * runs where given): 784x256x1024 (A transposed, an MLP's weight gradient) 1.04x, 1.05x
  * and 1.05x, 1024x256x1024 (likewise) 1.05x, 1.05x and 1.06x, 784x1024x1024 (A
  * transposed) 1.07x, 1024^3 (B transposed) 1.06x, 512^3 (A transposed) 1.08x and 1.03x,
- * 640^3 1.04x, 600^3 1.05x and 1.02x, 784x32x512 (A transposed) 1.04x, 1024x256x128 (A
- * transposed) 1.02x; within 3% either way: 1024^3 1.01x (four runs), 512^3 0.97x and
- * 1.02x, 1000^3 0.97x and 1.01x, 800^3 1.00x, 512^3 (B transposed) 0.98x, 1024^3 (A
- * transposed) 0.99x, 700x300x900 1.00x. Two tiles of 1024 rows lost against five of 410
+ * 640^3 1.04x, 600^3 1.05x and 1.02x, 784x32x512 (A transposed) 1.04x, 1.05x and 1.04x,
+ * 1024x256x128 (A transposed) 1.02x; within 3% either way: 1024^3 1.01x (four runs), 512^3
+ * 0.97x and 1.02x, 1000^3 0.97x and 1.01x, 800^3 1.00x, 512^3 (B transposed) 0.98x, 1024^3
+ * (A transposed) 0.99x, 700x300x900 1.00x. Two tiles of 1024 rows lost against five of 410
  * (2048^3 0.95x and 0.99x), hence the bound. With more threads the tile count stays the
  * cost model's (rcml_choose_tiles); tiles do not change the bits. */
 #define RCML_MT_MAX_1T 1024
@@ -554,18 +554,18 @@ static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
  * rows, prefetched rows ahead) keeps more of them in flight. These products are k-split
  * (a B under 512 floats wide and 4 MB spans k >= 2048). Measured on a Zen 3 EPYC (1
  * thread, rcmlrs time fused / row-packed, paired in one process, medians of 12-14 rounds,
- * one or two runs): 8x4096x512 1.19x and 1.56x, 16x4096x512 1.31x and 1.35x, 12x4096x512 1.39x,
- * 32x4096x512 1.33x and 1.21x, 32x3200x512 1.28x and 1.26x, 48x2048x512 1.15x and 1.14x,
- * 64x4096x256 1.07x and 1.06x, 16x8192x256 1.17x and 1.03x, 16x2048x512 1.02x and 0.97x,
- * 32x2048x512 1.00x; 2 threads (10-14 rounds, noisier): 8x4096x512 1.57x, 32x4096x512
- * 1.22x, 64x4096x256 1.15x, 48x2048x512 1.18x, 16x8192x256 0.81x, 1.04x and 0.96x,
- * 32x3200x512 0.82x, 1.19x and 0.74x. Under 4 MB the fused form is kept: packed row by row,
- * B under 3 MB lost (1 thread: 24x1500x512 0.84x and 0.89x, 64x1024x256 0.92x, 32x784x512
- * 0.91x, 17x784x512 0.87x) and 3.5 MB was mixed (32x1792x512 1.20x, 16x1792x512 0.98x,
- * 64x3584x256 1.06x). With one k block (a wide
- * B) it stays fused: 32x256x4096 0.99x, 16x256x4096 0.90x, 48x200x8192 1.09x. A batch of
- * three layers, each with its own 1.6 MB B, is past the bound too: 3 x 32x784x512 1.16x, 3
- * x 17x784x512 0.97x. Both forms give the same bits. */
+ * one or two runs): 8x4096x512 1.19x and 1.56x, 16x4096x512 1.31x and 1.35x, 12x4096x512
+ * 1.39x, 32x4096x512 1.33x and 1.21x, 32x3200x512 1.28x and 1.26x, 48x2048x512 1.15x and
+ * 1.14x, 64x4096x256 1.07x and 1.06x, 16x8192x256 1.17x and 1.03x, 16x2048x512 1.02x and
+ * 0.97x, 32x2048x512 1.00x; 2 threads (10-14 rounds, noisier): 8x4096x512 1.57x,
+ * 32x4096x512 1.22x, 64x4096x256 1.15x, 48x2048x512 1.18x, 16x8192x256 0.81x, 1.04x and
+ * 0.96x, 32x3200x512 0.82x, 1.19x and 0.74x. Under 4 MB the fused form is kept: packed row
+ * by row, a B under 3 MB lost (1 thread: 24x1500x512 0.84x and 0.89x, 64x1024x256 0.92x,
+ * 32x784x512 0.91x, 17x784x512 0.87x) and one of 3.5 MB was mixed (32x1792x512 1.20x,
+ * 16x1792x512 0.98x, 64x3584x256 1.06x). With one k block (a wide B) it stays fused:
+ * 32x256x4096 0.99x, 16x256x4096 0.90x, 48x200x8192 1.09x. A batch of three layers, each
+ * with its own 1.6 MB B, is past the bound too: 3 x 32x784x512 1.16x, 3 x 17x784x512
+ * 0.97x. Both forms give the same bits. */
 #define RCML_PK_FUSE_B_MAX ((size_t)1 << 20)
 
 /* Phase 2: chunk [b, e) of C tiles (layer-major, then tile rows, then tile columns). */
