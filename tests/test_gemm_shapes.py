@@ -136,6 +136,60 @@ def test_alpha_beta_and_nan_in_c(m, k, n, restore):
         assert np.all(np.isnan(got[0])) and np.all(np.isfinite(got[1:]))
 
 
+def _at_offset(x, offset):
+    """A copy of x whose data starts `offset` bytes past a 64-byte cache line."""
+    buf = np.empty(x.size + 32, np.float32)
+    skip = (-buf.ctypes.data % 64 + offset) // 4
+    view = buf[skip : skip + x.size].reshape(x.shape)
+    view[...] = x
+    assert view.ctypes.data % 64 == offset
+    return view
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_gemv_axpy_bits_do_not_depend_on_alignment(name, restore):
+    # The axpy forms (1 x k @ k x n; A^T x with A stored k x m) over a matrix that starts
+    # inside a cache line, as NumPy's own arrays do (16 bytes in), and whose rows lie whole
+    # vectors apart: the AVX2 kernel then starts its vectors before the matrix, the first
+    # one masked. Every output keeps its chain of FMAs, so the bits equal those of the same
+    # values on a line; k covers the 8-row passes and the rows left over, w a partial
+    # vector and a second 4096-column block.
+    _runtime.set_backend(name)
+    rng = np.random.default_rng(7)
+    for threads in (1, 2):
+        rc.set_num_threads(threads)
+        for w in (8, 24, 1000, 4104):
+            for k in (5, 8, 37, 300):
+                x = rng.standard_normal((1, k)).astype(np.float32)
+                mat = rng.standard_normal((k, w)).astype(np.float32)
+                c = rng.standard_normal((1, w)).astype(np.float32)
+                for form in ("m=1", "n=1 ta"):
+                    outs = []
+                    for off in (0, 4, 16, 28, 60):
+                        mo = _at_offset(mat, off)
+                        if form == "m=1":
+                            got = _gemm(x, mo, False, False, 0.5, -1.5, c)
+                        else:  # (w x k) @ (k x 1) with A stored k x w
+                            got = _gemm(mo, x.reshape(k, 1), True, False, 0.5, -1.5, c.T)
+                        outs.append(got.reshape(-1))
+                    if form == "m=1":
+                        _check(outs[0].reshape(1, w), x, mat, False, False, 0.5, -1.5, c)
+                    else:
+                        _check(
+                            outs[0].reshape(w, 1), mat, x.reshape(k, 1), True, False, 0.5, -1.5, c.T
+                        )
+                    for off, got in zip((4, 16, 28, 60), outs[1:], strict=True):
+                        assert np.array_equal(got.view(np.uint32), outs[0].view(np.uint32)), (
+                            f"{form} w={w} k={k} offset {off} threads {threads}"
+                        )
+        # a NaN in the first and in the last column reaches only those outputs
+        mat = rng.standard_normal((37, 1000)).astype(np.float32)
+        mat[3, 0] = np.nan
+        mat[36, 999] = np.nan
+        got = _gemm(np.ones((1, 37), np.float32), _at_offset(mat, 16), False, False)[0]
+        assert np.isnan(got[0]) and np.isnan(got[999]) and np.all(np.isfinite(got[1:999]))
+
+
 @pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
 def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
     _runtime.set_backend(name)
