@@ -190,6 +190,44 @@ def test_gemv_axpy_bits_do_not_depend_on_alignment(name, restore):
         assert np.isnan(got[0]) and np.isnan(got[999]) and np.all(np.isfinite(got[1:999]))
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+def test_gemm_bits_do_not_depend_on_where_b_starts(name, restore):
+    # A B that would be read in place but starts inside a cache line, its rows whole lines
+    # apart, is packed with the AVX2 kernels (RCML_B_LINE_M): a k-split product (A
+    # transposed, n = 48 and 64), one read in place (64 x 1024 x 64), a ragged one and a
+    # batch of three layers sharing one misaligned B. Packing keeps the k blocks, so the bits
+    # must equal those of the same values on a line, at 1 and 2 threads.
+    _runtime.set_backend(name)
+    rng = np.random.default_rng(11)
+    cases = [(288, 4096, 48, True), (100, 2100, 64, True), (64, 1024, 64, False)]
+    cases += [(70, 300, 48, False), (130, 500, 48, True)]
+    for threads in (1, 2):
+        rc.set_num_threads(threads)
+        for m, k, n, ta in cases:
+            a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            outs = [_gemm(a, _at_offset(b, off), ta, False) for off in (0, 16, 32, 4)]
+            _check(outs[0], a, b, ta, False)
+            for off, got in zip((16, 32, 4), outs[1:], strict=True):
+                assert np.array_equal(got.view(np.uint32), outs[0].view(np.uint32)), (
+                    f"{m}x{k}x{n} ta={ta} B offset {off} threads {threads}"
+                )
+        a = rng.standard_normal((3, 80, 300)).astype(np.float32)
+        b = rng.standard_normal((300, 64)).astype(np.float32)
+        want = None
+        for off in (0, 16):
+            out = rc.from_numpy(np.zeros((3, 80, 64), np.float32))
+            _tensor._gemm_into(
+                out, rc.from_numpy(a), rc.from_numpy(_at_offset(b, off)), 1.0, 0.0, False, False
+            )
+            got = out.numpy().reshape(3, 80, 64).copy()
+            if want is None:
+                want = got
+                for layer in range(3):
+                    _check(got[layer], a[layer], b, False, False)
+            assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), f"batch {off}"
+
+
 @pytest.mark.parametrize("name", [b for b in BACKENDS if b != "serial"])
 def test_bits_same_for_1_2_3_threads_and_runs(name, restore):
     _runtime.set_backend(name)
