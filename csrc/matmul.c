@@ -192,7 +192,10 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * L1 while B panels stream past it; 256 steps also amortise the C tile load/store of
  * each kernel call to ~1% of its FMAs. k is cut into equal blocks (no tiny last block).
  * Measured (1 thread, CPU time, n = 512..2048): KC 128..512 and NCB 128..1024 all land
- * within ~5% of each other here; 256/512 is the classic choice and among the best. */
+ * within ~5% of each other here; 256/512 is the classic choice and among the best. On a
+ * Zen 3 EPYC with the AVX2 table (1 thread, rcmlrs time paired in one process, medians of
+ * 10 rounds, 1024^3 / 512^3 / 256x1024x1024): KC 384 with 128- or 160-column B blocks
+ * 0.99-1.00x, KC 512 with 128 columns 0.99-1.01x, KC 192 0.96x / 1.01x / 0.98x. */
 #ifndef RCML_KC_MAX
 #define RCML_KC_MAX 256
 #endif
@@ -227,7 +230,11 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * cost model's (rcml_choose_tiles); tiles do not change the bits. */
 #define RCML_MT_MAX_1T 1024
 /* Aim for at least this many tiles so two to eight threads balance, but stop splitting
- * below this many FMAs per tile (scheduling then costs more than it balances). */
+ * below this many FMAs per tile (scheduling then costs more than it balances). Smaller
+ * products split in two measured mixed on a Zen 3 EPYC (2 threads, per-call time, medians
+ * of 8-40 rounds): with the helper still polling from the call before, 256x1024x10 took 101
+ * instead of 181 us, 128^3 48 instead of 68, 64^3 8 instead of 10; as the first call after
+ * a 1 ms pause (the helper asleep) they lost, 238 vs 213 us, 125 vs 107 and 56 vs 30. */
 #ifndef RCML_TILES_WANT
 #define RCML_TILES_WANT 8
 #endif
@@ -1067,7 +1074,15 @@ static void rcml_gemv_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
  * segment s computes its partial product P_s = op(A)[:, seg] op(B)[seg, :] on one thread
  * (the segments run in parallel), and C = alpha * (((P_0 + P_1) + P_2) + ...) + beta*C,
  * the partials added in segment order. S depends on (m, n, k) only, so the bits are the
- * same for every thread count (though not the same as the unsplit product's). */
+ * same for every thread count (though not the same as the unsplit product's).
+ * A convolution's weight gradient (transposed A, n <= RCML_A_DIRECT_N) reads each segment's
+ * A in place. 288xkx64 of that form ran at 70 GFLOP/s unsplit (k = 1024) and 61 at k =
+ * 2048, but 45 at k = 4096 and 16384 (Zen 3 EPYC, 1 thread, interleaved rounds, operands
+ * on a cache line; for a B inside one see RCML_B_LINE_M), likely
+ * with A from memory (a 4 MB copy ran at 29 GB/s there, an 8 MB one at 10). Not kept
+ * (rcmlrs time paired in one process, 8-10 rounds, 288x16384x64 / 288x4096x64): prefetching
+ * each next k block's A rows during the current one 1.02x / 1.00x, with its B rows 0.99x /
+ * 0.99x; packing A 1.02x and 0.91x (two runs) / 1.08x; packing A and B 0.87x / 0.89x. */
 #define RCML_KSPLIT_MN_MAX ((size_t)1 << 16) /* C at most 256 KB */
 #define RCML_KSPLIT_SEG 512                  /* shortest segment */
 #define RCML_KSPLIT_MAX 16
