@@ -779,6 +779,17 @@ static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t 
            (k * n > big && m > RCML_B_STREAM_M) || (m >= RCML_B_PACK_M && n > 64);
 }
 
+/* Whether a B that would be read in place straddles cache lines (see RCML_B_LINE_M): a panel
+ * row is one line, B's rows lie whole panels apart, and B starts inside a line. Kept out of
+ * rcml_packs_b, which rcml_b_streams and so the k blocks consult: the bits must not depend
+ * on where B starts. */
+static int rcml_b_straddles(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n,
+                            const float *B, size_t ldb) {
+    const size_t line = 64; /* bytes */
+    return !tb && m >= RCML_B_LINE_M && n > RCML_B_LINE_N && kr->nr * sizeof(float) == line &&
+           ldb % kr->nr == 0 && (uintptr_t)B % line != 0;
+}
+
 /* The largest k block of a product of this shape (k: the whole product's, also for a
  * k-split segment). A B beyond L2 (RCML_B_DIRECT_BIG) read in place by at most
  * RCML_B_STREAM_M rows (one or two panels), its rows 2 KB or more apart, streams through:
@@ -880,9 +891,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     /* a B that rcml_kc_max would stream but packs (rcml_b_stream_packed), judged on the whole
      * product's k (ball: every layer's B when each has its own) as rcml_kc_max is */
     const int bsp = !bpre && rcml_b_stream_packed(kr, tb, m, n, ball / (sb ? layers : 1) / n);
-    job.b_pack = rcml_packs_b(kr, tb, m, n, k) || bsp ||
-                 (!tb && m >= RCML_B_LINE_M && n > RCML_B_LINE_N && NR * sizeof(float) == 64 &&
-                  ldb % NR == 0 && (uintptr_t)B % 64 != 0);
+    job.b_pack = rcml_packs_b(kr, tb, m, n, k) || bsp || rcml_b_straddles(kr, tb, m, n, B, ldb);
     job.b_pack_pf =
         ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M || bsp ? kr->b_pack_prefetch : 0;
 
