@@ -88,8 +88,8 @@ typedef struct {
        RCML_B_STREAM_M rows of C; 0: matmul.c's RCML_B_DIRECT_BIG (about an L2) */
     size_t b_direct_big;
     /* nonzero: while a B read in place streams through in short k blocks (matmul.c's
-       rcml_kc_max), each kernel call of the first row panel prefetches the same panel of the
-       next block */
+       rcml_kc_max) from memory (RCML_B_FAR floats or more), each kernel call of the first row
+       panel prefetches the same panel of the next block */
     int b_stream_prefetch;
     /* nonzero: while B is packed from its stored rows (matmul.c's rcml_pack_b_rows), the
        lines of the row this many rows ahead are prefetched toward L1 */

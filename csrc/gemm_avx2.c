@@ -489,7 +489,7 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
 /* b_stream_prefetch: measured on the Zen 3 EPYC (1 thread, NumPy time / rcmlrs time over
  * rounds, builds alternated): 8x4096x512 0.35-0.37 -> 0.61-0.81, 12x2048x2048 0.38-0.49 ->
  * 0.49-0.63, 4x4096x1024 0.35-0.53 -> 0.54-0.67, 16x1024x1024 and 8x1024x1024 within the
- * noise. Not measured on an AVX-512 machine, so only this table asks for it. */
+ * noise (these two now go without it: matmul.c's RCML_B_FAR). */
 /* gemv_axpy_cols: a chunk as wide as the kernel's L1 block (RCML_GEMV_BLK), where matmul.c
  * cuts at 1024 columns (measured so on an AVX-512 Xeon). A 1024-column chunk reads 4 KB of
  * each row of M, every row in its own page, and the Zen 3's prefetchers restart on each.
@@ -497,7 +497,7 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
  * alternated): 1x4096x4096 0.84-0.85 -> 1.04-1.11, 1x512x4096 0.83-0.89 -> 1.27-1.40,
  * 2048x1024x1 (A transposed) 0.83-0.85 -> 1.01-1.03, 1x300x2500 0.84-0.85 -> 1.00-1.04. */
 /* b_pack_prefetch: 8 rows ahead (4 measured the same), for a B beyond matmul.c's
- * RCML_B_PACK_PF_MIN, where it is measured; likewise only this table. */
+ * RCML_B_FAR, where it is measured; likewise only this table. */
 #ifndef RCML_AVX2_B_PACK_PF
 #define RCML_AVX2_B_PACK_PF 8
 #endif

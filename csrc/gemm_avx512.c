@@ -382,10 +382,32 @@ static void rcml_gemv_dot_avx512(size_t k, size_t w, float alpha, const float *x
 }
 #undef RCML_DOT_STEP
 
+/* b_stream_prefetch: measured on a Zen 4 EPYC (1 thread, rcmlrs time without / with, paired
+ * in one process, 10 rounds, operands 16 bytes into a cache line as NumPy allocates them; with
+ * matmul.c's prefetch of every line a 128-byte panel row touches, three when it starts inside
+ * one): 12x2048x2048 3.23x, 8x4096x4096 3.88x, 8x2048x2048 2.32x, 4x4096x1024 (A transposed)
+ * 3.29x, 16x3200x1024 (A transposed) 1.92x, 2x1024x4096 3.44x; NumPy time / rcmlrs time in
+ * the same rounds 0.62 -> 1.99, 0.70 -> 2.71, 1.07 -> 2.48, 0.98 -> 3.24, 1.00 -> 1.93, 1.04
+ * -> 3.56.
+ * Prefetching only a row's first and last line (what serves the AVX2 table's 64-byte rows)
+ * left the middle one to the demand loads: all three lines against those two 1.50x, 1.99x,
+ * 4.55x, 2.74x, 2.73x, 3.26x. A B the L3 holds goes without (matmul.c's RCML_B_FAR):
+ * 8x1024x1024, 16x1024x1024 1.00-1.02x. Such a B stays streamed rather than packed
+ * (b_pack_prefetch, which would route it to rcml_b_stream_packed, is left unset): packed /
+ * streamed time 12x2048x2048 1.58x, 16x3200x1024 (A transposed) 1.42x, 9x4096x1024 1.47x,
+ * 16x4096x512 1.24x, 16x1024x1024 1.12x. The packing prefetch alone gained 0.99-1.06x
+ * (96x1024x1024 the most), not enough to untangle the two. */
+/* gemv_axpy_cols: the kernel's L1 block (RCML_GEMV_BLK), as the AVX2 table has it. Measured on
+ * the Zen 4 EPYC (rcmlrs time at matmul.c's 1024 / at 4096, paired, 8-12 rounds): 1 thread
+ * 1x4096x4096 1.34x, 1x1024x4096 1.14x, 1x300x2500 1.10x, 1x4096x2048 1.09x, 2048x1024x1 (A
+ * transposed) 1.06x, 1x512x4096 1.05x; 2 threads 1x300x2500 1.15x, 1x4096x4096 1.09x,
+ * 1x1024x4096 1.07x; 1024 columns or fewer unchanged (0.98-1.02x). */
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {
     .mr = MR,
     .nr = NR,
     .b_masked = 1,
+    .b_stream_prefetch = 1,
+    .gemv_axpy_cols = RCML_GEMV_BLK,
     .rowa = rcml_ukr_rowa_avx512,
     .cola = rcml_ukr_cola_avx512,
     .tiny = rcml_gemm_tiny_avx512,

@@ -310,18 +310,20 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_B_PACK_M
 #define RCML_B_PACK_M 128
 #endif
-/* A table's b_pack_prefetch applies when the whole product's B has more floats than this
- * (8 MB): such a B comes from memory on each call. Measured (Zen 3 EPYC, 1 thread, NumPy
- * time / rcmlrs time over rounds, builds alternated): 32x3200x1024 (A transposed, B 13 MB)
- * 0.72-0.73 -> 0.75-0.80. It also applies to a B that the L3 holds once the product has
- * RCML_B_PACK_PF_M rows or more: the packing (perf: the copy waiting on each line of B,
+/* A product whose B has RCML_B_FAR floats or more (8 MB) reads it from memory on each call:
+ * more than a shared host's L3 keeps for one process. The tables' B prefetches apply to such
+ * a B (b_pack_prefetch below, b_stream_prefetch in rcml_tile_chunk). */
+#define RCML_B_FAR ((size_t)1 << 21)
+/* A table's b_pack_prefetch applies to a B of RCML_B_FAR floats or more. Measured (Zen 3
+ * EPYC, 1 thread, NumPy time / rcmlrs time over rounds, builds alternated): 32x3200x1024 (A
+ * transposed, B 13 MB) 0.72-0.73 -> 0.75-0.80. It also applies to a B that the L3 holds once the
+ * product has RCML_B_PACK_PF_M rows or more: the packing (perf: the copy waiting on each line of B,
  * 12-20% of 128x1024x1024 and 256x784x1024) then feeds enough FMAs for the prefetches to
  * pay. Measured so (same machine and method): 128x1024x1024 0.83-0.89 -> 0.90-0.98,
  * 256x784x1024 0.86-0.96 -> 0.96-0.99, 512^3 0.88-0.96 -> 0.96-1.03, 64x784x1024
  * 0.74-0.86 -> 0.77-0.92, 96x1024x1024 0.82-0.89 -> 0.89-0.93; fewer rows lost
  * (32x784x512 0.84-0.93 -> 0.81-0.87, 48x784x512 0.80-0.98 -> 0.78-0.85). */
 #define RCML_B_PACK_PF_M 64
-#define RCML_B_PACK_PF_MIN ((size_t)1 << 21)
 /* A B that would be read in place is packed when a panel row is one 64-byte cache line (NR
  * floats: the AVX2 table) but B's rows, whole lines apart, start inside one (NumPy's own
  * arrays start 16 bytes into a line): each panel row then spans two lines, so the kernels
@@ -339,6 +341,9 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_WS_CAP
 #define RCML_WS_CAP ((size_t)1 << 24)
 #endif
+
+/* The cache line, bytes (64 on every x86 and Arm core the tables target). */
+#define RCML_LINE 64
 
 /* Workspaces up to this many floats (16 KB) live on the caller's stack. */
 #define RCML_WS_STACK 4096
@@ -362,6 +367,7 @@ typedef struct {
     int a_pack, b_pack; /* b_pack == 0: B read in place, only an edge panel is packed */
     int b_lazy;         /* B packed by each tile, one L2 block at a time (no phase 1) */
     int b_big;          /* the whole product's B is RCML_PK_FUSE_B_MAX floats or more */
+    int b_far;          /* ... RCML_B_FAR floats or more */
     size_t b_pack_pf;   /* rows ahead that rcml_pack_b_rows prefetches (0: none) */
     size_t np;          /* NR panels in the pass */
     float *bp;          /* packed B */
@@ -371,6 +377,19 @@ typedef struct {
     size_t bl_slot; /* ... then, when b_lazy, one block of B */
     size_t t0;      /* first tile (within the layer group) of the current batch */
 } rcml_gemm_job_t;
+
+/* Prefetch every cache line that holds part of the w floats at f (w >= 1): toward the L1
+ * (l1 != 0) or the L2. A run that starts inside a line touches one line more than its
+ * length says: 128 bytes (an AVX-512 panel row) 16 bytes into a line span three. */
+RCML_INLINE void rcml_prefetch_run(const float *f, size_t w, int l1) {
+    uintptr_t ln = (uintptr_t)f & ~(uintptr_t)(RCML_LINE - 1);
+    for (; ln <= (uintptr_t)(f + w - 1); ln += RCML_LINE) {
+        if (l1)
+            RCML_PREFETCH_L1((const void *)ln);
+        else
+            RCML_PREFETCH_L2((const void *)ln);
+    }
+}
 
 /* Copy one row of a panel, w floats. The register tiles' widths get constant sizes, which
  * the compiler turns into a few vector moves: a memcpy call per 32-128 bytes (what the
@@ -404,11 +423,7 @@ static void rcml_pack_b_rows(const rcml_gemm_job_t *job, const float *Bl, size_t
     for (p = 0; p < kq; p++) {
         const float *RCML_RESTRICT s = Bl + (k0 + p) * job->ldb + jj;
         float *RCML_RESTRICT dr = d + p * NR;
-        if (pf && p + pf < kq) { /* every 64-byte line of row p + pf, within the block */
-            const float *f = s + pf * job->ldb;
-            uintptr_t ln = (uintptr_t)f & ~(uintptr_t)63;
-            for (; ln <= (uintptr_t)(f + w - 1); ln += 64) RCML_PREFETCH_L1((const void *)ln);
-        }
+        if (pf && p + pf < kq) rcml_prefetch_run(s + pf * job->ldb, w, 1); /* row p + pf */
         for (t = 0; t < full; t += NR) rcml_copy_row(dr + t / NR * ps, s + t, NR);
         if (v) { /* a partial panel, only ever at the pass end: zero padded */
             float *RCML_RESTRICT e = dr + full / NR * ps;
@@ -635,10 +650,15 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                 /* B streamed in place in short k blocks (from L3 or memory, 32 rows each a
                  * page or more apart, which the hardware prefetchers follow poorly): the next
                  * block (next columns, else the next k block's first ones) is fetched panel by
-                 * panel while the first row panel computes on this one */
+                 * panel while the first row panel computes on this one. Only a B from memory
+                 * (b_far): one the L3 holds lost to it on a Zen 4 EPYC (rcmlrs time with / without,
+                 * paired in one process, 1 thread, 10 rounds; AVX-512 table): 8x1024x1024 1.16x,
+                 * 8x768x1024 1.18x, 4x1024x1024 1.21x, 12x600x1024 1.10x, 16x1024x1024 1.03x;
+                 * the AVX2 table there 1.01x, 1.13x, 1.17x, 1.08x, 1.01x; 12x2048x2048 and
+                 * 10x3000x1000 (B 16 and 12 MB, prefetched both ways) 0.98-1.00x. */
                 const float *pf = NULL;
                 size_t pf_rows = 0, pf_w = 0;
-                if (kr->b_stream_prefetch && !job->b_pack && !job->b_lazy &&
+                if (kr->b_stream_prefetch && job->b_far && !job->b_pack && !job->b_lazy &&
                     job->kc <= RCML_KC_STREAM) {
                     if (jce < c1) {
                         pf = Bl + k0 * job->ldb + job->j0 + jce;
@@ -692,12 +712,10 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                         }
                         if (pf && ir == i0 && jr - jc < pf_w) {
                             const float *src = pf + (jr - jc);
-                            const size_t last = RCML_MIN(NR, pf_w - (jr - jc)) - 1;
+                            const size_t w = RCML_MIN(NR, pf_w - (jr - jc));
                             size_t r;
-                            for (r = 0; r < pf_rows; r++) {
-                                RCML_PREFETCH_L2(src + r * job->ldb);
-                                RCML_PREFETCH_L2(src + r * job->ldb + last);
-                            }
+                            for (r = 0; r < pf_rows; r++)
+                                rcml_prefetch_run(src + r * job->ldb, w, 0);
                         }
                         if (fuse && ir == i0 && nr == NR) {
                             const rcml_gemm_ukr_pk_t pk =
@@ -785,9 +803,8 @@ static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t 
  * on where B starts. */
 static int rcml_b_straddles(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n,
                             const float *B, size_t ldb) {
-    const size_t line = 64; /* bytes */
-    return !tb && m >= RCML_B_LINE_M && n > RCML_B_LINE_N && kr->nr * sizeof(float) == line &&
-           ldb % kr->nr == 0 && (uintptr_t)B % line != 0;
+    return !tb && m >= RCML_B_LINE_M && n > RCML_B_LINE_N && kr->nr * sizeof(float) == RCML_LINE &&
+           ldb % kr->nr == 0 && (uintptr_t)B % RCML_LINE != 0;
 }
 
 /* The largest k block of a product of this shape (k: the whole product's, also for a
@@ -878,6 +895,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     job.ldb = ldb;
     job.C = C;
     job.b_big = ball >= RCML_PK_FUSE_B_MAX;
+    job.b_far = ball >= RCML_B_FAR;
     rcml_k_blocks(&job, k, kcmax);
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows
@@ -892,8 +910,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
      * product's k (ball: every layer's B when each has its own) as rcml_kc_max is */
     const int bsp = !bpre && rcml_b_stream_packed(kr, tb, m, n, ball / (sb ? layers : 1) / n);
     job.b_pack = rcml_packs_b(kr, tb, m, n, k) || bsp || rcml_b_straddles(kr, tb, m, n, B, ldb);
-    job.b_pack_pf =
-        ball > RCML_B_PACK_PF_MIN || m >= RCML_B_PACK_PF_M || bsp ? kr->b_pack_prefetch : 0;
+    job.b_pack_pf = ball >= RCML_B_FAR || m >= RCML_B_PACK_PF_M || bsp ? kr->b_pack_prefetch : 0;
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
     size_t pass = RCML_CEIL_DIV(n, NR) * NR;

@@ -61,6 +61,9 @@ STREAM = [(8, 600, 1000), (3, 300, 2000), (6, 4096, 512), (16, 1024, 700), (13, 
 # 4 KB apart (rcml_b_stream_packed, AVX2 table): two panels, a partial one; three panels at
 # 2.4 MB; and a k-split whose segments are 2 MB each (the whole product's B decides)
 STREAM += [(9, 1100, 1000), (13, 600, 1024), (10, 2100, 1024)]
+# a streamed B of 8 MB or more (RCML_B_FAR), whose next blocks are prefetched line by line:
+# a ragged last k block, and a last column block narrower than a panel (1030 = 2 x 512 + 6)
+STREAM += [(5, 2100, 1030)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
