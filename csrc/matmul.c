@@ -29,7 +29,8 @@
  * segment order (rcml_gemm_ksplit); an operand whose packed panels would not be reused
  * (A when n <= 128, B when m <= 32) is read in place; a last panel of <= NR/2 columns
  * uses the half-width kernel, a last panel of <= MR/2 rows the four-row one (same bits);
- * a weight gradient with few columns is computed transposed (rcml_gemm_swaps, same bits).
+ * a weight gradient with few columns, or a product of a few rows with a transposed B, is
+ * computed transposed (rcml_gemm_swaps, rcml_gemm_swaps_tb; same bits).
  *
  * Workspace (packed panels) comes from rcml_scratch_acquire, one buffer kept between
  * calls: a fresh allocation per product paid its page faults every time.
@@ -1136,6 +1137,30 @@ static int rcml_gemm_swaps(const rcml_gemm_kernels_t *kr, int ta, size_t m, size
     return ta && n <= RCML_SWAP_N && n % kr->nr != 0 && m >= 2 * n;
 }
 
+/* Likewise a few rows and a transposed B (an input gradient dY W^T at a small batch): direct,
+ * the whole B^T is packed from a transpose for only RCML_SWAP_TB_M rows or fewer, which
+ * rows k floats apart make slow when k is a multiple of 1024 (every row then shares one L1
+ * set; each 16-float run of a row NumPy allocated spans two lines). Swapped, the stored B is
+ * read in place as an untransposed A, and only A (m x k) is packed; the vector lanes then
+ * run along m, so m fills the half- or full-width kernel (a multiple of NR / 2) or k is a
+ * multiple of 1024. Same bits as the direct product (same k blocks: a transposed B, or the
+ * swapped one's transposed A^T, is always packed). Measured only with the AVX2 and AVX-512
+ * tables (Zen 4 EPYC, 1 thread, rcmlrs time direct / swapped, paired in one process, 8
+ * rounds, operands from NumPy). AVX-512: 8x1024x1024 2.07x, 16x512x512 1.54x, 16x1024x128
+ * 1.35x, 32x512x784 1.30x, 24x1024x1024 1.19x, 12x1024x1024 2.38x, 8x1024x1024 (A
+ * transposed too) 2.04x; at 2 threads 1.79x, 1.39x, 1.47x, 1.32x, 1.11x, -, 1.90x. AVX2:
+ * 8x1024x1024 1.74x, 16x512x512 1.31x, 16x784x512 1.36x, 32x512x784 1.19x, 8x1024x256
+ * 1.41x, 12x1024x1024 1.22x. Left direct: rows that fill half a panel or less (AVX-512:
+ * 8x784x512 0.72x, 8x256x1024 0.80x, 4x512x512 0.93x, 20x512x784 0.86x; AVX2: 12x512x784
+ * 0.82x, 20x512x784 0.93x, 6x1024x1024 0.92x) and a B of 256 KB or less (16x64x64 0.64x).
+ * A long k with a small C goes to rcml_gemm_ksplit first (16x4096x4096), unswapped. */
+#define RCML_SWAP_TB_M 32
+#define RCML_SWAP_TB_M_MIN 8
+static int rcml_gemm_swaps_tb(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
+    return tb && kr->nr % 16 == 0 && m >= RCML_SWAP_TB_M_MIN && m <= RCML_SWAP_TB_M && n >= 2 * m &&
+           k * n > RCML_B_DIRECT_MAX && (m % (kr->nr / 2) == 0 || k % RCML_4K_FLOATS == 0);
+}
+
 /* One layer, C = alpha*op(A)op(B) + beta*C (m x n), or with swap its transpose C^T (n x m)
  * as op(B)^T op(A)^T: the stored B read as "A" (transposed unless tb), the stored A as "B"
  * (likewise). lda, ldb: the row strides of the stored A and B; kall: the whole product's
@@ -1302,7 +1327,9 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
         rcml_gemm_ksplit(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C);
         return;
     default:
-        if (layers == 1 && rcml_gemm_swaps(kr, trans_a != 0, m, n) &&
+        if (layers == 1 &&
+            (rcml_gemm_swaps(kr, trans_a != 0, m, n) ||
+             rcml_gemm_swaps_tb(kr, trans_b != 0, m, n, k)) &&
             rcml_gemm_packed_swapped(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C))
             return;
         rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k,
