@@ -335,7 +335,10 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * 288x4096x48 (likewise) 1.23x and 1.24x, 64x4096x64 (k-split) 1.11x, 64x1024x64 1.08x,
  * 4096x64x64 1.03x; left in place: 100x4096x32 1.00x, 27x65536x32 0.90x, 150x4096x16 0.95x
  * (all A transposed), 30x301x48 1.04x. Packing keeps the k blocks, so the bits do not depend
- * on where B starts. */
+ * on where B starts. The AVX-512 table's 128-byte rows (three lines when misplaced) lost when
+ * so packed on a Zen 4 EPYC (same method): 64x4096x64 0.90x, 64x1024x64 0.90x, 100x4096x32
+ * (A transposed) 0.93x, 288x16384x64 and 288x4096x64 (A transposed) 1.04x and 1.03x, so only
+ * the AVX2 table does it. */
 #define RCML_B_LINE_M 64
 #define RCML_B_LINE_N 32
 /* Workspace cap (floats): bigger problems are done in layer groups / column passes. */
