@@ -290,10 +290,11 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #ifndef RCML_B_DIRECT_M
 #define RCML_B_DIRECT_M 32
 #endif
-/* ... but a B beyond this many floats (2 MB, more than an L2) is packed once m spans
- * more than RCML_B_STREAM_M rows: each of its rows is then read strided from L3 once (the
- * packing, with many loads in flight) instead of once per panel. Measured (1 thread, CPU
- * time, median of 16 paired rounds): 32x3200x1024 (A transposed) 1.15x; a B that fits L2
+/* ... but a B beyond this many floats (2 MB, more than an L2) is packed once m spans more
+ * than RCML_B_STREAM_M rows (rcml_b_stream_rows: more for a B from memory): each of its rows
+ * is then read strided from L3 once (the packing, with many loads in flight) instead of once
+ * per panel. Measured (1 thread, CPU time, median of 16 paired rounds): 32x3200x1024 (A
+ * transposed) 1.15x (before the stream prefetch: see rcml_b_stream_rows); a B that fits L2
  * stays faster in place (16x256x1024 0.72x when packed), and so do up to 16 rows since a
  * B read in place by them is walked in short k blocks (rcml_kc_max). */
 #define RCML_B_STREAM_M 16
@@ -794,11 +795,30 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
     }
 }
 
-/* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. */
-static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
+/* The most rows of C for which a B beyond the L2 is streamed in place (rcml_b_streams) rather
+ * than packed: RCML_B_STREAM_M, or RCML_B_STREAM_FAR_M for a B from memory (RCML_B_FAR floats
+ * or more, judged on the whole product's k, kall) when the table prefetches a streamed B (each
+ * next block's lines are then on their way while the row panels compute on this one; packed,
+ * the copy waits on them). Measured with the AVX-512 table on a Zen 4 EPYC (1 thread, rcmlrs
+ * time packed / streamed, paired in one process, 10 rounds): 32x8192x1024 2.07x, 20x4096x1024
+ * 1.92x, 28x1500x1500 1.46x, 32x3200x1024 (A transposed, k-split) 1.39x; 2 threads 1.92x,
+ * 1.69x, 1.19x, 1.17x. A B the L3 holds stays packed: 32x784x1024 0.89x, 32x2048x512 0.92x,
+ * 20x784x1024 0.96x streamed (2 threads 0.83x, 0.90x, 0.95x). The AVX2 table packs such a B
+ * in full k blocks all the same (rcml_b_stream_packed). Streaming walks k blocks of
+ * RCML_KC_STREAM rows, so these products' bits changed with it (the same at every thread
+ * count). */
+#define RCML_B_STREAM_FAR_M 32
+static size_t rcml_b_stream_rows(const rcml_gemm_kernels_t *kr, size_t n, size_t kall) {
+    return kr->b_stream_prefetch && kall * n >= RCML_B_FAR ? RCML_B_STREAM_FAR_M : RCML_B_STREAM_M;
+}
+
+/* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. k: this product's
+ * (a k-split segment's), kall: the whole product's. */
+static int rcml_packs_b(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k,
+                        size_t kall) {
     const size_t big = kr->b_direct_big ? kr->b_direct_big : RCML_B_DIRECT_BIG;
     return tb || (k * n > RCML_B_DIRECT_MAX && m > RCML_B_DIRECT_M) ||
-           (k * n > big && m > RCML_B_STREAM_M) || (m >= RCML_B_PACK_M && n > 64);
+           (k * n > big && m > rcml_b_stream_rows(kr, n, kall)) || (m >= RCML_B_PACK_M && n > 64);
 }
 
 /* Whether a B that would be read in place straddles cache lines (see RCML_B_LINE_M): a panel
@@ -813,7 +833,8 @@ static int rcml_b_straddles(const rcml_gemm_kernels_t *kr, int tb, size_t m, siz
 
 /* The largest k block of a product of this shape (k: the whole product's, also for a
  * k-split segment). A B beyond L2 (RCML_B_DIRECT_BIG) read in place by at most
- * RCML_B_STREAM_M rows (one or two panels), its rows 2 KB or more apart, streams through:
+ * RCML_B_STREAM_M rows (one or two panels; rcml_b_stream_rows), its rows 2 KB or more apart,
+ * streams through:
  * 256 rows of a kernel call's block, each in its own page or two, outran the hardware
  * prefetchers; 32 do not. Measured (1 thread, paired rounds, operands from
  * rcml_alloc_aligned, i.e. huge pages): 8x1024x1024 1.31x, 8x4096x4096 1.78x, 8x4096x512
@@ -824,7 +845,7 @@ static int rcml_b_straddles(const rcml_gemm_kernels_t *kr, int tb, size_t m, siz
  * lost up to 15-19% in a hot loop (16x784x512, 8x384x1024: the extra C tile loads and
  * stores), hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
 static int rcml_b_streams(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
-    return !rcml_packs_b(kr, tb, m, n, k) && m <= RCML_B_STREAM_M && n >= 512 &&
+    return !rcml_packs_b(kr, tb, m, n, k, k) && m <= rcml_b_stream_rows(kr, n, k) && n >= 512 &&
            k * n > RCML_B_DIRECT_BIG;
 }
 
@@ -912,8 +933,10 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                  (!ta && a4k && m * k >= RCML_A_4K_MIN);
     /* a B that rcml_kc_max would stream but packs (rcml_b_stream_packed), judged on the whole
      * product's k (ball: every layer's B when each has its own) as rcml_kc_max is */
-    const int bsp = !bpre && rcml_b_stream_packed(kr, tb, m, n, ball / (sb ? layers : 1) / n);
-    job.b_pack = rcml_packs_b(kr, tb, m, n, k) || bsp || rcml_b_straddles(kr, tb, m, n, B, ldb);
+    const size_t kall = ball / (sb ? layers : 1) / n;
+    const int bsp = !bpre && rcml_b_stream_packed(kr, tb, m, n, kall);
+    job.b_pack =
+        rcml_packs_b(kr, tb, m, n, k, kall) || bsp || rcml_b_straddles(kr, tb, m, n, B, ldb);
     job.b_pack_pf = ball >= RCML_B_FAR || m >= RCML_B_PACK_PF_M || bsp ? kr->b_pack_prefetch : 0;
 
     /* Column passes only when one layer's packed B would exceed the workspace cap. */
@@ -1355,7 +1378,7 @@ int rcml_gemm_bpack_init(rcml_gemm_bpack_t *bp, size_t m, int trans_b, size_t n,
     size_t NR;
     memset(bp, 0, sizeof(*bp));
     if (!kr || m == 0 || n == 0 || k == 0 || rcml_gemm_route(1, m, n, k) != RCML_ROUTE_PACKED ||
-        !rcml_packs_b(kr, trans_b, m, n, k))
+        !rcml_packs_b(kr, trans_b, m, n, k, k))
         return -1; /* such products never pack B (or read it in place, which is cheaper) */
     NR = kr->nr;
     memset(&job, 0, sizeof(job));

@@ -64,6 +64,9 @@ STREAM += [(9, 1100, 1000), (13, 600, 1024), (10, 2100, 1024)]
 # a streamed B of 8 MB or more (RCML_B_FAR), whose next blocks are prefetched line by line:
 # a ragged last k block, and a last column block narrower than a panel (1030 = 2 x 512 + 6)
 STREAM += [(5, 2100, 1030)]
+# ... which tables that prefetch it stream for up to 32 rows (rcml_b_stream_rows): three row
+# panels, and a k-split whose whole B (not a segment's) is 8 MB
+STREAM += [(24, 2100, 1030), (20, 4096, 520)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
