@@ -298,6 +298,8 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
  * stays faster in place (16x256x1024 0.72x when packed), and so do up to 16 rows since a
  * B read in place by them is walked in short k blocks (rcml_kc_max). */
 #define RCML_B_STREAM_M 16
+/* ... and n is this wide or more (rcml_b_streams) */
+#define RCML_B_STREAM_N 512
 /* ... and such a B is then walked in k blocks of at most RCML_KC_STREAM rows (gemm.h,
  * rcml_kc_max) */
 #ifndef RCML_B_DIRECT_BIG
@@ -799,17 +801,19 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
  * than packed: RCML_B_STREAM_M, or RCML_B_STREAM_FAR_M for a B from memory (RCML_B_FAR floats
  * or more, judged on the whole product's k, kall) when the table prefetches a streamed B (each
  * next block's lines are then on their way while the row panels compute on this one; packed,
- * the copy waits on them). Measured with the AVX-512 table on a Zen 4 EPYC (1 thread, rcmlrs
- * time packed / streamed, paired in one process, 10 rounds): 32x8192x1024 2.07x, 20x4096x1024
- * 1.92x, 28x1500x1500 1.46x, 32x3200x1024 (A transposed, k-split) 1.39x; 2 threads 1.92x,
- * 1.69x, 1.19x, 1.17x. A B the L3 holds stays packed: 32x784x1024 0.89x, 32x2048x512 0.92x,
- * 20x784x1024 0.96x streamed (2 threads 0.83x, 0.90x, 0.95x). The AVX2 table packs such a B
- * in full k blocks all the same (rcml_b_stream_packed). Streaming walks k blocks of
- * RCML_KC_STREAM rows, so these products' bits changed with it (the same at every thread
+ * the copy waits on them; only a B wide enough to stream). Measured with the AVX-512 table on a Zen
+ * 4 EPYC (1 thread, rcmlrs time packed / streamed, paired in one process, 10 rounds):
+ * 32x8192x1024 2.07x, 20x4096x1024 1.92x, 28x1500x1500 1.46x, 32x3200x1024 (A transposed,
+ * k-split) 1.39x; 2 threads 1.92x, 1.69x, 1.19x, 1.17x. A B the L3 holds stays packed: 32x784x1024
+ * 0.89x, 32x2048x512 0.92x, 20x784x1024 0.96x streamed (2 threads 0.83x, 0.90x, 0.95x). The AVX2
+ * table packs such a B in full k blocks all the same (rcml_b_stream_packed). Streaming walks k
+ * blocks of RCML_KC_STREAM rows, so these products' bits changed with it (the same at every thread
  * count). */
 #define RCML_B_STREAM_FAR_M 32
 static size_t rcml_b_stream_rows(const rcml_gemm_kernels_t *kr, size_t n, size_t kall) {
-    return kr->b_stream_prefetch && kall * n >= RCML_B_FAR ? RCML_B_STREAM_FAR_M : RCML_B_STREAM_M;
+    return kr->b_stream_prefetch && n >= RCML_B_STREAM_N && kall * n >= RCML_B_FAR
+               ? RCML_B_STREAM_FAR_M
+               : RCML_B_STREAM_M;
 }
 
 /* Whether the packed path packs B (or reads it in place): see rcml_gemm_run. k: this product's
@@ -845,8 +849,8 @@ static int rcml_b_straddles(const rcml_gemm_kernels_t *kr, int tb, size_t m, siz
  * lost up to 15-19% in a hot loop (16x784x512, 8x384x1024: the extra C tile loads and
  * stores), hence the bounds; 24 or 32 rows gained 0-10%, unclear. */
 static int rcml_b_streams(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
-    return !rcml_packs_b(kr, tb, m, n, k, k) && m <= rcml_b_stream_rows(kr, n, k) && n >= 512 &&
-           k * n > RCML_B_DIRECT_BIG;
+    return !rcml_packs_b(kr, tb, m, n, k, k) && m <= rcml_b_stream_rows(kr, n, k) &&
+           n >= RCML_B_STREAM_N && k * n > RCML_B_DIRECT_BIG;
 }
 
 /* ... unless two or more row panels share it and it is beyond RCML_B_STREAM_PACK floats,
