@@ -1173,9 +1173,10 @@ static int rcml_gemm_swaps(const rcml_gemm_kernels_t *kr, int ta, size_t m, size
  * set; each 16-float run of a row NumPy allocated spans two lines). Swapped, the stored B is
  * read in place as an untransposed A, and only A (m x k) is packed; the vector lanes then
  * run along m, so m fills the half- or full-width kernel (a multiple of NR / 2) or k is a
- * multiple of 1024. Same bits as the direct product (same k blocks: a transposed B, or the
- * swapped one's transposed A^T, is always packed). Measured only with the AVX2 and AVX-512
- * tables (Zen 4 EPYC, 1 thread, rcmlrs time direct / swapped, paired in one process, 8
+ * multiple of 1024. Same bits as the direct product: both take k blocks of RCML_KC_MAX (the
+ * direct one's transposed B is packed; the swapped one's B, at most 32 columns, is too narrow
+ * to stream). Measured only with the AVX2 and AVX-512 tables, so only tables whose NR is a
+ * multiple of 16 swap (Zen 4 EPYC, 1 thread, rcmlrs time direct / swapped, paired in one process, 8
  * rounds, operands from NumPy). AVX-512: 8x1024x1024 2.07x, 16x512x512 1.54x, 16x1024x128
  * 1.35x, 32x512x784 1.30x, 24x1024x1024 1.19x, 12x1024x1024 2.38x, 8x1024x1024 (A
  * transposed too) 2.04x; at 2 threads 1.79x, 1.39x, 1.47x, 1.32x, 1.11x, -, 1.90x. AVX2:
