@@ -85,11 +85,13 @@ typedef struct {
        loads), so the last panel of a B read in place needs no zero-padded copy */
     int b_masked;
     /* a B of more than this many floats is packed (not read in place) for more than
-       RCML_B_STREAM_M rows of C; 0: matmul.c's RCML_B_DIRECT_BIG (about an L2) */
+       RCML_B_STREAM_M rows of C (matmul.c's rcml_b_stream_rows); 0: matmul.c's
+       RCML_B_DIRECT_BIG (about an L2) */
     size_t b_direct_big;
     /* nonzero: while a B read in place streams through in short k blocks (matmul.c's
        rcml_kc_max) from memory (RCML_B_FAR floats or more), each kernel call of the first row
-       panel prefetches the same panel of the next block */
+       panel prefetches the same panel of the next block; such a B is then streamed for up to
+       RCML_B_STREAM_FAR_M rows of C (rcml_b_stream_rows) */
     int b_stream_prefetch;
     /* nonzero: while B is packed from its stored rows (matmul.c's rcml_pack_b_rows), the
        lines of the row this many rows ahead are prefetched toward L1 */
