@@ -904,7 +904,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
                           const float *A, size_t sa, size_t lda, const float *B, size_t sb,
                           size_t ldb, float beta, float *C, int threads, const float *bpre) {
     const size_t MR = kr->mr, NR = kr->nr;
-    float stackbuf[RCML_WS_STACK + 16];
+    float stackbuf[RCML_WS_STACK + RCML_LINE / sizeof(float)]; /* aligned to a line below */
     rcml_gemm_job_t job;
     size_t l, j0;
     memset(&job, 0, sizeof(job));
@@ -987,8 +987,10 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
         const size_t ws = (bpre ? 0 : (sb ? g : 1) * job.bp_layer) + batch * slot;
         /* small products (the common layer sizes of little networks) use a stack buffer:
          * malloc + free is a visible share of a 16 x 16 product */
-        float *w = ws <= RCML_WS_STACK ? (float *)(((uintptr_t)stackbuf + 63) & ~(uintptr_t)63)
-                                       : (float *)rcml_scratch_acquire(ws * sizeof(float));
+        float *w =
+            ws <= RCML_WS_STACK
+                ? (float *)(((uintptr_t)stackbuf + RCML_LINE - 1) & ~(uintptr_t)(RCML_LINE - 1))
+                : (float *)rcml_scratch_acquire(ws * sizeof(float));
         if (!w) {
             /* out of memory: the reference loop needs no workspace */
             for (l = 0; l < layers; l++) {
