@@ -93,6 +93,10 @@ typedef struct {
        panel prefetches the same panel of the next block; such a B is then streamed for up to
        RCML_B_STREAM_FAR_M rows of C (rcml_b_stream_rows) */
     int b_stream_prefetch;
+    /* nonzero: while a C from memory (RCML_B_FAR floats or more) whose rows one block of B
+       spans whole (2 NR <= n <= the block's columns) is computed, each kernel call prefetches
+       the same columns of the next row panel's tile toward L2 (matmul.c's rcml_tile_chunk) */
+    int c_prefetch;
     /* nonzero: while B is packed from its stored rows (matmul.c's rcml_pack_b_rows), the
        lines of the row this many rows ahead are prefetched toward L1 */
     size_t b_pack_prefetch;

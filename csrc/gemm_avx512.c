@@ -402,11 +402,23 @@ static void rcml_gemv_dot_avx512(size_t k, size_t w, float alpha, const float *x
  * 1x4096x4096 1.34x, 1x1024x4096 1.14x, 1x300x2500 1.10x, 1x4096x2048 1.09x, 2048x1024x1 (A
  * transposed) 1.06x, 1x512x4096 1.05x; 2 threads 1x300x2500 1.15x, 1x4096x4096 1.09x,
  * 1x1024x4096 1.07x; 1024 columns or fewer unchanged (0.98-1.02x). */
+/* c_prefetch: measured on the Zen 4 EPYC (1 thread, rcmlrs time without / with, paired in one
+ * process, 8-10 rounds): 16384x64x288 (B transposed: a CIFAR convolution's column gradient)
+ * 1.05-1.19x, 16384x32x288 1.21x, 16384x128x288 1.09x, 8192x64x512 1.08-1.13x, 32768x64x128
+ * 1.05x, 16384x64x96 1.07x, 16384x64x64 1.07x; 2 threads (wall) 16384x64x288 (B transposed)
+ * 1.13x, 16384x32x288 1.33x, 8192x64x512 1.04x, 32768x64x128 1.06x. Left out by matmul.c's
+ * bounds, as they lost or gained nothing when prefetched: C rows wider than a block of B,
+ * written a block at a time (8192x64x768 0.95x, 8192x64x1024 0.97x, 4096x64x2048 0.97x,
+ * 3200x32x1024 0.93-1.01x, 4096x256x1024 0.98x), and one panel (65536x27x32, the prefetch
+ * then serves the next call: 0.86-1.07x). Prefetching for a write instead gained 1.00-1.02x
+ * more. The AVX2 table on the same machine (its 256-column blocks) was mixed, so it goes
+ * without: 8192x64x256 1.07x, 32768x64x128 1.10x, 16384x64x64 0.93x. */
 const rcml_gemm_kernels_t rcml_gemm_kernels_avx512 = {
     .mr = MR,
     .nr = NR,
     .b_masked = 1,
     .b_stream_prefetch = 1,
+    .c_prefetch = 1,
     .gemv_axpy_cols = RCML_GEMV_BLK,
     .rowa = rcml_ukr_rowa_avx512,
     .cola = rcml_ukr_cola_avx512,

@@ -375,6 +375,7 @@ typedef struct {
     int b_lazy;         /* B packed by each tile, one L2 block at a time (no phase 1) */
     int b_big;          /* the whole product's B is RCML_PK_FUSE_B_MAX floats or more */
     int b_far;          /* ... RCML_B_FAR floats or more */
+    int c_far;          /* C (every layer's) is RCML_B_FAR floats or more (c_pf) */
     size_t b_pack_pf;   /* rows ahead that rcml_pack_b_rows prefetches (0: none) */
     size_t np;          /* NR panels in the pass */
     float *bp;          /* packed B */
@@ -634,6 +635,11 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
         float *Cl = job->C + (job->l0 + lr) * m * n + job->j0;
         float *slot = job->ap + t * (job->ap_slot + job->bl_slot);
         float *bslot = slot + job->ap_slot;
+        /* C from memory, a block of B spanning whole rows: a row panel's tiles lie in one
+         * range of memory, which the kernels write MR rows x NR floats at a time; each call
+         * prefetches its tile in the next row panel, n / NR calls ahead (the table's
+         * c_prefetch). No bits change. */
+        const int c_pf = kr->c_prefetch && job->c_far && n >= 2 * NR && n <= ncb;
         const int fuse = job->b_lazy && !job->tb && kr->rowa_pk && kr->cola_pk && i1 - i0 >= MR &&
                          i1 - i0 <= RCML_PK_FUSE_M &&
                          ((job->ldb <= RCML_PK_FUSE_LDB && !job->b_big) || job->nkb == 1);
@@ -723,6 +729,12 @@ static void rcml_tile_chunk(void *ctx, size_t b, size_t e) {
                             size_t r;
                             for (r = 0; r < pf_rows; r++)
                                 rcml_prefetch_run(src + r * job->ldb, w, 0);
+                        }
+                        if (c_pf && ir + MR < i1) {
+                            const float *cn = Cl + (ir + MR) * n + jr;
+                            const size_t rows = RCML_MIN(MR, i1 - ir - MR);
+                            size_t r;
+                            for (r = 0; r < rows; r++) rcml_prefetch_run(cn + r * n, nr, 0);
                         }
                         if (fuse && ir == i0 && nr == NR) {
                             const rcml_gemm_ukr_pk_t pk =
@@ -925,6 +937,7 @@ static void rcml_gemm_run(const rcml_gemm_kernels_t *kr, size_t layers, int ta, 
     job.C = C;
     job.b_big = ball >= RCML_PK_FUSE_B_MAX;
     job.b_far = ball >= RCML_B_FAR;
+    job.c_far = layers * m * n >= RCML_B_FAR;
     rcml_k_blocks(&job, k, kcmax);
     /* Packing pays when the packed panel is reused: an A panel once per NR columns of
      * C, a B panel once per MR rows. With few columns (n <= RCML_A_DIRECT_N) or few rows

@@ -67,6 +67,10 @@ STREAM += [(5, 2100, 1030)]
 # ... which tables that prefetch it stream for up to 32 rows (rcml_b_stream_rows): three row
 # panels, and a k-split whose whole B (not a segment's) is 8 MB
 STREAM += [(24, 2100, 1030), (20, 4096, 520)]
+# a C of 8 MB or more whose rows one block of B spans (AVX-512: each call prefetches its
+# tile in the next row panel): several row tiles, a partial last row panel, and a last
+# column panel of 2 columns
+TILED += [(8203, 40, 290)]
 SHAPES = GEMV + EDGES + KSPLIT + TILED + STREAM
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 
