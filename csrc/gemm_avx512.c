@@ -287,15 +287,22 @@ RCML_FORCE_INLINE void rcml_gemv_store(size_t len, float alpha, const float *s, 
 /* s[j] = sum_p x[p] M[p*ldm + j]. Columns in blocks of up to 4096 whose sums live in a
  * 16 KB L1 buffer; eight rows of M stream past it per pass (long contiguous runs, which the
  * prefetchers follow), each sum still taking p in order (fma by fma), so the bits do not
- * depend on the block. No software prefetch: fetching the next pass's eight rows gained
- * ~1.05x on an Intel Xeon (1x1024 @ 1024x1024) but cost 1.4-1.6x on a Zen 4 EPYC (1 thread,
- * alternated builds: 23-24 -> 35-38 GFLOP/s there, NumPy's OpenBLAS at 35-36). */
+ * depend on the block. A matrix the caches hold gets no software prefetch: fetching the
+ * next pass's eight rows gained ~1.05x on an Intel Xeon (1x1024 @ 1024x1024) but cost
+ * 1.4-1.6x on a Zen 4 EPYC (1 thread, alternated builds: 23-24 -> 35-38 GFLOP/s there,
+ * NumPy's OpenBLAS at 35-36). One of RCML_GEMV_FAR floats or more (32 MB, an L3's worth)
+ * comes from memory, and there the same lines fetched toward L2 paid (Zen 4 EPYC, rcmlrs
+ * time without / with, paired in one process, 16 rounds; 1 thread: 1x4096x4096 1.14x,
+ * 1x2048x4096 1.16x, 1x8192x2048 1.17x; 2 threads 1.05x, 1.10x, 1.02x), where a 16 MB one
+ * (largely in L3) lost (1x1024x4096 0.96x, 1x4096x1024 0.92x). */
 #define RCML_GEMV_BLK 4096
+#define RCML_GEMV_FAR ((size_t)1 << 23)
 #define RCML_AXPY_ROW(i)                                                                           \
     a = _mm512_fmadd_ps(xv[i], _mm512_maskz_loadu_ps(mk, r + (i) * ldm + j), a);
 static void rcml_gemv_axpy_avx512(size_t k, size_t w, float alpha, const float *x, const float *M,
                                   size_t ldm, float beta, float *y) {
     __m512 acc[RCML_GEMV_BLK / 16];
+    const int far = k * ldm >= RCML_GEMV_FAR;
     size_t j0, j, p, i;
     for (j0 = 0; j0 < w; j0 += RCML_GEMV_BLK) {
         const size_t bw = w - j0 < RCML_GEMV_BLK ? w - j0 : RCML_GEMV_BLK;
@@ -308,6 +315,8 @@ static void rcml_gemv_axpy_avx512(size_t k, size_t w, float alpha, const float *
             for (j = 0; j < bw; j += 16) {
                 const __mmask16 mk = rcml_lanes(bw - j);
                 __m512 a = acc[j / 16];
+                if (far && p + 16 <= k) /* the next pass's rows, these columns */
+                    for (i = 0; i < 8; i++) RCML_PREFETCH_L2(r + (8 + i) * ldm + j);
                 RCML_AXPY_ROW(0)
                 RCML_AXPY_ROW(1)
                 RCML_AXPY_ROW(2)

@@ -28,6 +28,9 @@ U = 2.0**-24
 # AVX2 kernels: 2500 and 4500 columns)
 GEMV = [(1, 1024, 1024), (1, 37, 1000), (1, 600, 17), (1000, 300, 1), (33, 1025, 1), (1, 1, 5)]
 GEMV += [(1, 300, 2500), (2500, 300, 1), (1, 40, 4500), (4500, 40, 1)]
+# a matrix of 32 MB or more, whose next rows the AVX-512 axpy form prefetches: k not a
+# multiple of its 8-row passes, a last column block of 2
+GEMV += [(1, 4100, 2050), (2050, 4100, 1)]
 EDGES = [(2, 300, 700), (3, 129, 45), (17, 64, 2), (700, 90, 3), (9, 513, 33), (40, 40, 40)]
 # whole tiles over a B read in place, one k block of 301 (AVX2 unrolls that k loop by four)
 EDGES += [(30, 301, 48)]
