@@ -1199,11 +1199,21 @@ static int rcml_gemm_swaps(const rcml_gemm_kernels_t *kr, int ta, size_t m, size
  * 1.41x, 12x1024x1024 1.22x. Left direct: rows that fill half a panel or less (AVX-512:
  * 8x784x512 0.72x, 8x256x1024 0.80x, 4x512x512 0.93x, 20x512x784 0.86x; AVX2: 12x512x784
  * 0.82x, 20x512x784 0.93x, 6x1024x1024 0.92x) and a B of 256 KB or less (16x64x64 0.64x).
- * A long k with a small C goes to rcml_gemm_ksplit first (16x4096x4096), unswapped. */
+ * A long k with a small C goes to rcml_gemm_ksplit first (16x4096x4096), unswapped.
+ * On one thread the bound is two panels of the swapped product's columns (2 NR, where that is
+ * more than RCML_SWAP_TB_M: 64 rows for AVX-512). Measured so on the Zen 4 EPYC (AVX-512, same
+ * method, 10 rounds): 64x1024x256 1.25x, 64x1024x1024 1.17x, 48x1024x1024 1.14x, 64x512x784
+ * 1.14x, 64x512x1024 1.14x, 40x1024x512 1.18x, 64x784x512 1.08x, 64x1024x128 1.19x, 64x256x512
+ * 1.05x, 48x256x1024 1.04x, 64x256x1024 0.97x and 1.02x (two runs). At 2 threads they were
+ * mixed (64x1024x1024 1.15x, 64x512x784 1.04x, 64x1024x256 0.99x, 40x1024x512 0.91x,
+ * 64x256x1024 0.75x: the transposes around the swapped product do not shrink with threads),
+ * so there the bound stays RCML_SWAP_TB_M. The bits are the same either way. */
 #define RCML_SWAP_TB_M 32
 #define RCML_SWAP_TB_M_MIN 8
-static int rcml_gemm_swaps_tb(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k) {
-    return tb && kr->nr % 16 == 0 && m >= RCML_SWAP_TB_M_MIN && m <= RCML_SWAP_TB_M && n >= 2 * m &&
+static int rcml_gemm_swaps_tb(const rcml_gemm_kernels_t *kr, int tb, size_t m, size_t n, size_t k,
+                              int threads) {
+    const size_t most = threads > 1 ? RCML_SWAP_TB_M : RCML_MAX(RCML_SWAP_TB_M, 2 * kr->nr);
+    return tb && kr->nr % 16 == 0 && m >= RCML_SWAP_TB_M_MIN && m <= most && n >= 2 * m &&
            k * n > RCML_B_DIRECT_MAX && (m % (kr->nr / 2) == 0 || k % RCML_4K_FLOATS == 0);
 }
 
@@ -1375,7 +1385,7 @@ void rcml_gemm_batched_f32(size_t layers, int trans_a, int trans_b, size_t m, si
     default:
         if (layers == 1 &&
             (rcml_gemm_swaps(kr, trans_a != 0, m, n) ||
-             rcml_gemm_swaps_tb(kr, trans_b != 0, m, n, k)) &&
+             rcml_gemm_swaps_tb(kr, trans_b != 0, m, n, k, rcml_threads_free())) &&
             rcml_gemm_packed_swapped(kr, trans_a != 0, trans_b != 0, m, n, k, alpha, A, B, beta, C))
             return;
         rcml_gemm_run(kr, layers, trans_a != 0, trans_b != 0, m, n, k,

@@ -328,17 +328,19 @@ def test_few_columns_computed_transposed_keep_their_bits(name, restore):
 def test_few_rows_with_transposed_b_computed_transposed_keep_their_bits(name, restore):
     # with a transposed B, 8..32 rows (a multiple of half the kernel's NR, or k a multiple of
     # 1024) and a B over 256 KB, the AVX2 and AVX-512 tables compute C^T = B A^T (the stored B
-    # read in place); the bits must be those of the same rows of a 40-row product (computed
-    # directly), at 1 and 2 threads, alpha and beta; both transposes of A
+    # read in place), AVX-512 on one thread for up to 64 rows; the bits must be those of the
+    # same rows of an 80-row product (computed directly), at 1 and 2 threads, alpha and beta;
+    # both transposes of A
     rng = np.random.default_rng(14)
     _runtime.set_backend(name)
     cases = [(16, 512, 300), (32, 300, 784), (8, 1024, 100), (12, 1024, 257), (24, 1024, 64)]
     cases += [(8, 600, 520), (16, 200, 33)]  # direct on AVX-512 (8 rows), and B under 256 KB
+    cases += [(64, 1024, 256), (48, 512, 784), (40, 1024, 130)]  # AVX-512, 1 thread
     for m, k, n in cases:
         for ta in (False, True):
-            a_big, b = _operands(rng, 40, k, n, ta, True)
+            a_big, b = _operands(rng, 80, k, n, ta, True)
             a = np.ascontiguousarray(a_big[:, :m] if ta else a_big[:m])
-            c_big = rng.standard_normal((40, n)).astype(np.float32)
+            c_big = rng.standard_normal((80, n)).astype(np.float32)
             for threads in (1, 2):
                 rc.set_num_threads(threads)
                 want = _gemm(a_big, b, ta, True, 0.75, 0.25, c_big)[:m]
