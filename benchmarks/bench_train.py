@@ -273,7 +273,7 @@ def main_big(rounds):
             ma, mb = statistics.median(a), statistics.median(b)
             # each round times rcmlrs and then PyTorch back to back: a round's ratio is
             # paired (both ran under about the same load from the host's other tenants)
-            pr = [tb / ta for ta, tb in zip(a, b, strict=True)]
+            pr = [theirs / ours for ours, theirs in zip(a, b, strict=True)]
             print(
                 f"| {name} | {threads} | {ma:.1f} [{min(a):.1f}-{max(a):.1f}] | "
                 f"{mb:.1f} [{min(b):.1f}-{max(b):.1f}] | {mb / ma:.2f}x | "
