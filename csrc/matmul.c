@@ -776,7 +776,18 @@ static void rcml_gemm_scale_c(size_t count, float beta, float *C) {
  * repacking all of A, and cost more than it balanced. Without it, 2 threads,
  * calls alternated over 100-200 rounds: 256x784x1024 1.20x, 256x1024x1024 1.16-1.18x,
  * 256x3136x1024 (transposed A) 1.22x, 512^3 1.09-1.14x, other network shapes 0.95-1.09x;
- * and with an FMA loop hogging one core, 256x784x1024 1.17x, 512^3 1.16x. */
+ * and with an FMA loop hogging one core, 256x784x1024 1.17x, 512^3 1.16x.
+ * A product already cut into several row tiles (m > RCML_MT_MAX) with a packed A is not
+ * also cut into columns: B is then packed once up front whatever the tiles, while every
+ * column tile repacks its rows of A, which the load cost above undercounts (a transposed
+ * A's copy reads strided). It moved 1024-row products from 3 x 2 to 4 x 1 tiles. Measured
+ * on a Zen 3 EPYC (2 threads, rcmlrs time 3 x 2 / 4 x 1, paired in one process, medians of
+ * 14-20 rounds, several runs where given): 1024x256x1024 (A transposed, an MLP's
+ * weight gradient) 1.06x, 1.07x, 1.09x and 1.08x, 1024^3 1.03x, 1.16x, 1.10x and 1.03x,
+ * 1024^3 (A transposed) 1.15x, (B transposed) 1.04x, (both) 1.06x, 1024x256x2048 1.03x,
+ * 1440x256x2048 (A transposed) 1.05x, 1024x1024x2048 (B transposed) 1.14x, 1200x800x1000
+ * 1.06x, 1024x512x768 1.03x, 1280x1024x2048 1.00x. Tiles do not change the bits. Only 2
+ * threads were measured (the machine had 2 cores). */
 #define RCML_LOAD_COST 16.0
 static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size_t MR, size_t NR,
                               int threads, int a_packed, size_t *tiles_m, size_t *tiles_n) {
@@ -797,6 +808,7 @@ static void rcml_choose_tiles(size_t layers, size_t m, size_t nj, size_t k, size
             const double nt = (double)(RCML_CEIL_DIV(pn, tn) * NR);
             double cost;
             if (tiles % T || tiles > T * (RCML_TILES_WANT / 2)) continue;
+            if (a_packed && tm0 > 1 && tn > tn0) continue; /* see above */
             if (tiles > T && mt * nt * (double)k < (double)RCML_TILE_MIN_WORK) continue;
             cost = (double)(tiles / T) * (double)k *
                    (mt * nt + RCML_LOAD_COST * ((a_packed ? 1.0 : 0.25) * mt + nt));
