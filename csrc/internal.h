@@ -36,6 +36,22 @@
 #define RCML_ARM64 1
 #endif
 
+/* The cache line, bytes (64 on every x86 and Arm core the tables target). */
+#define RCML_LINE 64
+
+/* Prefetch every cache line that holds part of the w floats at f (w >= 1): toward the L1
+ * (l1 != 0) or the L2. A run that starts inside a line touches one line more than its
+ * length says: 128 bytes (an AVX-512 panel row) 16 bytes into a line span three. */
+RCML_INLINE void rcml_prefetch_run(const float *f, size_t w, int l1) {
+    uintptr_t ln = (uintptr_t)f & ~(uintptr_t)(RCML_LINE - 1);
+    for (; ln <= (uintptr_t)(f + w - 1); ln += RCML_LINE) {
+        if (l1)
+            RCML_PREFETCH_L1((const void *)ln);
+        else
+            RCML_PREFETCH_L2((const void *)ln);
+    }
+}
+
 /* Unroll the loop that follows by four (GCC 8+, Clang, clang-cl); cl.exe has no such pragma
  * for C, so there the loop stays as written (same arithmetic either way). */
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)

@@ -349,9 +349,6 @@ static const rcml_gemm_kernels_t *rcml_gemm_kernels(void) { return rcml_kernels(
 #define RCML_WS_CAP ((size_t)1 << 24)
 #endif
 
-/* The cache line, bytes (64 on every x86 and Arm core the tables target). */
-#define RCML_LINE 64
-
 /* Workspaces up to this many floats (16 KB) live on the caller's stack. */
 #define RCML_WS_STACK 4096
 
@@ -385,19 +382,6 @@ typedef struct {
     size_t bl_slot; /* ... then, when b_lazy, one block of B */
     size_t t0;      /* first tile (within the layer group) of the current batch */
 } rcml_gemm_job_t;
-
-/* Prefetch every cache line that holds part of the w floats at f (w >= 1): toward the L1
- * (l1 != 0) or the L2. A run that starts inside a line touches one line more than its
- * length says: 128 bytes (an AVX-512 panel row) 16 bytes into a line span three. */
-RCML_INLINE void rcml_prefetch_run(const float *f, size_t w, int l1) {
-    uintptr_t ln = (uintptr_t)f & ~(uintptr_t)(RCML_LINE - 1);
-    for (; ln <= (uintptr_t)(f + w - 1); ln += RCML_LINE) {
-        if (l1)
-            RCML_PREFETCH_L1((const void *)ln);
-        else
-            RCML_PREFETCH_L2((const void *)ln);
-    }
-}
 
 /* Copy one row of a panel, w floats. The register tiles' widths get constant sizes, which
  * the compiler turns into a few vector moves: a memcpy call per 32-128 bytes (what the
