@@ -447,21 +447,25 @@ static float RCML_SFX(max)(const float *x, size_t n) {
  * over columns is vectorised (axis reductions, a layer's bias gradient).
  * A block narrower than its rows (reduce.c's column tiles of a wide axis) is walked tw floats
  * per row at a stride of inner, which the hardware prefetchers followed poorly: the block's
- * segment RCML_COLS_PF rows ahead is prefetched (here and in norm_body.h's cols_sqdev). Measured on
- * a Zen 3 EPYC (1 thread, sum over the rows, rcmlrs time without / with, paired in one process,
- * medians of 15 rounds, two runs): 3200 x 1024 (an LSTM's bias gradient) 2.76x and 3.51x, 3200 x
- * 768 2.01x and 2.65x, 800 x 4096 1.96x and 1.97x, 1024 x 1024 1.03x and 1.16x, 256 x 1024 1.02x
- * and 1.13x. Contiguous blocks were left alone: 65536 x 32 lost (0.91x, 0.97x) and 3200 x 256 was
- * even (0.99x, 1.01x). With cols_sqdev's pass also prefetching, the variance over the rows (one
- * run, same method): 3200 x 1024 1.55x, 3200 x 768 1.64x, 800 x 4096 1.13x. */
+ * segment RCML_COLS_PF rows ahead is prefetched (rcml_cols_prefetch, here and in norm_body.h's
+ * cols_sqdev). Measured on a Zen 3 EPYC (1 thread, sum over the rows, rcmlrs time without / with,
+ * paired in one process, medians of 15 rounds, two runs): 3200 x 1024 (an LSTM's bias
+ * gradient) 2.76x and 3.51x, 3200 x 768 2.01x and 2.65x, 800 x 4096 1.96x and 1.97x, 1024 x
+ * 1024 1.03x and 1.16x, 256 x 1024 1.02x and 1.13x. Contiguous blocks were left alone: 65536 x 32
+ * lost (0.91x, 0.97x) and 3200 x 256 was even (0.99x, 1.01x). With cols_sqdev's pass also
+ * prefetching, the variance over the rows (one run, same method): 3200 x 1024 1.55x, 3200 x
+ * 768 1.64x, 800 x 4096 1.13x. */
 #define RCML_COLS_PF 4
+/* row r (of len) of a column tile tw floats wide in rows inner floats apart, at p */
+RCML_INLINE void rcml_cols_prefetch(const float *p, size_t r, size_t len, size_t inner, size_t tw) {
+    if (inner > tw && r + RCML_COLS_PF < len) rcml_prefetch_run(p + RCML_COLS_PF * inner, tw, 1);
+}
 static void RCML_SFX(cols_acc)(const float *x, size_t len, size_t inner, size_t tw,
                                double *RCML_RESTRICT acc) {
     size_t r, i;
     for (r = 0; r < len; r++) {
         const float *p = x + r * inner;
-        if (inner > tw && r + RCML_COLS_PF < len)
-            rcml_prefetch_run(p + RCML_COLS_PF * inner, tw, 1);
+        rcml_cols_prefetch(p, r, len, inner, tw);
         RCML_LOOP for (i = 0; i < tw; i++) acc[i] += (double)p[i];
     }
 }

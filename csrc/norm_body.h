@@ -27,9 +27,7 @@ static void RCML_SFX(cols_sqdev)(const float *x, size_t len, size_t inner, size_
     size_t r, i;
     for (r = 0; r < len; r++) {
         const float *p = x + r * inner;
-        /* a column tile of wider rows: as cols_acc (ew_body.h) */
-        if (inner > tw && r + RCML_COLS_PF < len)
-            rcml_prefetch_run(p + RCML_COLS_PF * inner, tw, 1);
+        rcml_cols_prefetch(p, r, len, inner, tw); /* ew_body.h, as in cols_acc */
         RCML_LOOP for (i = 0; i < tw; i++) {
             double d = (double)p[i] - mean[i];
             acc[i] += d * d;

@@ -207,3 +207,39 @@ def test_last_axis_cumsum_rows_scanned_together_keep_their_bits(shape, threads):
         got_r = np.asarray(rc._tensor._cumsum(t, 2, True))
         np.testing.assert_array_equal(got_f.view(np.uint32), fwd.view(np.uint32))
         np.testing.assert_array_equal(got_r.view(np.uint32), rev.view(np.uint32))
+
+
+# Over the rows (axis 1) of a wide (L, R, C): reduce.c cuts C into 256-column tiles, each
+# summed down its rows in order (cols_acc, and cols_sqdev for the variance), which prefetch
+# a tile narrower than its rows RCML_COLS_PF = 4 rows ahead. Partial last tiles, R on
+# both sides of the prefetch distance, and a tile as wide as its rows (no prefetch).
+ROW_TILES = [(2, 37, 600), (1, 9, 1000), (1, 5, 257), (1, 4, 300), (1, 1, 513), (3, 40, 256)]
+
+
+@pytest.mark.parametrize("shape", ROW_TILES)
+def test_sums_over_rows_of_column_tiles_are_sequential_double_sums(shape, threads):
+    """Each column's sum is one double sum in row order, rounded once: bit for bit the
+    float64 running sum (np.cumsum is sequential), at 1, 2 and 3 threads; the variance
+    and std likewise from that mean and the running sum of squared deviations."""
+    x = np.random.default_rng(sum(shape)).uniform(-3, 5, shape).astype(F32)
+    x64 = x.astype(np.float64)
+    R = shape[1]
+    s = np.cumsum(x64, axis=1)[:, -1:, :]
+    mean = s / R
+    ss = np.cumsum((x64 - mean) ** 2, axis=1)[:, -1:, :]
+    want = {
+        "sum": s.astype(F32),
+        "mean": mean.astype(F32),
+        "var": (ss / R).astype(F32),
+        "std": np.sqrt(ss / (R - 1)).astype(F32) if R > 1 else None,
+    }
+    t = rc.from_numpy(x)
+    for n in (1, 2, 3):
+        rc.set_num_threads(n)
+        got = {"sum": t.sum(1), "mean": t.mean(1), "var": t.var(1), "std": t.std(1, ddof=1)}
+        for name, w in want.items():
+            if w is None:
+                continue
+            g = np.asarray(got[name])
+            assert g.shape == w.shape, (name, g.shape)
+            np.testing.assert_array_equal(g.view(np.uint32), w.view(np.uint32), f"{name} t{n}")
