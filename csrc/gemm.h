@@ -104,6 +104,9 @@ typedef struct {
        (matmul.c's rcml_b_block_cols; sized to stay in L2); 0: RCML_NCB (an L2 of 1 MB or
        more) */
     size_t b_block_cols;
+    /* nonzero: the columns of such a block when a tile packs its own B (b_lazy) and that B
+       comes from memory (RCML_B_FAR floats or more); 0: b_block_cols */
+    size_t b_far_block_cols;
     /* a 16 x 16 block transposed, d[c*ldd + r] = s[r*lds + c] (rcml_transpose_f32's
        tiles); may be NULL */
     void (*tr16)(const float *s, size_t lds, float *d, size_t ldd);

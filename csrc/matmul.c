@@ -556,7 +556,12 @@ static size_t rcml_b_block_cols(const rcml_gemm_job_t *job) {
     /* packed B in the table's blocks, but a tile that packs its own B and is at most
        RCML_NCB wide keeps one block, so each row of B is copied as one run; a B read in
        place keeps RCML_NCB (its streaming prefetch was measured so) */
-    if (job->b_pack && l2 && !(job->b_lazy && nt <= RCML_NCB)) return RCML_MAX(NR, l2 / NR * NR);
+    if (job->b_pack && l2 && !(job->b_lazy && nt <= RCML_NCB)) {
+        /* a B from memory that the tile packs itself: the table's narrower block, if any */
+        const size_t far = job->kr->b_far_block_cols;
+        const size_t cols = job->b_lazy && job->b_far && far ? far : l2;
+        return RCML_MAX(NR, cols / NR * NR);
+    }
     return RCML_MAX(NR, RCML_NCB / NR * NR);
 }
 

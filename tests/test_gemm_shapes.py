@@ -51,8 +51,9 @@ TILED += [(32, 784, 512)]
 # most 64 rows, B's rows at most 512 floats apart or one k block): two k blocks and a
 # partial last column panel, packed ahead; (64, 256, 1100) is the one-k-block case
 TILED += [(40, 500, 333)]
-# a B over 8 MB, whose packing prefetches rows ahead on AVX2: packed per tile (64 rows), and
-# inside a k-split (24 rows: 4 segments, the whole product's B decides)
+# a B over 8 MB, whose packing prefetches rows ahead on AVX2: packed per tile (64 rows; in
+# AVX2's 128-column blocks for a B from memory, the last one ragged: 1100 = 8 x 128 + 76),
+# and inside a k-split (24 rows: 4 segments, the whole product's B decides)
 TILED += [(64, 2100, 1100), (24, 2100, 1100)]
 # a k-split whose whole B passes 4 MB, rows 512 floats apart: packed row by row, not fused
 TILED += [(12, 4096, 512)]
