@@ -526,8 +526,8 @@ static void rcml_gemv_dot_avx2(size_t k, size_t w, float alpha, const float *x, 
  * 64x2048x2048 1.03x, 16x4096x4096 1.03x, 256x2048x2048 1.01x, 256x3136x1024 (A transposed)
  * 1.04x. The LSTM h256 training step did not move (0.97x-1.01x, three runs). A B packed once
  * for several row tiles keeps 256 (128 there: 2048^3 1.00x, 1536x2048x2048 1.03x, 2 threads
- * 1024x2048x2048 0.97x). 64
- * columns, 1 thread: 12x2048x2048 1.11-1.19x, 10x2048x2048 1.16-1.25x, 20x2048x2048 1.13x,
+ * 1024x2048x2048 0.97x).
+ * 64 columns, 1 thread: 12x2048x2048 1.11-1.19x, 10x2048x2048 1.16-1.25x, 20x2048x2048 1.13x,
  * 64x2048x2048 1.09x, 256x2048x2048 1.02x, 12x1024x2048 0.95x (twice), 16x1500x1500
  * 0.96-0.98x. A B that the L3 holds keeps 256 (see above, and 8x1024x1024, 16x1024x1024
  * 0.97-1.00x at 64 or 128 columns). */

@@ -541,7 +541,8 @@ static void rcml_pack_a(const rcml_gemm_job_t *job, const float *Al, size_t i0, 
 }
 
 /* Columns of one block of B that a tile walks (and packs, when lazy): RCML_NCB or the
- * table's b_block_cols (a whole number of panels; NR is 12 on NEON), or a single panel for
+ * table's b_block_cols (a whole number of panels; NR is 12 on NEON), its b_far_block_cols
+ * for a B from memory that the tile packs itself, or a single panel for
  * a transposed B serving at most RCML_BT_PANEL_M rows:
  * its panel then stays in L1 while those few row panels pass over it (each panel is
  * packed from whole stored rows anyway). Paired rounds, 1 thread: 32x512x784 1.08-1.11x,
