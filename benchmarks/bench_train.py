@@ -9,7 +9,12 @@
    cross-entropy, Adam, batch 256 on 4096 random samples (ms per epoch), and LSTM hidden
    256, 32 input features, batch 64, seq 50, Dense(1), MSE, Adam (ms per training step).
    rcmlrs and PyTorch alternate in rounds; medians with the min-max spread, and the
-   median of the per-round ratios (each round's two runs share the host's load).
+   median of the per-round ratios (each round's two runs share the host's load). Each
+   row also gives both contenders' sustained GFLOP/s (the work's matrix products counted
+   by _mlp_flops / _lstm_flops) and what 1.5x PyTorch (issue 15's target) would take,
+   as GFLOP/s and as a fraction of the FMA peak that bench_shapes.py measures: past
+   about 90 % (what the GEMMs alone reach) no implementation of the same products
+   gets there on this machine.
 
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_train.py
      (add --big for 3)
@@ -19,6 +24,7 @@ Prints a Markdown table; ratio = rival time / rcmlrs time (> 1: rcmlrs is faster
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import time
@@ -163,39 +169,60 @@ def bench_rnn_torch(x, y, steps, repeats, cell="RNN"):
     return _median_time(run, repeats) / steps
 
 
+MLP_SIZES = (784, 1024, 1024, 1024, 10)
+MLP_SAMPLES, MLP_BATCH = 4096, 256
+LSTM_T, LSTM_B, LSTM_I, LSTM_H = 50, 64, 32, 256
+
+
+def _mlp_flops(sizes=MLP_SIZES, samples=MLP_SAMPLES):
+    """Floating-point operations (2 per multiply-add) of one epoch's matrix products:
+    each layer's forward x W and weight gradient x^T dy, and the input gradient
+    dy W^T of every layer but the first (its input needs none). Bias, activations,
+    loss and Adam are left out (a few per element, against ~1000 per output here).
+    Equals torch.profiler's with_flops count of the PyTorch step (addmm + mm), times
+    the steps of an epoch."""
+    pairs = list(itertools.pairwise(sizes))
+    macs = 2 * sum(i * o for i, o in pairs) + sum(i * o for i, o in pairs[1:])
+    return 2 * samples * macs
+
+
+def _lstm_flops(T=LSTM_T, B=LSTM_B, I=LSTM_I, H=LSTM_H):  # noqa: E741
+    """Floating-point operations of one LSTM training step's matrix products: the
+    input projection x W and its gradient x^T dG at each of T steps, and at the T - 1
+    steps with a previous state the recurrent product h U, its weight gradient h^T dG
+    and the state gradient dG U^T (gates 4H wide). The input gradient (first layer),
+    the Dense(1) head and the elementwise cell math are left out."""
+    G = 4 * H
+    return 2 * (2 * T * B * I * G + 3 * (T - 1) * B * H * G)
+
+
 def _big_mlp(threads, rounds):
     """(rcmlrs ms list, torch ms list) per epoch of the 784-1024x3-10 MLP, batch 256."""
     import torch
 
     r = np.random.default_rng(0)
-    x = r.standard_normal((4096, 784)).astype(np.float32)
-    y = r.integers(0, 10, 4096).astype(np.int64)
+    x = r.standard_normal((MLP_SAMPLES, MLP_SIZES[0])).astype(np.float32)
+    y = r.integers(0, MLP_SIZES[-1], MLP_SAMPLES).astype(np.int64)
     model = rc.nn.Sequential(
-        [rc.nn.Dense(1024, "relu"), rc.nn.Dense(1024, "relu"), rc.nn.Dense(1024, "relu")]
-        + [rc.nn.Dense(10)]
+        [rc.nn.Dense(h, "relu") for h in MLP_SIZES[1:-1]] + [rc.nn.Dense(MLP_SIZES[-1])]
     )
     model.compile(rc.Adam(lr=1e-4), "cross_entropy")
-    model.build((784,), seed=0)
-    tm = torch.nn.Sequential(
-        torch.nn.Linear(784, 1024),
-        torch.nn.ReLU(),
-        torch.nn.Linear(1024, 1024),
-        torch.nn.ReLU(),
-        torch.nn.Linear(1024, 1024),
-        torch.nn.ReLU(),
-        torch.nn.Linear(1024, 10),
-    )
+    model.build((MLP_SIZES[0],), seed=0)
+    mods = []
+    for i, o in itertools.pairwise(MLP_SIZES):
+        mods += [torch.nn.Linear(i, o), torch.nn.ReLU()]
+    tm = torch.nn.Sequential(*mods[:-1])
     opt = torch.optim.Adam(tm.parameters(), lr=1e-4)
     lossf = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
     def ours():
-        model.fit(x, y, epochs=1, batch_size=256, verbose=0)
+        model.fit(x, y, epochs=1, batch_size=MLP_BATCH, verbose=0)
 
     def theirs():
         perm = torch.randperm(len(x))
-        for s in range(0, len(x), 256):
-            idx = perm[s : s + 256]
+        for s in range(0, len(x), MLP_BATCH):
+            idx = perm[s : s + MLP_BATCH]
             opt.zero_grad()
             lossf(tm(xt[idx]), yt[idx]).backward()
             opt.step()
@@ -208,7 +235,7 @@ def _big_lstm(threads, rounds, steps=4):
     import torch
 
     r = np.random.default_rng(0)
-    T, B, I, H = 50, 64, 32, 256
+    T, B, I, H = LSTM_T, LSTM_B, LSTM_I, LSTM_H
     x = r.standard_normal((B * steps, T, I)).astype(np.float32)
     y = r.standard_normal((B * steps, 1)).astype(np.float32)
     model = rc.nn.Sequential([rc.nn.LSTM(H), rc.nn.Dense(1)])
@@ -256,17 +283,29 @@ def _alternate(ours, theirs, threads, rounds):
     return a, b
 
 
+def _fma_peak():
+    """bench_shapes.py's measured FMA peak per core (GFLOP/s, how), or (None, why)."""
+    try:
+        from bench_shapes import measure_fma_peak
+    except ImportError as e:  # run from elsewhere than benchmarks/
+        return None, f"bench_shapes not importable ({e})"
+    return measure_fma_peak()
+
+
 def main_big(rounds):
     """The issue-15 training rows (1 and 2 threads), printed as a Markdown table."""
+    peak, how = _fma_peak()
     print(f"rcmlrs {rc.__version__}, backend {rc._runtime.get_backend()}; median [min-max] ms")
+    print(f"FMA peak per core: {peak:.1f} GFLOP/s, {how}" if peak else f"FMA peak: n/a ({how})")
     print(
         "| work | threads | rcmlrs | PyTorch | ratio (PyTorch / rcmlrs) "
-        "| paired ratio: median of the rounds' ratios [min-max] |"
+        "| paired ratio: median of the rounds' ratios [min-max] "
+        "| GFLOP/s rcmlrs / PyTorch | 1.5x PyTorch needs GFLOP/s (% of peak) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, fn in (
-        ("MLP 784-1024x3-10 b256, ms/epoch (4096 samples)", _big_mlp),
-        ("LSTM h256 b64 seq50 in32, ms/step", _big_lstm),
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, fn, flops in (
+        ("MLP 784-1024x3-10 b256, ms/epoch (4096 samples)", _big_mlp, _mlp_flops()),
+        ("LSTM h256 b64 seq50 in32, ms/step", _big_lstm, _lstm_flops()),
     ):
         for threads in (1, 2):
             a, b = fn(threads, rounds)
@@ -274,10 +313,16 @@ def main_big(rounds):
             # each round times rcmlrs and then PyTorch back to back: a round's ratio is
             # paired (both ran under about the same load from the host's other tenants)
             pr = [theirs / ours for ours, theirs in zip(a, b, strict=True)]
+            # ms -> GFLOP/s; 1.5x PyTorch = PyTorch's rate times 1.5
+            ga, gb = flops / ma / 1e6, flops / mb / 1e6
+            need = f"{1.5 * gb:.1f}"
+            if peak:
+                need += f" ({100 * 1.5 * gb / (peak * threads):.0f}%)"
             print(
                 f"| {name} | {threads} | {ma:.1f} [{min(a):.1f}-{max(a):.1f}] | "
                 f"{mb:.1f} [{min(b):.1f}-{max(b):.1f}] | {mb / ma:.2f}x | "
-                f"{statistics.median(pr):.2f}x [{min(pr):.2f}-{max(pr):.2f}] |",
+                f"{statistics.median(pr):.2f}x [{min(pr):.2f}-{max(pr):.2f}] | "
+                f"{ga:.1f} / {gb:.1f} | {need} |",
                 flush=True,
             )
 
