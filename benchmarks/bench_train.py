@@ -12,9 +12,9 @@
    median of the per-round ratios (each round's two runs share the host's load). Each
    row also gives both contenders' sustained GFLOP/s (the work's matrix products counted
    by _mlp_flops / _lstm_flops) and what 1.5x PyTorch (issue 15's target) would take,
-   as GFLOP/s and as a fraction of the FMA peak that bench_shapes.py measures: past
-   about 90 % (what the GEMMs alone reach) no implementation of the same products
-   gets there on this machine.
+   as GFLOP/s and as a fraction of the FMA peak that bench_shapes.py measures: a
+   figure at or above what the GEMMs alone reach there (its %pk column) is beyond any
+   code that runs the same products (benchmarks/bench_mlp_bound.py splits the epoch).
 
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_train.py
      (add --big for 3)
