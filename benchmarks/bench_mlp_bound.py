@@ -8,8 +8,9 @@ loss and Python. PyTorch: the epoch unprofiled (median of 5), and the share of a
 epoch spent in aten::mm / aten::addmm (torch.profiler self time).
 
 "bound" = PyTorch's epoch / rcmlrs's layer time: the ratio rcmlrs would reach if its
-optimizer, loss and Python cost nothing. With PyTorch's matrix products as fast as ours
-(bench_shapes.py: 1.00-1.05x on these shapes), that bound is about 1 / (PyTorch's mm share).
+optimizer, loss and Python cost nothing. Where PyTorch's matrix products run as fast as
+rcmlrs's (bench_shapes.py compares them shape by shape), that bound is about
+1 / (PyTorch's mm share).
 
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks/bench_mlp_bound.py
 """
