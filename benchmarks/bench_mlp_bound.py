@@ -17,40 +17,26 @@ Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=. python benchmarks
 
 from __future__ import annotations
 
-import itertools
-import os
 import statistics
 import time
 from collections import defaultdict
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# first: bench_train sets the BLAS / OpenMP thread variables before NumPy loads. The
+# model, data and PyTorch epoch are its --big MLP row's.
+from bench_train import MLP_BATCH, mlp_data, rcmlrs_mlp, torch_mlp_epoch
 
-import numpy as np  # noqa: E402
+import rcmlrs as rc
+from rcmlrs.nn.layers import dense as _dense
 
-import rcmlrs as rc  # noqa: E402
-from rcmlrs.nn.layers import dense as _dense  # noqa: E402
-
-SIZES = (784, 1024, 1024, 1024, 10)
-SAMPLES, BATCH, EPOCHS = 4096, 256, 4
-
-
-def _data():
-    r = np.random.default_rng(0)
-    x = r.standard_normal((SAMPLES, SIZES[0])).astype(np.float32)
-    y = r.integers(0, SIZES[-1], SAMPLES).astype(np.int64)
-    return x, y
+EPOCHS = 4
 
 
 def ours(threads):
     """(epoch ms, {part: ms per epoch}) for rcmlrs."""
     rc.set_num_threads(threads)
-    x, y = _data()
-    hidden = [rc.nn.Dense(h, "relu") for h in SIZES[1:-1]]
-    model = rc.nn.Sequential([*hidden, rc.nn.Dense(SIZES[-1])])
-    model.compile(rc.Adam(lr=1e-4), "cross_entropy")
-    model.build((SIZES[0],), seed=0)
-    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)  # warm-up
+    x, y = mlp_data()
+    model = rcmlrs_mlp()
+    model.fit(x, y, epochs=1, batch_size=MLP_BATCH, verbose=0)  # warm-up
     parts = defaultdict(float)
 
     def timed(obj, name, key):
@@ -75,7 +61,7 @@ def ours(threads):
     try:
         t = time.perf_counter()
         for _ in range(EPOCHS):
-            model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+            model.fit(x, y, epochs=1, batch_size=MLP_BATCH, verbose=0)
         total = (time.perf_counter() - t) / EPOCHS
     finally:
         for name, f in saved:
@@ -92,23 +78,7 @@ def theirs(threads):
     from torch.profiler import ProfilerActivity, profile
 
     torch.set_num_threads(threads)
-    x, y = _data()
-    mods = []
-    for i, o in itertools.pairwise(SIZES):
-        mods += [torch.nn.Linear(i, o), torch.nn.ReLU()]
-    net = torch.nn.Sequential(*mods[:-1])
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    lossf = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def epoch():
-        perm = torch.randperm(len(xt))
-        for s in range(0, len(xt), BATCH):
-            idx = perm[s : s + BATCH]
-            opt.zero_grad()
-            lossf(net(xt[idx]), yt[idx]).backward()
-            opt.step()
-
+    epoch = torch_mlp_epoch(*mlp_data())
     epoch()
     times = []
     for _ in range(5):

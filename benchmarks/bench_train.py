@@ -196,18 +196,27 @@ def _lstm_flops(T=LSTM_T, B=LSTM_B, I=LSTM_I, H=LSTM_H):  # noqa: E741
     return 2 * (2 * T * B * I * G + 3 * (T - 1) * B * H * G)
 
 
-def _big_mlp(threads, rounds):
-    """(rcmlrs ms list, torch ms list) per epoch of the 784-1024x3-10 MLP, batch 256."""
-    import torch
-
+def mlp_data():
+    """The issue-15 MLP's samples: x (MLP_SAMPLES, 784) float32 normal, y int64 labels."""
     r = np.random.default_rng(0)
     x = r.standard_normal((MLP_SAMPLES, MLP_SIZES[0])).astype(np.float32)
     y = r.integers(0, MLP_SIZES[-1], MLP_SAMPLES).astype(np.int64)
-    model = rc.nn.Sequential(
-        [rc.nn.Dense(h, "relu") for h in MLP_SIZES[1:-1]] + [rc.nn.Dense(MLP_SIZES[-1])]
-    )
+    return x, y
+
+
+def rcmlrs_mlp():
+    """The issue-15 MLP in rcmlrs, compiled (Adam 1e-4, cross-entropy) and built."""
+    hidden = [rc.nn.Dense(h, "relu") for h in MLP_SIZES[1:-1]]
+    model = rc.nn.Sequential([*hidden, rc.nn.Dense(MLP_SIZES[-1])])
     model.compile(rc.Adam(lr=1e-4), "cross_entropy")
     model.build((MLP_SIZES[0],), seed=0)
+    return model
+
+
+def torch_mlp_epoch(x, y):
+    """A function that trains the issue-15 MLP in PyTorch for one shuffled epoch on (x, y)."""
+    import torch
+
     mods = []
     for i, o in itertools.pairwise(MLP_SIZES):
         mods += [torch.nn.Linear(i, o), torch.nn.ReLU()]
@@ -216,16 +225,25 @@ def _big_mlp(threads, rounds):
     lossf = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
-    def ours():
-        model.fit(x, y, epochs=1, batch_size=MLP_BATCH, verbose=0)
-
-    def theirs():
-        perm = torch.randperm(len(x))
-        for s in range(0, len(x), MLP_BATCH):
+    def epoch():
+        perm = torch.randperm(len(xt))
+        for s in range(0, len(xt), MLP_BATCH):
             idx = perm[s : s + MLP_BATCH]
             opt.zero_grad()
             lossf(tm(xt[idx]), yt[idx]).backward()
             opt.step()
+
+    return epoch
+
+
+def _big_mlp(threads, rounds):
+    """(rcmlrs ms list, torch ms list) per epoch of the 784-1024x3-10 MLP, batch 256."""
+    x, y = mlp_data()
+    model = rcmlrs_mlp()
+    theirs = torch_mlp_epoch(x, y)
+
+    def ours():
+        model.fit(x, y, epochs=1, batch_size=MLP_BATCH, verbose=0)
 
     return _alternate(ours, theirs, threads, rounds)
 
